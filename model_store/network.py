@@ -1,0 +1,128 @@
+"""The one definition of the digit network: an architecture spec, built by Keras or by NumPy.
+
+Training builds the Keras model from an `ArchitectureSpec`; inference rebuilds the same
+layers from the same spec with NumPy (no TensorFlow) and the saved weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
+
+
+@dataclass(frozen=True)
+class DenseLayer:
+    """One Dense layer of the network, as named in the Keras weights file."""
+
+    name: str
+    units: int
+    activation: str
+
+
+@dataclass(frozen=True)
+class ArchitectureSpec:
+    """The tutorial's network by default: 784 → Dense 64 relu → Dense 64 relu → Dense 10 softmax."""
+
+    input_dim: int = 784
+    hidden_units: tuple[int, ...] = field(default=(64, 64))
+    activation: str = "relu"
+    dropout: float = 0.0
+    num_classes: int = 10
+
+    def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not self.hidden_units or any(units < 1 for units in self.hidden_units):
+            raise ValueError(f"layers must be positive sizes, got {list(self.hidden_units)}")
+
+    def dense_layers(self) -> list[DenseLayer]:
+        """The Dense layers in order; dropout layers carry no weights and are left out."""
+        hidden = [DenseLayer(f"hidden_{i}", units, self.activation) for i, units in enumerate(self.hidden_units)]
+        return [*hidden, DenseLayer("output", self.num_classes, "softmax")]
+
+    def weight_shapes(self) -> list[tuple[tuple[int, int], tuple[int]]]:
+        """(kernel shape, bias shape) of each Dense layer."""
+        shapes = []
+        fan_in = self.input_dim
+        for layer in self.dense_layers():
+            shapes.append(((fan_in, layer.units), (layer.units,)))
+            fan_in = layer.units
+        return shapes
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["hidden_units"] = list(self.hidden_units)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArchitectureSpec:
+        return cls(
+            input_dim=int(data["input_dim"]),
+            hidden_units=tuple(int(u) for u in data["hidden_units"]),
+            activation=str(data["activation"]),
+            dropout=float(data["dropout"]),
+            num_classes=int(data["num_classes"]),
+        )
+
+
+def build_keras_model(spec: ArchitectureSpec):  # -> keras.Model (keras is imported lazily: it pulls in TensorFlow)
+    """Build the (uncompiled) Keras Sequential model described by `spec`."""
+    import keras
+
+    layers: list[Any] = [keras.Input(shape=(spec.input_dim,))]
+    for dense in spec.dense_layers():
+        layers.append(keras.layers.Dense(dense.units, activation=dense.activation, name=dense.name))
+        if spec.dropout and dense.activation != "softmax":
+            layers.append(keras.layers.Dropout(spec.dropout))
+    return keras.Sequential(layers, name="digit_network")
+
+
+Weights = list[tuple[np.ndarray, np.ndarray]]
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=-1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=-1, keepdims=True)
+    return z
+
+
+_NUMPY_ACTIVATIONS = {
+    "relu": lambda z: np.maximum(z, 0.0, out=z),
+    "sigmoid": lambda z: np.reciprocal(1.0 + np.exp(-z)),
+    "tanh": np.tanh,
+    "softmax": _softmax,
+}
+
+
+class NumpyNetwork:
+    """The spec's Dense layers evaluated with NumPy: the same function as the Keras model in inference mode."""
+
+    def __init__(self, spec: ArchitectureSpec, weights: Weights) -> None:
+        expected = spec.weight_shapes()
+        if len(weights) != len(expected):
+            raise ValueError(f"expected {len(expected)} Dense layers, got {len(weights)}")
+        for layer, (kernel, bias), (kernel_shape, bias_shape) in zip(spec.dense_layers(), weights, expected):
+            if kernel.shape != kernel_shape or bias.shape != bias_shape:
+                raise ValueError(
+                    f"layer {layer.name}: weights have shapes {kernel.shape}/{bias.shape}, "
+                    f"the spec needs {kernel_shape}/{bias_shape}"
+                )
+        self.spec = spec
+        self._layers = [
+            (np.ascontiguousarray(kernel, np.float32), np.ascontiguousarray(bias, np.float32), _NUMPY_ACTIVATIONS[layer.activation])
+            for layer, (kernel, bias) in zip(spec.dense_layers(), weights)
+        ]
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """Class probabilities for a batch of flattened, normalized inputs of shape (n, input_dim)."""
+        activations = np.asarray(inputs, dtype=np.float32)
+        for kernel, bias, activation in self._layers:
+            activations = activation(activations @ kernel + bias)
+        return activations
