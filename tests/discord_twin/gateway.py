@@ -1,0 +1,297 @@
+"""The twin's gateway: Discord's websocket protocol (v10, JSON, uncompressed text frames)."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+if TYPE_CHECKING:
+    from .twin import DiscordTwin
+
+log = logging.getLogger(__name__)
+
+# Opcodes.
+DISPATCH = 0
+HEARTBEAT = 1
+IDENTIFY = 2
+PRESENCE_UPDATE = 3
+VOICE_STATE_UPDATE = 4
+RESUME = 6
+RECONNECT = 7
+REQUEST_GUILD_MEMBERS = 8
+INVALID_SESSION = 9
+HELLO = 10
+HEARTBEAT_ACK = 11
+
+# Intents.
+GUILDS = 1 << 0
+GUILD_MEMBERS = 1 << 1
+GUILD_PRESENCES = 1 << 8
+GUILD_MESSAGES = 1 << 9
+GUILD_MESSAGE_REACTIONS = 1 << 10
+MESSAGE_CONTENT = 1 << 15
+PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+
+# Close codes.
+UNKNOWN_ERROR = 4000
+UNKNOWN_OPCODE = 4001
+DECODE_ERROR = 4002
+NOT_AUTHENTICATED = 4003
+AUTHENTICATION_FAILED = 4004
+ALREADY_AUTHENTICATED = 4005
+DISALLOWED_INTENTS = 4014
+
+# How many dispatches a session keeps for RESUME; older gaps get INVALID_SESSION.
+BACKLOG_SIZE = 10_000
+
+
+class GatewayConnection:
+    """One websocket; frames go through a queue so that they leave in sequence order."""
+
+    def __init__(self, ws: web.WebSocketResponse, url: str) -> None:
+        self.ws = ws
+        self.url = url
+        self.session: GatewaySession | None = None
+        self.closed_by_server = False
+        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_loop())
+
+    def send(self, payload: dict[str, Any] | str) -> None:
+        self._queue.put_nowait(payload if isinstance(payload, str) else json.dumps(payload))
+
+    async def _write_loop(self) -> None:
+        while True:
+            frame = await self._queue.get()
+            try:
+                await self.ws.send_str(frame)
+            except (ConnectionError, RuntimeError):  # The peer went away; the reader notices.
+                return
+
+    async def close(self, code: int, reason: str = "") -> None:
+        """Close from the server side, dropping frames not yet written (a real drop loses them too)."""
+        self.closed_by_server = True
+        self._writer.cancel()
+        await self.ws.close(code=code, message=reason.encode())
+
+    async def stop_writer(self) -> None:
+        self._writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._writer
+
+
+@dataclass(eq=False)
+class GatewaySession:
+    """An identified session; it outlives its connection so that a client can RESUME it."""
+
+    id: str
+    intents: int
+    shard: list[int] | None
+    sequence: int = 0
+    backlog: collections.deque[tuple[int, str]] = field(
+        default_factory=lambda: collections.deque(maxlen=BACKLOG_SIZE)
+    )
+    connection: GatewayConnection | None = None
+
+    def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        self.sequence += 1
+        frame = json.dumps({"op": DISPATCH, "t": event, "s": self.sequence, "d": data})
+        # Kept even when sent: a frame in flight during a drop must be replayable.
+        self.backlog.append((self.sequence, frame))
+        if self.connection is not None:
+            self.connection.send(frame)
+
+    def can_replay_after(self, seq: int) -> bool:
+        oldest = self.backlog[0][0] if self.backlog else self.sequence + 1
+        return seq + 1 >= oldest
+
+    def frames_after(self, seq: int) -> list[str]:
+        return [frame for s, frame in self.backlog if s > seq]
+
+
+class Gateway:
+    """Accepts gateway websockets and fans dispatches out to the identified sessions."""
+
+    def __init__(self, twin: DiscordTwin) -> None:
+        self.twin = twin
+        self.sessions: dict[str, GatewaySession] = {}
+        self.connections: set[GatewayConnection] = set()
+        self.heartbeat_interval_ms = 41_250
+        self.allowed_intents = PRIVILEGED_INTENTS  # Privileged intents enabled in the "developer portal".
+        self.refuse_resumes = 0
+        # Counters tests can wait on.
+        self.identifies = 0
+        self.resumes = 0
+        self.refused_resumes = 0
+        self.connection_urls: list[str] = []
+
+    # -- fan-out -------------------------------------------------------------------------------
+
+    def dispatch(
+        self, event: str, data: dict[str, Any], *, intent: int | None = None, privileged_content: bool = False
+    ) -> int:
+        """Send an event to every session subscribed to `intent`; returns how many got it.
+
+        `privileged_content` marks message payloads whose content Discord blanks for sessions
+        without the MESSAGE_CONTENT intent.
+        """
+        delivered = 0
+        for session in list(self.sessions.values()):
+            if intent is not None and not session.intents & intent:
+                continue
+            payload = data
+            if privileged_content and not session.intents & MESSAGE_CONTENT:
+                payload = {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+            session.dispatch(event, payload)
+            delivered += 1
+        return delivered
+
+    @property
+    def connected_sessions(self) -> list[GatewaySession]:
+        return [session for session in self.sessions.values() if session.connection is not None]
+
+    async def drop_all(self, code: int = UNKNOWN_ERROR) -> None:
+        """Close every connection but keep the sessions, so clients can RESUME."""
+        connections = list(self.connections)
+        for connection in connections:
+            # Detach first: from here on dispatches only reach the backlog, until a RESUME.
+            if connection.session is not None:
+                connection.session.connection = None
+        for connection in connections:
+            await connection.close(code, "dropped by the twin")
+
+    async def close_all(self) -> None:
+        for connection in list(self.connections):
+            await connection.close(1001, "twin shutting down")
+        self.sessions.clear()
+
+    # -- websocket handler ---------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=16 * 1024 * 1024)
+        await ws.prepare(request)
+        connection = GatewayConnection(ws, str(request.url))
+        self.connections.add(connection)
+        self.connection_urls.append(str(request.url))
+        connection.send({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+        try:
+            async for message in ws:
+                if message.type is not WSMsgType.TEXT:
+                    await connection.close(DECODE_ERROR, "Error while decoding payload.")
+                    break
+                try:
+                    payload = json.loads(message.data)
+                except ValueError:
+                    await connection.close(DECODE_ERROR, "Error while decoding payload.")
+                    break
+                await self._receive(connection, payload)
+        finally:
+            self.connections.discard(connection)
+            await connection.stop_writer()
+            session = connection.session
+            if session is not None and session.connection is connection:
+                session.connection = None
+                # A client closing with 1000/1001 ends its session, as on Discord.
+                if not connection.closed_by_server and ws.close_code in (1000, 1001):
+                    self.sessions.pop(session.id, None)
+            await self.twin.notify()
+        return ws
+
+    async def _receive(self, connection: GatewayConnection, payload: dict[str, Any]) -> None:
+        op = payload.get("op")
+        data = payload.get("d")
+        if op == HEARTBEAT:
+            connection.send({"op": HEARTBEAT_ACK})
+        elif op == IDENTIFY:
+            await self._identify(connection, data)
+        elif op == RESUME:
+            await self._resume(connection, data)
+        elif connection.session is None:
+            await connection.close(NOT_AUTHENTICATED, "Not authenticated.")
+        elif op == REQUEST_GUILD_MEMBERS:
+            self._request_members(connection.session, data)
+        elif op in (PRESENCE_UPDATE, VOICE_STATE_UPDATE):
+            pass  # Accepted and ignored: the twin has no presences or voice.
+        else:
+            log.warning("discord twin: unknown gateway opcode %r", op)
+            await connection.close(UNKNOWN_OPCODE, "Unknown opcode.")
+
+    async def _identify(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
+        if connection.session is not None:
+            await connection.close(ALREADY_AUTHENTICATED, "Already authenticated.")
+            return
+        if data.get("token") != self.twin.token:
+            await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
+            return
+        intents = int(data.get("intents", 0))
+        if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
+            await connection.close(DISALLOWED_INTENTS, "Disallowed intent(s).")
+            return
+        session = GatewaySession(id=uuid.uuid4().hex, intents=intents, shard=data.get("shard"))
+        self.sessions[session.id] = session
+        connection.session = session
+        session.connection = connection
+        self.identifies += 1
+        session.dispatch("READY", self.twin.ready_payload(session))
+        if intents & GUILDS:
+            for guild in self.twin.guilds.values():
+                session.dispatch("GUILD_CREATE", guild.payload())
+        await self.twin.notify()
+
+    async def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
+        if data.get("token") != self.twin.token:
+            await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
+            return
+        session = self.sessions.get(str(data.get("session_id")))
+        seq = data.get("seq") or 0
+        if self.refuse_resumes > 0 or session is None or not session.can_replay_after(seq):
+            if self.refuse_resumes > 0:
+                self.refuse_resumes -= 1
+            self.refused_resumes += 1
+            if session is not None:
+                self.sessions.pop(session.id, None)
+            connection.send({"op": INVALID_SESSION, "d": False})
+            await self.twin.notify()
+            return
+        previous = session.connection
+        if previous is not None:
+            # A resume takes the session over from a connection the client gave up on.
+            previous.session = None
+            await previous.close(UNKNOWN_ERROR, "session resumed elsewhere")
+        connection.session = session
+        for frame in session.frames_after(seq):
+            connection.send(frame)
+        session.connection = connection
+        session.dispatch("RESUMED", {})
+        self.resumes += 1
+        await self.twin.notify()
+
+    def _request_members(self, session: GatewaySession, data: dict[str, Any]) -> None:
+        guild = self.twin.guilds.get(int(data["guild_id"]))
+        if guild is None:
+            return
+        members = list(guild.members.values())
+        if data.get("user_ids"):
+            wanted = {int(user_id) for user_id in data["user_ids"]}
+            members = [member for member in members if member.user.id in wanted]
+        elif data.get("query"):
+            members = [member for member in members if member.user.username.startswith(data["query"])]
+        if data.get("limit"):
+            members = members[: int(data["limit"])]
+        chunk: dict[str, Any] = {
+            "guild_id": str(guild.id),
+            "members": [member.payload() for member in members],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [],
+        }
+        if data.get("nonce") is not None:
+            chunk["nonce"] = data["nonce"]
+        session.dispatch("GUILD_MEMBERS_CHUNK", chunk)

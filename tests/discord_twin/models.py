@@ -1,0 +1,423 @@
+"""The twin's world: users, guilds, channels, roles, messages, and their Discord JSON payloads."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import mimetypes
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .twin import Interaction
+
+DISCORD_EPOCH_MS = 1420070400000
+
+# Permission bits (https://discord.com/developers/docs/topics/permissions).
+ADMINISTRATOR = 1 << 3
+ALL_PERMISSIONS = (1 << 51) - 1
+# What a fresh @everyone role gets: view, send, embed, attach, read history, react, use commands.
+DEFAULT_EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (1 << 31)
+
+# Message flags.
+FLAG_EPHEMERAL = 1 << 6
+FLAG_LOADING = 1 << 7
+
+_MENTION = re.compile(r"<@!?(\d+)>")
+
+
+class SnowflakeFactory:
+    """Increasing snowflakes built like Discord's: milliseconds since 2015 in the top bits."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._increment = itertools.count()
+
+    def next(self) -> int:
+        millis = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        candidate = (millis << 22) | (1 << 17) | (next(self._increment) & 0xFFF)
+        # Strictly increasing even when many ids fall in one millisecond or the clock steps back.
+        self._last = max(candidate, self._last + 1)
+        return self._last
+
+
+def snowflake_time(snowflake: int) -> datetime:
+    """The creation time encoded in a snowflake."""
+    return datetime.fromtimestamp(((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000, tz=timezone.utc)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+@dataclass(eq=False)
+class User:
+    id: int
+    username: str
+    bot: bool = False
+    global_name: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "username": self.username,
+            "discriminator": "0",
+            "global_name": self.global_name,
+            "avatar": None,
+            "bot": self.bot,
+            "public_flags": 0,
+            "flags": 0,
+            "avatar_decoration_data": None,
+        }
+
+
+@dataclass(eq=False)
+class Role:
+    id: int
+    guild_id: int
+    name: str
+    permissions: int
+    position: int = 0
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "position": self.position,
+            "permissions": str(self.permissions),
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+
+
+@dataclass(eq=False)
+class Channel:
+    id: int
+    guild_id: int
+    name: str
+    position: int = 0
+    type: int = 0  # GUILD_TEXT
+    last_message_id: int | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "guild_id": str(self.guild_id),
+            "name": self.name,
+            "position": self.position,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "topic": None,
+            "parent_id": None,
+            "rate_limit_per_user": 0,
+            "last_message_id": None if self.last_message_id is None else str(self.last_message_id),
+            "flags": 0,
+        }
+
+
+@dataclass(eq=False)
+class Member:
+    user: User
+    guild_id: int
+    role_ids: list[int]
+    joined_at: datetime
+
+    def payload(self, permissions: int | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "user": self.user.payload(),
+            "roles": [str(role_id) for role_id in self.role_ids],
+            "joined_at": iso(self.joined_at),
+            "nick": None,
+            "avatar": None,
+            "banner": None,
+            "premium_since": None,
+            "deaf": False,
+            "mute": False,
+            "pending": False,
+            "flags": 0,
+            "communication_disabled_until": None,
+        }
+        if permissions is not None:
+            # Only interactions carry the member's computed permissions.
+            data["permissions"] = str(permissions)
+        return data
+
+
+@dataclass(eq=False)
+class Guild:
+    id: int
+    name: str
+    owner_id: int
+    created_at: datetime
+    roles: dict[int, Role] = field(default_factory=dict)
+    channels: dict[int, Channel] = field(default_factory=dict)
+    members: dict[int, Member] = field(default_factory=dict)
+
+    @property
+    def everyone(self) -> Role:
+        """The @everyone role, whose id is the guild's id."""
+        return self.roles[self.id]
+
+    def permissions_of(self, user: User) -> int:
+        """Guild-level permissions (no channel overwrites exist in the twin)."""
+        if user.id == self.owner_id:
+            return ALL_PERMISSIONS
+        member = self.members[user.id]
+        value = self.everyone.permissions
+        for role_id in member.role_ids:
+            value |= self.roles[role_id].permissions
+        return ALL_PERMISSIONS if value & ADMINISTRATOR else value
+
+    def payload(self) -> dict[str, Any]:
+        """The full GUILD_CREATE payload."""
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "icon": None,
+            "splash": None,
+            "discovery_splash": None,
+            "banner": None,
+            "description": None,
+            "owner_id": str(self.owner_id),
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "preferred_locale": "en-US",
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "public_updates_channel_id": None,
+            "vanity_url_code": None,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "roles": [role.payload() for role in self.roles.values()],
+            "channels": [channel.payload() for channel in self.channels.values()],
+            "threads": [],
+            "members": [member.payload() for member in self.members.values()],
+            "member_count": len(self.members),
+            "presences": [],
+            "voice_states": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "large": False,
+            "unavailable": False,
+            "joined_at": iso(self.created_at),
+            "application_id": None,
+            "premium_progress_bar_enabled": False,
+        }
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file a test user attaches: raw bytes, a file name and (guessed if omitted) a content type."""
+
+    data: bytes
+    filename: str
+    content_type: str | None = None
+
+
+@dataclass(eq=False)
+class StoredAttachment:
+    """A file held by the twin's CDN, posted by a user or uploaded by the bot."""
+
+    id: int
+    channel_id: int
+    filename: str
+    content_type: str | None
+    data: bytes
+    cdn_base: str
+    width: int | None = None
+    height: int | None = None
+    description: str | None = None
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    @property
+    def url(self) -> str:
+        return f"{self.cdn_base}/attachments/{self.channel_id}/{self.id}/{self.filename}"
+
+    @property
+    def proxy_url(self) -> str:
+        return f"{self.cdn_base}/media-proxy/attachments/{self.channel_id}/{self.id}/{self.filename}"
+
+    def payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "filename": self.filename,
+            "size": self.size,
+            "url": self.url,
+            "proxy_url": self.proxy_url,
+            "flags": 0,
+        }
+        if self.content_type is not None:
+            data["content_type"] = self.content_type
+        if self.description is not None:
+            data["description"] = self.description
+        if self.width is not None:
+            data["width"], data["height"] = self.width, self.height
+        return data
+
+
+def guess_content_type(filename: str) -> str | None:
+    """Discord derives an attachment's type from its file name; so does the twin."""
+    guessed, _ = mimetypes.guess_type(filename)
+    return guessed
+
+
+def image_size(data: bytes, content_type: str | None) -> tuple[int, int] | None:
+    """Width and height of an image attachment, as Discord reports them; None for other files."""
+    if content_type is None or not content_type.startswith("image/"):
+        return None
+    try:
+        from PIL import Image  # Optional: without Pillow, images simply carry no dimensions.
+
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except Exception:  # Not a decodable image: Discord then omits the dimensions too.
+        return None
+
+
+@dataclass(eq=False)
+class Message:
+    """A message in the twin, written by a test user or by the bot."""
+
+    id: int
+    channel: Channel
+    author: User
+    content: str = ""
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[StoredAttachment] = field(default_factory=list)
+    components: list[dict[str, Any]] = field(default_factory=list)
+    reference_id: int | None = None  # message_reference.message_id for replies
+    type: int = 0
+    flags: int = 0
+    tts: bool = False
+    edited_at: datetime | None = None
+    webhook_id: int | None = None
+    interaction: Interaction | None = None
+    reactions: dict[str, set[int]] = field(default_factory=dict)
+    deleted: bool = False
+    # perf_counter() when the twin queued MESSAGE_CREATE for this message (user messages).
+    dispatched_at: float | None = None
+    # perf_counter() when the twin received or created the message.
+    created_at: float = field(default_factory=time.perf_counter)
+
+    @property
+    def timestamp(self) -> datetime:
+        return snowflake_time(self.id)
+
+    @property
+    def guild_id(self) -> int:
+        return self.channel.guild_id
+
+    @property
+    def files(self) -> list[StoredAttachment]:
+        """The attachments, under the name tests usually look for."""
+        return self.attachments
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.flags & FLAG_EPHEMERAL)
+
+    def mention_ids(self) -> list[int]:
+        return [int(match) for match in _MENTION.findall(self.content)]
+
+    def payload(
+        self,
+        *,
+        member: Member | None,
+        users: dict[int, User],
+        referenced: Message | None,
+        include_reference: bool = True,
+    ) -> dict[str, Any]:
+        """The Discord message object; `referenced` is the replied-to message, if any."""
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "channel_id": str(self.channel.id),
+            "guild_id": str(self.channel.guild_id),
+            "author": self.author.payload(),
+            "content": self.content,
+            "timestamp": iso(self.timestamp),
+            "edited_timestamp": iso(self.edited_at),
+            "tts": self.tts,
+            "mention_everyone": "@everyone" in self.content,
+            "mentions": [users[uid].payload() for uid in self.mention_ids() if uid in users],
+            "mention_roles": [],
+            "attachments": [attachment.payload() for attachment in self.attachments],
+            "embeds": self.embeds,
+            "components": self.components,
+            "reactions": [
+                {"emoji": {"id": None, "name": emoji}, "count": len(user_ids), "me": False, "burst_count": 0}
+                for emoji, user_ids in self.reactions.items()
+                if user_ids
+            ],
+            "pinned": False,
+            "type": self.type,
+            "flags": self.flags,
+        }
+        if member is not None:
+            # Discord sends the author's member without its nested user.
+            member_data = member.payload()
+            del member_data["user"]
+            data["member"] = member_data
+        if self.webhook_id is not None:
+            data["webhook_id"] = str(self.webhook_id)
+            data["application_id"] = str(self.webhook_id)
+        if self.interaction is not None:
+            data["interaction_metadata"] = self.interaction.metadata_payload()
+            data["interaction"] = {
+                "id": str(self.interaction.id),
+                "type": 2,
+                "name": self.interaction.command_name,
+                "user": self.interaction.user.payload(),
+            }
+        if self.reference_id is not None:
+            data["message_reference"] = {
+                "type": 0,
+                "message_id": str(self.reference_id),
+                "channel_id": str(self.channel.id),
+                "guild_id": str(self.channel.guild_id),
+            }
+            if include_reference:
+                data["referenced_message"] = (
+                    None
+                    if referenced is None or referenced.deleted
+                    else referenced.payload(member=None, users=users, referenced=None, include_reference=False)
+                )
+        return data
+
+
+@dataclass(eq=False)
+class MessageEdit:
+    """One edit of a message, with the state after the edit."""
+
+    message: Message
+    content: str
+    embeds: list[dict[str, Any]]
+    attachments: list[StoredAttachment]
+    by_bot: bool
+    at: float = field(default_factory=time.perf_counter)
+
+    @property
+    def files(self) -> list[StoredAttachment]:
+        return self.attachments
