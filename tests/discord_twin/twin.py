@@ -135,6 +135,7 @@ class DiscordTwin:
         self.interactions_by_token: dict[str, Interaction] = {}
         # What the bot did, in order.
         self.bot_messages: list[Message] = []
+        self._replies: dict[int, list[Message]] = {}  # by the id they reply to, for fast waits
         self.edits: list[MessageEdit] = []
         self.deleted: list[Message] = []
         self.typing: list[tuple[int, float]] = []
@@ -407,6 +408,8 @@ class DiscordTwin:
     async def record_bot_message(self, message: Message) -> None:
         self.messages[message.id] = message
         self.bot_messages.append(message)
+        if message.reference_id is not None:
+            self._replies.setdefault(message.reference_id, []).append(message)
         message.channel.last_message_id = message.id
         if not message.ephemeral:  # Ephemeral messages only exist for their one viewer.
             self._dispatch_message("MESSAGE_CREATE", message)
@@ -504,8 +507,13 @@ class DiscordTwin:
         )
 
     async def wait_for_reply(self, message: Message, timeout: float = DEFAULT_TIMEOUT) -> Message:
-        """The bot's reply (message_reference) to `message`."""
-        return await self.wait_for_bot_message(reply_to=message, timeout=timeout)
+        """The bot's first reply (message_reference) to `message`."""
+
+        def find() -> Message | None:
+            replies = self._replies.get(message.id)
+            return replies[0] if replies else None
+
+        return await self.wait_until(find, timeout, f"reply to message {message.id}")
 
     async def wait_for_edit(
         self,
