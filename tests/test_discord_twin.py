@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import discord
@@ -393,3 +395,104 @@ async def test_bot_rest_errors_match_discord(discord_twin: DiscordTwin, twin_wor
     user_message = await discord_twin.post_message(twin_world.channel, twin_world.user, "mine")
     with pytest.raises(discord.Forbidden):
         await channel.get_partial_message(user_message.id).edit(content="theirs")
+
+
+async def test_world_changes_reach_a_connected_client(
+    discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
+) -> None:
+    client = make_client()
+    joined: asyncio.Queue[discord.Guild] = asyncio.Queue()
+
+    @client.event
+    async def on_guild_join(guild: discord.Guild) -> None:
+        joined.put_nowait(guild)
+
+    await start_client(client)
+    channel = discord_twin.create_channel(twin_world.guild, "late")
+    role = discord_twin.create_role(twin_world.guild, "late-role", permissions=0)
+    new_guild = discord_twin.create_guild("second")
+    assert (await asyncio.wait_for(joined.get(), WAIT)).id == new_guild.id
+    # Dispatches are processed in order, so the earlier ones have been too.
+    assert client.get_channel(channel.id) is not None
+    assert client.get_guild(twin_world.guild.id).get_role(role.id) is not None  # type: ignore[union-attr]
+
+
+async def test_member_chunking_with_the_members_intent(
+    discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
+) -> None:
+    intents = discord.Intents.default()
+    intents.members = True
+    # With the members intent discord.py asks for every guild's members (op 8) before on_ready.
+    client = await start_client(discord.Client(intents=intents, guild_ready_timeout=0.05))
+    guild = client.get_guild(twin_world.guild.id)
+    assert guild is not None and guild.chunked
+    admin = guild.get_member(twin_world.admin.id)
+    assert admin is not None and admin.guild_permissions.administrator
+    bob = guild.get_member(twin_world.user.id)
+    assert bob is not None and not bob.guild_permissions.administrator
+
+
+async def test_reactions_typing_and_deletes(discord_twin: DiscordTwin, twin_world: World, start_client: StartClient) -> None:
+    client = make_client()
+    deleted: asyncio.Queue[discord.RawMessageDeleteEvent] = asyncio.Queue()
+
+    @client.event
+    async def on_message(message: discord.Message) -> None:
+        if message.author.bot:
+            return
+        async with message.channel.typing():
+            await message.add_reaction("👀")
+        if message.content == "delete me":
+            await message.delete()
+
+    @client.event
+    async def on_raw_message_delete(event: discord.RawMessageDeleteEvent) -> None:
+        deleted.put_nowait(event)
+
+    await start_client(client)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, "delete me")
+    gone = await discord_twin.wait_for_delete(lambda m: m is posted, timeout=WAIT)
+    assert gone.deleted and posted.reactions == {"👀": {discord_twin.bot_user.id}}
+    assert discord_twin.typing and discord_twin.typing[0][0] == twin_world.channel.id
+    assert (await asyncio.wait_for(deleted.get(), WAIT)).message_id == posted.id
+
+    await discord_twin.delete_message_as_user(await discord_twin.post_message(twin_world.channel, twin_world.user, "x"))
+    assert (await asyncio.wait_for(deleted.get(), WAIT)).message_id != posted.id
+
+
+async def test_e2e_load_benchmark_runs_against_the_minimal_client() -> None:
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "e2e_load.py"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), "--target", "minimal", "--users", "3", "--messages", "2", "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 25)
+    assert process.returncode == 0, stderr.decode()
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    assert (result["sent"], result["received"]) == (6, 6)
+    assert result["p50_ms"] > 0 and result["p99_ms"] >= result["p50_ms"] and result["per_second"] > 0
+
+
+async def test_interaction_must_be_acknowledged_in_time(
+    discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
+) -> None:
+    client = make_client()
+    tree = app_commands.CommandTree(client)
+    errors: asyncio.Queue[BaseException] = asyncio.Queue()
+
+    @tree.command(name="late", description="Answers after the acknowledgement deadline")
+    async def late(interaction: discord.Interaction) -> None:
+        await asyncio.sleep(0.2)
+        await interaction.response.send_message("too late")
+
+    @tree.error
+    async def on_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        errors.put_nowait(error.__cause__ or error)
+
+    await start_client(client)
+    await tree.sync()
+    discord_twin.interaction_ack_deadline = 0.1  # Discord's is 3 s; shortened to keep the test fast.
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "late")
+    error = await asyncio.wait_for(errors.get(), WAIT)
+    assert isinstance(error, discord.NotFound) and error.code == 10062
+    assert interaction.callbacks == []

@@ -1,4 +1,8 @@
-"""The twin's gateway: Discord's websocket protocol (v10, JSON, uncompressed text frames)."""
+"""The twin's gateway: Discord's websocket protocol (v10, JSON, uncompressed text frames).
+
+discord.py asks for `compress=zlib-stream` in the URL but parses text frames as plain JSON,
+so the twin ignores the query parameter and never compresses.
+"""
 
 from __future__ import annotations
 

@@ -314,7 +314,7 @@ class Message:
     tts: bool = False
     edited_at: datetime | None = None
     webhook_id: int | None = None
-    interaction: Interaction | None = None
+    interaction: Interaction | None = field(default=None, repr=False)
     reactions: dict[str, set[int]] = field(default_factory=dict)
     deleted: bool = False
     # perf_counter() when the twin queued MESSAGE_CREATE for this message (user messages).

@@ -138,6 +138,7 @@ class RestApi:
             web.get(f"{p}/guilds/{{guild_id}}/members/{{user_id}}", self.get_member),
             web.get(f"{p}/applications/{{application_id}}/commands", self.get_commands),
             web.put(f"{p}/applications/{{application_id}}/commands", self.put_commands),
+            web.post(f"{p}/applications/{{application_id}}/commands", self.post_command),
             web.get(f"{p}/applications/{{application_id}}/guilds/{{guild_id}}/commands", self.get_commands),
             web.put(f"{p}/applications/{{application_id}}/guilds/{{guild_id}}/commands", self.put_commands),
             web.post(f"{p}/interactions/{{interaction_id}}/{{token}}/callback", self.interaction_callback),
@@ -366,7 +367,7 @@ class RestApi:
         interaction = self.twin.interactions_by_token.get(request.match_info["token"])
         if interaction is None:
             raise DiscordError(404, 10015, "Unknown Webhook")
-        if int(request.match_info.get("application_id", self.twin.application_id)) != self.twin.application_id:
+        if _int(request.match_info["application_id"]) != self.twin.application_id:
             raise DiscordError(404, 10015, "Unknown Webhook")
         return interaction
 
@@ -487,6 +488,20 @@ class RestApi:
         await self.twin.notify()
         return self._json(stored)
 
+    async def post_command(self, request: web.Request) -> web.Response:
+        """Create or replace (same name and type) one global command."""
+        current = self._command_list(request)
+        data = await request.json()
+        previous = {(c["name"], c["type"]): c for c in current}
+        command = self._command(data, previous, None)
+        old = previous.get((command["name"], command["type"]))
+        if old is not None:
+            current[current.index(old)] = command
+        else:
+            current.append(command)
+        await self.twin.notify()
+        return self._json(command, 200 if old is not None else 201)
+
     def _command(self, data: dict[str, Any], previous: dict[tuple[str, int], dict[str, Any]], guild_id: str | None) -> dict[str, Any]:
         kind = int(data.get("type", 1))
         name = str(data.get("name", ""))
@@ -526,6 +541,10 @@ class RestApi:
             raise DiscordError(404, 10062, "Unknown interaction")
         if interaction.callbacks:
             raise DiscordError(400, 40060, "Interaction has already been acknowledged.")
+        assert interaction.dispatched_at is not None
+        if time.perf_counter() - interaction.dispatched_at > self.twin.interaction_ack_deadline:
+            # Discord forgets an interaction not acknowledged within 3 s: slow bots must defer.
+            raise DiscordError(404, 10062, "Unknown interaction")
         body = await self._body(request)
         kind = int(body.json.get("type", 0))
         data = body.json.get("data") or {}

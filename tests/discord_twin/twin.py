@@ -51,14 +51,14 @@ class InteractionCallback:
 class Interaction:
     """An interaction a test user opened, and everything the bot answered to it."""
 
-    twin: DiscordTwin
+    twin: DiscordTwin = field(repr=False)
     id: int
     token: str
     command_type: int  # 1 slash command, 3 message context menu
     command_name: str
     user: User
     channel: Channel
-    payload: dict[str, Any]
+    payload: dict[str, Any] = field(repr=False)
     target_message: Message | None = None
     callbacks: list[InteractionCallback] = field(default_factory=list)
     original: Message | None = None
@@ -141,6 +141,8 @@ class DiscordTwin:
         self.typing: list[tuple[int, float]] = []
         self.commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
+        # Seconds the bot has for its first response to an interaction (Discord: 3).
+        self.interaction_ack_deadline = 3.0
         self.gateway = Gateway(self)
         self.rest = RestApi(self)
         self.api_base = ""
@@ -196,7 +198,11 @@ class DiscordTwin:
         for user in (self.bot_user, owner):
             guild.members[user.id] = Member(user, guild_id, [], datetime.now(timezone.utc))
         self.guilds[guild_id] = guild
-        self.gateway.dispatch("GUILD_CREATE", guild.payload(), intent=gw.GUILDS)
+        # A guild joined mid-session comes without "unavailable": that is how clients tell a join
+        # from a guild listed in READY becoming available.
+        joined = guild.payload()
+        del joined["unavailable"]
+        self.gateway.dispatch("GUILD_CREATE", joined, intent=gw.GUILDS)
         return guild
 
     def create_channel(self, guild: Guild, name: str) -> Channel:
