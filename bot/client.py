@@ -1,0 +1,146 @@
+"""The Discord client: a `commands.Bot` holding the settings, the model store and the inference service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import BotSettings
+from bot.images import ImageError, ImageLimits
+from bot.inference import InferenceService
+from model_store import ModelStore, StoreError
+from model_store.options import OptionError
+
+log = logging.getLogger(__name__)
+
+COGS = ("bot.cogs.recognition", "bot.cogs.info", "bot.cogs.admin")
+
+
+class NoModelError(commands.CommandError):
+    """Nothing is served yet: the store holds no trained model."""
+
+
+class NotAdminError(commands.CheckFailure):
+    """The author is not one of the bot's admins."""
+
+
+def point_at(api_base: str | None, gateway_url: str | None) -> None:
+    """Send REST calls to `api_base` and connect the gateway to `gateway_url` (a twin or a proxy) when given.
+
+    discord.py keeps both as class attributes, so this applies to every client in the process.
+    """
+    if api_base:
+        discord.http.Route.BASE = api_base
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+class DigitBot(commands.Bot):
+    """Reads handwritten digits; admins retrain and roll back the model."""
+
+    def __init__(self, settings: BotSettings, *, guild_ready_timeout: float = 2.0) -> None:
+        # The bot never joins voice, so discord.py's warnings about missing voice libraries are noise.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.default()
+        intents.message_content = settings.message_content
+        super().__init__(
+            command_prefix=commands.when_mentioned_or(settings.prefix),
+            intents=intents,
+            help_command=commands.DefaultHelpCommand(no_category="Other"),
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.settings = settings
+        self.store = ModelStore(settings.store.model_store)
+        self.inference = InferenceService(self.store, ImageLimits(settings.max_image_bytes, settings.max_image_pixels))
+        self.tree.on_error = self.on_app_command_error
+
+    async def setup_hook(self) -> None:
+        if self.inference.version is None:
+            log.warning("no trained model in %s yet: run `python train.py` (or `!retrain` as an admin) to train one",
+                        self.store.root)
+        else:
+            log.info("serving model version %d from %s", self.inference.version, self.store.root)
+        for cog in COGS:
+            await self.load_extension(cog)
+        synced = await self.tree.sync()
+        log.info("synced %d application commands", len(synced))
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or not self.settings.watches(message.channel.id):
+            return
+        await self.process_commands(message)
+
+    async def reload_model(self) -> None:
+        """Hot-swap to the store's served version; if it fails to load, the old one keeps serving."""
+        await asyncio.to_thread(self.inference.reload)
+
+    def is_admin(self, user: discord.abc.User) -> bool:
+        """Configured admin user or role, or Discord's Administrator permission in this server."""
+        if user.id in self.settings.admin_user_ids:
+            return True
+        if isinstance(user, discord.Member):
+            return user.guild_permissions.administrator or any(role.id in self.settings.admin_role_ids for role in user.roles)
+        return False
+
+    # -- the one error handler -------------------------------------------------------------
+
+    async def on_command_error(self, ctx: commands.Context[DigitBot], error: commands.CommandError) -> None:  # type: ignore[override]
+        if isinstance(error, commands.CommandNotFound):
+            return  # other bots share the prefix; unknown commands are none of our business
+        await self._reply_with_error(error, ctx=ctx)
+
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await self._reply_with_error(error, interaction=interaction)
+
+    async def _reply_with_error(self, error: Exception, *, ctx: commands.Context[DigitBot] | None = None,
+                                interaction: discord.Interaction | None = None) -> None:
+        text = explain(error)
+        if text is None:
+            log.error("command failed", exc_info=error)
+            text = "Sorry, something went wrong on my side. The details are in my log."
+        else:
+            log.info("command refused: %s", text)
+        try:
+            if interaction is not None:
+                if interaction.response.is_done():
+                    await interaction.followup.send(text, ephemeral=True)
+                else:
+                    await interaction.response.send_message(text, ephemeral=True)
+            elif ctx is not None:
+                await ctx.reply(text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not send the error reply %r", text, exc_info=True)
+
+
+def explain(error: BaseException) -> str | None:
+    """A short, polite sentence for an error the user can act on; None for a bug (logged instead)."""
+    original = error
+    while isinstance(original, (commands.HybridCommandError, commands.CommandInvokeError, app_commands.CommandInvokeError)):
+        original = original.original
+    match original:
+        case commands.CommandOnCooldown() | app_commands.CommandOnCooldown():
+            return f"Slow down a little: try again in {original.retry_after:.0f} s."
+        case NotAdminError():
+            return "Only the bot's admins can do that."
+        case commands.MissingRequiredArgument():
+            return f"Missing `{original.param.name}`; `help` shows how to use the command."
+        case commands.UserInputError():
+            return f"I couldn't understand that: {original}"
+        case OptionError() | ImageError() | NoModelError():
+            return str(original)
+        case StoreError():
+            return f"The model store refused: {original}"
+        case commands.NoPrivateMessage() | app_commands.NoPrivateMessage():
+            return "That only works in a server."
+        case commands.CheckFailure() | app_commands.CheckFailure():
+            return "You can't use that command here."
+    return None

@@ -1,0 +1,186 @@
+"""Recognizing digits: image attachments in watched channels, `/digit`, and the "Recognize digit" menu."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import discord
+import numpy as np
+from discord import app_commands
+from discord.ext import commands
+from PIL import Image
+
+from bot.client import DigitBot, NoModelError
+from bot.images import ImageError
+from bot.inference import Prediction
+
+log = logging.getLogger(__name__)
+
+MAX_ATTACHMENTS = 10  # Discord's own limit of embeds (and files) per message
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
+PREVIEW_SCALE = 4  # the 28×28 input shown at 112×112
+BAR_WIDTH = 16
+
+
+def is_image(attachment: discord.Attachment) -> bool:
+    """By content type, or by file name when Discord gave none."""
+    if attachment.content_type:
+        return attachment.content_type.startswith("image/")
+    return PurePath(attachment.filename).suffix.lower() in IMAGE_SUFFIXES
+
+
+def sentence(text: str) -> str:
+    """`the file is empty` → `The file is empty.`"""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+@dataclass(frozen=True)
+class AttachmentResult:
+    """What became of one attachment: a prediction, or why there is none."""
+
+    filename: str
+    prediction: Prediction | None = None
+    error: str | None = None
+
+
+def probability_chart(probabilities: np.ndarray | list[float], digit: int) -> str:
+    """Ten text bars, one per digit, the winner marked; inside a code block so the bars line up."""
+    lines = []
+    for candidate, probability in enumerate(probabilities):
+        filled = round(float(probability) * BAR_WIDTH)
+        marker = " ◀" if candidate == digit else ""
+        lines.append(f"{candidate} {'█' * filled}{'░' * (BAR_WIDTH - filled)} {float(probability):6.1%}{marker}")
+    return "```\n" + "\n".join(lines) + "\n```"
+
+
+def preview_png(image: np.ndarray) -> bytes:
+    """The 28×28 input, enlarged with nearest-neighbour so each pixel stays a crisp square."""
+    picture = Image.fromarray(np.asarray(image, dtype=np.uint8), mode="L")
+    picture = picture.resize((picture.width * PREVIEW_SCALE, picture.height * PREVIEW_SCALE), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def build_reply(results: list[AttachmentResult]) -> tuple[list[discord.Embed], list[discord.File]]:
+    """One embed per attachment, each recognized one with its input picture as the embed's image."""
+    embeds: list[discord.Embed] = []
+    files: list[discord.File] = []
+    for index, result in enumerate(results, start=1):
+        prediction = result.prediction
+        if prediction is None:
+            embeds.append(discord.Embed(title=f"Couldn't read {result.filename}", description=result.error,
+                                        colour=discord.Colour.red()))
+            continue
+        embed = discord.Embed(
+            title=f"{result.filename}: it's a {prediction.digit}",
+            description=f"Confidence **{prediction.confidence:.1%}**\n"
+                        f"{probability_chart(prediction.probabilities, prediction.digit)}",
+            colour=discord.Colour.green() if prediction.confidence >= 0.8 else discord.Colour.gold(),
+        )
+        preview_name = f"input-{index}.png"
+        files.append(discord.File(io.BytesIO(preview_png(prediction.input_image)), filename=preview_name))
+        embed.set_image(url=f"attachment://{preview_name}")
+        embed.set_footer(text=f"model version {prediction.version} · what the model saw, 28×28")
+        embeds.append(embed)
+    return embeds, files
+
+
+async def _within_cooldown(interaction: discord.Interaction[DigitBot]) -> bool:
+    cog = interaction.client.get_cog("Recognition")
+    assert isinstance(cog, RecognitionCog)
+    retry_after = cog.cooldowns.update_rate_limit(interaction.user)
+    if retry_after is not None:
+        bucket = cog.cooldowns.get_bucket(interaction.user)
+        assert bucket is not None
+        raise app_commands.CommandOnCooldown(bucket, retry_after)
+    return True
+
+
+class RecognitionCog(commands.Cog, name="Recognition"):
+    """Digits read from images."""
+
+    def __init__(self, bot: DigitBot) -> None:
+        self.bot = bot
+        # One budget per user across messages, /digit and the menu, so no entry point bypasses it.
+        self.cooldowns: commands.CooldownMapping[discord.abc.User] = commands.CooldownMapping.from_cooldown(
+            bot.settings.cooldown_rate, bot.settings.cooldown_seconds, lambda user: user.id)
+        self._told_to_slow_down: set[int] = set()
+        self._menu = app_commands.ContextMenu(name="Recognize digit", callback=self.recognize_menu)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self._menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self._menu.name, type=self._menu.type)
+
+    async def recognize(self, attachments: list[discord.Attachment]) -> list[AttachmentResult]:
+        """Download and classify up to ten image attachments (others are skipped); one result each."""
+        images = [a for a in attachments if is_image(a)][:MAX_ATTACHMENTS]
+        if images and self.bot.inference.version is None:
+            raise NoModelError("I have no trained model yet: an admin can train one with `!retrain`.")
+        return list(await asyncio.gather(*(self._recognize_one(a) for a in images)))
+
+    async def _recognize_one(self, attachment: discord.Attachment) -> AttachmentResult:
+        limit = self.bot.settings.max_image_bytes
+        if attachment.size > limit:
+            return AttachmentResult(attachment.filename, error=f"The file is {attachment.size / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB.")
+        try:
+            data = await attachment.read()
+        except discord.HTTPException as error:
+            log.warning("could not download %s: %s", attachment.url, error)
+            return AttachmentResult(attachment.filename, error="I couldn't download it from Discord; please try again.")
+        try:
+            return AttachmentResult(attachment.filename, prediction=await self.bot.inference.predict_async(data))
+        except ImageError as error:
+            return AttachmentResult(attachment.filename, error=sentence(str(error)))
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or not self.bot.settings.watches(message.channel.id):
+            return
+        if not any(is_image(a) for a in message.attachments):
+            return
+        retry_after = self.cooldowns.update_rate_limit(message.author)
+        if retry_after is not None:
+            if message.author.id not in self._told_to_slow_down:
+                self._told_to_slow_down.add(message.author.id)
+                await message.reply(f"Slow down a little: I'll read your images again in {retry_after:.0f} s.",
+                                    mention_author=False)
+            return
+        self._told_to_slow_down.discard(message.author.id)
+        async with message.channel.typing():
+            try:
+                results = await self.recognize(message.attachments)
+            except NoModelError as error:
+                await message.reply(str(error), mention_author=False)
+                return
+            embeds, files = build_reply(results)
+            await message.reply(embeds=embeds, files=files, mention_author=False)
+
+    @app_commands.command(name="digit", description="Read the handwritten digit in an image")
+    @app_commands.describe(image="A picture of one handwritten digit")
+    @app_commands.check(_within_cooldown)
+    async def digit(self, interaction: discord.Interaction[DigitBot], image: discord.Attachment) -> None:
+        await self._answer(interaction, [image])
+
+    @app_commands.check(_within_cooldown)
+    async def recognize_menu(self, interaction: discord.Interaction[DigitBot], message: discord.Message) -> None:
+        await self._answer(interaction, message.attachments)
+
+    async def _answer(self, interaction: discord.Interaction[DigitBot], attachments: list[discord.Attachment]) -> None:
+        if not any(is_image(a) for a in attachments):
+            await interaction.response.send_message("There is no image to read there.", ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        embeds, files = build_reply(await self.recognize(attachments))
+        await interaction.followup.send(embeds=embeds, files=files)
+
+
+async def setup(bot: DigitBot) -> None:
+    await bot.add_cog(RecognitionCog(bot))
