@@ -8,6 +8,10 @@ Latency is measured per message from the twin dispatching MESSAGE_CREATE to the 
 (a message whose message_reference points at it) arriving at the twin.
 
     .venv/bin/python benchmarks/e2e_load.py --target minimal --json
+    .venv/bin/python benchmarks/e2e_load.py --retrain "epochs=20" --json   # while an admin's !retrain runs
+
+With --retrain, an admin posts `!retrain OPTIONS` after the warm-up; the load starts once the
+status message shows training progress, and the retrain is cancelled (store untouched) at the end.
 """
 
 from __future__ import annotations
@@ -107,6 +111,8 @@ async def run(args: argparse.Namespace) -> int:
                 print(Path(log_file.name).read_text()[-4000:], file=sys.stderr)
                 return 2
 
+            retrain_status = await start_retrain(twin, world, args.retrain) if args.retrain else None
+
             latencies: list[float] = []
             unanswered: list[Message] = []
             deadline = time.perf_counter() + args.timeout
@@ -128,6 +134,8 @@ async def run(args: argparse.Namespace) -> int:
             started = time.perf_counter()
             await asyncio.gather(*(one_user(index) for index in range(args.users)))
             elapsed = time.perf_counter() - started
+            if retrain_status is not None:
+                retrain_ran_throughout = await stop_retrain(twin, world, retrain_status)
         finally:
             if process.returncode is None:
                 process.terminate()
@@ -152,11 +160,16 @@ async def run(args: argparse.Namespace) -> int:
         "per_second": round(len(latencies) / elapsed, 2),
         "seconds": round(elapsed, 3),
     }
+    if args.retrain:
+        result["retrain"] = args.retrain
+        result["retrain_ran_throughout"] = retrain_ran_throughout
     print(f"target: {args.target} ({' '.join(command)}), images: {source}")
     print(f"users × messages: {args.users} × {args.messages}")
     print(f"sent: {result['sent']}, received: {result['received']}, unanswered: {len(unanswered)}")
     print(f"latency p50: {result['p50_ms']} ms, p99: {result['p99_ms']} ms, mean: {result['mean_ms']} ms")
     print(f"throughput: {result['per_second']} replies/s over {result['seconds']} s")
+    if args.retrain:
+        print(f"background: !retrain {args.retrain}, training throughout the load: {retrain_ran_throughout}")
     if unanswered:
         print(f"unanswered within {args.timeout} s: {[m.id for m in unanswered]}; bot log: {log_file.name}", file=sys.stderr)
     else:
@@ -164,6 +177,22 @@ async def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     return 1 if unanswered or sent < args.users * args.messages else 0
+
+
+async def start_retrain(twin: DiscordTwin, world, options: str) -> Message:
+    """Have the admin start a retrain; return its status message once it shows training progress."""
+    request = await twin.post_message(world.channel, world.admin, f"!retrain {options}")
+    status = await twin.wait_for_reply(request, timeout=30)
+    await twin.wait_for_edit(lambda edit: "Epoch" in str(edit.embeds), message=status, timeout=STARTUP_TIMEOUT)
+    return status
+
+
+async def stop_retrain(twin: DiscordTwin, world, status: Message) -> bool:
+    """Cancel the retrain; True if it was still training when the load ended."""
+    still_training = "Epoch" in str(status.embeds)
+    request = await twin.post_message(world.channel, world.admin, "!retrain cancel")
+    await twin.wait_for_reply(request, timeout=30)
+    return still_training
 
 
 def minimal_client() -> None:
@@ -196,6 +225,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10, help="image messages per user (default 10)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds until unanswered messages fail the run")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the results")
+    parser.add_argument("--retrain", metavar="OPTIONS", default=None,
+                        help='measure while an admin\'s "!retrain OPTIONS" runs, e.g. "epochs=20" (bot target only)')
     parser.add_argument("--minimal-client", action="store_true", help=argparse.SUPPRESS)  # The subprocess role.
     args = parser.parse_args()
     if args.minimal_client:

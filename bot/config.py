@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from model_store import StoreSettings
 
@@ -50,7 +50,8 @@ class BotSettings:
         Raises ConfigError on the first missing or malformed value.
         """
         if env is None:
-            load_dotenv()  # fills in only what the real environment leaves unset
+            # A .env in (or above) the working directory fills in only what the real environment leaves unset.
+            load_dotenv(find_dotenv(usecwd=True))
             env = os.environ
 
         def get(name: str, parse: Callable[[str], T], default: T, expected: str) -> T:
