@@ -14,6 +14,7 @@ from bot.config import BotSettings
 from bot.images import ImageError, ImageLimits
 from bot.inference import InferenceService
 from model_store import ModelStore, StoreError
+from model_store.data import MnistError
 from model_store.options import OptionError
 
 log = logging.getLogger(__name__)
@@ -58,21 +59,31 @@ class DigitBot(commands.Bot):
         self.settings = settings
         self.store = ModelStore(settings.store.model_store)
         self.inference = InferenceService(self.store, ImageLimits(settings.max_image_bytes, settings.max_image_pixels))
-        self.tree.on_error = self.on_app_command_error
+        self.tree.error(self.on_app_command_error)
+        self._model_loaded = False
+
+    @property
+    def served_version(self) -> int | None:
+        """The model version answering now; None while the store has no trained model."""
+        return self.inference.version if self._model_loaded else None
 
     async def setup_hook(self) -> None:
-        if self.inference.version is None:
-            log.warning("no trained model in %s yet: run `python train.py` (or `!retrain` as an admin) to train one",
-                        self.store.root)
-        else:
-            log.info("serving model version %d from %s", self.inference.version, self.store.root)
+        try:
+            await asyncio.to_thread(self.inference.load)
+            self._model_loaded = True
+        except StoreError as error:
+            log.warning("%s; until then I answer images and !accuracy with a note (an admin can also `!retrain`)", error)
         for cog in COGS:
             await self.load_extension(cog)
         synced = await self.tree.sync()
         log.info("synced %d application commands", len(synced))
 
+    async def close(self) -> None:
+        await super().close()  # unloads the cogs first, which stops a running retrain
+        await asyncio.to_thread(self.inference.close)
+
     async def on_ready(self) -> None:
-        log.info("logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        log.info("logged in as %s in %d servers", self.user, len(self.guilds))
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or not self.settings.watches(message.channel.id):
@@ -80,8 +91,12 @@ class DigitBot(commands.Bot):
         await self.process_commands(message)
 
     async def reload_model(self) -> None:
-        """Hot-swap to the store's served version; if it fails to load, the old one keeps serving."""
-        await asyncio.to_thread(self.inference.reload)
+        """Hot-swap to the store's served version; if it fails to load, the old one keeps serving (logged)."""
+        if self._model_loaded:
+            await self.inference.reload_async()
+        else:
+            await asyncio.to_thread(self.inference.load)
+            self._model_loaded = True
 
     def is_admin(self, user: discord.abc.User) -> bool:
         """Configured admin user or role, or Discord's Administrator permission in this server."""
@@ -137,6 +152,8 @@ def explain(error: BaseException) -> str | None:
             return f"I couldn't understand that: {original}"
         case OptionError() | ImageError() | NoModelError():
             return str(original)
+        case MnistError():
+            return f"I couldn't load the MNIST test images: {original}"
         case StoreError():
             return f"The model store refused: {original}"
         case commands.NoPrivateMessage() | app_commands.NoPrivateMessage():

@@ -20,3 +20,6 @@ async def discord_twin() -> AsyncIterator[DiscordTwin]:
 def twin_world(discord_twin: DiscordTwin) -> World:
     """A guild in the twin with #digits, an admin (alice) and an ordinary member (bob)."""
     return build_world(discord_twin)
+
+# The bot's end-to-end fixtures (trained store, the real bot against the twin), defined once for the session.
+from tests.bot_fixtures import start_bot, store, test_digits, trained_store  # noqa: E402, F401

@@ -132,7 +132,7 @@ class AdminCog(commands.Cog, name="Admin"):
     @admin_only()
     async def rollback(self, ctx: commands.Context[DigitBot]) -> None:
         """Serve the previously served model version again (admins)."""
-        before = self.bot.inference.version
+        before = self.bot.served_version
         version = await asyncio.to_thread(self.bot.store.rollback)
         await self.bot.reload_model()
         accuracy = self.bot.store.metadata(version).get("test_accuracy")
@@ -161,7 +161,7 @@ class AdminCog(commands.Cog, name="Admin"):
 
     async def _conclude(self, job: RetrainJob, run: asyncio.Task) -> discord.Embed:
         """Promote and hot-swap if the new version clears the floor; the final embed says what happened."""
-        served = self.bot.inference.version
+        served = self.bot.served_version
         try:
             result = run.result()
         except RetrainCancelled:

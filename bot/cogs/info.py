@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import discord
+import mnist
 import numpy as np
 from discord.ext import commands
 from PIL import Image, ImageDraw, ImageFont
 
 from bot.client import DigitBot, NoModelError
-from model_store import CorruptVersionError
+from model_store import CorruptVersionError, StoreSettings
+from model_store.data import ensure_mnist
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,7 @@ CELL = 40  # pixels per confusion-matrix cell
 MAX_LISTED_VERSIONS = 20
 
 
-def confusion_png(matrix: np.ndarray) -> bytes:
+def confusion_png(matrix: Sequence[Sequence[int]]) -> bytes:
     """The confusion matrix as a picture: rows are true digits, columns predictions, darker = more."""
     matrix = np.asarray(matrix)
     size = CELL * 11
@@ -63,25 +66,38 @@ def training_summary(metadata: dict[str, Any]) -> str:
             f"on {hyper.get('train_images', '?')} images; trained {created}")
 
 
+def load_test_set(settings: StoreSettings) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's 10,000 raw test digits (uint8 28×28) and labels, verified, from MNIST_DIR or the cache."""
+    folder = ensure_mnist(settings.mnist_dir, settings.mnist_cache)
+    mnist.temporary_dir = lambda: str(folder)  # the package's hook, as in model_store.data.load_mnist
+    return mnist.test_images(), mnist.test_labels().astype(np.int64)
+
+
 class InfoCog(commands.Cog, name="Info"):
     """The served model and its accuracy."""
 
     def __init__(self, bot: DigitBot) -> None:
         self.bot = bot
+        self._test_set: tuple[np.ndarray, np.ndarray] | None = None  # loaded on the first !accuracy
+
+    async def test_set(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._test_set is None:
+            self._test_set = await asyncio.to_thread(load_test_set, self.bot.settings.store)
+        return self._test_set
 
     @commands.hybrid_command(name="accuracy")
     async def accuracy(self, ctx: commands.Context[DigitBot]) -> None:
         """The served model's accuracy on the 10,000 MNIST test images."""
-        if self.bot.inference.version is None:
+        if self.bot.served_version is None:
             raise NoModelError("I have no trained model yet, so there is no accuracy to show.")
         async with ctx.typing():
-            report = await self.bot.inference.accuracy_async()
+            report = await self.bot.inference.accuracy_report_async(*await self.test_set())
             metadata = self.bot.store.metadata(report.version)
             picture = await asyncio.to_thread(confusion_png, report.confusion)
-        per_digit = "  ".join(f"{digit}: {share:.1%}" for digit, share in enumerate(report.per_digit))
+        per_digit = "  ".join(f"{digit}: {share:.1%}" for digit, share in enumerate(report.per_digit_accuracy))
         embed = discord.Embed(
             title=f"Model version {report.version}: {report.accuracy:.2%} accuracy",
-            description=f"On the 10,000 MNIST test images · loss {report.loss:.4f}\n{training_summary(metadata)}",
+            description=f"On the {report.images:,} MNIST test images · loss {report.loss:.4f}\n{training_summary(metadata)}",
             colour=discord.Colour.blurple(),
         )
         embed.add_field(name="Per digit", value=f"```\n{per_digit}\n```", inline=False)
@@ -91,7 +107,7 @@ class InfoCog(commands.Cog, name="Info"):
     @commands.hybrid_command(name="model")
     async def model(self, ctx: commands.Context[DigitBot]) -> None:
         """The model versions in the store; the served one is marked."""
-        served = self.bot.inference.version
+        served = self.bot.served_version
         versions = await asyncio.to_thread(self.bot.store.versions)
         if not versions:
             raise NoModelError("The model store is empty: an admin can train a model with `!retrain`.")

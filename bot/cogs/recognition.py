@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import PurePath
 
 import discord
@@ -15,7 +16,6 @@ from discord.ext import commands
 from PIL import Image
 
 from bot.client import DigitBot, NoModelError
-from bot.images import ImageError
 from bot.inference import Prediction
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class AttachmentResult:
     error: str | None = None
 
 
-def probability_chart(probabilities: np.ndarray | list[float], digit: int) -> str:
+def probability_chart(probabilities: Sequence[float], digit: int) -> str:
     """Ten text bars, one per digit, the winner marked; inside a code block so the bars line up."""
     lines = []
     for candidate, probability in enumerate(probabilities):
@@ -120,25 +120,33 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         self.bot.tree.remove_command(self._menu.name, type=self._menu.type)
 
     async def recognize(self, attachments: list[discord.Attachment]) -> list[AttachmentResult]:
-        """Download and classify up to ten image attachments (others are skipped); one result each."""
+        """Download and classify up to ten image attachments (others are skipped); one result each, in order."""
         images = [a for a in attachments if is_image(a)][:MAX_ATTACHMENTS]
-        if images and self.bot.inference.version is None:
+        if images and self.bot.served_version is None:
             raise NoModelError("I have no trained model yet: an admin can train one with `!retrain`.")
-        return list(await asyncio.gather(*(self._recognize_one(a) for a in images)))
+        downloads = await asyncio.gather(*(self._download(a) for a in images))
+        readable = [data for data in downloads if isinstance(data, bytes)]
+        # One hop to the inference threads for the whole message: a single batched forward pass.
+        predictions = iter(await self.bot.inference.predict_batch_async(readable) if readable else [])
+        results = []
+        for attachment, data in zip(images, downloads):
+            outcome = next(predictions) if isinstance(data, bytes) else data
+            if isinstance(outcome, Prediction):
+                results.append(AttachmentResult(attachment.filename, prediction=outcome))
+            else:
+                results.append(AttachmentResult(attachment.filename, error=sentence(str(outcome))))
+        return results
 
-    async def _recognize_one(self, attachment: discord.Attachment) -> AttachmentResult:
+    async def _download(self, attachment: discord.Attachment) -> bytes | str:
+        """The attachment's bytes, or why they could not be had."""
         limit = self.bot.settings.max_image_bytes
         if attachment.size > limit:
-            return AttachmentResult(attachment.filename, error=f"The file is {attachment.size / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB.")
+            return f"The file is {attachment.size / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB."
         try:
-            data = await attachment.read()
+            return await attachment.read()
         except discord.HTTPException as error:
             log.warning("could not download %s: %s", attachment.url, error)
-            return AttachmentResult(attachment.filename, error="I couldn't download it from Discord; please try again.")
-        try:
-            return AttachmentResult(attachment.filename, prediction=await self.bot.inference.predict_async(data))
-        except ImageError as error:
-            return AttachmentResult(attachment.filename, error=sentence(str(error)))
+            return "I couldn't download it from Discord; please try again."
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:

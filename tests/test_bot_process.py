@@ -1,0 +1,84 @@
+"""`python -m bot` as an operator runs it: exit codes, clear lines, no token in the output, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.discord_twin import DiscordTwin, World
+
+pytestmark = pytest.mark.timeout(60)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def start_bot_process(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("DISCORD_", "BOT_"))}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=cwd, env={**base, "PYTHONPATH": str(REPO), **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finish(process: asyncio.subprocess.Process, timeout: float = 20) -> tuple[int, str]:
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout)
+    assert process.returncode is not None
+    return process.returncode, (stdout + stderr).decode()
+
+
+async def test_missing_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    process = await start_bot_process({"MODEL_STORE": str(tmp_path / "models")}, cwd=tmp_path)
+    code, output = await finish(process)
+    assert code == 2
+    assert output.strip().splitlines() == [
+        "digitbot: configuration error: DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal "
+        "in the environment or in .env"
+    ]
+
+
+async def test_bad_setting_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=from-dotenv\nBOT_COOLDOWN_RATE=lots\n")
+    process = await start_bot_process({}, cwd=tmp_path)
+    code, output = await finish(process)
+    assert code == 2
+    assert output.strip() == "digitbot: configuration error: BOT_COOLDOWN_RATE must be a positive whole number of messages, got 'lots'"
+
+
+async def test_rejected_token_is_one_line_exit_2_and_never_printed(discord_twin: DiscordTwin, tmp_path: Path) -> None:
+    wrong = "wrong.token-that-must-never-be-printed"
+    process = await start_bot_process({
+        "DISCORD_TOKEN": wrong, "DISCORD_API_BASE": discord_twin.api_base,
+        "DISCORD_GATEWAY_URL": discord_twin.gateway_url, "MODEL_STORE": str(tmp_path / "models"),
+    }, cwd=tmp_path)
+    code, output = await finish(process)
+    assert code == 2
+    assert wrong not in output and "never-be-printed" not in output
+    errors = [line for line in output.splitlines() if line.startswith("digitbot:")]
+    assert errors == ["digitbot: Discord rejected DISCORD_TOKEN: copy the token again from the Developer Portal (Bot → Reset Token)"]
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_stop_signal_shuts_down_cleanly_and_without_tensorflow(
+        discord_twin: DiscordTwin, twin_world: World, tmp_path: Path, signum: signal.Signals) -> None:
+    process = await start_bot_process({
+        "DISCORD_TOKEN": discord_twin.token, "DISCORD_API_BASE": discord_twin.api_base,
+        "DISCORD_GATEWAY_URL": discord_twin.gateway_url, "MODEL_STORE": str(tmp_path / "models"),
+    }, cwd=tmp_path)
+    await discord_twin.wait_until_connected(timeout=30)
+    await discord_twin.wait_until(lambda: discord_twin.commands or None, timeout=10, what="registered commands")
+    maps = Path(f"/proc/{process.pid}/maps").read_text()
+    assert "tensorflow" not in maps, "the bot process must never load TensorFlow"
+    process.send_signal(signum)
+    code, output = await finish(process)
+    assert code == 0, output
+    assert "no trained model in" in output and "python train.py" in output  # said at start, with how to train
+    assert "shutting down" in output
+    assert discord_twin.token not in output
+    assert "Traceback" not in output
+    assert not discord_twin.gateway.connected_sessions
