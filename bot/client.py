@@ -90,13 +90,16 @@ class DigitBot(commands.Bot):
             return
         await self.process_commands(message)
 
-    async def reload_model(self) -> None:
-        """Hot-swap to the store's served version; if it fails to load, the old one keeps serving (logged)."""
+    async def reload_model(self) -> int:
+        """Hot-swap to the store's served version and return the version serving now.
+
+        If the new version fails to load, the old one keeps serving (the service logs why).
+        """
         if self._model_loaded:
-            await self.inference.reload_async()
-        else:
-            await asyncio.to_thread(self.inference.load)
-            self._model_loaded = True
+            return (await self.inference.reload_async()).version
+        version = await asyncio.to_thread(self.inference.load)
+        self._model_loaded = True
+        return version
 
     def is_admin(self, user: discord.abc.User) -> bool:
         """Configured admin user or role, or Discord's Administrator permission in this server."""
@@ -111,27 +114,30 @@ class DigitBot(commands.Bot):
     async def on_command_error(self, ctx: commands.Context[DigitBot], error: commands.CommandError) -> None:  # type: ignore[override]
         if isinstance(error, commands.CommandNotFound):
             return  # other bots share the prefix; unknown commands are none of our business
-        await self._reply_with_error(error, ctx=ctx)
+        await self.reply_with_error(error, ctx)
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        await self._reply_with_error(error, interaction=interaction)
+        await self.reply_with_error(error, interaction)
 
-    async def _reply_with_error(self, error: Exception, *, ctx: commands.Context[DigitBot] | None = None,
-                                interaction: discord.Interaction | None = None) -> None:
+    async def reply_with_error(self, error: Exception,
+                               target: commands.Context[DigitBot] | discord.Interaction | discord.Message) -> None:
+        """Answer a failed command, interaction or image message with one short sentence; log the details."""
         text = explain(error)
         if text is None:
-            log.error("command failed", exc_info=error)
+            log.error("unexpected failure", exc_info=error)
             text = "Sorry, something went wrong on my side. The details are in my log."
         else:
-            log.info("command refused: %s", text)
+            log.info("refused: %s", text)
         try:
-            if interaction is not None:
-                if interaction.response.is_done():
-                    await interaction.followup.send(text, ephemeral=True)
+            if isinstance(target, discord.Interaction):
+                if target.response.is_done():
+                    await target.followup.send(text, ephemeral=True)
                 else:
-                    await interaction.response.send_message(text, ephemeral=True)
-            elif ctx is not None:
-                await ctx.reply(text, ephemeral=True)
+                    await target.response.send_message(text, ephemeral=True)
+            elif isinstance(target, commands.Context):
+                await target.reply(text, ephemeral=True)
+            else:
+                await target.reply(text)
         except discord.HTTPException:
             log.warning("could not send the error reply %r", text, exc_info=True)
 

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from dotenv import find_dotenv, load_dotenv
 
+from bot.images import ImageLimits
 from model_store import StoreSettings
 
 T = TypeVar("T")
@@ -28,8 +29,8 @@ class BotSettings:
     admin_user_ids: frozenset[int] = frozenset()
     admin_role_ids: frozenset[int] = frozenset()
     channel_ids: frozenset[int] = frozenset()  # empty: every channel the bot can read
-    max_image_bytes: int = 10_000_000
-    max_image_pixels: int = 40_000_000
+    max_image_bytes: int = ImageLimits.max_bytes
+    max_image_pixels: int = ImageLimits.max_pixels
     cooldown_rate: int = 10
     cooldown_seconds: float = 30.0
     accuracy_floor_points: float = 0.5

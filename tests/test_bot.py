@@ -200,3 +200,13 @@ async def test_survives_a_dropped_gateway_and_answers_what_was_posted_meanwhile(
               for i in range(3)]
     for index, message in enumerate(posted):
         assert answered_digits(await discord_twin.wait_for_reply(message, timeout=30)) == [labels[index]]
+
+
+async def test_attachment_that_cannot_be_downloaded(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
+                                                    test_digits) -> None:
+    await start_bot()
+    discord_twin.cdn_not_found()
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit_attachment(test_digits, 0)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert reply.embeds[0]["title"] == "Couldn't read digit0.png"
+    assert reply.embeds[0]["description"] == "I couldn't download it from Discord; please try again."

@@ -134,7 +134,10 @@ class AdminCog(commands.Cog, name="Admin"):
         """Serve the previously served model version again (admins)."""
         before = self.bot.served_version
         version = await asyncio.to_thread(self.bot.store.rollback)
-        await self.bot.reload_model()
+        if await self.bot.reload_model() != version:
+            await ctx.reply(f"The store now points at version {version}, but loading it failed (see my log); "
+                            f"version {before} keeps serving.")
+            return
         accuracy = self.bot.store.metadata(version).get("test_accuracy")
         figure = f" (test accuracy {accuracy:.2%})" if isinstance(accuracy, float) else ""
         await ctx.reply(f"Rolled back from version {before} to version {version}{figure}; it is now serving.")
@@ -155,7 +158,13 @@ class AdminCog(commands.Cog, name="Admin"):
                 job.progressed.clear()
                 await self._edit(status, progress_embed(job))
                 last_edit = loop.time()
-            await self._edit(status, await self._conclude(job, run))
+            try:
+                outcome = await self._conclude(job, run)
+            except Exception:
+                log.exception("retrain by %s: concluding failed", job.requested_by)
+                outcome = discord.Embed(title="Retrain failed", colour=discord.Colour.red(),
+                                        description="Something went wrong on my side; the details are in my log.")
+            await self._edit(status, outcome)
         finally:
             self.job = None
 
@@ -183,7 +192,9 @@ class AdminCog(commands.Cog, name="Admin"):
             log.error("could not promote version %d: %s", result.version, error)
             return discord.Embed(title=f"Retrained: version {result.version} saved, not served", colour=discord.Colour.red(),
                                  description=f"{summary}\nPromoting it failed: {error}. Version {served} keeps serving.")
-        await self.bot.reload_model()
+        if await self.bot.reload_model() != result.version:
+            return discord.Embed(title=f"Retrained: version {result.version} promoted, but not loaded", colour=discord.Colour.red(),
+                                 description=f"{summary}\nLoading it failed (see my log); version {served} keeps serving.")
         return discord.Embed(title=f"Retrained: version {result.version} is now serving", colour=discord.Colour.green(),
                              description=f"{summary}\nPromoted because {verdict.reason}.")
 

@@ -96,9 +96,7 @@ async def _within_cooldown(interaction: discord.Interaction[DigitBot]) -> bool:
     assert isinstance(cog, RecognitionCog)
     retry_after = cog.cooldowns.update_rate_limit(interaction.user)
     if retry_after is not None:
-        bucket = cog.cooldowns.get_bucket(interaction.user)
-        assert bucket is not None
-        raise app_commands.CommandOnCooldown(bucket, retry_after)
+        raise cog.cooldown_error(interaction.user, retry_after)
     return True
 
 
@@ -112,6 +110,11 @@ class RecognitionCog(commands.Cog, name="Recognition"):
             bot.settings.cooldown_rate, bot.settings.cooldown_seconds, lambda user: user.id)
         self._told_to_slow_down: set[int] = set()
         self._menu = app_commands.ContextMenu(name="Recognize digit", callback=self.recognize_menu)
+
+    def cooldown_error(self, user: discord.abc.User, retry_after: float) -> app_commands.CommandOnCooldown:
+        bucket = self.cooldowns.get_bucket(user)
+        assert bucket is not None
+        return app_commands.CommandOnCooldown(bucket, retry_after)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self._menu)
@@ -158,18 +161,15 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         if retry_after is not None:
             if message.author.id not in self._told_to_slow_down:
                 self._told_to_slow_down.add(message.author.id)
-                await message.reply(f"Slow down a little: I'll read your images again in {retry_after:.0f} s.",
-                                    mention_author=False)
+                await self.bot.reply_with_error(self.cooldown_error(message.author, retry_after), message)
             return
         self._told_to_slow_down.discard(message.author.id)
-        async with message.channel.typing():
-            try:
-                results = await self.recognize(message.attachments)
-            except NoModelError as error:
-                await message.reply(str(error), mention_author=False)
-                return
-            embeds, files = build_reply(results)
-            await message.reply(embeds=embeds, files=files, mention_author=False)
+        try:
+            async with message.channel.typing():
+                embeds, files = build_reply(await self.recognize(message.attachments))
+                await message.reply(embeds=embeds, files=files)
+        except Exception as error:
+            await self.bot.reply_with_error(error, message)
 
     @app_commands.command(name="digit", description="Read the handwritten digit in an image")
     @app_commands.describe(image="A picture of one handwritten digit")
