@@ -28,12 +28,12 @@ def confusion_png(matrix: Sequence[Sequence[int]]) -> bytes:
     """The confusion matrix as a picture: rows are true digits, columns predictions, darker = more."""
     matrix = np.asarray(matrix)
     size = CELL * 11
-    picture = Image.new("RGB", (size, size + CELL // 2), "white")
+    picture = Image.new("RGB", (size, size), "white")
     draw = ImageDraw.Draw(picture)
     font = ImageFont.load_default(size=14)
     row_totals = np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     shares = matrix / row_totals
-    draw.text((4, 4), "true ↓ / predicted →", fill="black", font=ImageFont.load_default(size=9))
+    draw.text((CELL // 2, CELL // 2), "true\npred.", fill="grey", font=ImageFont.load_default(size=10), anchor="mm", align="center")
     for digit in range(10):
         draw.text((CELL * (digit + 1) + CELL // 2, CELL // 2), str(digit), fill="black", font=font, anchor="mm")
         draw.text((CELL // 2, CELL * (digit + 1) + CELL // 2), str(digit), fill="black", font=font, anchor="mm")
