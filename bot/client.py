@@ -154,6 +154,8 @@ def explain(error: BaseException) -> str | None:
             return "Only the bot's admins can do that."
         case commands.MissingRequiredArgument():
             return f"Missing `{original.param.name}`; `help` shows how to use the command."
+        case commands.TooManyArguments():
+            return "I couldn't understand the extra words; options are written like `epochs=3 layers=128,64`."
         case commands.UserInputError():
             return f"I couldn't understand that: {original}"
         case OptionError() | ImageError() | NoModelError():

@@ -88,6 +88,9 @@ async def test_configured_admin_ids_and_bad_options(start_bot: StartBot, discord
     posted = await discord_twin.post_message(twin_world.channel, twin_world.user, "!retrain batch_size=many")
     reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
     assert reply.content.startswith("I couldn't understand that")
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, "!retrain right now please")
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert reply.content.startswith("I couldn't understand the extra words")
     assert not trainers() and ModelStore(store).versions() == [1]
 
 
@@ -115,6 +118,10 @@ async def test_second_retrain_is_refused_then_cancel_leaves_the_store_untouched(
 
     nothing = await discord_twin.post_message(twin_world.channel, twin_world.admin, "!retrain cancel")
     assert (await discord_twin.wait_for_reply(nothing, timeout=WAIT)).content == "No retrain is running."
+    # Right after a cancel a new retrain may start.
+    again = await discord_twin.post_message(twin_world.channel, twin_world.admin, f"!retrain {TINY_RETRAIN}")
+    status = await discord_twin.wait_for_reply(again, timeout=WAIT)
+    assert status.embeds[0]["title"] == "Retraining, requested by alice"
 
 
 async def test_crashed_trainer_reports_failure_and_the_old_model_keeps_serving(

@@ -54,11 +54,19 @@ def progress_bar(fraction: float) -> str:
     return f"`{'█' * filled}{'░' * (BAR_WIDTH - filled)}` {fraction:.0%}"
 
 
+def duration(seconds: float) -> str:
+    """`42 s`, `3 min`, `1 h 5 min`."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
 def describe_progress(progress: Progress | None) -> str:
     """Where the run is, in one line."""
     if progress is None:
-        return "starting (loading TensorFlow)"
-    return f"epoch {progress.epoch}/{progress.epochs}, {progress.fraction:.0%} done, about {progress.eta_seconds:.0f} s left"
+        return "loading TensorFlow"
+    return f"epoch {progress.epoch}/{progress.epochs}, {progress.fraction:.0%} done, about {duration(progress.eta_seconds)} left"
 
 
 def describe_options(options: TrainingOptions) -> str:
@@ -77,7 +85,7 @@ def progress_embed(job: RetrainJob) -> discord.Embed:
             f"Epoch **{progress.epoch}/{progress.epochs}** · step {progress.step}/{progress.steps}\n"
             f"{progress_bar(progress.fraction)}\n"
             f"loss **{progress.loss:.4f}** · accuracy **{progress.accuracy:.2%}**\n"
-            f"about {progress.eta_seconds:.0f} s left"
+            f"about {duration(progress.eta_seconds)} left"
         )
     embed.set_footer(text=describe_options(job.options))
     return embed
@@ -99,7 +107,7 @@ class AdminCog(commands.Cog, name="Admin"):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
 
-    @commands.hybrid_group(name="retrain", fallback="start", invoke_without_command=True)
+    @commands.hybrid_group(name="retrain", fallback="start", invoke_without_command=True, ignore_extra=False)
     @admin_only()
     async def retrain(self, ctx: commands.Context[DigitBot], *, flags: RetrainFlags) -> None:
         """Train a new model (admins); it is served if its accuracy clears the floor."""
@@ -126,6 +134,8 @@ class AdminCog(commands.Cog, name="Admin"):
         if job is None or not await job.cancel():
             await ctx.reply("No retrain is running.")
             return
+        if self._supervisor is not None:
+            await self._supervisor  # the status message says "cancelled" and a new retrain may start
         await ctx.reply(f"Cancelled the retrain requested by {job.requested_by}; the served model is unchanged.")
 
     @commands.hybrid_command(name="rollback")
