@@ -186,3 +186,30 @@ async def test_first_retrain_into_an_empty_store_starts_serving(start_bot: Start
                                             attachments=[Attachment(png(test_digits[0][0]), "7.png")])
     reply = await discord_twin.wait_for_reply(image, timeout=WAIT)
     assert reply.embeds[0]["footer"]["text"].startswith("model version 1")
+
+
+async def test_slash_retrain_edits_its_response_and_slash_cancel(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                 twin_world: World, store: Path) -> None:
+    await start_bot(retrain_train_limit=None)
+    [command] = [c for c in discord_twin.commands if c["name"] == "retrain"]
+    assert {o["name"] for o in command["options"]} == {"start", "cancel"}
+    start_options = {o["name"] for o in command["options"][0]["options"]}
+    assert {"epochs", "batch_size", "learning_rate", "layers", "activation", "dropout"} <= start_options
+
+    # The twin's open_slash_command has no subcommands; this is the payload Discord sends for /retrain start epochs:20.
+    start = await discord_twin._open_interaction(twin_world.channel, twin_world.admin, command, {
+        "type": 1, "name": "retrain",
+        "options": [{"name": "start", "type": 1, "options": [{"name": "epochs", "type": 4, "value": 20}]}],
+    }, target=None)
+    status = await start.wait_for_original(timeout=WAIT)
+    assert status.embeds[0]["title"] == "Retraining, requested by alice"
+    await discord_twin.wait_for_edit(lambda e: "Epoch **1/20**" in e.embeds[0].get("description", ""), message=status,
+                                     timeout=TRAINING_WAIT)
+
+    cancel = await discord_twin._open_interaction(twin_world.channel, twin_world.admin, command, {
+        "type": 1, "name": "retrain", "options": [{"name": "cancel", "type": 1, "options": []}],
+    }, target=None)
+    answer = await cancel.wait_for_followup(timeout=WAIT)  # deferred first: stopping may take seconds
+    assert answer.content == "Cancelled the retrain requested by alice; the served model is unchanged."
+    assert [e for e in discord_twin.edits if e.message is status][-1].embeds[0]["title"] == "Retrain cancelled"
+    assert ModelStore(store).versions() == [1] and not trainers()

@@ -130,6 +130,7 @@ class AdminCog(commands.Cog, name="Admin"):
     @admin_only()
     async def retrain_cancel(self, ctx: commands.Context[DigitBot]) -> None:
         """Stop the running retrain (admins); the served model stays."""
+        await ctx.defer()  # stopping the trainer can outlast the 3 s Discord gives an interaction
         job = self.job
         if job is None or not await job.cancel():
             await ctx.reply("No retrain is running.")
@@ -142,6 +143,7 @@ class AdminCog(commands.Cog, name="Admin"):
     @admin_only()
     async def rollback(self, ctx: commands.Context[DigitBot]) -> None:
         """Serve the previously served model version again (admins)."""
+        await ctx.defer()  # loading a version can outlast the 3 s Discord gives an interaction
         before = self.bot.served_version
         version = await asyncio.to_thread(self.bot.store.rollback)
         if await self.bot.reload_model() != version:
