@@ -1,0 +1,290 @@
+"""Pictures of one digit, as people post them, turned into the MNIST convention the network was trained on.
+
+MNIST digits are white on black, scaled to fit a 20×20 box keeping their aspect ratio, and
+placed in 28×28 so that their centre of mass sits at the centre. `to_mnist` gets any reasonable
+picture there: it decodes with Pillow under byte and pixel limits, takes the first frame and the
+EXIF orientation, reduces the picture to one "signal" channel (alpha for strokes on a transparent
+canvas, else the colour channel with the most contrast), removes a smooth background (uneven
+lighting), decides which side is ink (the minority), then crops, scales and centres the digit.
+Every failure is an `ImageError` whose message can be shown to the user as is.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+
+# The formats people post; restricting them keeps Pillow's rarer, less-hardened decoders out of reach.
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
+MNIST_SIZE = 28
+BOX_SIZE = 20
+# MNIST's digits have their centre of mass at (14, 14) in pixel indices (mean over the test set: 13.99, 14.01).
+MNIST_CENTRE = 14.0
+# Pictures are analysed at most this large: plenty for a digit that fills a fair part of the picture.
+ANALYSIS_SIZE = 256
+# The background model is fitted to a grid of at most this many cells a side.
+GRID_SIZE = 32
+# Below this contrast (on a 0..255 scale) between ink and background there is no digit to see.
+MIN_CONTRAST = 8.0
+# Background pixels count as ink only beyond this many standard deviations of their noise.
+NOISE_SIGMAS = 4.0
+# The digit's extent leaves out this share of the ink's mass at each end: specks of noise far from it.
+SPECK_MASS = 0.003
+# A canvas counts as transparent (strokes drawn on nothing) when this share of it is transparent.
+TRANSPARENT_SHARE = 0.1
+
+
+class ImageError(ValueError):
+    """An image the service cannot read as a digit; its message is short and meant for the user."""
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What the service accepts: at most `max_bytes` of file and `max_pixels` of picture."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000
+
+    def __post_init__(self) -> None:
+        if self.max_bytes < 1 or self.max_pixels < 1:
+            raise ValueError(f"image limits must be positive, got {self.max_bytes} bytes and {self.max_pixels} pixels")
+
+
+def to_mnist(data: bytes, limits: ImageLimits = ImageLimits()) -> np.ndarray:
+    """The digit in an encoded image as a 28×28 uint8 MNIST image (white digit on black); ImageError if none."""
+    signal = _signal(_decode(data, limits))
+    return _centre(_isolate_ink(signal))
+
+
+# -- decoding ---------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, limits: ImageLimits) -> Image.Image:
+    """Open and decode the first frame, upright, within the limits, at most about ANALYSIS_SIZE a side."""
+    if not data:
+        raise ImageError("the file is empty")
+    if len(data) > limits.max_bytes:
+        raise ImageError(f"the file is too large (over {_megabytes(limits.max_bytes)}); please send a smaller image")
+    try:
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except Image.DecompressionBombError:
+        raise ImageError(f"the image has too many pixels (the limit is {_megapixels(limits.max_pixels)})") from None
+    except Exception:
+        # Pillow's format probes raise assorted exception types on garbage; all mean the same to the user.
+        raise ImageError("that is not an image I can read (send a PNG, JPEG, GIF, BMP, TIFF or WebP)") from None
+    width, height = image.size
+    if width * height > limits.max_pixels:
+        raise ImageError(
+            f"the image is too large ({width}×{height} pixels; the limit is {_megapixels(limits.max_pixels)})"
+        )
+    try:
+        if image.format in ("JPEG", "MPO"):
+            # Let the JPEG decoder scale down by up to 8 while decoding: a 12 MP photo costs a 0.2 MP decode.
+            image.draft(image.mode, (ANALYSIS_SIZE, ANALYSIS_SIZE))
+        image.load()
+        ImageOps.exif_transpose(image, in_place=True)
+        if image.width < 1 or image.height < 1:
+            raise ImageError("the image is empty")
+        return _normalize_mode(image)
+    except ImageError:
+        raise
+    except Exception:
+        # Decoders report damaged data as OSError, SyntaxError, ValueError, struct.error, … depending on the format.
+        raise ImageError("the image is damaged or truncated") from None
+
+
+def _normalize_mode(image: Image.Image) -> Image.Image:
+    """The picture in one of L, LA, RGB, RGBA or F, reduced to at most about ANALYSIS_SIZE a side."""
+    mode = image.mode
+    if mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        image = image.convert("F")
+    elif mode == "1":
+        image = image.convert("L")
+    elif mode in ("P", "PA"):
+        image = image.convert("RGBA" if mode == "PA" or "transparency" in image.info else "RGB")
+    elif mode in ("La",):
+        image = image.convert("LA")
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in mode or "a" in mode else "RGB")
+    if max(image.size) > ANALYSIS_SIZE:
+        scale = ANALYSIS_SIZE / max(image.size)
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BOX)
+    return image
+
+
+def _signal(image: Image.Image) -> np.ndarray:
+    """One float32 channel in which the digit stands out from the background, on a 0..255 scale."""
+    pixels = np.asarray(image, dtype=np.float32)
+    if image.mode == "F":
+        # 16-bit and float images use any range: stretch what is there to 0..255.
+        pixels = np.nan_to_num(pixels, nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = float(pixels.min()), float(pixels.max())
+        return (pixels - low) * (255.0 / (high - low)) if high > low else np.zeros_like(pixels)
+    if pixels.ndim == 2:
+        return pixels
+    if image.mode in ("LA", "RGBA"):
+        alpha = pixels[..., -1]
+        if np.count_nonzero(alpha < 128) >= TRANSPARENT_SHARE * alpha.size:
+            # Strokes on a transparent canvas: the ink is wherever something was drawn, whatever its colour.
+            return np.ascontiguousarray(alpha)
+        # Mostly opaque: see it over white paper, as a viewer would.
+        coverage = alpha[..., np.newaxis] / 255.0
+        pixels = pixels[..., :-1] * coverage + 255.0 * (1.0 - coverage)
+        if pixels.shape[-1] == 1:
+            return pixels[..., 0]
+    # Coloured ink or paper: the channel with the most contrast (yellow on white shows only in blue).
+    spread = pixels.reshape(-1, pixels.shape[-1]).std(axis=0)
+    return np.ascontiguousarray(pixels[..., int(np.argmax(spread))])
+
+
+# -- finding the ink --------------------------------------------------------------------------
+
+
+def _isolate_ink(signal: np.ndarray) -> np.ndarray:
+    """Ink coverage in [0, 1] (1 = full stroke, 0 = background), lighting and polarity removed."""
+    height, width = signal.shape
+    grid_shape = (min(height, GRID_SIZE), min(width, GRID_SIZE))
+    grid = _resize(signal, grid_shape[::-1]).ravel().astype(np.float64)
+    design = _design(*grid_shape)
+    y, x = _coordinates(height)[:, np.newaxis], _coordinates(width)[np.newaxis, :]
+
+    # First pass: a smooth surface through everything, ink included, is close enough to split ink from paper.
+    residual = signal - _surface(y, x, _fit(design, grid))
+    above = residual > _otsu(residual)
+    # The ink is the minority: dark ink on light paper leaves most pixels above the threshold.
+    polarity = -1.0 if np.count_nonzero(above) * 2 > residual.size else 1.0
+    ink_mask = above if polarity > 0 else ~above
+
+    # Second pass: fit the background to the grid cells with (almost) no ink.
+    background_cells = _resize(ink_mask.astype(np.float32), grid_shape[::-1]).ravel() < 0.05
+    if np.count_nonzero(background_cells) >= 2 * design.shape[1]:
+        paper = _surface(y, x, _fit(design[background_cells], grid[background_cells]))
+    else:
+        paper = _surface(y, x, _fit(design, grid))
+    residual = signal - paper
+    if polarity < 0:
+        # Light falls on ink and paper alike: measured against the local paper, ink is equally dark everywhere.
+        residual *= float(paper.mean()) / np.maximum(paper, 1.0)
+    residual *= polarity
+
+    background = residual[~ink_mask]
+    ink = residual[ink_mask]
+    if ink.size == 0 or background.size == 0:
+        raise ImageError("no digit found: the image looks empty")
+    # Robust noise level: the background's median absolute deviation (the fit centres it on 0).
+    noise = 1.4826 * _median(np.abs(background))
+    full_ink = _median(ink)
+    floor = max(NOISE_SIGMAS * noise, 0.1 * full_ink)
+    if full_ink < MIN_CONTRAST or full_ink <= floor:
+        raise ImageError("no digit found: the image looks empty")
+    coverage = (residual - floor) * (1.0 / (full_ink - floor))
+    return np.clip(coverage, 0.0, 1.0, out=coverage)
+
+
+@functools.lru_cache(maxsize=64)
+def _coordinates(count: int) -> np.ndarray:
+    """`count` pixel centres spread over [-1, 1]."""
+    return np.linspace(-1.0, 1.0, count, dtype=np.float32) if count > 1 else np.zeros(1, np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _design(height: int, width: int) -> np.ndarray:
+    """The terms 1, x, y, x², xy, y² of a quadratic surface at each cell of a height×width grid."""
+    yy, xx = np.meshgrid(_coordinates(height).astype(np.float64), _coordinates(width).astype(np.float64), indexing="ij")
+    return np.stack([np.ones_like(xx), xx, yy, xx * xx, xx * yy, yy * yy], axis=-1).reshape(-1, 6)
+
+
+_RIDGE = 1e-6 * np.eye(6)
+
+
+def _fit(design: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients; the tiny ridge keeps one-row or one-column pictures solvable."""
+    gram = design.T @ design + _RIDGE * len(values)
+    return np.linalg.solve(gram, design.T @ values)
+
+
+def _surface(y: np.ndarray, x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    c = c.astype(np.float32)
+    return (c[0] + c[1] * x + c[3] * x * x) + y * (c[2] + c[4] * x + c[5] * y)
+
+
+def _median(values: np.ndarray) -> float:
+    middle = values.size // 2
+    return float(np.partition(values, middle)[middle])
+
+
+def _otsu(values: np.ndarray, bins: int = 64) -> float:
+    """Otsu's threshold: the split of the values into two classes with the largest between-class variance."""
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return high
+    step = (high - low) / bins
+    indices = np.minimum(((values - low) * (1.0 / step)).astype(np.intp), bins - 1)
+    counts = np.bincount(indices.ravel(), minlength=bins).astype(np.float64)
+    centres = low + step * (np.arange(bins) + 0.5)
+    below = np.cumsum(counts)[:-1]
+    below_sum = np.cumsum(counts * centres)[:-1]
+    total, total_sum = below[-1] + counts[-1], below_sum[-1] + counts[-1] * centres[-1]
+    above = total - below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (below_sum * total - total_sum * below) ** 2 / (below * above)
+    return low + step * (int(np.nanargmax(between)) + 1) if np.any(between > 0) else high
+
+
+# -- framing the digit as MNIST did -----------------------------------------------------------
+
+
+def _centre(coverage: np.ndarray) -> np.ndarray:
+    """Crop the ink, fit it into a 20×20 box keeping its aspect ratio, and centre its mass in 28×28."""
+    top, bottom = _span(coverage.sum(axis=1))
+    left, right = _span(coverage.sum(axis=0))
+    crop = coverage[top:bottom, left:right]
+    height, width = crop.shape
+    scale = BOX_SIZE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    boxed = _resize(crop, size, Image.Resampling.LANCZOS)
+    peak = float(boxed.max())
+    if peak <= 0.0:
+        raise ImageError("no digit found: the image looks empty")
+    # Strokes much thinner than a pixel of the box come out grey: bring the strongest back to full white.
+    digit = np.clip(boxed * (255.0 / peak), 0.0, 255.0).round().astype(np.uint8)
+
+    mass = digit.astype(np.float32)
+    total = float(mass.sum())
+    centre_y = float(mass.sum(axis=1) @ np.arange(digit.shape[0], dtype=np.float32)) / total
+    centre_x = float(mass.sum(axis=0) @ np.arange(digit.shape[1], dtype=np.float32)) / total
+    canvas = Image.new("L", (MNIST_SIZE, MNIST_SIZE))
+    canvas.paste(Image.fromarray(digit), (round(MNIST_CENTRE - centre_x), round(MNIST_CENTRE - centre_y)))
+    return np.asarray(canvas)
+
+
+def _span(profile: np.ndarray) -> tuple[int, int]:
+    """Start and end of the ink along one axis, less a sliver of its mass at each end (stray specks of noise)."""
+    cumulative = np.cumsum(profile, dtype=np.float64)
+    total = cumulative[-1]
+    if total <= 0.0:
+        raise ImageError("no digit found: the image looks empty")
+    start = int(np.searchsorted(cumulative, SPECK_MASS * total, side="right"))
+    end = int(np.searchsorted(cumulative, (1.0 - SPECK_MASS) * total, side="left")) + 1
+    return start, max(end, start + 1)
+
+
+def _resize(values: np.ndarray, size: tuple[int, int], method: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
+    """Resize a float32 array to (width, height) with Pillow, which antialiases when shrinking."""
+    if values.shape == (size[1], size[0]):
+        return values
+    return np.asarray(Image.fromarray(values).resize(size, method))
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / (1024 * 1024):.3g} MB"
+
+
+def _megapixels(count: int) -> str:
+    return f"{count / 1e6:.3g} megapixels"

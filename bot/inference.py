@@ -1,0 +1,243 @@
+"""The inference service: the served model version, answering pictures of digits with NumPy (no TensorFlow).
+
+    service = InferenceService(ModelStore("models"))
+    service.load()
+    prediction = service.predict(image_bytes)          # or: await service.predict_async(image_bytes)
+    result = service.reload()                           # after a promotion or a rollback
+
+The served network is one immutable object behind one attribute: `reload()` builds the new one
+completely, then swaps the reference, so a prediction that already started finishes on the
+weights it started with, and a version that fails to load never replaces a working one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bot.images import ImageError, ImageLimits, to_mnist
+from model_store.data import preprocess
+from model_store.evaluation import per_digit_accuracy
+from model_store.network import NumpyNetwork
+from model_store.store import ModelStore, StoreError
+
+log = logging.getLogger(__name__)
+
+# Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy.
+_EPSILON = 1e-7
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the network read in one image, and the 28×28 input it classified (white digit on black)."""
+
+    digit: int
+    confidence: float
+    probabilities: tuple[float, ...]
+    version: int
+    input_image: np.ndarray
+
+
+@dataclass(frozen=True)
+class AccuracyReport:
+    """The served weights measured on labelled images: accuracy, loss, per-digit accuracy, confusion matrix.
+
+    `confusion[true][predicted]` counts the images of digit `true` read as `predicted`.
+    """
+
+    version: int
+    images: int
+    accuracy: float
+    loss: float
+    per_digit_accuracy: tuple[float, ...]
+    confusion: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What `reload()` did: the version serving now, the one before, and why a newer one was refused."""
+
+    version: int
+    previous: int | None
+    switched: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Served:
+    version: int
+    metadata: dict[str, Any]
+    network: NumpyNetwork
+
+
+class InferenceService:
+    """Reads digits in images with the model store's served version; safe to share between threads."""
+
+    def __init__(self, store: ModelStore, limits: ImageLimits = ImageLimits(), workers: int = 2) -> None:
+        self.store = store
+        self.limits = limits
+        self._served: _Served | None = None
+        self._reload_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
+        self._reports: dict[tuple[int, str], AccuracyReport] = {}
+
+    # -- the served version ---------------------------------------------------------------
+
+    def load(self) -> int:
+        """Load the served version (or the newest intact one if it is damaged); return its number.
+
+        Raises StoreError when the store holds no usable version.
+        """
+        with self._reload_lock:
+            model = self.store.load_served()
+            self._served = self._build(model.version, model.metadata, model.network())
+            log.info("inference: serving model version %d from %s", model.version, self.store.root)
+            return model.version
+
+    def reload(self) -> ReloadResult:
+        """Switch to the store's served version if it changed; on failure keep serving the current one."""
+        with self._reload_lock:
+            current = self._served
+            if current is None:
+                raise RuntimeError("InferenceService.reload() before load()")
+            try:
+                target = self.store.current()
+                if target is None:
+                    raise StoreError(f"no version is promoted in {self.store.root}")
+                if target == current.version:
+                    return ReloadResult(current.version, current.version, switched=False)
+                model = self.store.load(target)
+                served = self._build(model.version, model.metadata, model.network())
+            except (StoreError, ValueError) as error:
+                log.error("inference: still serving version %d; could not load the promoted version: %s", current.version, error)
+                return ReloadResult(current.version, current.version, switched=False, error=str(error))
+            self._served = served
+            log.info("inference: switched from model version %d to %d", current.version, served.version)
+            return ReloadResult(served.version, current.version, switched=True)
+
+    @staticmethod
+    def _build(version: int, metadata: dict[str, Any], network: NumpyNetwork) -> _Served:
+        # One forward pass before serving: a network that cannot run must not replace one that can.
+        probabilities = network.predict(np.zeros((1, network.spec.input_dim), np.float32))
+        if probabilities.shape != (1, network.spec.num_classes) or not np.all(np.isfinite(probabilities)):
+            raise ValueError(f"version {version}: the network does not produce {network.spec.num_classes} probabilities")
+        return _Served(version, metadata, network)
+
+    def _current(self) -> _Served:
+        served = self._served
+        if served is None:
+            raise RuntimeError("InferenceService used before load()")
+        return served
+
+    @property
+    def version(self) -> int:
+        """The version serving now."""
+        return self._current().version
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The served version's `model.json` (architecture, hyperparameters, training metrics)."""
+        return self._current().metadata
+
+    # -- predicting ----------------------------------------------------------------------
+
+    def predict(self, image: bytes) -> Prediction:
+        """Read the digit in one encoded image; ImageError (with a message for the user) if there is none."""
+        served = self._current()
+        digit_image = to_mnist(image, self.limits)
+        return _prediction(served, digit_image, served.network.predict(preprocess(digit_image[np.newaxis]))[0])
+
+    def predict_batch(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
+        """Read many images with one forward pass; each entry is a Prediction or the ImageError of that image."""
+        served = self._current()
+        results: list[np.ndarray | ImageError] = []
+        for image in images:
+            try:
+                results.append(to_mnist(image, self.limits))
+            except ImageError as error:
+                results.append(error)
+        readable = [result for result in results if isinstance(result, np.ndarray)]
+        if not readable:
+            return [result for result in results if isinstance(result, ImageError)]
+        probabilities = iter(served.network.predict(preprocess(np.stack(readable))))
+        return [
+            result if isinstance(result, ImageError) else _prediction(served, result, next(probabilities))
+            for result in results
+        ]
+
+    async def predict_async(self, image: bytes) -> Prediction:
+        """`predict` on the service's worker threads, leaving the event loop free."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.predict, image)
+
+    async def predict_batch_async(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
+        """`predict_batch` on the service's worker threads, leaving the event loop free."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.predict_batch, images)
+
+    async def reload_async(self) -> ReloadResult:
+        """`reload` (which reads the weights file) on the service's worker threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.reload)
+
+    # -- measuring -----------------------------------------------------------------------
+
+    def accuracy_report(self, images: np.ndarray, labels: np.ndarray) -> AccuracyReport:
+        """Accuracy, loss, per-digit accuracy and confusion matrix of the served weights.
+
+        `images` are raw uint8 28×28 digits (e.g. MNIST's test set), normalized as in training;
+        the report is cached for each version and data set.
+        """
+        served = self._current()
+        labels = np.asarray(labels, dtype=np.int64)
+        key = (served.version, _fingerprint(images, labels))
+        if key not in self._reports:
+            self._reports[key] = _measure(served, images, labels)
+        return self._reports[key]
+
+    async def accuracy_report_async(self, images: np.ndarray, labels: np.ndarray) -> AccuracyReport:
+        """`accuracy_report` on the service's worker threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.accuracy_report, images, labels)
+
+    def close(self) -> None:
+        """Stop the worker threads (after the work already given to them)."""
+        self._executor.shutdown(wait=True)
+
+
+def _prediction(served: _Served, digit_image: np.ndarray, probabilities: np.ndarray) -> Prediction:
+    digit = int(np.argmax(probabilities))
+    return Prediction(
+        digit=digit,
+        confidence=float(probabilities[digit]),
+        probabilities=tuple(probabilities.tolist()),
+        version=served.version,
+        input_image=digit_image,
+    )
+
+
+def _fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.ascontiguousarray(images).data)
+    digest.update(np.ascontiguousarray(labels).data)
+    return digest.hexdigest()
+
+
+def _measure(served: _Served, images: np.ndarray, labels: np.ndarray) -> AccuracyReport:
+    classes = served.network.spec.num_classes
+    probabilities = served.network.predict(preprocess(images))
+    predicted = np.argmax(probabilities, axis=1)
+    chosen = np.clip(probabilities[np.arange(len(labels)), labels], _EPSILON, 1.0 - _EPSILON)
+    confusion = np.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+    return AccuracyReport(
+        version=served.version,
+        images=len(labels),
+        accuracy=float(np.mean(predicted == labels)),
+        loss=float(-np.mean(np.log(chosen))),
+        per_digit_accuracy=tuple(per_digit_accuracy(predicted, labels, classes)),
+        confusion=tuple(tuple(int(count) for count in row) for row in confusion),
+    )
