@@ -1,0 +1,157 @@
+"""The inference service against the naive hobby pipeline, side by side on the same weights.
+
+    python benchmarks/inference_speed.py [--store DIR] [--json]
+
+Naive: Pillow open, convert to L, resize to 28×28, Keras `model.predict` per image. Service:
+`InferenceService.predict` / `predict_batch` (NumPy, no TensorFlow). Measures latency p50/p99 for a
+28×28 PNG, a 1000×1000 PNG drawing and a 4000×3000 JPEG photo, throughput for a batch of small
+images, and how long a fresh process takes to its first prediction. Uses the served version of
+the store (default $MODEL_STORE); trains a small one into a temporary store if there is none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bot.inference import InferenceService  # noqa: E402
+from model_store import ModelStore, StoreError, StoreSettings  # noqa: E402
+from tests import inference_fixtures as fx  # noqa: E402
+
+TARGETS = {"png_28_p50_ms": 0.5, "jpeg_4000x3000_p50_ms": 60.0, "throughput_per_s": 2000.0, "speedup": 50.0, "first_prediction_s": 1.5}
+BATCH = 2000
+
+FIRST_PREDICTION = """
+import sys, time
+started = time.perf_counter()
+from bot.inference import InferenceService
+from model_store import ModelStore
+service = InferenceService(ModelStore(sys.argv[1]))
+service.load()
+service.predict(open(sys.argv[2], "rb").read())
+print(time.perf_counter() - started)
+"""
+
+
+def latencies(function: Callable[[bytes], object], images: list[bytes], rounds: int) -> list[float]:
+    function(images[0])  # warm-up
+    times = []
+    for _ in range(rounds):
+        for image in images:
+            started = time.perf_counter()
+            function(image)
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def percentiles_ms(times: list[float]) -> dict[str, float]:
+    return {"p50_ms": float(np.percentile(times, 50) * 1e3), "p99_ms": float(np.percentile(times, 99) * 1e3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", type=Path, default=None, help="model store (default: $MODEL_STORE or ./models)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line at the end")
+    args = parser.parse_args()
+
+    scratch = tempfile.TemporaryDirectory(prefix="inference-speed-")
+    store = ModelStore(args.store or StoreSettings.from_env().model_store)
+    service = InferenceService(store)
+    try:
+        service.load()
+    except StoreError:
+        print(f"no model in {store.root}: training a small one into a temporary store", file=sys.stderr)
+        store = ModelStore(Path(scratch.name) / "models")
+        fx.train_version(store.root, "--epochs", "1", "--seed", "1")
+        service = InferenceService(store)
+        service.load()
+
+    digits, _ = fx.raw_test_digits(Path(scratch.name) / "mnist-cache")
+    rng = np.random.default_rng(0)
+    sets = {
+        "png_28": [fx.tiny_mnist(d, rng) for d in digits[:50]],
+        "png_1000": [fx.drawing_1000(d, rng) for d in digits[:10]],
+        "jpeg_4000x3000": [fx.photo_4000x3000(d, rng) for d in digits[:10]],
+    }
+    rounds = {"png_28": 40, "png_1000": 4, "jpeg_4000x3000": 4}
+    naive_rounds = {"png_28": 2, "png_1000": 1, "jpeg_4000x3000": 1}
+    small_batch = [fx.tiny_mnist(d, rng) for d in digits[:BATCH]]
+
+    results: dict[str, dict[str, float]] = {"service": {}, "naive": {}}
+    for name, images in sets.items():
+        for key, value in percentiles_ms(latencies(service.predict, images, rounds[name])).items():
+            results["service"][f"{name}_{key}"] = value
+    service.predict_batch(small_batch[:100])
+    started = time.perf_counter()
+    service.predict_batch(small_batch)
+    results["service"]["throughput_per_s"] = BATCH / (time.perf_counter() - started)
+
+    photo = Path(scratch.name) / "photo.jpg"
+    photo.write_bytes(fx.phone_photo(digits[0], rng))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    firsts = [
+        float(subprocess.run([sys.executable, "-c", FIRST_PREDICTION, str(store.root), str(photo)], capture_output=True,
+                             text=True, env=env, check=True).stdout)
+        for _ in range(3)
+    ]
+    results["service"]["first_prediction_s"] = float(np.median(firsts))
+
+    # The naive pipeline, on the very same weights (TensorFlow is imported only now).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from PIL import Image
+
+    from model_store.network import build_keras_model
+
+    model = build_keras_model(store.load(service.version).spec)
+    model.load_weights(store.root / str(service.version) / "model.weights.h5")
+
+    def naive(data: bytes) -> int:
+        image = Image.open(io.BytesIO(data)).convert("L").resize((28, 28))
+        pixels = np.asarray(image, np.float32).reshape(1, 784) / 255.0 - 0.5
+        return int(np.argmax(model.predict(pixels, verbose=0)))
+
+    for name, images in sets.items():
+        for key, value in percentiles_ms(latencies(naive, images[:25], naive_rounds[name])).items():
+            results["naive"][f"{name}_{key}"] = value
+    started = time.perf_counter()
+    for image in small_batch[:200]:
+        naive(image)
+    results["naive"]["throughput_per_s"] = 200 / (time.perf_counter() - started)
+    speedup = results["service"]["throughput_per_s"] / results["naive"]["throughput_per_s"]
+
+    print(f"model version {service.version} from {store.root}")
+    print(f"{'':24}{'service':>12}{'naive':>12}")
+    for key in results["service"]:
+        naive_value = results["naive"].get(key)
+        print(f"{key:24}{results['service'][key]:12.3f}{naive_value if naive_value is not None else float('nan'):12.3f}")
+    print(f"{'throughput speedup':24}{speedup:12.1f}×")
+    checks = {
+        "png_28_p50_ms": results["service"]["png_28_p50_ms"] <= TARGETS["png_28_p50_ms"],
+        "jpeg_4000x3000_p50_ms": results["service"]["jpeg_4000x3000_p50_ms"] <= TARGETS["jpeg_4000x3000_p50_ms"],
+        "throughput_per_s": results["service"]["throughput_per_s"] >= TARGETS["throughput_per_s"],
+        "speedup": speedup >= TARGETS["speedup"],
+        "first_prediction_s": results["service"]["first_prediction_s"] <= TARGETS["first_prediction_s"],
+    }
+    for key, met in checks.items():
+        print(f"target {key} {'≥' if key in ('throughput_per_s', 'speedup') else '≤'} {TARGETS[key]}: {'met' if met else 'MISSED'}")
+    scratch.cleanup()
+    if args.json:
+        print(json.dumps({**results, "speedup": speedup, "targets_met": checks}))
+    service.close()
+
+
+if __name__ == "__main__":
+    main()
