@@ -1,0 +1,77 @@
+"""Operator commands for the model store: `python -m model_store list | show N | promote N | rollback`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from model_store import CorruptVersionError, ModelStore, StoreError, StoreSettings
+
+
+def describe_versions(store: ModelStore) -> list[list[str]]:
+    """Rows of the `list` table: the served version is starred; damaged versions say so."""
+    current = store.current()
+    rows = []
+    for version in store.versions():
+        mark = "*" if version == current else ""
+        try:
+            meta = store.metadata(version)
+            hyper = meta.get("hyperparameters", {})
+            arch = meta.get("architecture", {})
+            layers = "-".join(str(u) for u in arch.get("hidden_units", []))
+            rows.append([
+                f"{mark}{version}",
+                f"{meta['test_accuracy'] * 100:.2f}%",
+                f"{meta['test_loss']:.4f}",
+                f"{layers} {arch.get('activation', '?')}",
+                f"{hyper.get('epochs', '?')}",
+                f"{hyper.get('batch_size', '?')}",
+                str(meta.get("created", "?")),
+            ])
+        except (CorruptVersionError, KeyError, TypeError) as error:
+            rows.append([f"{mark}{version}", "damaged", "", str(error), "", "", ""])
+    return rows
+
+
+def format_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model_store", description="Inspect and switch the served model version.")
+    parser.add_argument("--store", type=Path, default=None, help="model store folder (default $MODEL_STORE or ./models)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the versions; * marks the served one")
+    commands.add_parser("show", help="print a version's model.json").add_argument("version", type=int)
+    commands.add_parser("promote", help="serve a version").add_argument("version", type=int)
+    commands.add_parser("rollback", help="serve the previously served version again")
+    args = parser.parse_args(argv)
+    store = ModelStore(args.store or StoreSettings.from_env().model_store)
+
+    try:
+        if args.command == "list":
+            rows = describe_versions(store)
+            if not rows:
+                print(f"No versions in {store.root}. Train one with: python train.py")
+                return 0
+            print(format_table(["version", "accuracy", "loss", "layers", "epochs", "batch", "created"], rows))
+            if store.current() is None:
+                print("No version is served yet: promote one with `python -m model_store promote N`.")
+        elif args.command == "show":
+            print(json.dumps(store.metadata(args.version), indent=2))
+        elif args.command == "promote":
+            store.promote(args.version)
+            print(f"Now serving version {args.version}.")
+        elif args.command == "rollback":
+            print(f"Rolled back: now serving version {store.rollback()}.")
+    except StoreError as error:
+        print(f"python -m model_store: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
