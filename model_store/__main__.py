@@ -1,4 +1,4 @@
-"""Operator commands for the model store: `python -m model_store list | show N | promote N | rollback`."""
+"""Operator commands for the model store: `python -m model_store list | current | show N | promote N | rollback`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", type=Path, default=None, help="model store folder (default $MODEL_STORE or ./models)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list the versions; * marks the served one")
+    commands.add_parser("current", help="print the served version (exit 1 when none is served)")
     commands.add_parser("show", help="print a version's model.json").add_argument("version", type=int)
     commands.add_parser("promote", help="serve a version").add_argument("version", type=int)
     commands.add_parser("rollback", help="serve the previously served version again")
@@ -60,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
             print(format_table(["version", "accuracy", "loss", "layers", "epochs", "batch", "created"], rows))
             if store.current() is None:
                 print("No version is served yet: promote one with `python -m model_store promote N`.")
+        elif args.command == "current":
+            current = store.current()
+            if current is None:
+                print(f"No version is served from {store.root}.", file=sys.stderr)
+                return 1
+            print(current)
         elif args.command == "show":
             print(json.dumps(store.metadata(args.version), indent=2))
         elif args.command == "promote":

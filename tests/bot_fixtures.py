@@ -22,9 +22,10 @@ from bot.config import BotSettings
 from model_store import StoreSettings
 from bot.cogs.info import load_test_set
 from tests.discord_twin import DiscordTwin, World
+from tests.inference_fixtures import DEFAULT_MNIST_DIR
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST_DIR = Path(os.environ.get("MNIST_DIR", "/work/shared/data/mnist"))
+MNIST_DIR = Path(os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR)
 WAIT = 10.0  # seconds any single wait for the bot may take; most answers take milliseconds
 # Training options small enough for a retrain test to finish in seconds (TensorFlow's import dominates).
 TINY_RETRAIN = "epochs=1 batch_size=128"

@@ -1,0 +1,21 @@
+# The two commands of the README: `make run` (train if needed, then start the bot) and `make test`.
+PYTHON := .venv/bin/python
+INSTALLED := .venv/.installed
+# The tests read MNIST from the verified copy beside the checkout when there is one (faster than a fetch).
+MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
+
+.PHONY: run test install
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml requirements.lock
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
+	touch $@
+
+run: $(INSTALLED)
+	@$(PYTHON) -m model_store current >/dev/null 2>&1 || $(PYTHON) train.py
+	$(PYTHON) -m bot
+
+test: $(INSTALLED)
+	$(if $(MNIST_DIR),MNIST_DIR=$(MNIST_DIR)) $(PYTHON) -m pytest
