@@ -1,0 +1,398 @@
+"""The model store (issue 2, §4), the network spec and `python -m model_store`: real files, real processes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from model_store import ArchitectureSpec, CorruptVersionError, ModelStore, NumpyNetwork, StoreError
+from model_store.store import METADATA_FILE, POINTER_FILE, WEIGHTS_FILE, sha256_file
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = ArchitectureSpec(input_dim=6, hidden_units=(5, 4), activation="tanh", num_classes=3)
+
+
+def write_weights(path: Path, spec: ArchitectureSpec = SPEC, seed: int = 0) -> Path:
+    """A Keras 3 layout `.weights.h5` (layers/dense/vars/0, /1, layers/dense_1/vars/…) written with h5py."""
+    rng = np.random.default_rng(seed)
+    with h5py.File(path, "w") as h5:
+        for index, (kernel_shape, bias_shape) in enumerate(spec.weight_shapes()):
+            group = h5.create_group(f"layers/dense{f'_{index}' if index else ''}/vars")
+            group["0"] = rng.normal(size=kernel_shape).astype(np.float32)
+            group["1"] = rng.normal(size=bias_shape).astype(np.float32)
+    return path
+
+
+def metadata(accuracy: float = 0.9, spec: ArchitectureSpec = SPEC) -> dict:
+    return {
+        "architecture": spec.to_dict(),
+        "hyperparameters": {"epochs": 1, "batch_size": 32},
+        "test_accuracy": accuracy,
+        "test_loss": 0.25,
+        "created": "2024-01-01T00:00:00+00:00",
+    }
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> Path:
+    return write_weights(tmp_path / "source.weights.h5")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ModelStore:
+    return ModelStore(tmp_path / "models")
+
+
+def save_versions(store: ModelStore, weights: Path, count: int, promote: bool = True) -> list[int]:
+    return [store.save(weights, metadata(0.9 + v / 100), promote=promote) for v in range(count)]
+
+
+def flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def weights_path(store: ModelStore, version: int) -> Path:
+    return store.root / str(version) / WEIGHTS_FILE
+
+
+# -- saving, listing, loading ----------------------------------------------------------------------
+
+
+def test_save_numbers_versions_and_loads_them(store: ModelStore, weights: Path) -> None:
+    assert store.versions() == [] and store.current() is None
+    assert save_versions(store, weights, 2) == [1, 2]
+    assert store.versions() == [1, 2] and store.current() == 2
+    model = store.load(1)
+    assert model.version == 1 and model.spec == SPEC
+    with h5py.File(weights) as h5:
+        np.testing.assert_array_equal(model.weights[1][0], h5["layers/dense_1/vars/0"][()])
+    assert model.metadata["weights_sha256"] == sha256_file(weights_path(store, 1)) == sha256_file(weights)
+    assert model.metadata["test_accuracy"] == 0.9
+    assert model.network().predict(np.zeros((2, 6), np.float32)).shape == (2, 3)
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".staging-")]
+
+
+def test_save_without_promote_keeps_the_pointer(store: ModelStore, weights: Path) -> None:
+    assert store.save(weights, metadata(), promote=False) == 1 and store.current() is None
+    store.promote(1)
+    assert store.save(weights, metadata(), promote=False) == 2 and store.current() == 1
+
+
+def test_save_refuses_weights_the_spec_cannot_load(store: ModelStore, tmp_path: Path) -> None:
+    other = write_weights(tmp_path / "other.h5", ArchitectureSpec(input_dim=6, hidden_units=(7,), num_classes=3))
+    with pytest.raises(CorruptVersionError, match="shapes"):
+        store.save(other, metadata())
+    assert store.versions() == [] and store.current() is None
+    assert [p.name for p in store.root.iterdir() if p.name != ".lock"] == []
+
+
+def test_promote_and_rollback_history(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 3)
+    assert store.current() == 3
+    assert store.rollback() == 2 and store.current() == 2
+    assert store.rollback() == 1 and store.current() == 1
+    with pytest.raises(StoreError, match="no previous version"):
+        store.rollback()
+    assert store.current() == 1
+    store.promote(3)
+    store.promote(3)  # promoting the served version changes nothing
+    assert json.loads((store.root / POINTER_FILE).read_text()) == {"version": 3, "history": [1]}
+    assert store.rollback() == 1
+
+
+def test_rollback_skips_a_damaged_version(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 3)
+    flip_byte(weights_path(store, 2))
+    assert store.rollback() == 1 and store.current() == 1
+
+
+def test_rollback_with_no_history_raises(store: ModelStore, weights: Path) -> None:
+    with pytest.raises(StoreError):
+        store.rollback()
+    store.save(weights, metadata())
+    with pytest.raises(StoreError, match="no previous version"):
+        store.rollback()
+    assert store.current() == 1
+
+
+@pytest.mark.parametrize("damage", [flip_byte, truncate], ids=["flipped-byte", "truncated"])
+def test_load_verifies_the_checksum(store: ModelStore, weights: Path, damage) -> None:
+    save_versions(store, weights, 1)
+    damage(weights_path(store, 1))
+    with pytest.raises(CorruptVersionError, match="SHA-256"):
+        store.load(1)
+
+
+def test_load_of_missing_pieces(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 2)
+    weights_path(store, 1).unlink()
+    with pytest.raises(CorruptVersionError, match="missing"):
+        store.load(1)
+    (store.root / "2" / METADATA_FILE).write_text("{not json")
+    with pytest.raises(CorruptVersionError, match="unreadable"):
+        store.load(2)
+    with pytest.raises(CorruptVersionError, match="does not exist"):
+        store.load(9)
+
+
+@pytest.mark.parametrize("damage", [flip_byte, truncate], ids=["flipped-byte", "truncated"])
+def test_load_served_falls_back_to_the_newest_intact_version(
+    store: ModelStore, weights: Path, damage, caplog: pytest.LogCaptureFixture
+) -> None:
+    save_versions(store, weights, 3)
+    damage(weights_path(store, 3))
+    with caplog.at_level(logging.WARNING, logger="model_store.store"):
+        model = store.load_served()
+    assert model.version == 2
+    assert "serving version 2 instead of 3" in caplog.text and "not serving damaged version" in caplog.text
+    assert store.current() == 3  # the pointer is left for an operator to fix; 3 is simply never served
+    damage(weights_path(store, 2))
+    assert store.load_served().version == 1
+
+
+def test_load_served_prefers_the_pointer_and_fails_clearly_when_all_are_damaged(
+    store: ModelStore, weights: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(StoreError, match="no trained model"):
+        store.load_served()
+    save_versions(store, weights, 3)
+    store.promote(1)
+    with caplog.at_level(logging.WARNING, logger="model_store.store"):
+        assert store.load_served().version == 1
+    assert caplog.text == ""
+    for version in (1, 2, 3):
+        truncate(weights_path(store, version))
+    with pytest.raises(StoreError, match="no trained model"):
+        store.load_served()
+
+
+def test_half_written_versions_are_never_served(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 1)
+    staging = store.root / ".staging-abc123"
+    staging.mkdir()
+    write_weights(staging / WEIGHTS_FILE, seed=5)
+    half = store.root / "7"
+    half.mkdir()
+    write_weights(half / WEIGHTS_FILE, seed=6)  # weights, but no model.json yet
+    assert 7 in store.versions() and all(not str(v).startswith(".") for v in store.versions())
+    (store.root / POINTER_FILE).unlink()  # nothing promoted: the newest version would be chosen
+    assert store.load_served().version == 1
+    with pytest.raises(CorruptVersionError):
+        store.promote(7)
+    assert store.current() is None
+    assert store.save(weights, metadata()) == 8  # a new save never reuses a taken number
+
+
+def test_promote_of_a_damaged_version_leaves_the_pointer(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 2)
+    flip_byte(weights_path(store, 1))
+    before = (store.root / POINTER_FILE).read_bytes()
+    with pytest.raises(CorruptVersionError):
+        store.promote(1)
+    with pytest.raises(CorruptVersionError):
+        store.promote(42)
+    assert (store.root / POINTER_FILE).read_bytes() == before and store.current() == 2
+
+
+def test_an_unwritable_store_is_refused(tmp_path: Path, weights: Path) -> None:
+    with pytest.raises(StoreError, match="not writable"):
+        ModelStore("/proc/digitbot-nope").check_writable()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="not writable"):
+        ModelStore(blocker / "models").save(weights, metadata())
+
+
+# -- crashes and concurrency (real processes) ------------------------------------------------------
+
+SAVER = """
+import json, sys, time
+from pathlib import Path
+from model_store import ModelStore
+store, weights, meta = ModelStore(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
+mode = sys.argv[4]
+if mode == "loop":
+    print("ready", flush=True)
+    while True:
+        store.save(weights, meta)
+else:
+    go = Path(sys.argv[5])
+    while not go.exists():
+        time.sleep(0.002)
+    print(json.dumps([store.save(weights, meta) for _ in range(int(mode))]), flush=True)
+"""
+
+
+def saver(store: ModelStore, weights: Path, mode: str, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", SAVER, str(store.root), str(weights), json.dumps(metadata()), mode, *extra],
+        stdout=subprocess.PIPE, text=True, cwd=REPO,
+    )
+
+
+def test_a_crash_mid_save_leaves_no_broken_version(store: ModelStore, weights: Path) -> None:
+    rng = random.Random(2)
+    for _ in range(10):
+        child = saver(store, weights, "loop")
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.0, 0.06))
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        child.stdout.close()
+    versions = store.versions()
+    assert versions == list(range(1, len(versions) + 1)) and len(versions) >= 3
+    for version in versions:
+        assert store.load(version).spec == SPEC
+    assert store.current() in versions
+    assert store.load_served().version == store.current()
+    # Whatever the kills left behind is hidden, and the store keeps working.
+    assert all(p.name.startswith(".") or p.name.isdigit() or p.name == POINTER_FILE for p in store.root.iterdir())
+    assert store.save(weights, metadata()) == versions[-1] + 1
+
+
+def test_concurrent_saves_get_distinct_versions(store: ModelStore, weights: Path, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    children = [saver(store, weights, "5", str(go)) for _ in range(4)]
+    time.sleep(0.8)  # let them all import and wait at the line
+    go.touch()
+    claimed = []
+    for child in children:
+        out, _ = child.communicate(timeout=60)
+        assert child.returncode == 0
+        claimed += json.loads(out)
+    assert sorted(claimed) == list(range(1, 21)) == store.versions()
+    for version in claimed:
+        store.load(version)
+    assert store.current() in claimed
+    pointer = json.loads((store.root / POINTER_FILE).read_text())
+    assert len(pointer["history"]) == 19  # every promotion was recorded, none lost to a race
+
+
+# -- the network spec ------------------------------------------------------------------------------
+
+
+def test_numpy_network_rejects_wrong_shapes() -> None:
+    spec = ArchitectureSpec(input_dim=6, hidden_units=(4,), num_classes=3)
+    good = [(np.zeros((6, 4), np.float32), np.zeros(4, np.float32)), (np.zeros((4, 3), np.float32), np.zeros(3, np.float32))]
+    probabilities = NumpyNetwork(spec, good).predict(np.ones((5, 6), np.float32))
+    np.testing.assert_allclose(probabilities, np.full((5, 3), 1 / 3), rtol=1e-6)
+    with pytest.raises(ValueError, match="expected 2 Dense layers, got 1"):
+        NumpyNetwork(spec, good[:1])
+    with pytest.raises(ValueError, match="hidden_0"):
+        NumpyNetwork(spec, [(np.zeros((4, 6), np.float32), np.zeros(4, np.float32)), good[1]])
+    with pytest.raises(ValueError, match="output"):
+        NumpyNetwork(spec, [good[0], (np.zeros((4, 3), np.float32), np.zeros(4, np.float32))])
+
+
+@pytest.mark.parametrize("bad", [{"activation": "swish"}, {"dropout": 1.0}, {"dropout": -0.1}, {"hidden_units": ()}, {"hidden_units": (64, 0)}])
+def test_architecture_spec_refuses_bad_values(bad: dict) -> None:
+    with pytest.raises(ValueError):
+        ArchitectureSpec(**bad)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    input_dim=st.integers(1, 2000),
+    hidden=st.lists(st.integers(1, 4096), min_size=1, max_size=10),
+    activation=st.sampled_from(["relu", "sigmoid", "tanh"]),
+    dropout=st.floats(0.0, 1.0, exclude_max=True),
+    classes=st.integers(1, 100),
+)
+def test_architecture_spec_round_trips(input_dim: int, hidden: list[int], activation: str, dropout: float, classes: int) -> None:
+    spec = ArchitectureSpec(input_dim, tuple(hidden), activation, dropout, classes)
+    assert ArchitectureSpec.from_dict(spec.to_dict()) == spec
+    assert ArchitectureSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    shapes = spec.weight_shapes()
+    assert shapes[0][0][0] == input_dim and shapes[-1][1] == (classes,) and len(shapes) == len(hidden) + 1
+
+
+def test_default_spec_is_the_tutorials() -> None:
+    spec = ArchitectureSpec()
+    assert [(layer.units, layer.activation) for layer in spec.dense_layers()] == [(64, "relu"), (64, "relu"), (10, "softmax")]
+    assert spec.weight_shapes() == [((784, 64), (64,)), ((64, 64), (64,)), ((64, 10), (10,))]
+
+
+# -- python -m model_store ------------------------------------------------------------------------
+
+
+def cli(store: ModelStore, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "MODEL_STORE"}
+    return subprocess.run([sys.executable, "-m", "model_store", "--store", str(store.root), *args],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+
+
+def test_cli_list_show_promote_rollback(store: ModelStore, weights: Path) -> None:
+    empty = cli(store, "list")
+    assert empty.returncode == 0 and "No versions" in empty.stdout
+    save_versions(store, weights, 3)
+    flip_byte(weights_path(store, 1))
+    (store.root / "1" / METADATA_FILE).write_text("{broken")
+
+    listing = cli(store, "list")
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert lines[0].split() == ["version", "accuracy", "loss", "layers", "epochs", "batch", "created"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert set(rows) == {"1", "2", "*3"}
+    assert "damaged" in rows["1"]
+    assert "92.00%" in rows["*3"] and "5-4 tanh" in rows["*3"] and "0.2500" in rows["*3"]
+
+    shown = cli(store, "show", "2")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["test_accuracy"] == pytest.approx(0.91)
+
+    promoted = cli(store, "promote", "2")
+    assert promoted.returncode == 0 and "version 2" in promoted.stdout and store.current() == 2
+    assert "*2" in cli(store, "list").stdout.split()
+
+    rolled = cli(store, "rollback")
+    assert rolled.returncode == 0 and "version 3" in rolled.stdout and store.current() == 3
+
+
+def test_cli_list_says_when_nothing_is_served(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 1, promote=False)
+    listing = cli(store, "list")
+    assert listing.returncode == 0 and "*" not in listing.stdout and "No version is served" in listing.stdout
+
+
+def test_cli_errors_are_one_line_with_exit_1(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 2)
+    flip_byte(weights_path(store, 1))
+    pointer = (store.root / POINTER_FILE).read_bytes()
+    for args in (["show", "9"], ["promote", "9"], ["promote", "1"]):
+        result = cli(store, *args)
+        assert result.returncode == 1, (args, result)
+        assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("python -m model_store: error:"), (args, result.stderr)
+        assert result.stdout == ""
+    assert (store.root / POINTER_FILE).read_bytes() == pointer
+
+
+def test_cli_rollback_errors(store: ModelStore, weights: Path, tmp_path: Path) -> None:
+    save_versions(store, weights, 1)
+    result = cli(store, "rollback")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.splitlines() == ["python -m model_store: error: there is no previous version to roll back to"]
+    # With only a damaged previous version, the skipped version is logged, then the one-line error ends it.
+    store.save(weights, metadata())
+    flip_byte(weights_path(store, 1))
+    result = cli(store, "rollback")
+    assert result.returncode == 1 and store.current() == 2
+    assert result.stderr.splitlines()[-1] == "python -m model_store: error: there is no previous version to roll back to"

@@ -1,0 +1,150 @@
+"""`train.py` end to end (issue 2, §3 and §6): real subprocesses, real Keras training on real MNIST."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model_store import ArchitectureSpec, ModelStore
+from model_store.data import IDX_SHA256
+from model_store.store import sha256_file
+from tests.inference_fixtures import DEFAULT_MNIST_DIR
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = ["--epochs", "1", "--train-limit", "2000"]
+
+
+def run_train(store: Path, *flags: str, cache: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "MODEL_STORE"}
+    env["MNIST_DIR"] = os.environ.get("MNIST_DIR", DEFAULT_MNIST_DIR)
+    if cache is not None:
+        env["XDG_CACHE_HOME"] = str(cache)
+    return subprocess.run([sys.executable, str(REPO / "train.py"), "--store", str(store), *flags],
+                          capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+
+
+def json_events(result: subprocess.CompletedProcess) -> list[dict]:
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def weights_of(store: Path, version: int = 1) -> list[np.ndarray]:
+    return [array for pair in ModelStore(store).load(version).weights for array in pair]
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+    """One small JSON run (1 epoch on 2,000 images, seed 0) into a fresh store."""
+    store = tmp_path_factory.mktemp("train-small") / "models"
+    return store, json_events(run_train(store, *SMALL, "--json"))
+
+
+def test_json_lines_progress_then_done(small_run: tuple[Path, list[dict]]) -> None:
+    store, events = small_run
+    assert [e["event"] for e in events[:-1]] == ["progress"] * (len(events) - 1) and len(events) >= 2
+    assert events[-1]["event"] == "done"
+    steps = -(-2000 // 32)
+    progress = events[:-1]
+    assert all(e["epoch"] == 1 and e["epochs"] == 1 and e["steps"] == steps for e in progress)
+    assert [e["step"] for e in progress] == sorted(e["step"] for e in progress) and progress[-1]["step"] == steps
+    assert all(0 <= e["accuracy"] <= 1 and e["loss"] > 0 for e in progress)
+    done = events[-1]
+    assert done["version"] == 1 and done["promoted"] is True
+    assert done["epochs"] == 1 and done["batch_size"] == 32 and done["fit_seconds"] > 0
+    assert 0.5 < done["test_accuracy"] <= 1 and done["test_loss"] > 0
+    assert done["first_labels"] == [7, 2, 1, 0, 4]
+    assert ModelStore(store).current() == 1
+
+
+def test_model_json_records_the_run(small_run: tuple[Path, list[dict]]) -> None:
+    store, events = small_run
+    done = events[-1]
+    meta = json.loads((store / "1" / "model.json").read_text())
+    assert meta["architecture"] == ArchitectureSpec().to_dict()
+    assert meta["hyperparameters"] == {
+        "optimizer": "adam", "loss": "categorical_crossentropy", "epochs": 1, "batch_size": 32,
+        "learning_rate": 0.001, "seed": 0, "train_images": 2000,
+    }
+    assert meta["test_accuracy"] == done["test_accuracy"] and meta["test_loss"] == done["test_loss"]
+    assert len(meta["per_digit_accuracy"]) == 10 and all(0 <= a <= 1 for a in meta["per_digit_accuracy"])
+    assert meta["weights_sha256"] == sha256_file(store / "1" / "model.weights.h5")
+    assert meta["dataset_sha256"] == IDX_SHA256
+    assert set(meta["library_versions"]) == {"keras", "tensorflow-cpu", "numpy", "h5py"}
+    assert all(meta["library_versions"].values())
+    assert meta["training_seconds"] > 0 and meta["created"]
+    loaded = ModelStore(store).load(1)
+    assert loaded.spec == ArchitectureSpec()
+
+
+def test_same_seed_gives_identical_weights(small_run: tuple[Path, list[dict]], tmp_path: Path) -> None:
+    store, _ = small_run
+    again = tmp_path / "models"
+    json_events(run_train(again, *SMALL, "--json", "--seed", "0"))
+    first, second = weights_of(store), weights_of(again)
+    assert len(first) == len(second) == 6
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def test_no_promote_and_another_seed(small_run: tuple[Path, list[dict]], tmp_path: Path) -> None:
+    """--no-promote saves version 2 beside the served 1; a different seed trains different weights."""
+    copy = tmp_path / "models"
+    shutil.copytree(small_run[0], copy)
+    done = json_events(run_train(copy, *SMALL, "--json", "--seed", "1", "--no-promote"))[-1]
+    assert done["version"] == 2 and done["promoted"] is False
+    store = ModelStore(copy)
+    assert store.versions() == [1, 2] and store.current() == 1
+    assert store.load(2).metadata["hyperparameters"]["seed"] == 1
+    assert not all(np.array_equal(a, b) for a, b in zip(weights_of(copy, 1), weights_of(copy, 2)))
+
+
+def test_no_promote_into_an_empty_store_serves_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "models"
+    json_events(run_train(store, "--epochs", "1", "--train-limit", "500", "--batch-size", "100", "--json", "--no-promote"))
+    assert ModelStore(store).versions() == [1] and ModelStore(store).current() is None
+
+
+def test_extension_flags_train_a_matching_version(tmp_path: Path) -> None:
+    store = tmp_path / "models"
+    flags = ["--layers", "64,64,64,64", "--activation", "sigmoid", "--dropout", "0.5", *SMALL, "--json"]
+    done = json_events(run_train(store, *flags))[-1]
+    loaded = ModelStore(store).load(done["version"])
+    assert loaded.spec == ArchitectureSpec(hidden_units=(64, 64, 64, 64), activation="sigmoid", dropout=0.5)
+    assert [k.shape for k, _ in loaded.weights] == [(784, 64), (64, 64), (64, 64), (64, 64), (64, 10)]
+    assert loaded.network().predict(np.zeros((3, 784), np.float32)).shape == (3, 10)
+
+
+@pytest.mark.parametrize("flags", [
+    ["--epochs", "0"], ["--epochs", "101"], ["--batch-size", "0"], ["--batch-size", "60001"],
+    ["--activation", "swish"], ["--dropout", "1"], ["--dropout", "-0.1"], ["--layers", "64,x"], ["--store", "/proc/nope"],
+], ids=lambda flags: " ".join(flags))
+def test_bad_flags_fail_before_training(flags: list[str], tmp_path: Path) -> None:
+    store = tmp_path / "models"
+    result = run_train(store, *flags, cache=tmp_path / "cache")
+    assert result.returncode == 2, result
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "error" in result.stderr and result.stdout == ""
+    assert ModelStore(store).versions() == [] and not (tmp_path / "cache").exists()
+
+
+def test_full_default_run_reproduces_the_tutorial(tmp_path: Path) -> None:
+    store = tmp_path / "models"
+    result = run_train(store)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert "Epoch 1/5" in out and "Epoch 5/5" in out
+    accuracy = float(re.search(r"Test loss: [\d.]+ - test accuracy: ([\d.]+)", out).group(1))
+    assert accuracy >= 0.955, out[-2000:]
+    assert re.search(r"^Predictions: \[7 2 1 0 4\]$", out, re.MULTILINE), out[-2000:]
+    assert re.search(r"^Labels: +\[7 2 1 0 4\]$", out, re.MULTILINE), out[-2000:]
+    assert "Saved version 1" in out
+    served = ModelStore(store).load_served()
+    assert served.version == 1 and served.metadata["test_accuracy"] >= 0.955
+    assert served.metadata["hyperparameters"]["epochs"] == 5 and served.metadata["hyperparameters"]["train_images"] == 60000
