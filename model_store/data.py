@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -99,10 +100,11 @@ def _install(source: Path, name: str, cache_dir: Path) -> None:
                 with open(source, "rb") as src:
                     shutil.copyfileobj(src, tmp)
             else:
-                with open(source, "rb") as src, gzip.GzipFile(fileobj=tmp, mode="wb", mtime=0) as gz:
+                with open(source, "rb") as src, gzip.GzipFile(fileobj=tmp, mode="wb", mtime=0, compresslevel=1) as gz:
                     shutil.copyfileobj(src, gz)
             tmp.flush()
             os.fsync(tmp.fileno())
+            os.fchmod(tmp.fileno(), 0o644)  # a cache, readable like any downloaded file
         except BaseException:
             os.unlink(tmp.name)
             raise
@@ -147,6 +149,8 @@ def fetch_from_mirror(cache_dir: Path, base_url: str, timeout: float = 60.0) -> 
             try:
                 with urllib.request.urlopen(url, timeout=timeout) as response, open(target, "wb") as out:
                     shutil.copyfileobj(response, out)
+            except urllib.error.HTTPError as error:
+                raise MnistError(f"{url}: HTTP {error.code} {error.reason}") from None
             except OSError as error:
                 raise MnistError(f"{url}: {getattr(error, 'reason', error)}") from None
             _install(target, name, cache_dir)

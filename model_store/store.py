@@ -91,6 +91,7 @@ def read_weights(path: Path, spec: ArchitectureSpec) -> Weights:
 
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        os.fchmod(tmp.fileno(), 0o644)
         json.dump(data, tmp, indent=2)
         tmp.write("\n")
         tmp.flush()
@@ -107,7 +108,7 @@ class ModelStore:
     # -- reading -------------------------------------------------------------------------
 
     def versions(self) -> list[int]:
-        """All complete versions on disk (damaged or not), oldest first."""
+        """Every numeric version folder on disk, intact or damaged (`load` tells), oldest first."""
         if not self.root.is_dir():
             return []
         return sorted(int(p.name) for p in self.root.iterdir() if p.name.isdigit() and p.is_dir())
@@ -197,6 +198,7 @@ class ModelStore:
         self.check_writable()
         staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
         try:
+            staging.chmod(0o755)  # mkdtemp makes it private; the bot may run as another user than the trainer
             shutil.copyfile(weights_file, staging / WEIGHTS_FILE)
             spec = ArchitectureSpec.from_dict(metadata["architecture"])
             read_weights(staging / WEIGHTS_FILE, spec)  # refuse to store weights the spec cannot load

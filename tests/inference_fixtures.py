@@ -27,7 +27,7 @@ DEFAULT_MNIST_DIR = str(REPO.parent / "shared" / "data" / "mnist")
 
 def mnist_folder(cache_dir: Path) -> Path:
     """The verified MNIST folder (MNIST_DIR, else the cache); loads it so that the `mnist` package reads from it."""
-    folder = ensure_mnist(Path(os.environ.get("MNIST_DIR", DEFAULT_MNIST_DIR)), cache_dir)
+    folder = ensure_mnist(Path((os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR)), cache_dir)
     load_mnist(folder)
     return folder
 
@@ -42,7 +42,7 @@ def raw_test_digits(cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def train_version(store: Path, *flags: str) -> int:
     """Run train.py into `store` (promoting the new version) and return the version number."""
-    env = {**os.environ, "MNIST_DIR": os.environ.get("MNIST_DIR", DEFAULT_MNIST_DIR)}
+    env = {**os.environ, "MNIST_DIR": (os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR)}
     result = subprocess.run(
         [sys.executable, str(REPO / "train.py"), "--store", str(store), "--json", *flags],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=600,

@@ -30,7 +30,7 @@ from model_store.data import (
 )
 from tests.inference_fixtures import DEFAULT_MNIST_DIR
 
-MNIST = Path(os.environ.get("MNIST_DIR", DEFAULT_MNIST_DIR))
+MNIST = Path(os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR).resolve()
 NAMES = list(IDX_SHA256)
 SMALL = "t10k-labels-idx1-ubyte"  # 4.5 kB: the cheapest file to verify
 

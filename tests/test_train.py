@@ -24,7 +24,7 @@ SMALL = ["--epochs", "1", "--train-limit", "2000"]
 
 def run_train(store: Path, *flags: str, cache: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "MODEL_STORE"}
-    env["MNIST_DIR"] = os.environ.get("MNIST_DIR", DEFAULT_MNIST_DIR)
+    env["MNIST_DIR"] = os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR
     if cache is not None:
         env["XDG_CACHE_HOME"] = str(cache)
     return subprocess.run([sys.executable, str(REPO / "train.py"), "--store", str(store), *flags],
