@@ -22,10 +22,9 @@ from bot.config import BotSettings
 from model_store import StoreSettings
 from bot.cogs.info import load_test_set
 from tests.discord_twin import DiscordTwin, World
-from tests.inference_fixtures import DEFAULT_MNIST_DIR
+from tests.inference_fixtures import verified_mnist_dir
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST_DIR = Path(os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR)
 WAIT = 10.0  # seconds any single wait for the bot may take; most answers take milliseconds
 # Training options small enough for a retrain test to finish in seconds (TensorFlow's import dominates).
 TINY_RETRAIN = "epochs=1 batch_size=128"
@@ -45,14 +44,14 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding one version trained with train.py (3 epochs, about 97 % accurate), made once."""
     store = tmp_path_factory.mktemp("bot-template") / "models"
     subprocess.run([sys.executable, str(REPO / "train.py"), "--json", "--store", str(store), "--epochs", "3"],
-                   env={**os.environ, "MNIST_DIR": str(MNIST_DIR)}, cwd=REPO, check=True, capture_output=True, timeout=300)
+                   env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, cwd=REPO, check=True, capture_output=True, timeout=300)
     return store
 
 
 @pytest.fixture(scope="session")
 def test_digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, np.ndarray]:
     """MNIST's raw test images and labels."""
-    return load_test_set(StoreSettings(Path("unused"), MNIST_DIR, tmp_path_factory.mktemp("mnist-cache")))
+    return load_test_set(StoreSettings(Path("unused"), verified_mnist_dir(), tmp_path_factory.mktemp("mnist-cache")))
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ async def start_bot(discord_twin: DiscordTwin, twin_world: World, store: Path, t
     async def start(**overrides: Any) -> DigitBot:
         settings = BotSettings(**{
             "token": discord_twin.token,
-            "store": StoreSettings(model_store=store, mnist_dir=MNIST_DIR, mnist_cache=tmp_path / "mnist-cache"),
+            "store": StoreSettings(model_store=store, mnist_dir=verified_mnist_dir(), mnist_cache=tmp_path / "mnist-cache"),
             "api_base": discord_twin.api_base,
             "gateway_url": discord_twin.gateway_url,
             "retrain_train_limit": TINY_TRAIN_LIMIT,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import functools
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
+from model_store import StoreSettings
 from model_store.data import ensure_mnist, load_mnist
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,9 +27,16 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MNIST_DIR = str(REPO.parent / "shared" / "data" / "mnist")
 
 
+@functools.cache
+def verified_mnist_dir() -> Path:
+    """A folder of verified MNIST files: MNIST_DIR or the copy beside the checkout, else the user cache (fetched once)."""
+    preferred = Path(os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR)
+    return ensure_mnist(preferred, StoreSettings.from_env(os.environ).mnist_cache).resolve()
+
+
 def mnist_folder(cache_dir: Path) -> Path:
-    """The verified MNIST folder (MNIST_DIR, else the cache); loads it so that the `mnist` package reads from it."""
-    folder = ensure_mnist(Path((os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR)), cache_dir)
+    """The verified MNIST folder; loads it so that the `mnist` package reads from it."""
+    folder = ensure_mnist(verified_mnist_dir(), cache_dir)
     load_mnist(folder)
     return folder
 
@@ -42,7 +51,7 @@ def raw_test_digits(cache_dir: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def train_version(store: Path, *flags: str) -> int:
     """Run train.py into `store` (promoting the new version) and return the version number."""
-    env = {**os.environ, "MNIST_DIR": (os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR)}
+    env = {**os.environ, "MNIST_DIR": str(verified_mnist_dir())}
     result = subprocess.run(
         [sys.executable, str(REPO / "train.py"), "--store", str(store), "--json", *flags],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=600,

@@ -28,9 +28,9 @@ from model_store.data import (
     verify_file,
     verify_folder,
 )
-from tests.inference_fixtures import DEFAULT_MNIST_DIR
+from tests.inference_fixtures import verified_mnist_dir
 
-MNIST = Path(os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR).resolve()
+MNIST = verified_mnist_dir()
 NAMES = list(IDX_SHA256)
 SMALL = "t10k-labels-idx1-ubyte"  # 4.5 kB: the cheapest file to verify
 

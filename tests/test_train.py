@@ -16,7 +16,7 @@ import pytest
 from model_store import ArchitectureSpec, ModelStore
 from model_store.data import IDX_SHA256
 from model_store.store import sha256_file
-from tests.inference_fixtures import DEFAULT_MNIST_DIR
+from tests.inference_fixtures import verified_mnist_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["--epochs", "1", "--train-limit", "2000"]
@@ -24,7 +24,7 @@ SMALL = ["--epochs", "1", "--train-limit", "2000"]
 
 def run_train(store: Path, *flags: str, cache: Path | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "MODEL_STORE"}
-    env["MNIST_DIR"] = os.environ.get("MNIST_DIR") or DEFAULT_MNIST_DIR
+    env["MNIST_DIR"] = str(verified_mnist_dir())
     if cache is not None:
         env["XDG_CACHE_HOME"] = str(cache)
     return subprocess.run([sys.executable, str(REPO / "train.py"), "--store", str(store), *flags],
