@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from model_store.options import TrainingOptions
+from model_store.reporting import EpochProgress
 
 log = logging.getLogger(__name__)
 
@@ -37,22 +38,11 @@ class RetrainCancelled(RetrainError):
 
 
 @dataclass(frozen=True)
-class Progress:
-    """One `progress` event of train.py."""
+class Progress(EpochProgress):
+    """One `progress` event of train.py: where training is, and its timing."""
 
-    epoch: int
-    epochs: int
-    step: int
-    steps: int
-    loss: float
-    accuracy: float
     elapsed_seconds: float
     eta_seconds: float
-
-    @property
-    def fraction(self) -> float:
-        """How much of the whole run is done, 0..1."""
-        return (self.epoch - 1 + self.step / self.steps) / self.epochs
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,11 @@ class EpochProgress:
     loss: float
     accuracy: float
 
+    @property
+    def fraction(self) -> float:
+        """How much of the whole run is done, 0..1."""
+        return (self.epoch - 1 + self.step / self.steps) / self.epochs
+
 
 class ProgressReporter:
     """Progress as Keras shows it (`Epoch 1/5` and a bar), or with `json_lines` one JSON object per line.
@@ -39,7 +44,7 @@ class ProgressReporter:
 
     def progress(self, progress: EpochProgress) -> None:
         if self.json_lines:
-            done = (progress.epoch - 1 + progress.step / progress.steps) / progress.epochs
+            done = progress.fraction
             elapsed = time.monotonic() - self._started
             self._emit("progress", **asdict(progress), elapsed_seconds=round(elapsed, 2),
                        eta_seconds=round(elapsed * (1 - done) / done, 1))
