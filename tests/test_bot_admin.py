@@ -196,19 +196,14 @@ async def test_slash_retrain_edits_its_response_and_slash_cancel(start_bot: Star
     start_options = {o["name"] for o in command["options"][0]["options"]}
     assert {"epochs", "batch_size", "learning_rate", "layers", "activation", "dropout"} <= start_options
 
-    # The twin's open_slash_command has no subcommands; this is the payload Discord sends for /retrain start epochs:20.
-    start = await discord_twin._open_interaction(twin_world.channel, twin_world.admin, command, {
-        "type": 1, "name": "retrain",
-        "options": [{"name": "start", "type": 1, "options": [{"name": "epochs", "type": 4, "value": 20}]}],
-    }, target=None)
+    start = await discord_twin.open_slash_command(twin_world.channel, twin_world.admin, "retrain", {"epochs": 20},
+                                                  subcommand="start")
     status = await start.wait_for_original(timeout=WAIT)
     assert status.embeds[0]["title"] == "Retraining, requested by alice"
     await discord_twin.wait_for_edit(lambda e: "Epoch **1/20**" in e.embeds[0].get("description", ""), message=status,
                                      timeout=TRAINING_WAIT)
 
-    cancel = await discord_twin._open_interaction(twin_world.channel, twin_world.admin, command, {
-        "type": 1, "name": "retrain", "options": [{"name": "cancel", "type": 1, "options": []}],
-    }, target=None)
+    cancel = await discord_twin.open_slash_command(twin_world.channel, twin_world.admin, "retrain", subcommand="cancel")
     answer = await cancel.wait_for_followup(timeout=WAIT)  # deferred first: stopping may take seconds
     assert answer.content == "Cancelled the retrain requested by alice; the served model is unchanged."
     assert [e for e in discord_twin.edits if e.message is status][-1].embeds[0]["title"] == "Retrain cancelled"

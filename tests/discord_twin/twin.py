@@ -303,20 +303,26 @@ class DiscordTwin:
         name: str,
         options: Mapping[str, Any] | None = None,
         *,
+        subcommand: str | None = None,
         require_registered: bool = True,
     ) -> Interaction:
-        """Run /name as `user`; option values: str, int, float, bool, User, Attachment (uploaded).
+        """Run /name (or /name subcommand) as `user`; option values: str, int, float, bool, User, Attachment (uploaded).
 
         By default the command must have been registered by the bot, as on Discord.
         """
         command = self._find_command(channel, name, 1, require_registered)
-        declared = {o["name"]: o for o in (command or {}).get("options", [])}
+        declared_options = (command or {}).get("options", [])
+        if subcommand is not None:
+            declared_options = next((o.get("options", []) for o in declared_options if o["name"] == subcommand), [])
+        declared = {o["name"]: o for o in declared_options}
         resolved: dict[str, dict[str, Any]] = {}
         option_payloads = []
         for option_name, value in (options or {}).items():
             kind, raw = self._option(channel, value, resolved)
             kind = int(declared.get(option_name, {}).get("type", kind))
             option_payloads.append({"name": option_name, "type": kind, "value": raw})
+        if subcommand is not None:  # Discord nests a subcommand's options under an option of type 1
+            option_payloads = [{"name": subcommand, "type": 1, "options": option_payloads}]
         data: dict[str, Any] = {"type": 1, "name": name, "options": option_payloads}
         if resolved:
             data["resolved"] = resolved
