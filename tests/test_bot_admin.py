@@ -28,6 +28,14 @@ def staged_leftovers(store: Path) -> list[Path]:
     return [p for p in store.iterdir() if p.name.startswith(".staging")]
 
 
+
+async def footer_of_a_digit_reply(discord_twin: DiscordTwin, twin_world: World, test_digits: tuple) -> str:
+    """Post a known digit as a user and return the footer of the bot's reply (it names the model version)."""
+    image = await discord_twin.post_message(twin_world.channel, twin_world.user,
+                                            attachments=[Attachment(png(test_digits[0][0]), "7.png")])
+    reply = await discord_twin.wait_for_reply(image, timeout=WAIT)
+    return reply.embeds[0]["footer"]["text"]
+
 async def test_admin_retrain_shows_progress_and_hot_swaps(start_bot: StartBot, discord_twin: DiscordTwin,
                                                           twin_world: World, store: Path, test_digits) -> None:
     bot = await start_bot(accuracy_floor_points=100.0)  # tiny training: promote whatever it reaches
@@ -47,10 +55,7 @@ async def test_admin_retrain_shows_progress_and_hot_swaps(start_bot: StartBot, d
     assert all(b.at - a.at >= 0.9 for a, b in zip(edits, edits[1:-1])), "progress edits are throttled"
 
     assert ModelStore(store).current() == 2 and bot.served_version == 2
-    image = await discord_twin.post_message(twin_world.channel, twin_world.user,
-                                            attachments=[Attachment(png(test_digits[0][0]), "7.png")])
-    reply = await discord_twin.wait_for_reply(image, timeout=WAIT)
-    assert reply.embeds[0]["footer"]["text"].startswith("model version 2")
+    assert (await footer_of_a_digit_reply(discord_twin, twin_world, test_digits)).startswith("model version 2")
 
 
 async def test_retrain_below_the_floor_is_saved_but_not_served(start_bot: StartBot, discord_twin: DiscordTwin,
@@ -182,10 +187,7 @@ async def test_first_retrain_into_an_empty_store_starts_serving(start_bot: Start
                                             timeout=TRAINING_WAIT)
     assert done.embeds[0]["title"] == "Retrained: version 1 is now serving"
     assert "no model was being served" in done.embeds[0]["description"]
-    image = await discord_twin.post_message(twin_world.channel, twin_world.user,
-                                            attachments=[Attachment(png(test_digits[0][0]), "7.png")])
-    reply = await discord_twin.wait_for_reply(image, timeout=WAIT)
-    assert reply.embeds[0]["footer"]["text"].startswith("model version 1")
+    assert (await footer_of_a_digit_reply(discord_twin, twin_world, test_digits)).startswith("model version 1")
 
 
 async def test_slash_retrain_edits_its_response_and_slash_cancel(start_bot: StartBot, discord_twin: DiscordTwin,
