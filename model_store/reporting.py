@@ -38,6 +38,7 @@ class ProgressReporter:
         self.json_lines = json_lines
         self._started = time.monotonic()
         self._bar: Any = None
+        self._bar_epoch = 0
 
     def _emit(self, event: str, **fields: Any) -> None:
         print(json.dumps({"event": event, **fields}), flush=True)
@@ -51,7 +52,8 @@ class ProgressReporter:
             return
         from keras.utils import Progbar  # keras is loaded by now: training is running
 
-        if progress.step == 0 or self._bar is None or self._bar.target != progress.steps or progress.step <= self._bar._seen_so_far:
+        if progress.epoch != self._bar_epoch:
+            self._bar_epoch = progress.epoch
             print(f"Epoch {progress.epoch}/{progress.epochs}")
             self._bar = Progbar(progress.steps, stateful_metrics=["loss", "accuracy"])
         self._bar.update(progress.step, values=[("loss", progress.loss), ("accuracy", progress.accuracy)], finalize=progress.step == progress.steps)

@@ -25,7 +25,7 @@ from model_store.reporting import EpochProgress
 CHUNKS_PER_EPOCH = 10
 
 
-def configure_tensorflow(seed: int | None) -> None:
+def configure_tensorflow(seed: int) -> None:
     """Seed every generator and make TensorFlow reproducible and quick for small ops.
 
     One intra-op thread is both faster for this network's tiny matrices (no thread hand-off
@@ -33,9 +33,8 @@ def configure_tensorflow(seed: int | None) -> None:
     """
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
 
 
 def fit(
