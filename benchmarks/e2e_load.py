@@ -5,7 +5,9 @@ DISCORD_TOKEN, DISCORD_API_BASE and DISCORD_GATEWAY_URL (the rest of the environ
 MODEL_STORE and BOT_* included, is passed through). Each of N users posts M image
 messages, one after another (the next once the previous was answered), all users at once.
 Latency is measured per message from the twin dispatching MESSAGE_CREATE to the bot's reply
-(a message whose message_reference points at it) arriving at the twin.
+(a message whose message_reference points at it) arriving at the twin. With the real bot, a reply
+counts as recognized only if it names a digit (a cooldown or "no model yet" note does not), and
+recognized digits are checked against the MNIST labels.
 
     .venv/bin/python benchmarks/e2e_load.py --target minimal --json
     .venv/bin/python benchmarks/e2e_load.py --retrain "epochs=20" --json   # while an admin's !retrain runs
@@ -22,6 +24,7 @@ import gzip
 import io
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -37,10 +40,11 @@ from PIL import Image  # noqa: E402
 from tests.discord_twin import Attachment, DiscordTwin, Message, build_world  # noqa: E402
 
 STARTUP_TIMEOUT = 180.0  # The real bot loads a model before it connects.
+RECOGNIZED = re.compile(r"it's a (\d)\b")  # the title of the bot's answer for an image
 
 
-def synthetic_digits(count: int) -> list[bytes]:
-    """28×28 PNGs of a drawn "1" at slightly different places: stand-ins when MNIST is absent."""
+def synthetic_digits(count: int) -> tuple[list[bytes], list[int]]:
+    """28×28 PNGs of a drawn "1" at slightly different places, and their labels: stand-ins when MNIST is absent."""
     images = []
     for index in range(count):
         image = Image.new("L", (28, 28), 0)
@@ -49,18 +53,23 @@ def synthetic_digits(count: int) -> list[bytes]:
             image.putpixel((column, y), 255)
             image.putpixel((column + 1, y), 200)
         images.append(png_bytes(image))
-    return images
+    return images, [1] * count
 
 
-def mnist_digits(directory: Path, count: int) -> list[bytes]:
-    """The first `count` MNIST test images as PNGs (IDX format: 16-byte header, then 28×28 bytes each)."""
+def mnist_digits(directory: Path, count: int) -> tuple[list[bytes], list[int]]:
+    """The first `count` MNIST test images as PNGs, and their labels.
+
+    IDX format: a 16-byte header then 28×28 bytes per image; an 8-byte header then one byte per label.
+    """
     with gzip.open(directory / "t10k-images-idx3-ubyte.gz", "rb") as stream:
         header = stream.read(16)
         if int.from_bytes(header[:4], "big") != 2051:
             raise ValueError(f"{directory}: not an IDX image file")
         available = int.from_bytes(header[4:8], "big")
         raw = stream.read(min(count, available) * 28 * 28)
-    return [png_bytes(Image.frombytes("L", (28, 28), raw[i * 784 : (i + 1) * 784])) for i in range(len(raw) // 784)]
+    with gzip.open(directory / "t10k-labels-idx1-ubyte.gz", "rb") as stream:
+        labels = list(stream.read(8 + len(raw) // 784)[8:])
+    return [png_bytes(Image.frombytes("L", (28, 28), raw[i * 784 : (i + 1) * 784])) for i in range(len(labels))], labels
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -69,11 +78,17 @@ def png_bytes(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def load_digits(count: int) -> tuple[list[bytes], str]:
+def load_digits(count: int) -> tuple[list[bytes], list[int], str]:
     mnist_dir = os.environ.get("MNIST_DIR")
     if mnist_dir and (Path(mnist_dir) / "t10k-images-idx3-ubyte.gz").exists():
-        return mnist_digits(Path(mnist_dir), count), f"MNIST test set ({mnist_dir})"
-    return synthetic_digits(count), "synthetic 28x28 PNGs"
+        return *mnist_digits(Path(mnist_dir), count), f"MNIST test set ({mnist_dir})"
+    return *synthetic_digits(count), "synthetic 28x28 PNGs"
+
+
+def recognized_digit(reply: Message) -> int | None:
+    """The digit the bot's reply names, or None for any other answer."""
+    found = RECOGNIZED.search(reply.embeds[0].get("title", "")) if reply.embeds else None
+    return int(found.group(1)) if found else None
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -83,7 +98,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> int:
-    digits, source = load_digits(min(args.users * args.messages, 10_000))
+    digits, labels, source = load_digits(min(args.users * args.messages, 10_000))
     async with DiscordTwin() as twin:
         world = build_world(twin, channel_name="load")
         users = [twin.create_user(f"user{index}") for index in range(args.users)]
@@ -105,21 +120,29 @@ async def run(args: argparse.Namespace) -> int:
                 await twin.wait_until_connected(timeout=STARTUP_TIMEOUT)
                 # Warm-up message, not measured: first-request costs (model load, connection pools).
                 warmup = await twin.post_message(world.channel, world.admin, attachments=[Attachment(digits[0], "warmup.png")])
-                await twin.wait_for_reply(warmup, timeout=STARTUP_TIMEOUT)
+                warmup_reply = await twin.wait_for_reply(warmup, timeout=STARTUP_TIMEOUT)
             except TimeoutError as error:
                 print(f"{args.target} did not come up: {error}\n--- its log ({log_file.name}) ---", file=sys.stderr)
                 print(Path(log_file.name).read_text()[-4000:], file=sys.stderr)
+                return 2
+            if args.target == "bot" and recognized_digit(warmup_reply) is None:
+                answer = warmup_reply.content or json.dumps(warmup_reply.embeds)
+                print(f"the bot answered the warm-up image without a digit: {answer[:300]}\n"
+                      "Is there a trained model in MODEL_STORE (default ./models)? `python train.py` makes one.",
+                      file=sys.stderr)
                 return 2
 
             retrain_status = await start_retrain(twin, world, args.retrain) if args.retrain else None
 
             latencies: list[float] = []
             unanswered: list[Message] = []
+            answers: list[tuple[int | None, int]] = []  # (digit the bot named, label)
             deadline = time.perf_counter() + args.timeout
 
             async def one_user(user_index: int) -> None:
                 for index in range(args.messages):
-                    png = digits[(user_index * args.messages + index) % len(digits)]
+                    sample = (user_index * args.messages + index) % len(digits)
+                    png = digits[sample]
                     posted = await twin.post_message(
                         world.channel, users[user_index], attachments=[Attachment(png, f"digit{index}.png")]
                     )
@@ -130,6 +153,7 @@ async def run(args: argparse.Namespace) -> int:
                         return  # This user gives up; its remaining messages count as unsent.
                     assert posted.dispatched_at is not None
                     latencies.append(reply.created_at - posted.dispatched_at)
+                    answers.append((recognized_digit(reply), labels[sample]))
 
             started = time.perf_counter()
             await asyncio.gather(*(one_user(index) for index in range(args.users)))
@@ -160,6 +184,10 @@ async def run(args: argparse.Namespace) -> int:
         "per_second": round(len(latencies) / elapsed, 2),
         "seconds": round(elapsed, 3),
     }
+    recognized = [(digit, label) for digit, label in answers if digit is not None]
+    if args.target == "bot":
+        result["recognized"] = len(recognized)
+        result["correct"] = sum(digit == label for digit, label in recognized)
     if args.retrain:
         result["retrain"] = args.retrain
         result["retrain_ran_throughout"] = retrain_ran_throughout
@@ -168,6 +196,9 @@ async def run(args: argparse.Namespace) -> int:
     print(f"sent: {result['sent']}, received: {result['received']}, unanswered: {len(unanswered)}")
     print(f"latency p50: {result['p50_ms']} ms, p99: {result['p99_ms']} ms, mean: {result['mean_ms']} ms")
     print(f"throughput: {result['per_second']} replies/s over {result['seconds']} s")
+    if args.target == "bot":
+        print(f"recognized: {result['recognized']} of {result['received']} replies named a digit, "
+              f"{result['correct']} of them the right one")
     if args.retrain:
         print(f"background: !retrain {args.retrain}, training throughout the load: {retrain_ran_throughout}")
     if unanswered:
@@ -176,7 +207,8 @@ async def run(args: argparse.Namespace) -> int:
         os.unlink(log_file.name)
     if args.json:
         print(json.dumps(result))
-    return 1 if unanswered or sent < args.users * args.messages else 0
+    refused = args.target == "bot" and len(recognized) < len(latencies)
+    return 1 if unanswered or refused or sent < args.users * args.messages else 0
 
 
 async def start_retrain(twin: DiscordTwin, world, options: str) -> Message:

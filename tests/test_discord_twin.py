@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 
 import aiohttp
 import discord
@@ -458,19 +456,6 @@ async def test_reactions_typing_and_deletes(discord_twin: DiscordTwin, twin_worl
 
     await discord_twin.delete_message_as_user(await discord_twin.post_message(twin_world.channel, twin_world.user, "x"))
     assert (await asyncio.wait_for(deleted.get(), WAIT)).message_id != posted.id
-
-
-async def test_e2e_load_benchmark_runs_against_the_minimal_client() -> None:
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "e2e_load.py"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, str(script), "--target", "minimal", "--users", "3", "--messages", "2", "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 25)
-    assert process.returncode == 0, stderr.decode()
-    result = json.loads(stdout.decode().strip().splitlines()[-1])
-    assert (result["sent"], result["received"]) == (6, 6)
-    assert result["p50_ms"] > 0 and result["p99_ms"] >= result["p50_ms"] and result["per_second"] > 0
 
 
 async def test_interaction_must_be_acknowledged_in_time(

@@ -1,0 +1,51 @@
+"""`benchmarks/e2e_load.py` measures what it claims: every message answered, and by the real bot, with digits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.inference_fixtures import verified_mnist_dir
+
+pytestmark = pytest.mark.timeout(90)
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "e2e_load.py"
+
+
+async def run_e2e_load(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run the benchmark with 3 users × 2 messages; return its exit code, stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(SCRIPT), "--users", "3", "--messages", "2", "--json", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, **(env or {})},
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_e2e_load_runs_against_the_minimal_client() -> None:
+    code, stdout, stderr = await run_e2e_load("--target", "minimal")
+    assert code == 0, stderr
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert (result["sent"], result["received"]) == (6, 6)
+    assert result["p50_ms"] > 0 and result["p99_ms"] >= result["p50_ms"] and result["per_second"] > 0
+
+
+async def test_e2e_load_checks_the_digits_the_bot_reads(trained_store: Path) -> None:
+    code, stdout, stderr = await run_e2e_load(
+        "--target", "bot", env={"MODEL_STORE": str(trained_store), "MNIST_DIR": str(verified_mnist_dir())})
+    assert code == 0, stderr
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert (result["sent"], result["received"], result["recognized"]) == (6, 6, 6)
+    assert result["correct"] >= 5  # the first six MNIST test digits, read by a ~97 % model
+
+
+async def test_e2e_load_refuses_to_measure_a_bot_without_a_model(tmp_path: Path) -> None:
+    code, _, stderr = await run_e2e_load("--target", "bot", env={"MODEL_STORE": str(tmp_path / "empty")})
+    assert code == 2
+    assert "without a digit" in stderr and "python train.py" in stderr
