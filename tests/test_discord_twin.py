@@ -481,3 +481,32 @@ async def test_interaction_must_be_acknowledged_in_time(
     error = await asyncio.wait_for(errors.get(), WAIT)
     assert isinstance(error, discord.NotFound) and error.code == 10062
     assert interaction.callbacks == []
+
+
+async def test_interaction_token_expires_but_the_response_stays_editable_as_a_message(
+    discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
+) -> None:
+    client = make_client()
+    tree = app_commands.CommandTree(client)
+    results: asyncio.Queue[BaseException | discord.Message] = asyncio.Queue()
+
+    @tree.command(name="long", description="Answers, then edits its answer once the token has expired")
+    async def long(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("started")
+        response = await interaction.original_response()
+        discord_twin.interaction_token_lifetime = 0.0  # Discord's is 15 min; expired at once to keep the test fast.
+        try:
+            await response.edit(content="via the token")
+        except discord.HTTPException as error:
+            results.put_nowait(error)
+        assert interaction.channel is not None
+        results.put_nowait(await interaction.channel.get_partial_message(response.id).edit(content="via the channel"))
+
+    await start_client(client)
+    await tree.sync()
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "long")
+    error = await asyncio.wait_for(results.get(), WAIT)
+    assert isinstance(error, discord.HTTPException) and (error.status, error.code) == (401, 50027)
+    edited = await asyncio.wait_for(results.get(), WAIT)
+    assert isinstance(edited, discord.Message) and edited.content == "via the channel"
+    assert interaction.original is not None and interaction.original.content == "via the channel"

@@ -120,10 +120,13 @@ class AdminCog(commands.Cog, name="Admin"):
                          train_limit=settings.retrain_train_limit, mnist_dir=settings.store.mnist_dir)
         self.job = job
         try:
-            status = await ctx.reply(embed=progress_embed(job))
+            reply = await ctx.reply(embed=progress_embed(job))
         except BaseException:
             self.job = None
             raise
+        # Edited as a channel message, with the bot's token: a slash command's own token expires after
+        # 15 minutes, and a long retrain outlives it.
+        status = ctx.channel.get_partial_message(reply.id)
         self._supervisor = asyncio.create_task(self._supervise(job, status), name="retrain")
 
     @retrain.command(name="cancel")
@@ -154,7 +157,7 @@ class AdminCog(commands.Cog, name="Admin"):
         figure = f" (test accuracy {accuracy:.2%})" if isinstance(accuracy, float) else ""
         await ctx.reply(f"Rolled back from version {before} to version {version}{figure}; it is now serving.")
 
-    async def _supervise(self, job: RetrainJob, status: discord.Message) -> None:
+    async def _supervise(self, job: RetrainJob, status: discord.PartialMessage) -> None:
         """Edit the status message as progress arrives (at most once per EDIT_INTERVAL), then conclude."""
         loop = asyncio.get_running_loop()
         run = asyncio.create_task(job.run())
@@ -210,7 +213,7 @@ class AdminCog(commands.Cog, name="Admin"):
         return discord.Embed(title=f"Retrained: version {result.version} is now serving", colour=discord.Colour.green(),
                              description=f"{summary}\nPromoted because {verdict.reason}.")
 
-    async def _edit(self, status: discord.Message, embed: discord.Embed) -> None:
+    async def _edit(self, status: discord.PartialMessage, embed: discord.Embed) -> None:
         try:
             await status.edit(embed=embed)
         except discord.HTTPException as error:

@@ -369,6 +369,9 @@ class RestApi:
             raise DiscordError(404, 10015, "Unknown Webhook")
         if _int(request.match_info["application_id"]) != self.twin.application_id:
             raise DiscordError(404, 10015, "Unknown Webhook")
+        assert interaction.dispatched_at is not None
+        if time.perf_counter() - interaction.dispatched_at > self.twin.interaction_token_lifetime:
+            raise DiscordError(401, 50027, "Invalid Webhook Token")
         return interaction
 
     def _json(self, data: Any, status: int = 200) -> web.Response:

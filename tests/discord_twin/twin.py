@@ -143,6 +143,8 @@ class DiscordTwin:
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         # Seconds the bot has for its first response to an interaction (Discord: 3).
         self.interaction_ack_deadline = 3.0
+        # Seconds an interaction's token works for its webhook (responses, follow-ups; Discord: 15 min).
+        self.interaction_token_lifetime = 15 * 60.0
         self.gateway = Gateway(self)
         self.rest = RestApi(self)
         self.api_base = ""
