@@ -5,7 +5,9 @@ placed in 28×28 so that their centre of mass sits at the centre. `to_mnist` get
 picture there: it decodes with Pillow under byte and pixel limits, takes the first frame and the
 EXIF orientation, reduces the picture to one "signal" channel (alpha for strokes on a transparent
 canvas, else the colour channel with the most contrast), removes a smooth background (uneven
-lighting), decides which side is ink (the minority), then crops, scales and centres the digit.
+lighting), decides which side is ink (the minority), sets aside ink-coloured regions that run
+along the picture's edge (the table around the paper, a shadow), then crops, scales and centres
+the digit.
 Every failure is an `ImageError` whose message can be shown to the user as is.
 """
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps
+from scipy import ndimage
 
 
 # The formats people post; restricting them keeps Pillow's rarer, less-hardened decoders out of reach.
@@ -37,6 +40,12 @@ NOISE_SIGMAS = 4.0
 SPECK_MASS = 0.003
 # A canvas counts as transparent (strokes drawn on nothing) when this share of it is transparent.
 TRANSPARENT_SHARE = 0.1
+# A region of ink covering this share of the picture's edge is the table, a shadow or the paper's edge...
+CLUTTER_EDGE_SHARE = 0.05
+# ...unless setting it aside leaves less than this share of the ink: a digit cropped tight touches the edge too.
+MIN_DIGIT_SHARE = 0.05
+# Pixels this close to such a region belong to it (its blurred or compressed fringe).
+CLUTTER_MARGIN = 2
 
 
 class ImageError(ValueError):
@@ -184,7 +193,32 @@ def _isolate_ink(signal: np.ndarray) -> np.ndarray:
     if full_ink < MIN_CONTRAST or full_ink <= floor:
         raise ImageError("no digit found: the image looks empty")
     coverage = (residual - floor) * (1.0 / (full_ink - floor))
-    return np.clip(coverage, 0.0, 1.0, out=coverage)
+    np.clip(coverage, 0.0, 1.0, out=coverage)
+    coverage[_clutter(coverage > 0.0)] = 0.0
+    return coverage
+
+
+def _clutter(ink_mask: np.ndarray) -> np.ndarray:
+    """The ink regions (and their fringe) that run along the picture's edge, unless they are nearly all the ink."""
+    border = _edge(ink_mask)
+    if np.count_nonzero(border) < CLUTTER_EDGE_SHARE * border.size:
+        return np.zeros_like(ink_mask)  # the usual case, settled without labelling the regions
+    labels, count = ndimage.label(ink_mask, structure=np.ones((3, 3)))
+    edge_labels = _edge(labels)
+    contact = np.bincount(edge_labels, minlength=count + 1)
+    contact[0] = 0  # background
+    along_edge = np.flatnonzero(contact >= CLUTTER_EDGE_SHARE * edge_labels.size)
+    if along_edge.size == 0:
+        return np.zeros_like(ink_mask)
+    clutter = np.isin(labels, along_edge)
+    if np.count_nonzero(ink_mask & ~clutter) < MIN_DIGIT_SHARE * np.count_nonzero(ink_mask):
+        return np.zeros_like(ink_mask)
+    return ndimage.binary_dilation(clutter, iterations=CLUTTER_MARGIN)
+
+
+def _edge(values: np.ndarray) -> np.ndarray:
+    """The values along the border of a 2-D array."""
+    return np.concatenate([values[0], values[-1], values[1:-1, 0], values[1:-1, -1]])
 
 
 @functools.lru_cache(maxsize=64)

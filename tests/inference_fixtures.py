@@ -211,10 +211,35 @@ def white_on_black_photo(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     return encode(Image.fromarray(on_paper(ink, rng, ink_colour=(240, 240, 240), paper=(30, 30, 40), gradient=0.3, noise=5)), "JPEG", quality=85)
 
 
+def paper_on_table(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A phone photo of the paper with the dark table showing along one side (5–25 % of the picture)."""
+    pad = [[0, 0], [0, 0]]
+    side = int(rng.integers(4))
+    pad[side // 2][side % 2] = int(rng.uniform(0.05, 0.25) * 320)
+    ink = np.pad(place(upscale(digit, 240), (360, 320), rng), pad)
+    table = np.pad(np.zeros((360, 320), bool), pad, constant_values=True)
+    photo = on_paper(ink, rng).astype(np.float32)
+    photo[table] = rng.uniform(40, 90, 3) + rng.normal(0, 6, (np.count_nonzero(table), 3))
+    return encode(Image.fromarray(photo.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
+
+
+def shadowed_corner(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A phone photo with the phone's hard-edged shadow across one corner."""
+    ink = place(upscale(digit, 300), (420, 360), rng)
+    photo = on_paper(ink, rng).astype(np.float32)
+    y, x = np.mgrid[0:420, 0:360]
+    x = 359 - x if rng.integers(2) else x
+    y = 419 - y if rng.integers(2) else y
+    photo[x + y < rng.uniform(100, 180)] *= 0.45
+    return encode(Image.fromarray(photo.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
+
+
 Style = Callable[[np.ndarray, np.random.Generator], bytes]
 
 USER_IMAGE_STYLES: dict[str, Style] = {
     "phone_photo": phone_photo,
+    "paper_on_table": paper_on_table,
+    "shadowed_corner": shadowed_corner,
     "drawing_1000": drawing_1000,
     "off_centre": off_centre,
     "jpeg_q40": jpeg_q40,

@@ -70,6 +70,25 @@ def test_both_polarities_give_the_same_digit(digits: tuple[np.ndarray, np.ndarra
     assert np.abs(white_on_black - black_on_white).max() <= 8
 
 
+def test_the_table_around_the_paper_is_set_aside(digits: tuple[np.ndarray, np.ndarray]) -> None:
+    rng = np.random.default_rng(5)
+    for digit in digits[0][:10]:
+        ink = np.pad(fx.place(fx.upscale(digit, 240), (360, 320), rng), ((0, 0), (60, 0)))
+        photo = fx.on_paper(ink, rng)
+        on_table = photo.copy()
+        on_table[:, :60] = 60  # the dark table beside the paper
+        alone, beside_table = (to_mnist(fx.encode(Image.fromarray(p), "PNG")).astype(np.float64) for p in (photo, on_table))
+        assert np.mean(np.abs(alone - beside_table)) < 10
+
+
+def test_a_digit_cropped_to_the_edges_is_kept(digits: tuple[np.ndarray, np.ndarray]) -> None:
+    for digit in digits[0][:20]:
+        rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+        cropped = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # every edge touches the digit
+        whole, tight = (to_mnist(png(Image.fromarray(255 - d))).astype(np.float64) for d in (digit, cropped))
+        assert np.mean(np.abs(whole - tight)) < 20
+
+
 def test_exif_orientation_is_applied(digits: tuple[np.ndarray, np.ndarray]) -> None:
     digit = digits[0][0]
     upright = to_mnist(fx.encode(fx.black_on_white(fx.upscale(digit, 200)).convert("RGB"), "JPEG", quality=95)).astype(np.int16)
