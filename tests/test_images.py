@@ -77,7 +77,7 @@ def test_the_table_around_the_paper_is_set_aside(digits: tuple[np.ndarray, np.nd
         photo = fx.on_paper(ink, rng)
         on_table = photo.copy()
         on_table[:, :60] = 60  # the dark table beside the paper
-        alone, beside_table = (to_mnist(fx.encode(Image.fromarray(p), "PNG")).astype(np.float64) for p in (photo, on_table))
+        alone, beside_table = (to_mnist(png(Image.fromarray(p))).astype(np.float64) for p in (photo, on_table))
         assert np.mean(np.abs(alone - beside_table)) < 10
 
 
