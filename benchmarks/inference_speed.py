@@ -24,12 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from digits.inference import InferenceService
+from digits.mnist import load_test_set
+from digits.settings import Paths
+from model_store import ModelStore, StoreError
+from samples import pictures
 
-from bot.inference import InferenceService  # noqa: E402
-from model_store import ModelStore, StoreError, StoreSettings  # noqa: E402
-from tests import inference_fixtures as fx  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 TARGETS = {"png_28_p50_ms": 0.5, "jpeg_4000x3000_p50_ms": 60.0, "throughput_per_s": 2000.0, "speedup": 50.0, "first_prediction_s": 1.5}
 BATCH = 2000
@@ -37,7 +38,7 @@ BATCH = 2000
 FIRST_PREDICTION = """
 import sys, time
 started = time.perf_counter()
-from bot.inference import InferenceService
+from digits.inference import InferenceService
 from model_store import ModelStore
 service = InferenceService(ModelStore(sys.argv[1]))
 service.load()
@@ -68,27 +69,29 @@ def main() -> None:
     args = parser.parse_args()
 
     scratch = tempfile.TemporaryDirectory(prefix="inference-speed-")
-    store = ModelStore(args.store or StoreSettings.from_env().model_store)
+    paths = Paths.from_env()
+    store = ModelStore(args.store or paths.model_store)
     service = InferenceService(store)
     try:
         service.load()
     except StoreError:
         print(f"no model in {store.root}: training a small one into a temporary store", file=sys.stderr)
         store = ModelStore(Path(scratch.name) / "models")
-        fx.train_version(store.root, "--epochs", "1", "--seed", "1")
+        subprocess.run([sys.executable, str(REPO / "train.py"), "--store", str(store.root), "--epochs", "1", "--seed", "1"],
+                       check=True, stdout=subprocess.DEVNULL)
         service = InferenceService(store)
         service.load()
 
-    digits, _ = fx.raw_test_digits(Path(scratch.name) / "mnist-cache")
+    digits, _ = load_test_set(paths)
     rng = np.random.default_rng(0)
     sets = {
-        "png_28": [fx.tiny_mnist(d, rng) for d in digits[:50]],
-        "png_1000": [fx.drawing_1000(d, rng) for d in digits[:10]],
-        "jpeg_4000x3000": [fx.photo_4000x3000(d, rng) for d in digits[:10]],
+        "png_28": [pictures.tiny_mnist(d, rng) for d in digits[:50]],
+        "png_1000": [pictures.drawing_1000(d, rng) for d in digits[:10]],
+        "jpeg_4000x3000": [pictures.photo_4000x3000(d, rng) for d in digits[:10]],
     }
     rounds = {"png_28": 40, "png_1000": 4, "jpeg_4000x3000": 4}
     naive_rounds = {"png_28": 2, "png_1000": 1, "jpeg_4000x3000": 1}
-    small_batch = [fx.tiny_mnist(d, rng) for d in digits[:BATCH]]
+    small_batch = [pictures.tiny_mnist(d, rng) for d in digits[:BATCH]]
 
     results: dict[str, dict[str, float]] = {"service": {}, "naive": {}}
     for name, images in sets.items():
@@ -100,11 +103,10 @@ def main() -> None:
     results["service"]["throughput_per_s"] = BATCH / (time.perf_counter() - started)
 
     photo = Path(scratch.name) / "photo.jpg"
-    photo.write_bytes(fx.phone_photo(digits[0], rng))
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    photo.write_bytes(pictures.phone_photo(digits[0], rng))
     firsts = [
         float(subprocess.run([sys.executable, "-c", FIRST_PREDICTION, str(store.root), str(photo)], capture_output=True,
-                             text=True, env=env, check=True).stdout)
+                             text=True, check=True).stdout)
         for _ in range(3)
     ]
     results["service"]["first_prediction_s"] = float(np.median(firsts))
@@ -113,7 +115,7 @@ def main() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from PIL import Image
 
-    from model_store.network import build_keras_model
+    from digits.training import build_keras_model
 
     model = build_keras_model(store.load(service.version).spec)
     model.load_weights(store.root / str(service.version) / "model.weights.h5")

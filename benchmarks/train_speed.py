@@ -24,10 +24,14 @@ REPO = Path(__file__).resolve().parents[1]
 # The tutorial's training code, verbatim apart from the seed and the timer around model.fit.
 TUTORIAL = """
 import json, sys, time
-from model_store import StoreSettings
-from model_store.data import ensure_mnist, load_mnist
-settings = StoreSettings.from_env()
-mnist = load_mnist(ensure_mnist(settings.mnist_dir, settings.mnist_cache))
+from digits.mnist import ensure_mnist, load_mnist
+from digits.settings import Paths
+paths = Paths.from_env()
+mnist = load_mnist(ensure_mnist(paths.mnist_dir, paths.mnist_cache))
+train_images = (mnist.train_images / 255) - 0.5
+test_images = (mnist.test_images / 255) - 0.5
+train_images = train_images.reshape((-1, 784))
+test_images = test_images.reshape((-1, 784))
 import keras
 from keras.layers import Dense, Input
 from keras.models import Sequential
@@ -36,9 +40,9 @@ keras.utils.set_random_seed(int(sys.argv[1]))
 model = Sequential([Input(shape=(784,)), Dense(64, activation="relu"), Dense(64, activation="relu"), Dense(10, activation="softmax")])
 model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
 started = time.perf_counter()
-model.fit(mnist.train_images, to_categorical(mnist.train_labels), epochs=5, batch_size=32, verbose=0)
+model.fit(train_images, to_categorical(mnist.train_labels), epochs=5, batch_size=32, verbose=0)
 fit_seconds = time.perf_counter() - started
-loss, accuracy = model.evaluate(mnist.test_images, to_categorical(mnist.test_labels), verbose=0)
+loss, accuracy = model.evaluate(test_images, to_categorical(mnist.test_labels), verbose=0)
 print(json.dumps({"fit_seconds": fit_seconds, "test_accuracy": accuracy}))
 """
 

@@ -3,7 +3,7 @@
 import sys
 
 if sys.argv[1:2] == ["predict"]:
-    from bot.predict_cli import main
+    from digits.predict_cli import main
 
     sys.exit(main(sys.argv[2:]))
 else:

@@ -9,8 +9,9 @@ import sys
 
 import discord
 
-from bot.client import DigitBot, point_at
+from bot.client import DigitBot
 from bot.config import BotSettings, ConfigError
+from bot.endpoint import point_discord_py_at
 
 log = logging.getLogger("bot")
 
@@ -27,7 +28,7 @@ def main() -> int:
         print(f"digitbot: configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
     discord.utils.setup_logging(level=getattr(logging, settings.log_level))
-    point_at(settings.api_base, settings.gateway_url)
+    point_discord_py_at(settings.api_base, settings.gateway_url)
     try:
         asyncio.run(run(settings))
     except discord.LoginFailure:

@@ -6,16 +6,15 @@ import asyncio
 import logging
 
 import discord
-import yarl
 from discord import app_commands
 from discord.ext import commands
 
 from bot.config import BotSettings
-from bot.images import ImageError, ImageLimits
-from bot.inference import InferenceService
+from digits.images import ImageError, ImageLimits
+from digits.inference import InferenceService
+from digits.mnist import MnistError
+from digits.options import OptionError
 from model_store import ModelStore, StoreError
-from model_store.data import MnistError
-from model_store.options import OptionError
 
 log = logging.getLogger(__name__)
 
@@ -28,17 +27,6 @@ class NoModelError(commands.CommandError):
 
 class NotAdminError(commands.CheckFailure):
     """The author is not one of the bot's admins."""
-
-
-def point_at(api_base: str | None, gateway_url: str | None) -> None:
-    """Send REST calls to `api_base` and connect the gateway to `gateway_url` (a twin or a proxy) when given.
-
-    discord.py keeps both as class attributes, so this applies to every client in the process.
-    """
-    if api_base:
-        discord.http.Route.BASE = api_base
-    if gateway_url:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
 class DigitBot(commands.Bot):
@@ -57,20 +45,18 @@ class DigitBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
         )
         self.settings = settings
-        self.store = ModelStore(settings.store.model_store)
+        self.store = ModelStore(settings.paths.model_store)
         self.inference = InferenceService(self.store, ImageLimits(settings.max_image_bytes, settings.max_image_pixels))
         self.tree.error(self.on_app_command_error)
-        self._model_loaded = False
 
     @property
     def served_version(self) -> int | None:
         """The model version answering now; None while the store has no trained model."""
-        return self.inference.version if self._model_loaded else None
+        return self.inference.served_version
 
     async def setup_hook(self) -> None:
         try:
             await asyncio.to_thread(self.inference.load)
-            self._model_loaded = True
         except StoreError as error:
             log.warning("%s; until then I answer images and !accuracy with a note (an admin can also `!retrain`)", error)
         for cog in COGS:
@@ -89,17 +75,6 @@ class DigitBot(commands.Bot):
         if message.author.bot or not self.settings.watches(message.channel.id):
             return
         await self.process_commands(message)
-
-    async def reload_model(self) -> int:
-        """Hot-swap to the store's served version and return the version serving now.
-
-        If the new version fails to load, the old one keeps serving (the service logs why).
-        """
-        if self._model_loaded:
-            return (await self.inference.reload_async()).version
-        version = await asyncio.to_thread(self.inference.load)
-        self._model_loaded = True
-        return version
 
     def is_admin(self, user: discord.abc.User) -> bool:
         """Configured admin user or role, or Discord's Administrator permission in this server."""

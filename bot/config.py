@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from dotenv import find_dotenv, load_dotenv
-
-from bot.images import ImageLimits
-from model_store import StoreSettings
+from digits.images import ImageLimits
+from digits.settings import Paths, environment
 
 T = TypeVar("T")
 
@@ -24,7 +21,7 @@ class BotSettings:
     """Everything the bot is configured with; `from_env` documents each variable."""
 
     token: str = field(repr=False)  # never printed, never logged
-    store: StoreSettings
+    paths: Paths
     prefix: str = "!"
     admin_user_ids: frozenset[int] = frozenset()
     admin_role_ids: frozenset[int] = frozenset()
@@ -50,10 +47,7 @@ class BotSettings:
 
         Raises ConfigError on the first missing or malformed value.
         """
-        if env is None:
-            # A .env in (or above) the working directory fills in only what the real environment leaves unset.
-            load_dotenv(find_dotenv(usecwd=True))
-            env = os.environ
+        env = environment() if env is None else env
 
         def get(name: str, parse: Callable[[str], T], default: T, expected: str) -> T:
             raw = env.get(name, "").strip()
@@ -75,7 +69,7 @@ class BotSettings:
             raise ConfigError(f"BOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
         return cls(
             token=token,
-            store=StoreSettings.from_env(env),
+            paths=Paths.from_env(env),
             prefix=prefix,
             admin_user_ids=get("BOT_ADMIN_USER_IDS", _id_set, frozenset(), "comma-separated Discord user IDs"),
             admin_role_ids=get("BOT_ADMIN_ROLE_IDS", _id_set, frozenset(), "comma-separated Discord role IDs"),

@@ -1,10 +1,8 @@
-"""The digit network's definition, its MNIST data, its training and the versioned model store.
+"""The versioned model store, laid out like TensorFlow Serving's, and its operator CLI (`python -m model_store`).
 
-Nothing here imports TensorFlow except `model_store.training` and `build_keras_model`.
+`store.py` holds the versions and the served pointer; `__main__.py` lists, shows, promotes and rolls back.
 """
 
-from model_store.config import StoreSettings
-from model_store.network import ArchitectureSpec, NumpyNetwork
 from model_store.store import CorruptVersionError, LoadedModel, ModelStore, StoreError
 
-__all__ = ["ArchitectureSpec", "CorruptVersionError", "LoadedModel", "ModelStore", "NumpyNetwork", "StoreError", "StoreSettings"]
+__all__ = ["CorruptVersionError", "LoadedModel", "ModelStore", "StoreError"]

@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from model_store import CorruptVersionError, ModelStore, StoreError, StoreSettings
+from digits.settings import Paths
+from model_store import CorruptVersionError, ModelStore, StoreError
 
 
 def describe_versions(store: ModelStore) -> list[list[str]]:
@@ -17,20 +18,17 @@ def describe_versions(store: ModelStore) -> list[list[str]]:
     for version in store.versions():
         mark = "*" if version == current else ""
         try:
-            meta = store.metadata(version)
-            hyper = meta.get("hyperparameters", {})
-            arch = meta.get("architecture", {})
-            layers = "-".join(str(u) for u in arch.get("hidden_units", []))
+            card = store.card(version)
             rows.append([
                 f"{mark}{version}",
-                f"{meta['test_accuracy'] * 100:.2f}%",
-                f"{meta['test_loss']:.4f}",
-                f"{layers} {arch.get('activation', '?')}",
-                f"{hyper.get('epochs', '?')}",
-                f"{hyper.get('batch_size', '?')}",
-                str(meta.get("created", "?")),
+                f"{card.test_accuracy * 100:.2f}%",
+                f"{card.test_loss:.4f}",
+                f"{'-'.join(map(str, card.architecture.hidden_units))} {card.architecture.activation}",
+                str(card.hyperparameters.epochs),
+                str(card.hyperparameters.batch_size),
+                card.created,
             ])
-        except (CorruptVersionError, KeyError, TypeError) as error:
+        except CorruptVersionError as error:
             rows.append([f"{mark}{version}", "damaged", "", str(error), "", "", ""])
     return rows
 
@@ -50,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("promote", help="serve a version").add_argument("version", type=int)
     commands.add_parser("rollback", help="serve the previously served version again")
     args = parser.parse_args(argv)
-    store = ModelStore(args.store or StoreSettings.from_env().model_store)
+    store = ModelStore(args.store or Paths.from_env().model_store)
 
     try:
         if args.command == "list":
@@ -68,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print(current)
         elif args.command == "show":
-            print(json.dumps(store.metadata(args.version), indent=2))
+            print(json.dumps(store.card(args.version).to_json(), indent=2))
         elif args.command == "promote":
             store.promote(args.version)
             print(f"Now serving version {args.version}.")

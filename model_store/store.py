@@ -1,7 +1,7 @@
 """A versioned model store laid out like TensorFlow Serving's.
 
     <store>/<version>/model.weights.h5   the Keras weights file
-    <store>/<version>/model.json         spec, hyperparameters, metrics, SHA-256 of the weights
+    <store>/<version>/model.json         its model card (digits.card): spec, training, metrics, SHA-256 of the weights
     <store>/SERVING                      {"version": N, "history": [...]}: the served version
 
 A version is written in a hidden temporary folder and renamed into place, so it appears
@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -28,7 +27,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from model_store.network import ArchitectureSpec, NumpyNetwork, Weights
+from digits.card import CardError, ModelCard
+from digits.files import atomic_write, sha256_file
+from digits.network import ArchitectureSpec, NumpyNetwork, Weights
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +49,18 @@ class CorruptVersionError(StoreError):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A verified version: its spec, weights (NumPy arrays, no TensorFlow) and metadata."""
+    """A verified version: its weights (NumPy arrays, no TensorFlow) and its model card."""
 
     version: int
-    spec: ArchitectureSpec
     weights: Weights
-    metadata: dict[str, Any]
+    card: ModelCard
+
+    @property
+    def spec(self) -> ArchitectureSpec:
+        return self.card.architecture
 
     def network(self) -> NumpyNetwork:
         return NumpyNetwork(self.spec, self.weights)
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_weights(path: Path, spec: ArchitectureSpec) -> Weights:
@@ -90,13 +86,8 @@ def read_weights(path: Path, spec: ArchitectureSpec) -> Weights:
 
 
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        os.fchmod(tmp.fileno(), 0o644)
-        json.dump(data, tmp, indent=2)
-        tmp.write("\n")
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+    with atomic_write(path) as out:
+        out.write((json.dumps(data, indent=2) + "\n").encode())
 
 
 class ModelStore:
@@ -113,13 +104,15 @@ class ModelStore:
             return []
         return sorted(int(p.name) for p in self.root.iterdir() if p.name.isdigit() and p.is_dir())
 
-    def metadata(self, version: int) -> dict[str, Any]:
-        """The `model.json` of a version."""
+    def card(self, version: int) -> ModelCard:
+        """The model card (`model.json`) of a version; CorruptVersionError if it is missing or not a card."""
         path = self.root / str(version) / METADATA_FILE
         try:
-            return json.loads(path.read_text())
+            return ModelCard.from_json(json.loads(path.read_text()))
         except FileNotFoundError:
             raise CorruptVersionError(f"version {version} does not exist") from None
+        except CardError as error:
+            raise CorruptVersionError(f"version {version}: {METADATA_FILE} is not a model card ({error})") from None
         except (OSError, ValueError) as error:
             raise CorruptVersionError(f"version {version}: unreadable {METADATA_FILE} ({error})") from None
 
@@ -138,18 +131,13 @@ class ModelStore:
 
     def load(self, version: int) -> LoadedModel:
         """Load and verify one version: checksum of the weights, then their shapes against the spec."""
-        metadata = self.metadata(version)
+        card = self.card(version)
         weights_path = self.root / str(version) / WEIGHTS_FILE
-        try:
-            spec = ArchitectureSpec.from_dict(metadata["architecture"])
-            expected_sha = metadata["weights_sha256"]
-        except (KeyError, TypeError, ValueError) as error:
-            raise CorruptVersionError(f"version {version}: incomplete {METADATA_FILE} ({error})") from None
         if not weights_path.is_file():
             raise CorruptVersionError(f"version {version}: {WEIGHTS_FILE} is missing")
-        if sha256_file(weights_path) != expected_sha:
+        if sha256_file(weights_path) != card.weights_sha256:
             raise CorruptVersionError(f"version {version}: {WEIGHTS_FILE} does not match its SHA-256 (corrupted or truncated)")
-        return LoadedModel(version, spec, read_weights(weights_path, spec), metadata)
+        return LoadedModel(version, read_weights(weights_path, card.architecture), card)
 
     def load_served(self) -> LoadedModel:
         """Load the served version; if it is damaged, the newest intact version instead, saying so.
@@ -189,8 +177,8 @@ class ModelStore:
         except OSError as error:
             raise StoreError(f"model store {self.root} is not writable ({error.strerror or error})") from None
 
-    def save(self, weights_file: Path, metadata: dict[str, Any], promote: bool = True) -> int:
-        """Add a new version from a written Keras weights file and its metadata; return its number.
+    def save(self, weights_file: Path, card: ModelCard, promote: bool = True) -> int:
+        """Add a new version from a written Keras weights file and its model card; return its number.
 
         The version folder is assembled under a hidden name and renamed into place, so a crash
         leaves no visible version, and two concurrent savers always get distinct numbers.
@@ -200,10 +188,9 @@ class ModelStore:
         try:
             staging.chmod(0o755)  # mkdtemp makes it private; the bot may run as another user than the trainer
             shutil.copyfile(weights_file, staging / WEIGHTS_FILE)
-            spec = ArchitectureSpec.from_dict(metadata["architecture"])
-            read_weights(staging / WEIGHTS_FILE, spec)  # refuse to store weights the spec cannot load
-            record = {**metadata, "weights_sha256": sha256_file(staging / WEIGHTS_FILE)}
-            _write_json_atomically(staging / METADATA_FILE, record)
+            read_weights(staging / WEIGHTS_FILE, card.architecture)  # refuse to store weights the spec cannot load
+            card = card.with_weights_sha256(sha256_file(staging / WEIGHTS_FILE))
+            _write_json_atomically(staging / METADATA_FILE, card.to_json())
             for path in (staging / WEIGHTS_FILE, staging):
                 fd = os.open(path, os.O_RDONLY)
                 os.fsync(fd)
@@ -229,9 +216,10 @@ class ModelStore:
                     raise
                 version += 1
 
-    def promote(self, version: int) -> None:
-        """Serve `version` (after verifying it loads); the previous one is remembered for rollback."""
-        self.load(version)
+    def promote(self, version: int, loaded: LoadedModel | None = None) -> None:
+        """Serve `version` (after verifying it loads, unless `loaded` is it); the previous one is remembered for rollback."""
+        if loaded is None or loaded.version != version:
+            self.load(version)
         with self._locked():
             pointer = self._pointer()
             if pointer["version"] == version:

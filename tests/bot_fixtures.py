@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.client import DigitBot, point_at
+from bot.client import DigitBot
+from bot.endpoint import point_discord_py_at
 from bot.config import BotSettings
-from model_store import StoreSettings
-from bot.cogs.info import load_test_set
+from digits.mnist import load_test_set
+from digits.settings import Paths
 from tests.discord_twin import DiscordTwin, World
 from tests.inference_fixtures import verified_mnist_dir
 
@@ -51,7 +52,7 @@ def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def test_digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, np.ndarray]:
     """MNIST's raw test images and labels."""
-    return load_test_set(StoreSettings(Path("unused"), verified_mnist_dir(), tmp_path_factory.mktemp("mnist-cache")))
+    return load_test_set(Paths(Path("unused"), verified_mnist_dir(), tmp_path_factory.mktemp("mnist-cache")))
 
 
 @pytest.fixture
@@ -71,13 +72,13 @@ async def start_bot(discord_twin: DiscordTwin, twin_world: World, store: Path, t
     async def start(**overrides: Any) -> DigitBot:
         settings = BotSettings(**{
             "token": discord_twin.token,
-            "store": StoreSettings(model_store=store, mnist_dir=verified_mnist_dir(), mnist_cache=tmp_path / "mnist-cache"),
+            "paths": Paths(model_store=store, mnist_dir=verified_mnist_dir(), mnist_cache=tmp_path / "mnist-cache"),
             "api_base": discord_twin.api_base,
             "gateway_url": discord_twin.gateway_url,
             "retrain_train_limit": TINY_TRAIN_LIMIT,
             **overrides,
         })
-        point_at(settings.api_base, settings.gateway_url)
+        point_discord_py_at(settings.api_base, settings.gateway_url)
         bot = DigitBot(settings, guild_ready_timeout=0.05)
         running.append((bot, asyncio.create_task(bot.start(settings.token))))
         await asyncio.wait_for(bot.wait_until_ready(), WAIT)

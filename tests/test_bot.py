@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digits.images import normalize
 from model_store import ModelStore
-from model_store.data import preprocess
 from tests.bot_fixtures import StartBot, WAIT, png, text_of
 from tests.discord_twin import Attachment, DiscordTwin, World
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(120)
 def confident_digits(store: Path, digits: tuple[np.ndarray, np.ndarray], count: int) -> list[int]:
     """Indices of the first test digits the served model gets right with ≥ 99 % on their raw pixels."""
     images, labels = digits
-    probabilities = ModelStore(store).load_served().network().predict(preprocess(images[:200]))
+    probabilities = ModelStore(store).load_served().network().predict(normalize(images[:200]))
     known = (probabilities.argmax(axis=1) == labels[:200]) & (probabilities.max(axis=1) >= 0.99)
     return [int(i) for i in np.flatnonzero(known)[:count]]
 
@@ -117,27 +117,27 @@ async def test_slash_command_and_context_menu(start_bot: StartBot, discord_twin:
 async def test_accuracy_matches_the_model_store(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
                                                 store: Path) -> None:
     bot = await start_bot()
-    metadata = ModelStore(store).metadata(bot.served_version)
+    card = ModelStore(store).card(bot.served_version)
     posted = await discord_twin.post_message(twin_world.channel, twin_world.user, "!accuracy")
     reply = await discord_twin.wait_for_reply(posted, timeout=60)
     text = text_of(reply)
-    assert f"version {bot.served_version}: {metadata['test_accuracy']:.2%} accuracy" in text
-    assert f"loss {metadata['test_loss']:.4f}" in text
+    assert f"version {bot.served_version}: {card.test_accuracy:.2%} accuracy" in text
+    assert f"loss {card.test_loss:.4f}" in text
     assert "3 epochs, batch size 32" in text
     for digit in range(10):
-        assert f"{digit}: {metadata['per_digit_accuracy'][digit]:.1%}" in text
+        assert f"{digit}: {card.per_digit_accuracy[digit]:.1%}" in text
     assert reply.embeds[0]["image"]["url"] == "attachment://confusion.png"
     assert Image.open(io.BytesIO(reply.attachments[0].data)).format == "PNG"
 
     interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "accuracy")
     answer = await interaction.wait_for_followup(timeout=WAIT)  # after "thinking…" while it computes
-    assert f"{metadata['test_accuracy']:.2%} accuracy" in text_of(answer)
+    assert f"{card.test_accuracy:.2%} accuracy" in text_of(answer)
 
 
 async def test_model_lists_versions_with_the_served_one_marked(start_bot: StartBot, discord_twin: DiscordTwin,
                                                                twin_world: World, store: Path) -> None:
     models = ModelStore(store)
-    models.save(store / "1" / "model.weights.h5", models.metadata(1), promote=False)
+    models.save(store / "1" / "model.weights.h5", models.card(1), promote=False)
     await start_bot()
     posted = await discord_twin.post_message(twin_world.channel, twin_world.user, "!model")
     reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)

@@ -161,7 +161,7 @@ async def test_shutdown_stops_a_running_retrain(start_bot: StartBot, discord_twi
 async def test_rollback_hot_swaps_to_the_previous_version(start_bot: StartBot, discord_twin: DiscordTwin,
                                                           twin_world: World, store: Path) -> None:
     models = ModelStore(store)
-    models.save(store / "1" / "model.weights.h5", models.metadata(1))  # version 2, served; 1 is in the history
+    models.save(store / "1" / "model.weights.h5", models.card(1))  # version 2, served; 1 is in the history
     bot = await start_bot()
     assert bot.served_version == 2
     posted = await discord_twin.post_message(twin_world.channel, twin_world.admin, "!rollback")

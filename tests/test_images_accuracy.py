@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.inference import InferenceService
+from samples import pictures as styles
+from digits.images import normalize
+from digits.inference import InferenceService
 from model_store import ModelStore
-from model_store.data import preprocess
-from tests import inference_fixtures as fx
 
 DIGITS = 300
 TOLERANCE = 0.03
@@ -24,19 +24,19 @@ def service(trained_store: Path):
     service.close()
 
 
-def accuracy_gap(service: InferenceService, style: fx.Style, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """(accuracy on the raw digits through `preprocess`, accuracy on the styled pictures through the service)."""
-    raw = ModelStore(service.store.root).load(service.version).network().predict(preprocess(images)).argmax(axis=1)
+def accuracy_gap(service: InferenceService, style: styles.Style, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(accuracy on the raw digits through `normalize`, accuracy on the styled pictures through the service)."""
+    raw = ModelStore(service.store.root).load(service.version).network().predict(normalize(images)).argmax(axis=1)
     rng = np.random.default_rng(0)
     results = service.predict_batch([style(image, rng) for image in images])
     read = np.array([getattr(result, "digit", -1) for result in results])
     return float(np.mean(raw == labels)), float(np.mean(read == labels))
 
 
-@pytest.mark.parametrize("name", list(fx.USER_IMAGE_STYLES))
+@pytest.mark.parametrize("name", list(styles.USER_IMAGE_STYLES))
 def test_user_pictures_read_as_well_as_raw_digits(name: str, service: InferenceService, test_digits) -> None:
     images, labels = test_digits
-    raw, styled = accuracy_gap(service, fx.USER_IMAGE_STYLES[name], images[:DIGITS], labels[:DIGITS])
+    raw, styled = accuracy_gap(service, styles.USER_IMAGE_STYLES[name], images[:DIGITS], labels[:DIGITS])
     assert raw > 0.9, "the model under test is not properly trained"
     assert styled >= raw - TOLERANCE, f"{name}: {styled:.1%} on pictures, {raw:.1%} on the raw digits"
 
@@ -44,5 +44,5 @@ def test_user_pictures_read_as_well_as_raw_digits(name: str, service: InferenceS
 def test_12_megapixel_photos_read_as_well_as_raw_digits(service: InferenceService, test_digits) -> None:
     images, labels = test_digits
     # Fewer digits: each 4000×3000 JPEG takes a fifth of a second to make.
-    raw, styled = accuracy_gap(service, fx.photo_4000x3000, images[:100], labels[:100])
+    raw, styled = accuracy_gap(service, styles.photo_4000x3000, images[:100], labels[:100])
     assert styled >= raw - TOLERANCE, f"{styled:.1%} on 4000×3000 photos, {raw:.1%} on the raw digits"

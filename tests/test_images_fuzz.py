@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from bot.images import ImageError, ImageLimits
-from bot.inference import InferenceService, Prediction
+from samples import pictures as styles
+from digits.images import ImageError, ImageLimits
+from digits.inference import InferenceService, Prediction
 from model_store import ModelStore
-from tests import inference_fixtures as fx
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -29,9 +29,9 @@ def service(trained_store: Path):
 def seeds(test_digits) -> list[bytes]:
     rng = np.random.default_rng(0)
     digit = test_digits[0][0]
-    return [fx.tiny_mnist(digit, rng), fx.phone_photo(digit, rng), fx.gif_first_frame(digit, rng), fx.palette_png(digit, rng),
-            fx.cmyk_tiff(digit, rng), fx.exif_rotated(digit, rng), fx.encode(fx.black_on_white(fx.upscale(digit, 60)), "WEBP"),
-            fx.encode(fx.black_on_white(fx.upscale(digit, 60)), "BMP")]
+    return [styles.tiny_mnist(digit, rng), styles.phone_photo(digit, rng), styles.gif_first_frame(digit, rng), styles.palette_png(digit, rng),
+            styles.cmyk_tiff(digit, rng), styles.exif_rotated(digit, rng), styles.encode(styles.black_on_white(styles.upscale(digit, 60)), "WEBP"),
+            styles.encode(styles.black_on_white(styles.upscale(digit, 60)), "BMP")]
 
 
 def check(service: InferenceService, data: bytes) -> None:

@@ -16,11 +16,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.images import ImageError
-from bot.inference import InferenceService, Prediction
-from model_store import ArchitectureSpec, ModelStore
-from model_store.data import load_mnist, preprocess
-from model_store.network import build_keras_model
+from digits.images import ImageError, normalize
+from digits.inference import InferenceService, Prediction
+from digits.mnist import load_mnist
+from digits.network import ArchitectureSpec
+from digits.training import build_keras_model
+from model_store import ModelStore
+from samples import pictures as styles
 from tests import inference_fixtures as fx
 
 ARCHITECTURES = {
@@ -45,11 +47,11 @@ def architecture_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
         keras.utils.set_random_seed(7)
         model = build_keras_model(spec)
         model.compile(optimizer="adam", loss="categorical_crossentropy")
-        model.fit(data.train_images[:3000], keras.utils.to_categorical(data.train_labels[:3000]), epochs=1, batch_size=64, verbose=0)
+        model.fit(normalize(data.train_images[:3000]), keras.utils.to_categorical(data.train_labels[:3000]), epochs=1, batch_size=64, verbose=0)
         with tempfile.TemporaryDirectory() as scratch:
             weights = Path(scratch) / "model.weights.h5"
             model.save_weights(weights)
-            versions[name] = store.save(weights, {"architecture": spec.to_dict(), "name": name}, promote=not versions)
+            versions[name] = store.save(weights, fx.model_card(spec), promote=not versions)
     return root, versions
 
 
@@ -70,10 +72,10 @@ def test_probabilities_equal_keras(name: str, architecture_store, test_digits) -
     assert service.load() == versions[name]
     images, labels = test_digits
     rng = np.random.default_rng(1)
-    pictures = [fx.phone_photo(image, rng) for image in images[:20]] + [fx.tiny_mnist(image, rng) for image in images[20:40]]
+    pictures = [styles.phone_photo(image, rng) for image in images[:20]] + [styles.tiny_mnist(image, rng) for image in images[20:40]]
     predictions = service.predict_batch(pictures) + [service.predict(picture) for picture in pictures[:5]]
     model = keras_model(store, versions[name])
-    inputs = preprocess(np.stack([p.input_image for p in predictions]))
+    inputs = normalize(np.stack([p.input_image for p in predictions]))
     expected = model.predict(inputs, verbose=0)
     actual = np.array([p.probabilities for p in predictions])
     np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=0)
@@ -82,7 +84,7 @@ def test_probabilities_equal_keras(name: str, architecture_store, test_digits) -
 
     report = service.accuracy_report(images, labels)
     model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
-    keras_loss, keras_accuracy = model.evaluate(preprocess(images), np.eye(10)[labels], batch_size=1000, verbose=0)
+    keras_loss, keras_accuracy = model.evaluate(normalize(images), np.eye(10)[labels], batch_size=1000, verbose=0)
     assert report.accuracy == pytest.approx(keras_accuracy, abs=1e-4)
     assert report.loss == pytest.approx(keras_loss, abs=1e-4)
     service.close()
@@ -97,8 +99,8 @@ def test_accuracy_report_is_consistent_and_cached(trained_store: Path, test_digi
     assert report.images == 10_000 == confusion.sum()
     assert report.accuracy == pytest.approx(np.trace(confusion) / confusion.sum())
     assert report.per_digit_accuracy == pytest.approx(tuple(np.diag(confusion) / confusion.sum(axis=1)))
-    assert report.accuracy == pytest.approx(service.metadata["test_accuracy"], abs=1e-4)
-    assert report.loss == pytest.approx(service.metadata["test_loss"], abs=1e-3)
+    assert report.accuracy == pytest.approx(service.card.test_accuracy, abs=1e-4)
+    assert report.loss == pytest.approx(service.card.test_loss, abs=1e-3)
     assert service.accuracy_report(images, labels) is report
     assert service.accuracy_report(images[:100], labels[:100]).images == 100
     service.close()
@@ -108,7 +110,7 @@ def test_predict_batch_keeps_order_and_reports_each_refusal(trained_store: Path,
     service = InferenceService(ModelStore(trained_store))
     service.load()
     images, _ = test_digits
-    batch = [fx.tiny_mnist(images[0], None), b"not an image", fx.tiny_mnist(images[1], None), fx.encode(Image.new("L", (40, 40), 255), "PNG")]
+    batch = [styles.tiny_mnist(images[0], None), b"not an image", styles.tiny_mnist(images[1], None), styles.encode(Image.new("L", (40, 40), 255), "PNG")]
     results = service.predict_batch(batch)
     assert [type(r) for r in results] == [Prediction, ImageError, Prediction, ImageError]
     single = service.predict(batch[0])
@@ -148,7 +150,7 @@ def test_reload_switches_to_the_promoted_version(two_versions: ModelStore) -> No
     two_versions.promote(2)
     result = service.reload()
     assert (result.version, result.previous, result.switched, result.error) == (2, 1, True, None)
-    assert service.version == 2 and service.metadata["name"] == "4 layers"
+    assert service.version == 2 and service.card.architecture == ARCHITECTURES["4 layers"]
     service.close()
 
 
@@ -156,7 +158,7 @@ def test_reload_switches_to_the_promoted_version(two_versions: ModelStore) -> No
 def test_a_version_that_fails_to_load_leaves_the_old_one_serving(damage, two_versions: ModelStore, caplog, test_digits) -> None:
     service = InferenceService(two_versions)
     service.load()
-    picture = fx.tiny_mnist(test_digits[0][0], None)
+    picture = styles.tiny_mnist(test_digits[0][0], None)
     before = service.predict(picture)
     two_versions.promote(2)
     version_dir = two_versions.root / "2"
@@ -172,7 +174,7 @@ def test_a_version_that_fails_to_load_leaves_the_old_one_serving(damage, two_ver
         metadata = json.loads((version_dir / "model.json").read_text())
         metadata["architecture"]["hidden_units"] = [32, 32]
         (version_dir / "model.json").write_text(json.dumps(metadata))
-    with caplog.at_level(logging.ERROR, logger="bot.inference"):
+    with caplog.at_level(logging.ERROR, logger="digits.inference"):
         result = service.reload()
     assert result.switched is False and result.version == 1 and result.error
     assert any("still serving version 1" in record.getMessage() for record in caplog.records)
@@ -184,7 +186,7 @@ def test_a_version_that_fails_to_load_leaves_the_old_one_serving(damage, two_ver
 def test_predictions_during_reloads_use_one_version_throughout(two_versions: ModelStore, test_digits) -> None:
     service = InferenceService(two_versions)
     service.load()
-    pictures = [fx.phone_photo(image, np.random.default_rng(0)) for image in test_digits[0][:8]]
+    pictures = [styles.phone_photo(image, np.random.default_rng(0)) for image in test_digits[0][:8]]
     expected = {}
     for version in (1, 2):
         two_versions.promote(version)
@@ -222,7 +224,7 @@ def test_predictions_during_reloads_use_one_version_throughout(two_versions: Mod
 async def test_async_prediction_leaves_the_event_loop_free(trained_store: Path, test_digits) -> None:
     service = InferenceService(ModelStore(trained_store))
     service.load()
-    photos = [fx.photo_4000x3000(image, np.random.default_rng(0)) for image in test_digits[0][:4]]
+    photos = [styles.photo_4000x3000(image, np.random.default_rng(0)) for image in test_digits[0][:4]]
     ticks = 0
 
     async def ticker() -> None:
@@ -249,7 +251,7 @@ SERVING_PROCESS = """
 import json, sys, time
 started = time.perf_counter()
 import psutil
-from bot.inference import InferenceService
+from digits.inference import InferenceService
 from model_store import ModelStore
 service = InferenceService(ModelStore(sys.argv[1]))
 service.load()
@@ -266,7 +268,7 @@ print(json.dumps({
 
 def test_serving_needs_no_tensorflow_and_little_memory(trained_store: Path, test_digits, tmp_path: Path) -> None:
     picture = tmp_path / "digit.jpg"
-    picture.write_bytes(fx.phone_photo(test_digits[0][0], np.random.default_rng(0)))
+    picture.write_bytes(styles.phone_photo(test_digits[0][0], np.random.default_rng(0)))
     result = subprocess.run(
         [sys.executable, "-c", SERVING_PROCESS, str(trained_store), str(picture)],
         capture_output=True, text=True, timeout=120, cwd=fx.REPO, env={**os.environ, "PYTHONPATH": str(fx.REPO)},

@@ -18,8 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_store import ArchitectureSpec, CorruptVersionError, ModelStore, NumpyNetwork, StoreError
-from model_store.store import METADATA_FILE, POINTER_FILE, WEIGHTS_FILE, sha256_file
+from digits.card import ModelCard
+from digits.files import sha256_file
+from digits.network import ArchitectureSpec, NumpyNetwork
+from model_store import CorruptVersionError, ModelStore, StoreError
+from model_store.store import METADATA_FILE, POINTER_FILE, WEIGHTS_FILE
+from tests.inference_fixtures import model_card
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = ArchitectureSpec(input_dim=6, hidden_units=(5, 4), activation="tanh", num_classes=3)
@@ -36,14 +40,8 @@ def write_weights(path: Path, spec: ArchitectureSpec = SPEC, seed: int = 0) -> P
     return path
 
 
-def metadata(accuracy: float = 0.9, spec: ArchitectureSpec = SPEC) -> dict:
-    return {
-        "architecture": spec.to_dict(),
-        "hyperparameters": {"epochs": 1, "batch_size": 32},
-        "test_accuracy": accuracy,
-        "test_loss": 0.25,
-        "created": "2024-01-01T00:00:00+00:00",
-    }
+def metadata(accuracy: float = 0.9, spec: ArchitectureSpec = SPEC) -> ModelCard:
+    return model_card(spec, accuracy)
 
 
 @pytest.fixture
@@ -85,8 +83,8 @@ def test_save_numbers_versions_and_loads_them(store: ModelStore, weights: Path) 
     assert model.version == 1 and model.spec == SPEC
     with h5py.File(weights) as h5:
         np.testing.assert_array_equal(model.weights[1][0], h5["layers/dense_1/vars/0"][()])
-    assert model.metadata["weights_sha256"] == sha256_file(weights_path(store, 1)) == sha256_file(weights)
-    assert model.metadata["test_accuracy"] == 0.9
+    assert model.card.weights_sha256 == sha256_file(weights_path(store, 1)) == sha256_file(weights)
+    assert model.card.test_accuracy == 0.9
     assert model.network().predict(np.zeros((2, 6), np.float32)).shape == (2, 3)
     assert not [p for p in store.root.iterdir() if p.name.startswith(".staging-")]
 
@@ -227,8 +225,9 @@ def test_an_unwritable_store_is_refused(tmp_path: Path, weights: Path) -> None:
 SAVER = """
 import json, sys, time
 from pathlib import Path
+from digits.card import ModelCard
 from model_store import ModelStore
-store, weights, meta = ModelStore(sys.argv[1]), Path(sys.argv[2]), json.loads(sys.argv[3])
+store, weights, meta = ModelStore(sys.argv[1]), Path(sys.argv[2]), ModelCard.from_json(json.loads(sys.argv[3]))
 mode = sys.argv[4]
 if mode == "loop":
     print("ready", flush=True)
@@ -244,7 +243,7 @@ else:
 
 def saver(store: ModelStore, weights: Path, mode: str, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", SAVER, str(store.root), str(weights), json.dumps(metadata()), mode, *extra],
+        [sys.executable, "-c", SAVER, str(store.root), str(weights), json.dumps(metadata().to_json()), mode, *extra],
         stdout=subprocess.PIPE, text=True, cwd=REPO,
     )
 

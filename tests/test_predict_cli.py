@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from samples import pictures as styles
 from tests import inference_fixtures as fx
 
 
@@ -27,8 +28,8 @@ def pictures(tmp_path: Path, test_digits) -> tuple[list[Path], list[int]]:
     images, labels = test_digits
     rng = np.random.default_rng(0)
     paths = [tmp_path / "photo.jpg", tmp_path / "drawing.png"]
-    paths[0].write_bytes(fx.phone_photo(images[0], rng))
-    paths[1].write_bytes(fx.transparent_canvas(images[1], rng))
+    paths[0].write_bytes(styles.phone_photo(images[0], rng))
+    paths[1].write_bytes(styles.transparent_canvas(images[1], rng))
     return paths, [int(labels[0]), int(labels[1])]
 
 
@@ -40,7 +41,8 @@ def test_prints_digit_confidence_and_bar_chart(trained_store: Path, pictures) ->
     assert lines[0].startswith(f"{paths[0]}: {labels[0]} (") and "sure, model version 1" in lines[0]
     chart = lines[1:11]
     assert [line.split()[0] for line in chart] == [str(d) for d in range(10)]
-    assert "█" in chart[labels[0]] and chart[labels[0]].rstrip().endswith("%")
+    assert "█" in chart[labels[0]] and "%" in chart[labels[0]] and chart[labels[0]].endswith("◀")  # the answer is marked
+    assert sum(line.endswith("◀") for line in chart) == 1
     assert lines[11].startswith(f"{paths[1]}: {labels[1]} (")
 
 

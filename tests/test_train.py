@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_store import ArchitectureSpec, ModelStore
-from model_store.data import IDX_SHA256
-from model_store.store import sha256_file
+from digits.files import sha256_file
+from digits.mnist import IDX_SHA256
+from digits.network import ArchitectureSpec
+from model_store import ModelStore
 from tests.inference_fixtures import verified_mnist_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,7 +102,7 @@ def test_no_promote_and_another_seed(small_run: tuple[Path, list[dict]], tmp_pat
     assert done["version"] == 2 and done["promoted"] is False
     store = ModelStore(copy)
     assert store.versions() == [1, 2] and store.current() == 1
-    assert store.load(2).metadata["hyperparameters"]["seed"] == 1
+    assert store.load(2).card.hyperparameters.seed == 1
     assert not all(np.array_equal(a, b) for a, b in zip(weights_of(copy, 1), weights_of(copy, 2)))
 
 
@@ -146,5 +147,5 @@ def test_full_default_run_reproduces_the_tutorial(tmp_path: Path) -> None:
     assert re.search(r"^Labels: +\[7 2 1 0 4\]$", out, re.MULTILINE), out[-2000:]
     assert "Saved version 1" in out
     served = ModelStore(store).load_served()
-    assert served.version == 1 and served.metadata["test_accuracy"] >= 0.955
-    assert served.metadata["hyperparameters"]["epochs"] == 5 and served.metadata["hyperparameters"]["train_images"] == 60000
+    assert served.version == 1 and served.card.test_accuracy >= 0.955
+    assert served.card.hyperparameters.epochs == 5 and served.card.hyperparameters.train_images == 60000

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
-from dataclasses import dataclass
-from collections.abc import Sequence
 from pathlib import PurePath
 
 import discord
-import numpy as np
 from discord import app_commands
 from discord.ext import commands
-from PIL import Image
 
+from bot import embeds
 from bot.client import DigitBot, NoModelError
-from bot.inference import Prediction
+from bot.embeds import AttachmentResult
+from digits.inference import Prediction
 
 log = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS = 10  # Discord's own limit of embeds (and files) per message
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
-PREVIEW_SCALE = 4  # the 28×28 input shown at 112×112
-BAR_WIDTH = 16
 
 
 def is_image(attachment: discord.Attachment) -> bool:
@@ -37,58 +32,6 @@ def sentence(text: str) -> str:
     """`the file is empty` → `The file is empty.`"""
     text = text.strip()
     return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
-
-
-@dataclass(frozen=True)
-class AttachmentResult:
-    """What became of one attachment: a prediction, or why there is none."""
-
-    filename: str
-    prediction: Prediction | None = None
-    error: str | None = None
-
-
-def probability_chart(probabilities: Sequence[float], digit: int) -> str:
-    """Ten text bars, one per digit, the winner marked; inside a code block so the bars line up."""
-    lines = []
-    for candidate, probability in enumerate(probabilities):
-        filled = round(float(probability) * BAR_WIDTH)
-        marker = " ◀" if candidate == digit else ""
-        lines.append(f"{candidate} {'█' * filled}{'░' * (BAR_WIDTH - filled)} {float(probability):6.1%}{marker}")
-    return "```\n" + "\n".join(lines) + "\n```"
-
-
-def preview_png(image: np.ndarray) -> bytes:
-    """The 28×28 input, enlarged with nearest-neighbour so each pixel stays a crisp square."""
-    picture = Image.fromarray(np.asarray(image, dtype=np.uint8), mode="L")
-    picture = picture.resize((picture.width * PREVIEW_SCALE, picture.height * PREVIEW_SCALE), Image.Resampling.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def build_reply(results: list[AttachmentResult]) -> tuple[list[discord.Embed], list[discord.File]]:
-    """One embed per attachment, each recognized one with its input picture as the embed's image."""
-    embeds: list[discord.Embed] = []
-    files: list[discord.File] = []
-    for index, result in enumerate(results, start=1):
-        prediction = result.prediction
-        if prediction is None:
-            embeds.append(discord.Embed(title=f"Couldn't read {result.filename}", description=result.error,
-                                        colour=discord.Colour.red()))
-            continue
-        embed = discord.Embed(
-            title=f"{result.filename}: it's a {prediction.digit}",
-            description=f"Confidence **{prediction.confidence:.1%}**\n"
-                        f"{probability_chart(prediction.probabilities, prediction.digit)}",
-            colour=discord.Colour.green() if prediction.confidence >= 0.8 else discord.Colour.gold(),
-        )
-        preview_name = f"input-{index}.png"
-        files.append(discord.File(io.BytesIO(preview_png(prediction.input_image)), filename=preview_name))
-        embed.set_image(url=f"attachment://{preview_name}")
-        embed.set_footer(text=f"model version {prediction.version} · what the model saw, 28×28")
-        embeds.append(embed)
-    return embeds, files
 
 
 async def _within_cooldown(interaction: discord.Interaction[DigitBot]) -> bool:
@@ -166,8 +109,8 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         self._told_to_slow_down.discard(message.author.id)
         try:
             async with message.channel.typing():
-                embeds, files = build_reply(await self.recognize(message.attachments))
-                await message.reply(embeds=embeds, files=files)
+                reply, files = embeds.answer(await self.recognize(message.attachments))
+                await message.reply(embeds=reply, files=files)
         except Exception as error:
             await self.bot.reply_with_error(error, message)
 
@@ -186,8 +129,8 @@ class RecognitionCog(commands.Cog, name="Recognition"):
             await interaction.response.send_message("There is no image to read there.", ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
-        embeds, files = build_reply(await self.recognize(attachments))
-        await interaction.followup.send(embeds=embeds, files=files)
+        reply, files = embeds.answer(await self.recognize(attachments))
+        await interaction.followup.send(embeds=reply, files=files)
 
 
 async def setup(bot: DigitBot) -> None:

@@ -70,6 +70,12 @@ def to_mnist(data: bytes, limits: ImageLimits = ImageLimits()) -> np.ndarray:
     return _centre(_isolate_ink(signal))
 
 
+def normalize(images: np.ndarray) -> np.ndarray:
+    """The tutorial's normalization, for training and serving alike: uint8 28×28 images → rows of 784 in [-0.5, 0.5]."""
+    flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    return flat / 255.0 - 0.5
+
+
 # -- decoding ---------------------------------------------------------------------------------
 
 

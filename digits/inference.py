@@ -19,15 +19,14 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from bot.images import ImageError, ImageLimits, to_mnist
-from model_store.data import preprocess
-from model_store.evaluation import per_digit_accuracy
-from model_store.network import NumpyNetwork
-from model_store.store import ModelStore, StoreError
+from digits.card import ModelCard
+from digits.evaluation import per_digit_accuracy
+from digits.images import ImageError, ImageLimits, normalize, to_mnist
+from digits.network import NumpyNetwork
+from model_store import ModelStore, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ class ReloadResult:
 @dataclass(frozen=True)
 class _Served:
     version: int
-    metadata: dict[str, Any]
+    card: ModelCard
     network: NumpyNetwork
 
 
@@ -98,16 +97,21 @@ class InferenceService:
         """
         with self._reload_lock:
             model = self.store.load_served()
-            self._served = self._build(model.version, model.metadata, model.network())
+            self._served = self._build(model.version, model.card, model.network())
             log.info("inference: serving model version %d from %s", model.version, self.store.root)
             return model.version
 
     def reload(self) -> ReloadResult:
-        """Switch to the store's served version if it changed; on failure keep serving the current one."""
+        """Switch to the store's served version if it changed; on failure keep serving the current one.
+
+        Before anything is served this is `load()` (StoreError when the store has no usable version).
+        """
+        if self._served is None:
+            version = self.load()
+            return ReloadResult(version, None, switched=True)
         with self._reload_lock:
             current = self._served
-            if current is None:
-                raise RuntimeError("InferenceService.reload() before load()")
+            assert current is not None
             try:
                 target = self.store.current()
                 if target is None:
@@ -115,7 +119,7 @@ class InferenceService:
                 if target == current.version:
                     return ReloadResult(current.version, current.version, switched=False)
                 model = self.store.load(target)
-                served = self._build(model.version, model.metadata, model.network())
+                served = self._build(model.version, model.card, model.network())
             except (StoreError, ValueError) as error:
                 log.error("inference: still serving version %d; could not load the promoted version: %s", current.version, error)
                 return ReloadResult(current.version, current.version, switched=False, error=str(error))
@@ -123,13 +127,29 @@ class InferenceService:
             log.info("inference: switched from model version %d to %d", current.version, served.version)
             return ReloadResult(served.version, current.version, switched=True)
 
+    def promote(self, version: int) -> ReloadResult:
+        """Serve `version` here and in the store: it is loaded and checked once, then the store points at it.
+
+        StoreError (the store and this service unchanged) when it cannot be loaded or promoted.
+        """
+        with self._reload_lock:
+            model = self.store.load(version)
+            try:
+                served = self._build(model.version, model.card, model.network())
+            except ValueError as error:
+                raise StoreError(str(error)) from None
+            self.store.promote(version, loaded=model)
+            previous, self._served = self._served, served
+        log.info("inference: now serving model version %d (was %s)", version, previous and previous.version)
+        return ReloadResult(version, previous and previous.version, switched=previous is None or previous.version != version)
+
     @staticmethod
-    def _build(version: int, metadata: dict[str, Any], network: NumpyNetwork) -> _Served:
+    def _build(version: int, card: ModelCard, network: NumpyNetwork) -> _Served:
         # One forward pass before serving: a network that cannot run must not replace one that can.
         probabilities = network.predict(np.zeros((1, network.spec.input_dim), np.float32))
         if probabilities.shape != (1, network.spec.num_classes) or not np.all(np.isfinite(probabilities)):
             raise ValueError(f"version {version}: the network does not produce {network.spec.num_classes} probabilities")
-        return _Served(version, metadata, network)
+        return _Served(version, card, network)
 
     def _current(self) -> _Served:
         served = self._served
@@ -143,9 +163,15 @@ class InferenceService:
         return self._current().version
 
     @property
-    def metadata(self) -> dict[str, Any]:
-        """The served version's `model.json` (architecture, hyperparameters, training metrics)."""
-        return self._current().metadata
+    def served_version(self) -> int | None:
+        """The version serving now, or None before anything was loaded."""
+        served = self._served
+        return None if served is None else served.version
+
+    @property
+    def card(self) -> ModelCard:
+        """The served version's model card (architecture, training, test figures)."""
+        return self._current().card
 
     # -- predicting ----------------------------------------------------------------------
 
@@ -153,7 +179,7 @@ class InferenceService:
         """Read the digit in one encoded image; ImageError (with a message for the user) if there is none."""
         served = self._current()
         digit_image = to_mnist(image, self.limits)
-        return _prediction(served, digit_image, served.network.predict(preprocess(digit_image[np.newaxis]))[0])
+        return _prediction(served, digit_image, served.network.predict(normalize(digit_image[np.newaxis]))[0])
 
     def predict_batch(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
         """Read many images with one forward pass; each entry is a Prediction or the ImageError of that image."""
@@ -167,7 +193,7 @@ class InferenceService:
         readable = [result for result in results if isinstance(result, np.ndarray)]
         if not readable:
             return [result for result in results if isinstance(result, ImageError)]
-        probabilities = iter(served.network.predict(preprocess(np.stack(readable))))
+        probabilities = iter(served.network.predict(normalize(np.stack(readable))))
         return [
             result if isinstance(result, ImageError) else _prediction(served, result, next(probabilities))
             for result in results
@@ -184,6 +210,10 @@ class InferenceService:
     async def reload_async(self) -> ReloadResult:
         """`reload` (which reads the weights file) on the service's worker threads."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.reload)
+
+    async def promote_async(self, version: int) -> ReloadResult:
+        """`promote` on the service's worker threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.promote, version)
 
     # -- measuring -----------------------------------------------------------------------
 
@@ -229,7 +259,7 @@ def _fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
 
 def _measure(served: _Served, images: np.ndarray, labels: np.ndarray) -> AccuracyReport:
     classes = served.network.spec.num_classes
-    probabilities = served.network.predict(preprocess(images))
+    probabilities = served.network.predict(normalize(images))
     predicted = np.argmax(probabilities, axis=1)
     chosen = np.clip(probabilities[np.arange(len(labels)), labels], _EPSILON, 1.0 - _EPSILON)
     confusion = np.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)

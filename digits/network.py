@@ -1,7 +1,7 @@
-"""The one definition of the digit network: an architecture spec, built by Keras or by NumPy.
+"""The one definition of the digit network: an architecture spec (with its limits), evaluated by NumPy.
 
-Training builds the Keras model from an `ArchitectureSpec`; inference rebuilds the same
-layers from the same spec with NumPy (no TensorFlow) and the saved weights.
+Training builds the Keras model from an `ArchitectureSpec` (`digits.training`); inference
+rebuilds the same layers from the same spec with NumPy (no TensorFlow) and the saved weights.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
+MAX_LAYERS = 10
+MAX_UNITS = 4096
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,15 @@ class ArchitectureSpec:
 
     def __post_init__(self) -> None:
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if not self.hidden_units or any(units < 1 for units in self.hidden_units):
-            raise ValueError(f"layers must be positive sizes, got {list(self.hidden_units)}")
+        if not 1 <= len(self.hidden_units) <= MAX_LAYERS or not all(1 <= units <= MAX_UNITS for units in self.hidden_units):
+            raise ValueError(
+                f"layers must be 1 to {MAX_LAYERS} sizes from 1 to {MAX_UNITS}, got {','.join(map(str, self.hidden_units))}"
+            )
+        if self.input_dim < 1 or self.num_classes < 1:
+            raise ValueError(f"the network needs inputs and classes, got {self.input_dim} → {self.num_classes}")
 
     def dense_layers(self) -> list[DenseLayer]:
         """The Dense layers in order; dropout layers carry no weights and are left out."""
@@ -69,18 +75,6 @@ class ArchitectureSpec:
             dropout=float(data["dropout"]),
             num_classes=int(data["num_classes"]),
         )
-
-
-def build_keras_model(spec: ArchitectureSpec):  # -> keras.Model (keras is imported lazily: it pulls in TensorFlow)
-    """Build the (uncompiled) Keras Sequential model described by `spec`."""
-    import keras
-
-    layers: list[Any] = [keras.Input(shape=(spec.input_dim,))]
-    for dense in spec.dense_layers():
-        layers.append(keras.layers.Dense(dense.units, activation=dense.activation, name=dense.name))
-        if spec.dropout and dense.activation != "softmax":
-            layers.append(keras.layers.Dropout(spec.dropout))
-    return keras.Sequential(layers, name="digit_network")
 
 
 Weights = list[tuple[np.ndarray, np.ndarray]]

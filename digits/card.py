@@ -1,0 +1,151 @@
+"""The model card: what `model.json` holds for each stored version, written and read by `ModelCard` alone."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from importlib import metadata
+from typing import Any
+
+from digits.network import ArchitectureSpec
+from digits.options import TrainingOptions
+
+# The libraries a saved model depends on, recorded with their versions.
+LIBRARIES = ("keras", "tensorflow-cpu", "numpy", "h5py")
+
+
+class CardError(ValueError):
+    """A `model.json` that is not a model card (missing or mistyped fields); the message says which."""
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """How the weights were trained (the architecture is recorded beside them)."""
+
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+    train_images: int
+    optimizer: str = "adam"
+    loss: str = "categorical_crossentropy"
+
+    @classmethod
+    def of_run(cls, options: TrainingOptions, train_images: int) -> Hyperparameters:
+        return cls(options.epochs, options.batch_size, options.learning_rate, options.seed, train_images)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """One version's `model.json`: architecture, training, test figures, provenance and the weights' checksum."""
+
+    architecture: ArchitectureSpec
+    hyperparameters: Hyperparameters
+    test_accuracy: float
+    test_loss: float
+    per_digit_accuracy: tuple[float, ...]
+    created: str
+    training_seconds: float
+    library_versions: dict[str, str] = field(default_factory=dict)
+    dataset_sha256: dict[str, str] = field(default_factory=dict)
+    weights_sha256: str = ""  # filled in by the store when it saves the weights
+
+    def with_weights_sha256(self, digest: str) -> ModelCard:
+        return replace(self, weights_sha256=digest)
+
+    def describe_training(self) -> str:
+        """`5 epochs, batch size 32, learning rate 0.001, layers 64,64 relu, on 60000 images; trained <date>`."""
+        h, a = self.hyperparameters, self.architecture
+        layers = ",".join(map(str, a.hidden_units))
+        return (f"{h.epochs} epochs, batch size {h.batch_size}, learning rate {h.learning_rate:g}, "
+                f"layers {layers} {a.activation}, on {h.train_images} images; trained {self.created}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "architecture": self.architecture.to_dict(),
+            "hyperparameters": {
+                "optimizer": self.hyperparameters.optimizer,
+                "loss": self.hyperparameters.loss,
+                "epochs": self.hyperparameters.epochs,
+                "batch_size": self.hyperparameters.batch_size,
+                "learning_rate": self.hyperparameters.learning_rate,
+                "seed": self.hyperparameters.seed,
+                "train_images": self.hyperparameters.train_images,
+            },
+            "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss,
+            "per_digit_accuracy": list(self.per_digit_accuracy),
+            "created": self.created,
+            "training_seconds": self.training_seconds,
+            "library_versions": dict(self.library_versions),
+            "dataset_sha256": dict(self.dataset_sha256),
+            "weights_sha256": self.weights_sha256,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> ModelCard:
+        """Read a parsed `model.json`; CardError unless every field is there with its type (extra fields are ignored)."""
+        card = _Fields(data, "model.json")
+        hyper = _Fields(card.get("hyperparameters", dict), "hyperparameters")
+        try:
+            architecture = ArchitectureSpec.from_dict(card.get("architecture", dict))
+        except (KeyError, TypeError, ValueError) as error:
+            raise CardError(f"architecture: {error}") from None
+        return cls(
+            architecture=architecture,
+            hyperparameters=Hyperparameters(
+                epochs=hyper.get("epochs", int),
+                batch_size=hyper.get("batch_size", int),
+                learning_rate=hyper.get("learning_rate", float),
+                seed=hyper.get("seed", int),
+                train_images=hyper.get("train_images", int),
+                optimizer=hyper.get("optimizer", str),
+                loss=hyper.get("loss", str),
+            ),
+            test_accuracy=card.get("test_accuracy", float),
+            test_loss=card.get("test_loss", float),
+            per_digit_accuracy=tuple(card.get_list("per_digit_accuracy", float)),
+            created=card.get("created", str),
+            training_seconds=card.get("training_seconds", float),
+            library_versions=card.get_mapping("library_versions"),
+            dataset_sha256=card.get_mapping("dataset_sha256"),
+            weights_sha256=card.get("weights_sha256", str),
+        )
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a saved model depends on."""
+    return {name: metadata.version(name) for name in LIBRARIES}
+
+
+class _Fields:
+    """Typed access to one JSON object, raising CardError that names the field."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise CardError(f"{where} must be a JSON object, got {type(data).__name__}")
+        self.data, self.where = data, where
+
+    def get(self, name: str, kind: type) -> Any:
+        if name not in self.data:
+            raise CardError(f"{self.where} has no {name!r}")
+        return _typed(self.data[name], kind, f"{self.where}: {name!r}")
+
+    def get_list(self, name: str, kind: type) -> list[Any]:
+        values = self.get(name, list)
+        return [_typed(value, kind, f"{self.where}: {name!r}") for value in values]
+
+    def get_mapping(self, name: str) -> dict[str, str]:
+        values = self.get(name, dict)
+        return {str(key): _typed(value, str, f"{self.where}: {name!r}") for key, value in values.items()}
+
+
+def _typed(value: Any, kind: type, what: str) -> Any:
+    # JSON has one number type: an int is a fine float, but a bool is no number.
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise CardError(f"{what} must be {kind.__name__}, got {value!r}"[:200])
+    if kind is float and not math.isfinite(value):
+        raise CardError(f"{what} must be a finite number, got {value!r}")
+    return value

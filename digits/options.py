@@ -1,0 +1,155 @@
+"""Training options: the one declaration of train.py's hyperparameters, their defaults, limits and help.
+
+`train.py` turns each field into a flag (`--batch-size 64`), the bot's `!retrain` into a word
+(`batch_size=64`) and its `/retrain start` into an option; all of them end in `TrainingOptions`,
+validated here. The network's own limits (layers, activation, dropout) are `ArchitectureSpec`'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, NoReturn
+
+from digits.network import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, ArchitectureSpec
+
+MAX_EPOCHS = 100
+MAX_BATCH_SIZE = 60_000
+
+
+class OptionError(ValueError):
+    """A training option is out of its limits or unreadable; the message says which and why, in one line."""
+
+
+def parse_layers(text: str) -> tuple[int, ...]:
+    """`"64,64"` → `(64, 64)`."""
+    return tuple(int(part) for part in text.split(","))
+
+
+@dataclass(frozen=True)
+class OptionInfo:
+    """How one option is read from text and shown: `help` is at most 100 characters (Discord's limit)."""
+
+    help: str
+    parse: Callable[[str], Any]
+    show: Callable[[Any], str] = str
+    aliases: tuple[str, ...] = ()
+
+
+def option(default: Any, help: str, parse: Callable[[str], Any], show: Callable[[Any], str] = str,
+           aliases: tuple[str, ...] = ()) -> Any:
+    return field(default=default, metadata={"option": OptionInfo(help, parse, show, aliases)})
+
+
+def _layers_text(layers: tuple[int, ...]) -> str:
+    return ",".join(map(str, layers))
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """Hyperparameters of one training run; the defaults reproduce the tutorial."""
+
+    epochs: int = option(5, f"passes over the training data (1-{MAX_EPOCHS})", int)
+    batch_size: int = option(32, f"images per update (1-{MAX_BATCH_SIZE})", int, aliases=("batch",))
+    learning_rate: float = option(0.001, "Adam's learning rate, in (0, 1]", float, repr, aliases=("lr",))
+    layers: tuple[int, ...] = option(
+        (64, 64), f"hidden layer sizes, comma-separated (1-{MAX_LAYERS} sizes of 1-{MAX_UNITS})", parse_layers, _layers_text
+    )
+    activation: str = option("relu", f"hidden activation: {', '.join(ACTIVATIONS)}", str.lower)
+    dropout: float = option(0.0, "dropout after each hidden layer, in [0, 1)", float, repr)
+    seed: int = option(0, "random seed: same seed, same weights on the same machine", int)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            raise OptionError(f"epochs must be between 1 and {MAX_EPOCHS}, got {self.epochs}")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise OptionError(f"batch size must be between 1 and {MAX_BATCH_SIZE}, got {self.batch_size}")
+        if not 0 < self.learning_rate <= 1:
+            raise OptionError(f"learning rate must be in (0, 1], got {self.learning_rate}")
+        try:
+            self.spec  # the network's limits
+        except ValueError as error:
+            raise OptionError(str(error)) from None
+
+    @property
+    def spec(self) -> ArchitectureSpec:
+        return ArchitectureSpec(hidden_units=self.layers, activation=self.activation, dropout=self.dropout)
+
+    @classmethod
+    def from_text(cls, values: Mapping[str, str]) -> TrainingOptions:
+        """Options from `{name or alias: text}`; the others keep their defaults. OptionError on anything wrong."""
+        names = {alias: name for name, info in option_infos().items() for alias in (name, *info.aliases)}
+        parsed: dict[str, Any] = {}
+        for given, text in values.items():
+            name = names.get(given.lower().replace("-", "_"))
+            if name is None:
+                raise OptionError(f"unknown option {given!r}; the options are {', '.join(option_infos())}")
+            try:
+                parsed[name] = option_infos()[name].parse(str(text).strip())
+            except ValueError:
+                raise OptionError(f"cannot read {text!r} as {name}: {option_infos()[name].help}") from None
+        return cls(**parsed)
+
+    def to_text(self) -> dict[str, str]:
+        """Every option as text that `from_text` reads back to the same value."""
+        return {name: info.show(getattr(self, name)) for name, info in option_infos().items()}
+
+    def to_argv(self) -> list[str]:
+        """These options as `train.py` flags."""
+        return [part for name, text in self.to_text().items() for part in (flag(name), text)]
+
+    def describe(self) -> str:
+        """One line for people: `5 epochs · batch 32 · learning rate 0.001 · layers 64,64 relu · dropout 0`."""
+        return (f"{self.epochs} epochs · batch {self.batch_size} · learning rate {self.learning_rate:g} · "
+                f"layers {_layers_text(self.layers)} {self.activation} · dropout {self.dropout:g}")
+
+
+def option_infos() -> dict[str, OptionInfo]:
+    """Each option's name and how it is read and shown, in declaration order."""
+    return {f.name: f.metadata["option"] for f in fields(TrainingOptions)}
+
+
+def flag(name: str) -> str:
+    """`batch_size` → `--batch-size`."""
+    return "--" + name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class TrainCommand:
+    """Everything `train.py` was asked to do."""
+
+    options: TrainingOptions
+    store: Path
+    promote: bool
+    json: bool
+    train_limit: int | None
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def parse_train_command(argv: list[str], default_store: Path) -> TrainCommand:
+    """Parse and validate `train.py`'s flags; on a bad flag, print one line and exit with code 2."""
+    defaults = TrainingOptions().to_text()
+    parser = _OneLineParser(prog="train.py", description="Train the MNIST digit network and save it in the model store.")
+    for name, info in option_infos().items():
+        parser.add_argument(flag(name), dest=name, default=None, metavar=name.upper(),
+                            help=f"{info.help} (default {defaults[name]})")
+    parser.add_argument("--store", type=Path, default=default_store, help="model store folder (default $MODEL_STORE or ./models: %(default)s)")
+    parser.add_argument("--no-promote", action="store_true", help="save the new version without serving it")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per line: progress events, then a summary")
+    parser.add_argument("--train-limit", type=int, default=None, metavar="N", help="train on the first N images only (for quick tests)")
+    args = parser.parse_args(argv)
+    try:
+        options = TrainingOptions.from_text({name: getattr(args, name) for name in option_infos() if getattr(args, name) is not None})
+    except OptionError as error:
+        parser.error(str(error))
+    if args.train_limit is not None and args.train_limit < 1:
+        parser.error(f"--train-limit must be at least 1, got {args.train_limit}")
+    return TrainCommand(options, args.store, promote=not args.no_promote, json=args.json, train_limit=args.train_limit)
