@@ -18,4 +18,5 @@ run: $(INSTALLED)
 	$(PYTHON) -m bot
 
 test: $(INSTALLED)
+	$(PYTHON) -m mypy
 	$(if $(MNIST_DIR),MNIST_DIR=$(MNIST_DIR)) $(PYTHON) -m pytest

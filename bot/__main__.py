@@ -2,12 +2,16 @@
 
 import sys
 
-if sys.argv[1:2] == ["predict"]:
-    from digits.predict_cli import main
 
-    sys.exit(main(sys.argv[2:]))
-else:
+def main() -> int:
+    if sys.argv[1:2] == ["predict"]:
+        from digits.predict_cli import main as predict
+
+        return predict(sys.argv[2:])
     # Imported only here: the bot pulls in discord.py, which the offline CLI does not need.
-    from bot.app import main
+    from bot.app import main as run_bot
 
-    sys.exit(main())
+    return run_bot()
+
+
+sys.exit(main())

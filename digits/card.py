@@ -146,6 +146,6 @@ def _typed(value: Any, kind: type, what: str) -> Any:
         value = float(value)
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
         raise CardError(f"{what} must be {kind.__name__}, got {value!r}"[:200])
-    if kind is float and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise CardError(f"{what} must be a finite number, got {value!r}")
     return value

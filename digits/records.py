@@ -106,8 +106,8 @@ class Done(Record):
     epochs: int
     batch_size: int
     fit_seconds: float
-    first_predictions: list
-    first_labels: list
+    first_predictions: list[int]
+    first_labels: list[int]
 
 
 RECORDS: dict[str, type[Record]] = {kind.event: kind for kind in (Progress, Notice, Failure, Done)}

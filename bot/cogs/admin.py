@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Optional, get_type_hints
+from collections.abc import Callable
+from typing import Optional, TypeVar, get_type_hints
 
 import discord
 from discord.ext import commands
@@ -17,11 +18,13 @@ from digits.retraining import RetrainJob
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # Discord allows about five edits per five seconds on a message; one a second leaves room for the rest.
 EDIT_INTERVAL = 1.0
 
 
-def admin_only() -> commands.Check[commands.Context[DigitBot]]:
+def admin_only() -> Callable[[T], T]:
     """Configured admin users or roles, or members with the Administrator permission."""
 
     async def predicate(ctx: commands.Context[DigitBot]) -> bool:
@@ -67,7 +70,7 @@ class AdminCog(commands.Cog, name="Admin"):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._supervisor
 
-    @commands.hybrid_group(name="retrain", fallback="start", invoke_without_command=True, ignore_extra=False)
+    @commands.hybrid_group(name="retrain", fallback="start", invoke_without_command=True, ignore_extra=False)  # type: ignore[arg-type]  # see info.py
     @admin_only()
     async def retrain(self, ctx: commands.Context[DigitBot], *, flags: RetrainFlags) -> None:  # type: ignore[valid-type]
         """Train a new model (admins); it is served if its accuracy clears the floor."""
@@ -87,10 +90,10 @@ class AdminCog(commands.Cog, name="Admin"):
             raise
         # Edited as a channel message, with the bot's token: a slash command's own token expires after
         # 15 minutes, and a long retrain outlives it.
-        status = ctx.channel.get_partial_message(reply.id)
+        status = reply.channel.get_partial_message(reply.id)  # type: ignore[union-attr]  # a guild text channel
         self._supervisor = asyncio.create_task(self._supervise(job, status), name="retrain")
 
-    @retrain.command(name="cancel")
+    @retrain.command(name="cancel")  # type: ignore[arg-type]  # see info.py
     @admin_only()
     async def retrain_cancel(self, ctx: commands.Context[DigitBot]) -> None:
         """Stop the running retrain (admins); the served model stays."""
@@ -103,7 +106,7 @@ class AdminCog(commands.Cog, name="Admin"):
             await self._supervisor  # the status message says "cancelled" and a new retrain may start
         await ctx.reply(f"Cancelled the retrain requested by {job.requested_by}; the served model is unchanged.")
 
-    @commands.hybrid_command(name="rollback")
+    @commands.hybrid_command(name="rollback")  # type: ignore[arg-type]  # see info.py
     @admin_only()
     async def rollback(self, ctx: commands.Context[DigitBot]) -> None:
         """Serve the previously served model version again (admins)."""

@@ -30,7 +30,8 @@ class InfoCog(commands.Cog, name="Info"):
             self._test_set = await asyncio.to_thread(load_test_set, self.bot.settings.paths)
         return self._test_set
 
-    @commands.hybrid_command(name="accuracy")
+    # mypy cannot solve discord.py's ParamSpec-typed hybrid decorators for a cog's methods (admin.py too).
+    @commands.hybrid_command(name="accuracy")  # type: ignore[arg-type]
     async def accuracy(self, ctx: commands.Context[DigitBot]) -> None:
         """The served model's accuracy on the 10,000 MNIST test images."""
         if self.bot.served_version is None:
@@ -41,7 +42,7 @@ class InfoCog(commands.Cog, name="Info"):
             embed, picture = await asyncio.to_thread(embeds.accuracy, report, card)
         await ctx.reply(embed=embed, file=picture)
 
-    @commands.hybrid_command(name="model")
+    @commands.hybrid_command(name="model")  # type: ignore[arg-type]
     async def model(self, ctx: commands.Context[DigitBot]) -> None:
         """The model versions in the store; the served one is marked."""
         served = self.bot.served_version
