@@ -48,6 +48,7 @@ class DigitBot(commands.Bot):
         self.store = ModelStore(settings.paths.model_store)
         self.inference = InferenceService(self.store, ImageLimits(settings.max_image_bytes, settings.max_image_pixels))
         self.tree.error(self.on_app_command_error)
+        self._following: asyncio.Task[None] | None = None
 
     @property
     def served_version(self) -> int | None:
@@ -59,6 +60,8 @@ class DigitBot(commands.Bot):
             await asyncio.to_thread(self.inference.load)
         except StoreError as error:
             log.warning("%s; until then I answer images and !accuracy with a note (an admin can also `!retrain`)", error)
+        # Promotions and rollbacks made outside the bot (the CLI, another bot on the same store) are followed.
+        self._following = asyncio.create_task(self.inference.follow(), name="follow the model store")
         for cog in COGS:
             await self.load_extension(cog)
         synced = await self.tree.sync()
@@ -66,6 +69,8 @@ class DigitBot(commands.Bot):
 
     async def close(self) -> None:
         await super().close()  # unloads the cogs first, which stops a running retrain
+        if self._following is not None:
+            self._following.cancel()
         await asyncio.to_thread(self.inference.close)
 
     async def on_ready(self) -> None:

@@ -30,6 +30,7 @@ class BotSettings:
     max_image_pixels: int = ImageLimits.max_pixels
     cooldown_rate: int = 10
     cooldown_seconds: float = 30.0
+    download_timeout: float = 30.0
     accuracy_floor_points: float = 0.5
     retrain_train_limit: int | None = None
     message_content: bool = True
@@ -78,6 +79,7 @@ class BotSettings:
             max_image_pixels=get("BOT_MAX_IMAGE_PIXELS", _positive(int), cls.max_image_pixels, "a positive whole number of pixels"),
             cooldown_rate=get("BOT_COOLDOWN_RATE", _positive(int), cls.cooldown_rate, "a positive whole number of messages"),
             cooldown_seconds=get("BOT_COOLDOWN_SECONDS", _positive(float), cls.cooldown_seconds, "a positive number of seconds"),
+            download_timeout=get("BOT_DOWNLOAD_TIMEOUT", _positive(float), cls.download_timeout, "a positive number of seconds"),
             accuracy_floor_points=get("BOT_ACCURACY_FLOOR", _non_negative_float, cls.accuracy_floor_points, "a number of percentage points ≥ 0"),
             retrain_train_limit=get("BOT_RETRAIN_TRAIN_LIMIT", _positive(int), None, "a positive whole number of images"),
             message_content=get("BOT_MESSAGE_CONTENT", _boolean, True, "true or false"),

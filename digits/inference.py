@@ -30,6 +30,8 @@ from model_store import ModelStore, StoreError
 
 log = logging.getLogger(__name__)
 
+# How often a serving process looks at the store's pointer, to follow promotions and rollbacks made elsewhere.
+FOLLOW_INTERVAL = 1.0
 # Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy.
 _EPSILON = 1e-7
 
@@ -211,6 +213,24 @@ class InferenceService:
     async def reload_async(self) -> ReloadResult:
         """`reload` (which reads the weights file) on the service's worker threads."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.reload)
+
+    async def follow(self, interval: float = FOLLOW_INTERVAL) -> None:
+        """Serve whatever the store's pointer names, forever: a promotion or rollback made by another process
+        (the CLI, another bot on the same store) is served within `interval` seconds."""
+        seen = self.store.pointer_stamp()
+        while True:
+            await asyncio.sleep(interval)
+            stamp = await asyncio.to_thread(self.store.pointer_stamp)
+            if stamp == seen:
+                continue
+            seen = stamp
+            try:
+                result = await self.reload_async()
+            except StoreError as error:
+                log.warning("inference: the store's pointer changed, but nothing can be served yet: %s", error)
+                continue
+            if result.switched:
+                log.info("inference: followed the store to version %d", result.version)
 
     async def promote_async(self, version: int) -> ReloadResult:
         """`promote` on the service's worker threads."""

@@ -125,6 +125,13 @@ class ModelStore:
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise StoreError(f"{self.root / POINTER_FILE} is unreadable ({error})") from None
 
+    def pointer_stamp(self) -> bytes | None:
+        """The serving pointer's raw bytes (None when there is none): cheap to compare, to notice a switch."""
+        try:
+            return (self.root / POINTER_FILE).read_bytes()
+        except OSError:
+            return None
+
     def current(self) -> int | None:
         """The version the pointer says is served, or None when nothing was promoted."""
         return self._pointer()["version"]
