@@ -21,7 +21,7 @@ from bot.client import DigitBot, point_at
 from bot.config import BotSettings
 from model_store import StoreSettings
 from bot.cogs.info import load_test_set
-from tests.discord_twin import DiscordTwin, World
+from discord_twin import DiscordTwin, World
 from tests.inference_fixtures import verified_mnist_dir
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.discord_twin import DiscordTwin, World, build_world
+from discord_twin import DiscordTwin, World, build_world
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from PIL import Image
 from model_store import ModelStore
 from model_store.data import preprocess
 from tests.bot_fixtures import StartBot, WAIT, png, text_of
-from tests.discord_twin import Attachment, DiscordTwin, World
+from discord_twin import Attachment, DiscordTwin, World
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,7 +12,7 @@ import pytest
 
 from model_store import ModelStore
 from tests.bot_fixtures import TINY_RETRAIN, StartBot, WAIT, png, text_of
-from tests.discord_twin import Attachment, DiscordTwin, World
+from discord_twin import Attachment, DiscordTwin, World
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -14,7 +14,7 @@ import pytest
 from discord import app_commands
 from PIL import Image
 
-from tests.discord_twin import Attachment, DiscordTwin, World, discord_py_pointed_at
+from discord_twin import Attachment, DiscordTwin, World, discord_py_pointed_at
 
 pytestmark = pytest.mark.timeout(30)
 
