@@ -229,7 +229,7 @@ def minimal_client() -> None:
     """A plain discord.py client that replies to every image message with its size: the bot stand-in."""
     import discord
 
-    from discord_twin import point_discord_py_at
+    from bot.endpoint import point_discord_py_at
 
     point_discord_py_at(os.environ["DISCORD_API_BASE"], os.environ["DISCORD_GATEWAY_URL"])
     intents = discord.Intents.default()

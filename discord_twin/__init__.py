@@ -3,13 +3,12 @@
 Usage:
     async with DiscordTwin() as twin:
         guild = twin.create_guild("g"); channel = twin.create_channel(guild, "digits")
-        point_discord_py_at(twin.api_base, twin.gateway_url)  # or the bot's settings
+        point_discord_py_at(twin.api_base, twin.gateway_url)  # bot.endpoint, or the bot's settings
         ... start a client with twin.token ...
         message = await twin.post_message(channel, user, attachments=[Attachment(png, "7.png")])
         reply = await twin.wait_for_reply(message)
 """
 
-from .discord_py import discord_py_pointed_at, point_discord_py_at
 from .models import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
@@ -45,6 +44,4 @@ __all__ = [
     "User",
     "World",
     "build_world",
-    "discord_py_pointed_at",
-    "point_discord_py_at",
 ]

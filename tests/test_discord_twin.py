@@ -14,7 +14,8 @@ import pytest
 from discord import app_commands
 from PIL import Image
 
-from discord_twin import Attachment, DiscordTwin, World, discord_py_pointed_at
+from bot.endpoint import discord_py_pointed_at
+from discord_twin import Attachment, DiscordTwin, World
 
 pytestmark = pytest.mark.timeout(30)
 
