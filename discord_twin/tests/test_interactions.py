@@ -92,7 +92,7 @@ async def test_interaction_must_be_acknowledged_in_time(
 
     await start_client(client)
     await tree.sync()
-    discord_twin.interaction_ack_deadline = 0.1  # Discord's is 3 s; shortened to keep the test fast.
+    discord_twin.interactions.ack_deadline = 0.1  # Discord's is 3 s; shortened to keep the test fast.
     interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "late")
     error = await asyncio.wait_for(errors.get(), WAIT)
     assert isinstance(error, discord.NotFound) and error.code == 10062
@@ -110,12 +110,12 @@ async def test_interaction_token_expires_but_the_response_stays_editable_as_a_me
     async def long(interaction: discord.Interaction) -> None:
         await interaction.response.send_message("started")
         response = await interaction.original_response()
-        discord_twin.interaction_token_lifetime = 0.0  # Discord's is 15 min; expired at once to keep the test fast.
+        discord_twin.interactions.token_lifetime = 0.0  # Discord's is 15 min; expired at once to keep the test fast.
         try:
             await response.edit(content="via the token")
         except discord.HTTPException as error:
             results.put_nowait(error)
-        assert interaction.channel is not None
+        assert isinstance(interaction.channel, discord.TextChannel)
         results.put_nowait(await interaction.channel.get_partial_message(response.id).edit(content="via the channel"))
 
     await start_client(client)
