@@ -26,6 +26,7 @@ Files, one responsibility each:
     rest/            the REST API: the route table in rest/__init__.py, one module per group of routes
                      (messages, interactions, commands, guilds, application), the middleware (auth,
                      faults, call log), rate limits, request bodies and Discord's limits
+    fixtures.py      pytest fixtures: a running twin (discord_twin) and a ready-made world (twin_world)
     tests/           the twin's own tests, driven by plain discord.py clients
 """
 

@@ -1,4 +1,4 @@
-"""Fixtures of the twin's own tests: a running twin, a ready-made world, and discord.py clients logged in to it."""
+"""Fixtures of the twin's own tests: a running twin, a ready-made world, discord.py clients logged in to it."""
 
 from __future__ import annotations
 
@@ -9,20 +9,9 @@ import discord
 import pytest
 
 from bot.endpoint import discord_py_pointed_at
-from discord_twin import DiscordTwin, World, build_world
+from discord_twin import DiscordTwin, World
+from discord_twin.fixtures import discord_twin, twin_world  # noqa: F401
 from discord_twin.tests.clients import WAIT, StartClient
-
-@pytest.fixture
-async def discord_twin() -> AsyncIterator[DiscordTwin]:
-    """A running Discord twin on 127.0.0.1 and a free port, stopped after the test."""
-    async with DiscordTwin() as twin:
-        yield twin
-
-
-@pytest.fixture
-def twin_world(discord_twin: DiscordTwin) -> World:
-    """A guild in the twin with #digits, an admin (alice) and an ordinary member (bob)."""
-    return build_world(discord_twin)
 
 
 @pytest.fixture
