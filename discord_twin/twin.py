@@ -27,7 +27,8 @@ class DiscordTwin:
 
     The twin is its parts: `world` (users, guilds, channels, messages, files), `actions` (test users
     acting), `interactions`, `record` (what the bot did, and waits for it), `faults`, and the servers
-    `gateway`, `rest` and `cdn`. The names a test uses most are also the twin's own, listed below.
+    `gateway`, `rest` and `cdn`. The names tests use most are also the twin's own: the parts' methods
+    (bound in __init__) and the properties below.
     """
 
     def __init__(self, *, token: str | None = None, bot_name: str = "digitbot", host: str = "127.0.0.1") -> None:
