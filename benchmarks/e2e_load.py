@@ -31,13 +31,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from PIL import Image
+
+from discord_twin import Attachment, DiscordTwin, Message, build_world
+
 REPO = Path(__file__).resolve().parent.parent
-# Run as a script, so the repository root (home of the `tests` package) is not on sys.path yet.
-sys.path.insert(0, str(REPO))
-
-from PIL import Image  # noqa: E402
-
-from tests.discord_twin import Attachment, DiscordTwin, Message, build_world  # noqa: E402
 
 STARTUP_TIMEOUT = 180.0  # The real bot loads a model before it connects.
 RECOGNIZED = re.compile(r"it's a (\d)\b")  # the title of the bot's answer for an image
@@ -231,7 +229,7 @@ def minimal_client() -> None:
     """A plain discord.py client that replies to every image message with its size: the bot stand-in."""
     import discord
 
-    from tests.discord_twin import point_discord_py_at
+    from bot.endpoint import point_discord_py_at
 
     point_discord_py_at(os.environ["DISCORD_API_BASE"], os.environ["DISCORD_GATEWAY_URL"])
     intents = discord.Intents.default()

@@ -1,4 +1,11 @@
-"""The one place that points discord.py at another Discord: a REST proxy, the local twin or the playground."""
+"""The one place that points discord.py at another Discord API base: a REST proxy, or the local twin in tests.
+
+discord.py builds every REST URL from `Route.BASE` and, unsharded, connects to
+`DiscordWebSocket.DEFAULT_GATEWAY` without asking /gateway/bot. Resumes then use READY's
+resume_gateway_url, and attachments are downloaded from the URLs in their payloads, so these two
+class attributes are all there is to point. Being class attributes, they apply to every client in
+the process.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +17,12 @@ import discord.http
 import yarl
 
 
-def point_discord_py_at(api_base: str | None, gateway_url: str | None) -> tuple[str, yarl.URL]:
-    """Send REST calls to `api_base` and connect the gateway to `gateway_url`, where given; return the previous pair.
+def point_discord_py_at(api_base: str | None, gateway_url: str | None) -> tuple[str, str]:
+    """Send REST calls to `api_base` and connect the gateway to `gateway_url`; None (or "") keeps the current one.
 
-    discord.py keeps both as class attributes, so this applies to every client in the process. It builds
-    every REST URL from Route.BASE and, unsharded, connects to DEFAULT_GATEWAY without asking
-    /gateway/bot; resumes then use READY's resume_gateway_url, and attachments are downloaded from
-    the URLs in their payloads.
+    Returns the previous REST base and gateway URL; passing them back restores them.
     """
-    previous = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    previous = (discord.http.Route.BASE, str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY))
     if api_base:
         discord.http.Route.BASE = api_base
     if gateway_url:
@@ -28,10 +32,9 @@ def point_discord_py_at(api_base: str | None, gateway_url: str | None) -> tuple[
 
 @contextlib.contextmanager
 def discord_py_pointed_at(api_base: str | None, gateway_url: str | None) -> Iterator[None]:
-    """`point_discord_py_at` for the duration of a block."""
-    api, gateway = point_discord_py_at(api_base, gateway_url)
+    """point_discord_py_at for the duration of a block; afterwards discord.py points where it did before it."""
+    previous = point_discord_py_at(api_base, gateway_url)
     try:
         yield
     finally:
-        discord.http.Route.BASE = api
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = gateway
+        point_discord_py_at(*previous)

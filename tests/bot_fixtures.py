@@ -12,17 +12,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import discord
 import numpy as np
 import pytest
 from PIL import Image
 
 from bot.client import DigitBot
-from bot.endpoint import point_discord_py_at
+from bot.endpoint import discord_py_pointed_at
 from bot.config import BotSettings
 from digits.mnist import load_test_set
 from digits.settings import Paths
-from tests.discord_twin import DiscordTwin, World
+from discord_twin import DiscordTwin, World
 from tests.inference_fixtures import verified_mnist_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,7 +65,6 @@ def store(trained_store: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 async def start_bot(discord_twin: DiscordTwin, twin_world: World, store: Path, tmp_path: Path) -> AsyncIterator[StartBot]:
     """Start the real bot in this event loop against the twin; `await start_bot(cooldown_rate=1, ...)` overrides settings."""
-    previous = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     running: list[tuple[DigitBot, asyncio.Task[None]]] = []
 
     async def start(**overrides: Any) -> DigitBot:
@@ -78,17 +76,16 @@ async def start_bot(discord_twin: DiscordTwin, twin_world: World, store: Path, t
             "retrain_train_limit": TINY_TRAIN_LIMIT,
             **overrides,
         })
-        point_discord_py_at(settings.api_base, settings.gateway_url)
         bot = DigitBot(settings, guild_ready_timeout=0.05)
         running.append((bot, asyncio.create_task(bot.start(settings.token))))
         await asyncio.wait_for(bot.wait_until_ready(), WAIT)
         return bot
 
-    yield start
-    for bot, task in running:
-        await bot.close()
-        await asyncio.wait_for(task, WAIT)
-    discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = previous
+    with discord_py_pointed_at(discord_twin.api_base, discord_twin.gateway_url):
+        yield start
+        for bot, task in running:
+            await bot.close()
+            await asyncio.wait_for(task, WAIT)
 
 
 def embed_titles(message: Any) -> list[str]:

@@ -15,7 +15,7 @@ from PIL import Image
 from digits.images import normalize
 from model_store import ModelStore
 from tests.bot_fixtures import StartBot, WAIT, png, text_of
-from tests.discord_twin import Attachment, DiscordTwin, World
+from discord_twin import Attachment, DiscordTwin, World
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,7 +12,7 @@ import pytest
 
 from model_store import ModelStore
 from tests.bot_fixtures import TINY_RETRAIN, StartBot, WAIT, png, text_of
-from tests.discord_twin import Attachment, DiscordTwin, World
+from discord_twin import Attachment, DiscordTwin, World
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -203,10 +203,10 @@ async def test_slash_retrain_edits_its_response_and_slash_cancel(start_bot: Star
     status = await start.wait_for_original(timeout=WAIT)
     assert status.embeds[0]["title"] == "Retraining, requested by alice"
     # A long retrain outlives the interaction's token (15 min on Discord): progress must still show.
-    lifetime, discord_twin.interaction_token_lifetime = discord_twin.interaction_token_lifetime, 0.0
+    lifetime, discord_twin.interactions.token_lifetime = discord_twin.interactions.token_lifetime, 0.0
     await discord_twin.wait_for_edit(lambda e: "Epoch **1/20**" in e.embeds[0].get("description", ""), message=status,
                                      timeout=TRAINING_WAIT)
-    discord_twin.interaction_token_lifetime = lifetime  # the cancel below is a fresh interaction
+    discord_twin.interactions.token_lifetime = lifetime  # the cancel below is a fresh interaction
 
     cancel = await discord_twin.open_slash_command(twin_world.channel, twin_world.admin, "retrain", subcommand="cancel")
     answer = await cancel.wait_for_followup(timeout=WAIT)  # deferred first: stopping may take seconds

@@ -11,7 +11,7 @@ import pytest
 
 from model_store import ModelStore
 from tests.bot_fixtures import REPO, StartBot, WAIT, text_of
-from tests.discord_twin import DiscordTwin, World
+from discord_twin import DiscordTwin, World
 from tests.test_bot import answered_digits, digit_attachment
 
 pytestmark = pytest.mark.timeout(180)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.discord_twin import DiscordTwin, World
+from discord_twin import DiscordTwin, World
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,4 +1,4 @@
-"""The twin's world: users, guilds, channels, roles, messages, and their Discord JSON payloads."""
+"""The things in the twin's world (users, guilds, channels, roles, members, messages, files) and their JSON payloads."""
 
 from __future__ import annotations
 
@@ -12,15 +12,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .twin import Interaction
+    from .interactions import Interaction
 
 DISCORD_EPOCH_MS = 1420070400000
-
-# Permission bits (https://discord.com/developers/docs/topics/permissions).
-ADMINISTRATOR = 1 << 3
-ALL_PERMISSIONS = (1 << 51) - 1
-# What a fresh @everyone role gets: view, send, embed, attach, read history, react, use commands.
-DEFAULT_EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (1 << 31)
 
 # Message flags.
 FLAG_EPHEMERAL = 1 << 6
@@ -167,16 +161,6 @@ class Guild:
     def everyone(self) -> Role:
         """The @everyone role, whose id is the guild's id."""
         return self.roles[self.id]
-
-    def permissions_of(self, user: User) -> int:
-        """Guild-level permissions (no channel overwrites exist in the twin)."""
-        if user.id == self.owner_id:
-            return ALL_PERMISSIONS
-        member = self.members[user.id]
-        value = self.everyone.permissions
-        for role_id in member.role_ids:
-            value |= self.roles[role_id].permissions
-        return ALL_PERMISSIONS if value & ADMINISTRATOR else value
 
     def payload(self) -> dict[str, Any]:
         """The full GUILD_CREATE payload."""

@@ -1,11 +1,15 @@
-"""A ready-made guild for tests: a channel, an administrator and an ordinary member."""
+"""A ready-made world for tests and demos: a guild with a channel, an administrator and an ordinary member."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .models import ADMINISTRATOR, Channel, Guild, Role, User
-from .twin import DiscordTwin
+from .models import Channel, Guild, Role, User
+from .permissions import ADMINISTRATOR
+
+if TYPE_CHECKING:
+    from .twin import DiscordTwin
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from .changes import DEFAULT_TIMEOUT, Changes
+
 if TYPE_CHECKING:
-    from .twin import DiscordTwin
+    from .world import WorldState
 
 log = logging.getLogger(__name__)
 
@@ -120,23 +122,11 @@ class GatewaySession:
         return [frame for s, frame in self.backlog if s > seq]
 
 
-class Gateway:
-    """Accepts gateway websockets and fans dispatches out to the identified sessions."""
+class Sessions:
+    """The identified sessions, and the fan-out of events to them: how the twin tells the bot of every change."""
 
-    def __init__(self, twin: DiscordTwin) -> None:
-        self.twin = twin
-        self.sessions: dict[str, GatewaySession] = {}
-        self.connections: set[GatewayConnection] = set()
-        self.heartbeat_interval_ms = 41_250
-        self.allowed_intents = PRIVILEGED_INTENTS  # Privileged intents enabled in the "developer portal".
-        self.refuse_resumes = 0
-        # Counters tests can wait on.
-        self.identifies = 0
-        self.resumes = 0
-        self.refused_resumes = 0
-        self.connection_urls: list[str] = []
-
-    # -- fan-out -------------------------------------------------------------------------------
+    def __init__(self) -> None:
+        self.by_id: dict[str, GatewaySession] = {}
 
     def dispatch(
         self, event: str, data: dict[str, Any], *, intent: int | None = None, privileged_content: bool = False
@@ -147,7 +137,7 @@ class Gateway:
         without the MESSAGE_CONTENT intent.
         """
         delivered = 0
-        for session in list(self.sessions.values()):
+        for session in list(self.by_id.values()):
             if intent is not None and not session.intents & intent:
                 continue
             payload = data
@@ -158,8 +148,50 @@ class Gateway:
         return delivered
 
     @property
+    def connected(self) -> list[GatewaySession]:
+        return [session for session in self.by_id.values() if session.connection is not None]
+
+
+class Gateway:
+    """Accepts gateway websockets: HELLO, IDENTIFY and READY, RESUME, heartbeats, member requests."""
+
+    def __init__(self, world: WorldState, sessions: Sessions, token: str, changes: Changes) -> None:
+        self.world = world
+        self.sessions = sessions
+        self.token = token
+        self.changes = changes
+        self.url = ""  # ws://host:port/gateway once the twin serves
+        self.connections: set[GatewayConnection] = set()
+        self.heartbeat_interval_ms = 41_250
+        self.allowed_intents = PRIVILEGED_INTENTS  # Privileged intents enabled in the "developer portal".
+        self.refuse_resumes = 0
+        # Counters tests can wait on.
+        self.identifies = 0
+        self.resumes = 0
+        self.refused_resumes = 0
+        self.connection_urls: list[str] = []
+
+    @property
+    def resume_url(self) -> str:
+        return f"{self.url}/resume"
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/gateway", self.handle), web.get("/gateway/resume", self.handle)]
+
+    @property
     def connected_sessions(self) -> list[GatewaySession]:
-        return [session for session in self.sessions.values() if session.connection is not None]
+        return self.sessions.connected
+
+    async def wait_until_connected(self, count: int = 1, timeout: float = DEFAULT_TIMEOUT) -> list[GatewaySession]:
+        """Wait until `count` gateway sessions are identified and connected."""
+
+        def find() -> list[GatewaySession] | None:
+            sessions = self.connected_sessions
+            return sessions if len(sessions) >= count else None
+
+        return await self.changes.wait_until(find, timeout, f"{count} connected gateway session(s)")
+
+    # -- closing connections -------------------------------------------------------------------
 
     async def drop_all(self, code: int = UNKNOWN_ERROR) -> None:
         """Close every connection but keep the sessions, so clients can RESUME."""
@@ -174,7 +206,7 @@ class Gateway:
     async def close_all(self) -> None:
         for connection in list(self.connections):
             await connection.close(1001, "twin shutting down")
-        self.sessions.clear()
+        self.sessions.by_id.clear()
 
     # -- websocket handler ---------------------------------------------------------------------
 
@@ -204,13 +236,13 @@ class Gateway:
                 session.connection = None
                 # A client closing with 1000/1001 ends its session, as on Discord.
                 if not connection.closed_by_server and ws.close_code in (1000, 1001):
-                    self.sessions.pop(session.id, None)
-            await self.twin.notify()
+                    self.sessions.by_id.pop(session.id, None)
+            await self.changes.notify()
         return ws
 
     async def _receive(self, connection: GatewayConnection, payload: dict[str, Any]) -> None:
         op = payload.get("op")
-        data = payload.get("d")
+        data: Any = payload.get("d")  # JSON from the client
         if op == HEARTBEAT:
             connection.send({"op": HEARTBEAT_ACK})
         elif op == IDENTIFY:
@@ -231,7 +263,7 @@ class Gateway:
         if connection.session is not None:
             await connection.close(ALREADY_AUTHENTICATED, "Already authenticated.")
             return
-        if data.get("token") != self.twin.token:
+        if data.get("token") != self.token:
             await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
         intents = int(data.get("intents", 0))
@@ -239,30 +271,30 @@ class Gateway:
             await connection.close(DISALLOWED_INTENTS, "Disallowed intent(s).")
             return
         session = GatewaySession(id=uuid.uuid4().hex, intents=intents, shard=data.get("shard"))
-        self.sessions[session.id] = session
+        self.sessions.by_id[session.id] = session
         connection.session = session
         session.connection = connection
         self.identifies += 1
-        session.dispatch("READY", self.twin.ready_payload(session))
+        session.dispatch("READY", self._ready_payload(session))
         if intents & GUILDS:
-            for guild in self.twin.guilds.values():
+            for guild in self.world.guilds.values():
                 session.dispatch("GUILD_CREATE", guild.payload())
-        await self.twin.notify()
+        await self.changes.notify()
 
     async def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
-        if data.get("token") != self.twin.token:
+        if data.get("token") != self.token:
             await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
-        session = self.sessions.get(str(data.get("session_id")))
+        session = self.sessions.by_id.get(str(data.get("session_id")))
         seq = data.get("seq") or 0
         if self.refuse_resumes > 0 or session is None or not session.can_replay_after(seq):
             if self.refuse_resumes > 0:
                 self.refuse_resumes -= 1
             self.refused_resumes += 1
             if session is not None:
-                self.sessions.pop(session.id, None)
+                self.sessions.by_id.pop(session.id, None)
             connection.send({"op": INVALID_SESSION, "d": False})
-            await self.twin.notify()
+            await self.changes.notify()
             return
         previous = session.connection
         if previous is not None:
@@ -275,10 +307,10 @@ class Gateway:
         session.connection = connection
         session.dispatch("RESUMED", {})
         self.resumes += 1
-        await self.twin.notify()
+        await self.changes.notify()
 
     def _request_members(self, session: GatewaySession, data: dict[str, Any]) -> None:
-        guild = self.twin.guilds.get(int(data["guild_id"]))
+        guild = self.world.guilds.get(int(data["guild_id"]))
         if guild is None:
             return
         members = list(guild.members.values())
@@ -299,3 +331,23 @@ class Gateway:
         if data.get("nonce") is not None:
             chunk["nonce"] = data["nonce"]
         session.dispatch("GUILD_MEMBERS_CHUNK", chunk)
+
+    def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
+        world = self.world
+        return {
+            "v": 10,
+            "user": {**world.bot_user.payload(), "verified": True, "mfa_enabled": False},
+            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in world.guilds],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": self.resume_url,
+            "shard": session.shard or [0, 1],
+            "application": {"id": str(world.application_id), "flags": world.application_flags},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "user_settings": {},
+            "auth": {},
+        }

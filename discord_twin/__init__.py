@@ -1,0 +1,70 @@
+"""A local twin of Discord: its REST API, gateway and CDN, for end-to-end tests of a bot.
+
+It owns everything Discord would own: the world (users, guilds, channels, roles, members, messages,
+files), the protocols an unmodified discord.py client speaks, and a control API that tests drive it
+with. It knows nothing about digits or any particular bot.
+
+    async with DiscordTwin() as twin:
+        world = build_world(twin)  # guild "digit-lab", #digits, admin alice, member bob
+        ... start a client on twin.api_base and twin.gateway_url with twin.token ...
+        message = await twin.post_message(world.channel, world.user, attachments=[Attachment(png, "7.png")])
+        reply = await twin.wait_for_reply(message)
+
+Files, one responsibility each:
+    twin.py          DiscordTwin: starts and stops the server, holds the parts, the control API
+    world.py         WorldState: the world, building it, announcing its changes to the gateway sessions
+    scaffold.py      build_world: a ready-made guild with a channel, an administrator and a member
+    models.py        the world's things (User, Guild, Message, ...) and their Discord JSON payloads
+    permissions.py   permission bits, and a member's permissions from its roles
+    actions.py       UserActions: test users posting, editing, deleting, running commands
+    interactions.py  Interaction: what a command sends the bot, its responses, Discord's deadlines
+    record.py        Record: what the bot did (messages, edits, deletions, reactions, typing); waits
+    changes.py       Changes: waking waiters whenever anything changes
+    faults.py        Faults: dropped connections, refused resumes, failing REST calls, a slow CDN
+    gateway.py       the websocket gateway: sessions, IDENTIFY/READY, RESUME, event fan-out by intent
+    cdn.py           the CDN serving attachment files
+    rest/            the REST API: the route table in rest/__init__.py, one module per group of routes
+                     (messages, interactions, commands, guilds, application), the middleware (auth,
+                     faults, call log), rate limits, request bodies and Discord's limits
+    fixtures.py      pytest fixtures: a running twin (discord_twin) and a ready-made world (twin_world)
+    tests/           the twin's own tests, driven by plain discord.py clients
+"""
+
+from .interactions import Interaction, InteractionCallback
+from .models import (
+    Attachment,
+    Channel,
+    Guild,
+    Member,
+    Message,
+    MessageEdit,
+    Role,
+    StoredAttachment,
+    User,
+)
+from .permissions import ADMINISTRATOR, ALL_PERMISSIONS
+from .rest import RestCall
+from .scaffold import World, build_world
+from .twin import DiscordTwin
+from .world import WorldState
+
+__all__ = [
+    "ADMINISTRATOR",
+    "ALL_PERMISSIONS",
+    "Attachment",
+    "Channel",
+    "DiscordTwin",
+    "Guild",
+    "Interaction",
+    "InteractionCallback",
+    "Member",
+    "Message",
+    "MessageEdit",
+    "RestCall",
+    "Role",
+    "StoredAttachment",
+    "User",
+    "World",
+    "WorldState",
+    "build_world",
+]

@@ -1,0 +1,40 @@
+"""The twin's CDN: serves the files of the world's attachments at the URLs in their payloads."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from .faults import Faults
+from .rest.http import snowflake
+from .world import WorldState
+
+
+class Cdn:
+    """GET /attachments/{channel}/{id}/{filename} (and the media proxy's copy of that path)."""
+
+    def __init__(self, world: WorldState, faults: Faults) -> None:
+        self.world = world
+        self.faults = faults
+        self.requests: list[str] = []  # the paths asked for, in order
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/attachments/{channel_id}/{attachment_id}/{filename}", self.serve),
+            web.get("/media-proxy/attachments/{channel_id}/{attachment_id}/{filename}", self.serve),
+        ]
+
+    async def serve(self, request: web.Request) -> web.Response:
+        self.requests.append(request.path)
+        if self.faults.cdn_delay_seconds:
+            await asyncio.sleep(self.faults.cdn_delay_seconds)
+        attachment = self.world.attachments.get(snowflake(request.match_info["attachment_id"]))
+        if (
+            self.faults.cdn_missing
+            or attachment is None
+            or attachment.filename != request.match_info["filename"]
+            or str(attachment.channel_id) != request.match_info["channel_id"]
+        ):
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=attachment.data, content_type=attachment.content_type or "application/octet-stream")

@@ -1,0 +1,67 @@
+"""Fault injection: dropped gateway connections, refused resumes, failing REST calls, a slow or missing CDN."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import gateway as gw
+from .gateway import Gateway
+
+
+@dataclass
+class RestFault:
+    """An injected failure for the next matching REST call."""
+
+    status: int
+    retry_after: float = 0.1
+    scope: str = "user"
+    route: str | None = None  # substring of "METHOD /path"; None matches any call
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.route is None or self.route in f"{method} {path}"
+
+
+class Faults:
+    """What goes wrong next: tests set it here; the REST middleware and the CDN consult it."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+        self.rest: list[RestFault] = []  # pending, each answers one matching call
+        self.cdn_delay_seconds = 0.0
+        self.cdn_missing = False
+
+    async def drop_gateway(self, code: int = gw.UNKNOWN_ERROR) -> None:
+        """Close every gateway connection (sessions stay resumable)."""
+        await self.gateway.drop_all(code)
+
+    def refuse_next_resume(self, count: int = 1) -> None:
+        """The next `count` RESUMEs get INVALID_SESSION (d=false), forcing a fresh IDENTIFY."""
+        self.gateway.refuse_resumes += count
+
+    def fail_next_rest(
+        self,
+        status: int = 429,
+        *,
+        retry_after: float = 0.1,
+        count: int = 1,
+        route: str | None = None,
+        scope: str = "user",
+    ) -> None:
+        """Answer the next `count` REST calls (matching `route`, a substring of "METHOD /path") with `status`."""
+        for _ in range(count):
+            self.rest.append(RestFault(status, retry_after=retry_after, scope=scope, route=route))
+
+    def take_rest_fault(self, method: str, path: str) -> RestFault | None:
+        """The first pending fault for this call, removed: each fault answers one call."""
+        fault = next((f for f in self.rest if f.matches(method, path)), None)
+        if fault is not None:
+            self.rest.remove(fault)
+        return fault
+
+    def cdn_delay(self, seconds: float) -> None:
+        """The CDN waits this long before answering each request."""
+        self.cdn_delay_seconds = seconds
+
+    def cdn_not_found(self, enabled: bool = True) -> None:
+        """The CDN answers 404 for every file while enabled."""
+        self.cdn_missing = enabled

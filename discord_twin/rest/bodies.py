@@ -1,0 +1,128 @@
+"""Request bodies that carry a message (JSON, or multipart with uploads), turned into bot messages and edits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import BodyPartReader, web
+
+from ..models import FLAG_EPHEMERAL, FLAG_LOADING, Channel, Message, StoredAttachment
+from ..world import WorldState
+from .http import DiscordError, form_error
+from .validation import validate_message
+
+if TYPE_CHECKING:
+    from ..interactions import Interaction
+
+
+@dataclass
+class ParsedBody:
+    """A message-bearing request body: its JSON plus uploaded files by form field name."""
+
+    json: dict[str, Any]
+    files: dict[str, tuple[str | None, bytes]]
+
+
+async def read_body(request: web.Request) -> ParsedBody:
+    """JSON, or multipart with `payload_json` and `files[n]` parts, as discord.py sends them."""
+    if request.content_type == "multipart/form-data":
+        payload: dict[str, Any] = {}
+        files: dict[str, tuple[str | None, bytes]] = {}
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue  # A nested multipart: discord.py never sends one.
+            if part.name == "payload_json":
+                payload = json.loads(await part.text())
+            elif part.name is not None:
+                files[part.name] = (part.filename, bytes(await part.read()))
+        return ParsedBody(payload, files)
+    if request.can_read_body:
+        try:
+            return ParsedBody(await request.json(), {})
+        except ValueError:
+            raise DiscordError(400, 50109, "The request body contains invalid JSON.") from None
+    return ParsedBody({}, {})
+
+
+def new_bot_message(
+    world: WorldState, channel: Channel, body: ParsedBody, *, interaction: Interaction | None = None
+) -> Message:
+    """A bot-authored message built from a create-message body (not yet stored)."""
+    data = body.json
+    embeds = list(data.get("embeds") or ([data["embed"]] if data.get("embed") else []))
+    content = str(data.get("content") or "")
+    attachments = _attachments(world, body, channel)
+    components = list(data.get("components") or [])
+    validate_message(content, embeds, bool(attachments or components or data.get("sticker_ids")))
+    reference_id = None
+    reference = data.get("message_reference")
+    if reference and reference.get("message_id") is not None:
+        reference_id = int(reference["message_id"])
+        target = world.messages.get(reference_id)
+        if target is None or target.deleted:
+            if reference.get("fail_if_not_exists", True):
+                raise form_error("message_reference", "REPLIES_UNKNOWN_MESSAGE", "Unknown message")
+            reference_id = None
+    flags = int(data.get("flags") or 0) & ~FLAG_LOADING
+    return Message(
+        id=world.ids.next(),
+        channel=channel,
+        author=world.bot_user,
+        content=content,
+        embeds=embeds,
+        attachments=attachments,
+        components=components,
+        reference_id=reference_id,
+        type=19 if reference_id is not None else 0,
+        flags=flags,
+        tts=bool(data.get("tts")),
+        interaction=interaction,
+    )
+
+
+def apply_edit(world: WorldState, message: Message, body: ParsedBody) -> None:
+    """Apply an edit body: absent fields stay, present ones replace (attachments by id list)."""
+    data = body.json
+    content = message.content if "content" not in data else str(data["content"] or "")
+    embeds = message.embeds if "embeds" not in data else list(data["embeds"] or [])
+    if "attachments" in data or body.files:
+        attachments = _attachments(world, body, message.channel, keep=message.attachments)
+    else:
+        attachments = message.attachments
+    components = message.components if "components" not in data else list(data["components"] or [])
+    validate_message(content, embeds, bool(attachments or components))
+    message.content, message.embeds, message.attachments, message.components = (
+        content,
+        embeds,
+        attachments,
+        components,
+    )
+    if "flags" in data and data["flags"] is not None:
+        message.flags = (message.flags & FLAG_EPHEMERAL) | int(data["flags"])
+    message.flags &= ~FLAG_LOADING
+
+
+def _attachments(
+    world: WorldState, body: ParsedBody, channel: Channel, keep: list[StoredAttachment] | None = None
+) -> list[StoredAttachment]:
+    """Files uploaded in `body`, plus those of `keep` the body's `attachments` list names by id."""
+    entries: list[dict[str, Any]] = body.json.get("attachments") or []
+    by_field = dict(body.files)
+    result: list[StoredAttachment] = []
+    existing = {str(attachment.id): attachment for attachment in keep or []}
+    for entry in entries:
+        entry_id = str(entry.get("id"))
+        if entry_id in existing:
+            result.append(existing[entry_id])
+            continue
+        upload = by_field.pop(f"files[{entry_id}]", None)
+        if upload is None:
+            raise form_error("attachments", "ATTACHMENT_NOT_FOUND", f"No file uploaded for attachment {entry_id}")
+        filename = entry.get("filename") or upload[0] or "file"
+        result.append(world.store_attachment(channel, filename, upload[1], description=entry.get("description")))
+    for name, (filename, data) in by_field.items():  # Files without an `attachments` entry.
+        result.append(world.store_attachment(channel, filename or name, data))
+    return result

@@ -1,0 +1,81 @@
+"""What every REST call passes through: unknown routes, the bot token, injected faults, rate limits, the call log."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from ..faults import Faults, RestFault
+from .http import API_PREFIX, DiscordError, Handler
+from .ratelimit import RateLimiter, too_many_requests
+
+log = logging.getLogger(__name__)
+
+# Routes authenticated by the interaction token in the URL rather than by the bot token.
+TOKEN_IN_URL_PREFIXES = (f"{API_PREFIX}/webhooks/", f"{API_PREFIX}/interactions/")
+
+
+@dataclass
+class RestCall:
+    """One REST request the twin answered, for tests to inspect."""
+
+    method: str
+    path: str
+    route: str
+    status: int
+    at: float = field(default_factory=time.perf_counter)
+
+
+class RestMiddleware:
+    """An aiohttp middleware for the paths under /api/v10; anything else (the CDN, the gateway) passes untouched."""
+
+    def __init__(self, token: str, faults: Faults, rate_limits: RateLimiter) -> None:
+        self.token = token
+        self.faults = faults
+        self.rate_limits = rate_limits
+        self.calls: list[RestCall] = []
+        self.unknown_routes: list[str] = []
+
+    @web.middleware
+    async def handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(f"{API_PREFIX}/"):
+            return await handler(request)
+        match_info = request.match_info
+        if match_info.http_exception is not None:
+            status = match_info.http_exception.status
+            reason = "Not Found" if status == 404 else "Method Not Allowed"
+            self.unknown_routes.append(f"{request.method} {request.path}")
+            log.warning("discord twin: no route for %s %s (answered %d)", request.method, request.path, status)
+            response: web.StreamResponse = DiscordError(status, 0, f"{status}: {reason}").response()
+            self.calls.append(RestCall(request.method, request.path, "?", status))
+            return response
+        template = match_info.route.resource.canonical if match_info.route.resource else request.path
+        bucket_key, bucket_hash = self.rate_limits.bucket_of(request, template)
+        try:
+            response = await self._guarded(request, handler, bucket_key)
+        except DiscordError as error:
+            response = error.response()
+        self.rate_limits.add_headers(response, bucket_key, bucket_hash)
+        self.calls.append(RestCall(request.method, request.path, template, response.status))
+        return response
+
+    async def _guarded(self, request: web.Request, handler: Handler, bucket_key: str) -> web.StreamResponse:
+        if not request.path.startswith(TOKEN_IN_URL_PREFIXES):
+            if request.headers.get("Authorization") != f"Bot {self.token}":
+                raise DiscordError(401, 0, "401: Unauthorized")
+        fault = self.faults.take_rest_fault(request.method, request.path)
+        if fault is not None:
+            return self._fault_response(fault)
+        limited = self.rate_limits.take(bucket_key)
+        if limited is not None:
+            return limited
+        return await handler(request)
+
+    @staticmethod
+    def _fault_response(fault: RestFault) -> web.Response:
+        if fault.status != 429:
+            return DiscordError(fault.status, 0, f"{fault.status}: injected by the twin").response()
+        return too_many_requests(fault.retry_after, fault.scope)

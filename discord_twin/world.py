@@ -1,0 +1,196 @@
+"""The world the twin holds, building it, and announcing its changes to the bot's gateway sessions.
+
+Users, guilds (with their channels, roles and members), messages, the files on the CDN, and the bot's
+application with the commands it registered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from . import gateway as gw
+from .gateway import Sessions
+from .models import (
+    Channel,
+    Guild,
+    Member,
+    Message,
+    Role,
+    SnowflakeFactory,
+    StoredAttachment,
+    User,
+    guess_content_type,
+    image_size,
+)
+from .permissions import DEFAULT_EVERYONE_PERMISSIONS
+
+class WorldState:
+    """Everything Discord knows in the twin; each change that Discord announces goes out to `sessions`."""
+
+    def __init__(self, sessions: Sessions, *, bot_name: str) -> None:
+        self.sessions = sessions
+        self.ids = SnowflakeFactory()
+        self.bot_user = User(self.ids.next(), bot_name, bot=True)
+        # For bots created since 2016 the application id equals the bot user's id.
+        self.application_id = self.bot_user.id
+        self.owner = User(self.ids.next(), "app-owner")
+        self.users: dict[int, User] = {self.bot_user.id: self.bot_user, self.owner.id: self.owner}
+        self.guilds: dict[int, Guild] = {}
+        self.channels: dict[int, Channel] = {}
+        self.messages: dict[int, Message] = {}
+        self.attachments: dict[int, StoredAttachment] = {}
+        # The application commands the bot registered: global ones, and per guild.
+        self.commands: list[dict[str, Any]] = []
+        self.guild_commands: dict[int, list[dict[str, Any]]] = {}
+        self.cdn_base = ""  # http://host:port once the twin serves; the start of every attachment URL
+
+    # -- building ------------------------------------------------------------------------------
+
+    def create_user(self, name: str, *, bot: bool = False, global_name: str | None = None) -> User:
+        user = User(self.ids.next(), name, bot=bot, global_name=global_name)
+        self.users[user.id] = user
+        return user
+
+    def create_guild(self, name: str, *, owner: User | None = None) -> Guild:
+        """A guild with its @everyone role, the bot as a member, and an owner (created if not given)."""
+        owner = owner or self.create_user(f"{name}-owner")
+        guild_id = self.ids.next()
+        guild = Guild(guild_id, name, owner.id, created_at=datetime.now(timezone.utc))
+        guild.roles[guild_id] = Role(guild_id, guild_id, "@everyone", DEFAULT_EVERYONE_PERMISSIONS)
+        for user in (self.bot_user, owner):
+            guild.members[user.id] = Member(user, guild_id, [], datetime.now(timezone.utc))
+        self.guilds[guild_id] = guild
+        # A guild joined mid-session comes without "unavailable": that is how clients tell a join
+        # from a guild listed in READY becoming available.
+        joined = guild.payload()
+        del joined["unavailable"]
+        self.sessions.dispatch("GUILD_CREATE", joined, intent=gw.GUILDS)
+        return guild
+
+    def create_channel(self, guild: Guild, name: str) -> Channel:
+        channel = Channel(self.ids.next(), guild.id, name, position=len(guild.channels))
+        guild.channels[channel.id] = channel
+        self.channels[channel.id] = channel
+        self.sessions.dispatch("CHANNEL_CREATE", channel.payload(), intent=gw.GUILDS)
+        return channel
+
+    def create_role(self, guild: Guild, name: str, permissions: int = 0) -> Role:
+        """A role; `permissions` is the bit set, e.g. permissions.ADMINISTRATOR (0x8)."""
+        role = Role(self.ids.next(), guild.id, name, permissions, position=len(guild.roles))
+        guild.roles[role.id] = role
+        self.sessions.dispatch(
+            "GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.payload()}, intent=gw.GUILDS
+        )
+        return role
+
+    def add_member(self, guild: Guild, user: User, roles: Iterable[Role] = ()) -> Member:
+        member = Member(user, guild.id, [role.id for role in roles], datetime.now(timezone.utc))
+        guild.members[user.id] = member
+        self.sessions.dispatch(
+            "GUILD_MEMBER_ADD", {**member.payload(), "guild_id": str(guild.id)}, intent=gw.GUILD_MEMBERS
+        )
+        return member
+
+    def store_attachment(
+        self,
+        channel: Channel,
+        filename: str,
+        data: bytes,
+        content_type: str | None = None,
+        description: str | None = None,
+    ) -> StoredAttachment:
+        """Put a file on the CDN, with the type and image size Discord would report."""
+        content_type = content_type or guess_content_type(filename)
+        size = image_size(data, content_type)
+        attachment = StoredAttachment(
+            id=self.ids.next(),
+            channel_id=channel.id,
+            filename=filename,
+            content_type=content_type,
+            data=data,
+            cdn_base=self.cdn_base,
+            width=size[0] if size else None,
+            height=size[1] if size else None,
+            description=description,
+        )
+        self.attachments[attachment.id] = attachment
+        return attachment
+
+    # -- messages (ephemeral ones exist only for their one viewer, so nothing is announced) ----
+
+    def add_message(self, message: Message) -> None:
+        self.messages[message.id] = message
+        message.channel.last_message_id = message.id
+        if not message.ephemeral:
+            self._dispatch_message("MESSAGE_CREATE", message)
+
+    def edit_message(self, message: Message) -> None:
+        """Announce an edit already applied to `message`."""
+        message.edited_at = datetime.now(timezone.utc)
+        if not message.ephemeral:
+            self._dispatch_message("MESSAGE_UPDATE", message)
+
+    def delete_message(self, message: Message) -> None:
+        message.deleted = True
+        if not message.ephemeral:
+            data = {"id": str(message.id), "channel_id": str(message.channel.id), "guild_id": str(message.guild_id)}
+            self.sessions.dispatch("MESSAGE_DELETE", data, intent=gw.GUILD_MESSAGES)
+
+    def react(self, message: Message, emoji: str, user_id: int, *, added: bool) -> None:
+        users = message.reactions.setdefault(emoji, set())
+        if added:
+            users.add(user_id)
+        else:
+            users.discard(user_id)
+        event = "MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE"
+        data = {
+            "user_id": str(user_id),
+            "channel_id": str(message.channel.id),
+            "message_id": str(message.id),
+            "guild_id": str(message.guild_id),
+            "emoji": {"id": None, "name": emoji},
+            "burst": False,
+            "type": 0,
+        }
+        self.sessions.dispatch(event, data, intent=gw.GUILD_MESSAGE_REACTIONS)
+
+    def _dispatch_message(self, event: str, message: Message) -> None:
+        # MESSAGE_CONTENT is privileged except for the bot's own messages and ones mentioning it.
+        privileged = message.author is not self.bot_user and self.bot_user.id not in message.mention_ids()
+        self.sessions.dispatch(
+            event, self.message_payload(message), intent=gw.GUILD_MESSAGES, privileged_content=privileged
+        )
+
+    # -- payloads ------------------------------------------------------------------------------
+
+    def message_payload(self, message: Message) -> dict[str, Any]:
+        member = self.guilds[message.guild_id].members.get(message.author.id)
+        referenced = self.messages.get(message.reference_id) if message.reference_id else None
+        return message.payload(member=member, users=self.users, referenced=referenced)
+
+    @property
+    def application_flags(self) -> int:
+        # GATEWAY_GUILD_MEMBERS (1<<14) and GATEWAY_MESSAGE_CONTENT (1<<18): privileged intents enabled.
+        return (1 << 14) | (1 << 18)
+
+    def application_payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.application_id),
+            "name": self.bot_user.username,
+            "icon": None,
+            "description": "",
+            "summary": "",
+            "type": None,
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "owner": self.owner.payload(),
+            "team": None,
+            "verify_key": "0" * 64,
+            "flags": self.application_flags,
+            "bot": self.bot_user.payload(),
+            "interactions_endpoint_url": None,
+            "redirect_uris": [],
+            "rpc_origins": [],
+            "tags": [],
+        }
