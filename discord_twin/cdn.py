@@ -11,6 +11,9 @@ from .rest.http import snowflake
 from .world import WorldState
 
 
+OVERSIZE_CHUNK = 1 << 20
+
+
 class Cdn:
     """GET /attachments/{channel}/{id}/{filename} (and the media proxy's copy of that path)."""
 
@@ -25,7 +28,7 @@ class Cdn:
             web.get("/media-proxy/attachments/{channel_id}/{attachment_id}/{filename}", self.serve),
         ]
 
-    async def serve(self, request: web.Request) -> web.Response:
+    async def serve(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(request.path)
         if self.faults.cdn_delay_seconds:
             await asyncio.sleep(self.faults.cdn_delay_seconds)
@@ -37,4 +40,23 @@ class Cdn:
             or str(attachment.channel_id) != request.match_info["channel_id"]
         ):
             return web.Response(status=404, text="Not Found")
-        return web.Response(body=attachment.data, content_type=attachment.content_type or "application/octet-stream")
+        content_type = attachment.content_type or "application/octet-stream"
+        if not self.faults.cdn_extra_bytes:
+            return web.Response(body=attachment.data, content_type=content_type)
+        return await self._oversized(request, attachment.data, content_type)
+
+    async def _oversized(self, request: web.Request, data: bytes, content_type: str) -> web.StreamResponse:
+        """The file, then `cdn_extra_bytes` of zeros, streamed (so the twin itself never holds them)."""
+        response = web.StreamResponse(headers={"Content-Type": content_type})
+        await response.prepare(request)
+        try:
+            await response.write(data)
+            left = self.faults.cdn_extra_bytes
+            chunk = bytes(min(left, OVERSIZE_CHUNK))
+            while left > 0:
+                await response.write(chunk[:left])
+                left -= len(chunk)
+            await response.write_eof()
+        except (ConnectionError, RuntimeError):
+            pass  # the client stopped reading: that is what a careful client does
+        return response

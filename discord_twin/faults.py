@@ -29,6 +29,7 @@ class Faults:
         self.rest: list[RestFault] = []  # pending, each answers one matching call
         self.cdn_delay_seconds = 0.0
         self.cdn_missing = False
+        self.cdn_extra_bytes = 0
 
     async def drop_gateway(self, code: int = gw.UNKNOWN_ERROR) -> None:
         """Close every gateway connection (sessions stay resumable)."""
@@ -61,6 +62,10 @@ class Faults:
     def cdn_delay(self, seconds: float) -> None:
         """The CDN waits this long before answering each request."""
         self.cdn_delay_seconds = seconds
+
+    def cdn_oversize(self, extra_bytes: int) -> None:
+        """The CDN sends this many bytes more than each file holds (and than its payload's `size` claims); 0 stops it."""
+        self.cdn_extra_bytes = extra_bytes
 
     def cdn_not_found(self, enabled: bool = True) -> None:
         """The CDN answers 404 for every file while enabled."""

@@ -78,6 +78,7 @@ class DiscordTwin:
         self.fail_next_rest = self.faults.fail_next_rest
         self.cdn_delay = self.faults.cdn_delay
         self.cdn_not_found = self.faults.cdn_not_found
+        self.cdn_oversize = self.faults.cdn_oversize
         self.set_rate_limit = self.rest.rate_limits.set_rate_limit
 
     # -- lifecycle -----------------------------------------------------------------------------

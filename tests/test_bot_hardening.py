@@ -83,3 +83,20 @@ async def test_images_posted_while_a_session_was_invalidated_are_answered_once(
     replies = [m for m in discord_twin.bot_messages if m.reference_id in {p.id for p in posted}]
     assert sorted(m.reference_id for m in replies) == sorted(p.id for p in posted)  # each exactly once
     assert discord_twin.gateway.refused_resumes == 1
+
+
+async def test_a_body_larger_than_its_claimed_size_is_cut_off_at_the_limit(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    import psutil
+
+    bot = await start_bot(max_image_bytes=1_000_000)
+    before = psutil.Process().memory_info().rss
+    discord_twin.cdn_oversize(300_000_000)  # claims a few hundred bytes, sends 300 MB
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit_attachment(test_digits, 0)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert "over the limit of 1.0 MB" in text_of(reply)
+    assert psutil.Process().memory_info().rss - before < 50_000_000  # the bot (and the twin: same process) held ~1 MB
+    discord_twin.cdn_oversize(0)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit_attachment(test_digits, 1)])
+    assert answered_digits(await discord_twin.wait_for_reply(posted, timeout=WAIT)) == [test_digits[1][1]]
+    assert bot.served_version == 1
