@@ -11,8 +11,12 @@ recognized digits are checked against the MNIST labels.
 
     .venv/bin/python benchmarks/e2e_load.py --target minimal --json
     .venv/bin/python benchmarks/e2e_load.py --retrain "epochs=20" --json   # while an admin's !retrain runs
+    .venv/bin/python benchmarks/e2e_load.py --photos --json                # 4000×3000 JPEGs: peak memory, !model latency
 
-With --retrain, an admin posts `!retrain OPTIONS` after the warm-up; the load starts once the
+With --photos, each image is a 4000×3000 JPEG phone photo of the digit (about 4 MB), each user posts
+all of its messages at once (a burst), and the run also
+reports the bot's peak resident memory and how fast `!model` answers meanwhile (an admin asks every
+quarter second). With --retrain, an admin posts `!retrain OPTIONS` after the warm-up; the load starts once the
 status message shows training progress, and the retrain is cancelled (store untouched) at the end.
 """
 
@@ -97,6 +101,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 async def run(args: argparse.Namespace) -> int:
     digits, labels, source = load_digits(min(args.users * args.messages, 10_000))
+    if args.photos:
+        digits, labels, source = *as_photos(digits, labels), f"{source}, as 4000x3000 JPEG photos"
     async with DiscordTwin() as twin:
         world = build_world(twin, channel_name="load")
         users = [twin.create_user(f"user{index}") for index in range(args.users)]
@@ -137,25 +143,38 @@ async def run(args: argparse.Namespace) -> int:
             answers: list[tuple[int | None, int]] = []  # (digit the bot named, label)
             deadline = time.perf_counter() + args.timeout
 
+            async def post(user_index: int, index: int) -> tuple[Message, int]:
+                sample = (user_index * args.messages + index) % len(digits)
+                name = f"digit{index}.{'jpg' if args.photos else 'png'}"
+                return await twin.post_message(world.channel, users[user_index], attachments=[Attachment(digits[sample], name)]), sample
+
+            async def answered(posted: Message, sample: int) -> bool:
+                try:
+                    reply = await twin.wait_for_reply(posted, timeout=max(deadline - time.perf_counter(), 0.001))
+                except TimeoutError:
+                    unanswered.append(posted)
+                    return False
+                assert posted.dispatched_at is not None
+                latencies.append(reply.created_at - posted.dispatched_at)
+                answers.append((recognized_digit(reply), labels[sample]))
+                return True
+
             async def one_user(user_index: int) -> None:
+                if args.photos:  # a burst: all of the user's photos at once, as people share an album
+                    sent = [await post(user_index, index) for index in range(args.messages)]
+                    await asyncio.gather(*(answered(*message) for message in sent))
+                    return
                 for index in range(args.messages):
-                    sample = (user_index * args.messages + index) % len(digits)
-                    png = digits[sample]
-                    posted = await twin.post_message(
-                        world.channel, users[user_index], attachments=[Attachment(png, f"digit{index}.png")]
-                    )
-                    try:
-                        reply = await twin.wait_for_reply(posted, timeout=max(deadline - time.perf_counter(), 0.001))
-                    except TimeoutError:
-                        unanswered.append(posted)
+                    if not await answered(*await post(user_index, index)):
                         return  # This user gives up; its remaining messages count as unsent.
-                    assert posted.dispatched_at is not None
-                    latencies.append(reply.created_at - posted.dispatched_at)
-                    answers.append((recognized_digit(reply), labels[sample]))
 
             started = time.perf_counter()
-            await asyncio.gather(*(one_user(index) for index in range(args.users)))
+            loaded = asyncio.gather(*(one_user(index) for index in range(args.users)))
+            watchers = [asyncio.create_task(peak_memory(process.pid, loaded)),
+                        asyncio.create_task(model_command_latencies(twin, world, loaded))] if args.photos else []
+            await loaded
             elapsed = time.perf_counter() - started
+            peak_rss, model_latencies = [await watcher for watcher in watchers] if watchers else (None, [])
             if retrain_status is not None:
                 retrain_ran_throughout = await stop_retrain(twin, world, retrain_status)
         finally:
@@ -189,6 +208,10 @@ async def run(args: argparse.Namespace) -> int:
     if args.retrain:
         result["retrain"] = args.retrain
         result["retrain_ran_throughout"] = retrain_ran_throughout
+    if args.photos:
+        result["peak_rss_mb"] = round(peak_rss / 2**20, 1) if peak_rss else None
+        result["model_command_p50_ms"] = round(percentile(model_latencies, 0.50) * 1000, 1) if model_latencies else None
+        result["model_command_p99_ms"] = round(percentile(model_latencies, 0.99) * 1000, 1) if model_latencies else None
     print(f"target: {args.target} ({' '.join(command)}), images: {source}")
     print(f"users × messages: {args.users} × {args.messages}")
     print(f"sent: {result['sent']}, received: {result['received']}, unanswered: {len(unanswered)}")
@@ -197,6 +220,9 @@ async def run(args: argparse.Namespace) -> int:
     if args.target == "bot":
         print(f"recognized: {result['recognized']} of {result['received']} replies named a digit, "
               f"{result['correct']} of them the right one")
+    if args.photos:
+        print(f"bot's peak resident memory: {result['peak_rss_mb']} MB; !model answered in p50 "
+              f"{result['model_command_p50_ms']} ms, p99 {result['model_command_p99_ms']} ms ({len(model_latencies)} asked)")
     if args.retrain:
         print(f"background: !retrain {args.retrain}, training throughout the load: {retrain_ran_throughout}")
     if unanswered:
@@ -207,6 +233,41 @@ async def run(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     refused = args.target == "bot" and len(recognized) < len(latencies)
     return 1 if unanswered or refused or sent < args.users * args.messages else 0
+
+
+def as_photos(pngs: list[bytes], labels: list[int]) -> tuple[list[bytes], list[int]]:
+    """Up to 20 distinct 4000×3000 JPEG photos of the digits, repeated (each takes a fifth of a second to make)."""
+    import numpy as np
+
+    from samples.pictures import photo_4000x3000
+
+    rng = np.random.default_rng(0)
+    photos = [photo_4000x3000(np.asarray(Image.open(io.BytesIO(png))), rng) for png in pngs[:20]]
+    repeat = range(len(pngs))
+    return [photos[index % len(photos)] for index in repeat], [labels[index % len(photos)] for index in repeat]
+
+
+async def peak_memory(pid: int, until: asyncio.Future) -> int:
+    """The process's largest resident set size, sampled every 20 ms until `until` is done."""
+    import psutil
+
+    process, peak = psutil.Process(pid), 0
+    while not until.done():
+        peak = max(peak, process.memory_info().rss)
+        await asyncio.sleep(0.02)
+    return peak
+
+
+async def model_command_latencies(twin: DiscordTwin, world, until: asyncio.Future) -> list[float]:
+    """Seconds from an admin's `!model` to the bot's reply, asked every quarter second until `until` is done."""
+    latencies = []
+    while not until.done():
+        asked = await twin.post_message(world.channel, world.admin, "!model")
+        reply = await twin.wait_for_reply(asked, timeout=60)
+        assert asked.dispatched_at is not None
+        latencies.append(reply.created_at - asked.dispatched_at)
+        await asyncio.sleep(0.25)
+    return latencies
 
 
 async def start_retrain(twin: DiscordTwin, world, options: str) -> Message:
@@ -257,6 +318,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="end with one JSON line of the results")
     parser.add_argument("--retrain", metavar="OPTIONS", default=None,
                         help='measure while an admin\'s "!retrain OPTIONS" runs, e.g. "epochs=20" (bot target only)')
+    parser.add_argument("--photos", action="store_true",
+                        help="post 4000x3000 JPEG photos; report the bot's peak memory and !model latency meanwhile")
     parser.add_argument("--minimal-client", action="store_true", help=argparse.SUPPRESS)  # The subprocess role.
     args = parser.parse_args()
     if args.minimal_client:

@@ -49,3 +49,12 @@ async def test_e2e_load_refuses_to_measure_a_bot_without_a_model(tmp_path: Path)
     code, _, stderr = await run_e2e_load("--target", "bot", env={"MODEL_STORE": str(tmp_path / "empty")})
     assert code == 2
     assert "without a digit" in stderr and "python train.py" in stderr
+
+
+async def test_e2e_load_photos_reports_memory_and_command_latency(trained_store: Path) -> None:
+    code, stdout, stderr = await run_e2e_load(
+        "--target", "bot", "--photos", env={"MODEL_STORE": str(trained_store), "MNIST_DIR": str(verified_mnist_dir())})
+    assert code == 0, stderr
+    result = json.loads(stdout.strip().splitlines()[-1])
+    assert (result["sent"], result["received"], result["recognized"]) == (6, 6, 6) and result["correct"] >= 5
+    assert 50 < result["peak_rss_mb"] < 1000 and result["model_command_p99_ms"] >= result["model_command_p50_ms"] > 0
