@@ -11,7 +11,7 @@ import discord
 from digits.card import ModelCard
 from digits.inference import AccuracyReport, Prediction
 from digits.records import Progress
-from digits.render import bar, confusion_png, duration, preview_png, probability_chart
+from digits.render import bar, confusion_png, duration, preview_png, probability_chart, strip_png
 from digits.retraining import Outcome, Status
 
 # Discord's limit on an embed title.
@@ -49,16 +49,25 @@ def answer(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], li
             embeds.append(discord.Embed(title=shorten(f"Couldn't read {result.filename}", MAX_TITLE),
                                         description=result.error, colour=discord.Colour.red()))
             continue
-        verdict = f": it's a {prediction.digit}"
+        preview_name = f"input-{index}.png"
+        if prediction.digit is not None:
+            reading = prediction.digits[0]
+            verdict = f": it's a {reading.digit}"
+            description = f"Confidence **{reading.confidence:.1%}**\n```\n{probability_chart(reading.probabilities)}\n```"
+            picture, caption = preview_png(reading.input_image), "what the model saw, 28×28"
+        else:
+            verdict = f": it's {prediction.number}"
+            rows = "\n".join(f"{r.digit} {bar(r.confidence)} {r.confidence:6.1%}" for r in prediction.digits)
+            description = f"Confidence **{prediction.confidence:.1%}** for the whole number\n```\n{rows}\n```"
+            picture, caption = strip_png([r.input_image for r in prediction.digits]), "what the model saw, digit by digit"
         embed = discord.Embed(
             title=shorten(result.filename, MAX_TITLE - len(verdict)) + verdict,
-            description=f"Confidence **{prediction.confidence:.1%}**\n```\n{probability_chart(prediction.probabilities)}\n```",
+            description=description,
             colour=discord.Colour.green() if prediction.confidence >= CONFIDENT else discord.Colour.gold(),
         )
-        preview_name = f"input-{index}.png"
-        files.append(discord.File(io.BytesIO(preview_png(prediction.input_image)), filename=preview_name))
+        files.append(discord.File(io.BytesIO(picture), filename=preview_name))
         embed.set_image(url=f"attachment://{preview_name}")
-        embed.set_footer(text=f"model version {prediction.version} · what the model saw, 28×28")
+        embed.set_footer(text=f"model version {prediction.version} · {caption}")
         embeds.append(embed)
     return embeds, files
 

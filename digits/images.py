@@ -46,6 +46,27 @@ CLUTTER_EDGE_SHARE = 0.05
 MIN_DIGIT_SHARE = 0.05
 # Pixels this close to such a region belong to it (its blurred or compressed fringe).
 CLUTTER_MARGIN = 2
+# A number has at most this many digits.
+MAX_DIGITS = 12
+# Pixels at least this much ink make up the strokes that are grouped into digits.
+STROKE_COVERAGE = 0.25
+EIGHT_NEIGHBOURS = np.ones((3, 3))
+# Strokes closer than this many stroke widths belong to one digit (a 4 or 5 in two strokes, a broken 0)...
+JOIN_STROKES = 0.5
+# ...as do strokes above one another, sharing this share of the narrower one's columns (a 5's flag, a 7's bar).
+# Only a part clearly shorter than the other is a flag, a bar or a dot (two whole digits never nest); a part
+# under half the other's height joins it if they share a column at all.
+JOIN_OVERLAP = 0.5
+JOIN_PART_HEIGHT = 0.75
+JOIN_SMALL_PART_HEIGHT = 0.5
+# A group with less than this share of the biggest group's ink, and under half its height, is a speck or dirt.
+SPECK_SHARE = 0.08
+# Among several digits, a group wider than this many times their height is touching digits; a picture's only
+# group must be wider still, as a broad 0 or 2 on its own is common.
+SPLIT_ASPECT = 1.25
+SPLIT_ASPECT_ALONE = 1.6
+# A digit's ink reaches this many pixels beyond its strokes (their soft, antialiased edge).
+REGION_MARGIN = 2
 
 
 class ImageError(ValueError):
@@ -68,6 +89,15 @@ def to_mnist(data: bytes, limits: ImageLimits = ImageLimits()) -> np.ndarray:
     """The digit in an encoded image as a 28×28 uint8 MNIST image (white digit on black); ImageError if none."""
     signal = _signal(_decode(data, limits))
     return _centre(_isolate_ink(signal))
+
+
+def to_mnist_digits(data: bytes, limits: ImageLimits = ImageLimits()) -> list[np.ndarray]:
+    """The digits of the number in an encoded image, left to right, each a 28×28 MNIST image; ImageError if none.
+
+    A picture of one digit gives what `to_mnist` gives.
+    """
+    coverage = _isolate_ink(_signal(_decode(data, limits)))
+    return [_centre(region) for region in _digit_regions(coverage)]
 
 
 def normalize(images: np.ndarray) -> np.ndarray:
@@ -302,6 +332,87 @@ def _centre(coverage: np.ndarray) -> np.ndarray:
     canvas = Image.new("L", (MNIST_SIZE, MNIST_SIZE))
     canvas.paste(Image.fromarray(digit), (round(MNIST_CENTRE - centre_x), round(MNIST_CENTRE - centre_y)))
     return np.asarray(canvas)
+
+
+# -- finding the digits of a number -----------------------------------------------------------
+
+
+def _digit_regions(coverage: np.ndarray) -> list[np.ndarray]:
+    """The ink of each digit, left to right: the whole coverage when it holds one digit (the common case)."""
+    strokes = coverage > STROKE_COVERAGE
+    labels, count = ndimage.label(strokes, structure=EIGHT_NEIGHBOURS)
+    if count == 0:
+        return [coverage]
+    groups = _join_strokes(strokes, labels, count) if count > 1 else labels
+    boxes = ndimage.find_objects(groups)
+    masses = np.asarray(ndimage.sum_labels(coverage, groups, index=np.arange(1, len(boxes) + 1)))
+    heights = np.array([box[0].stop - box[0].start for box in boxes])
+    # Specks and dirt: little ink, and much shorter than the biggest group.
+    kept = [index for index in range(len(boxes))
+            if masses[index] >= SPECK_SHARE * masses.max() or heights[index] >= 0.5 * heights.max()]
+    columns = [(boxes[i][1].start, boxes[i][1].stop) for i in kept]
+    if len(boxes) == 1:
+        regions = [coverage]  # one digit, nothing set aside: exactly what `to_mnist` reads
+    else:
+        regions = [coverage * ndimage.binary_dilation(groups == i + 1, iterations=REGION_MARGIN) for i in kept]
+    # A digit is about as tall as the number's tallest ones: a group much wider than that is touching digits.
+    height = int(np.median(heights[kept]))
+    aspect = SPLIT_ASPECT if len(kept) > 1 else SPLIT_ASPECT_ALONE
+    pieces = [piece for region, span in zip(regions, columns) for piece in _split_touching(region, span, height, aspect)]
+    if len(pieces) > MAX_DIGITS:
+        raise ImageError(f"I can read up to {MAX_DIGITS} digits; this picture seems to hold {len(pieces)}")
+    return [region for _, region in sorted(pieces, key=lambda piece: piece[0])]
+
+
+def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """Label image of digit candidates: strokes closer than about a stroke's width, or above one another, are one."""
+    depth = ndimage.distance_transform_edt(strokes)
+    stroke_width = 2.0 * float(np.percentile(depth[strokes], 90))
+    radius = max(1, round(JOIN_STROKES * stroke_width / 2))
+    near, _ = ndimage.label(ndimage.binary_dilation(strokes, iterations=radius), structure=EIGHT_NEIGHBOURS)
+    # Each stroke joins the group its grown copy fell into...
+    group = np.asarray(ndimage.maximum(near, labels, index=np.arange(1, count + 1)), dtype=np.intp)
+    # ...and groups above one another (a 5's flag, a 7's bar, a dot) join too.
+    boxes = ndimage.find_objects(labels)
+    parent = {g: g for g in set(group.tolist())}
+
+    def root(g: int) -> int:
+        while parent[g] != g:
+            g = parent[g]
+        return g
+
+    extents: dict[int, tuple[int, int, int, int]] = {}  # group → top, bottom, left, right
+    for index, box in enumerate(boxes):
+        g = int(group[index])
+        top, bottom, left, right = extents.get(g, (box[0].start, box[0].stop, box[1].start, box[1].stop))
+        extents[g] = (min(top, box[0].start), max(bottom, box[0].stop), min(left, box[1].start), max(right, box[1].stop))
+    ordered = sorted(extents)
+    for a_index, a in enumerate(ordered):
+        for b in ordered[a_index + 1:]:
+            (a_top, a_bottom, a0, a1), (b_top, b_bottom, b0, b1) = extents[a], extents[b]
+            overlap = min(a1, b1) - max(a0, b0)
+            shorter, taller = sorted((a_bottom - a_top, b_bottom - b_top))
+            if (overlap >= JOIN_OVERLAP * min(a1 - a0, b1 - b0) and shorter < JOIN_PART_HEIGHT * taller
+                    or overlap > 0 and shorter < JOIN_SMALL_PART_HEIGHT * taller):
+                parent[root(b)] = root(a)
+    roots = sorted({root(g) for g in parent})
+    renumber = np.zeros(count + 1, dtype=np.intp)
+    renumber[1:] = [roots.index(root(int(g))) + 1 for g in group]
+    return renumber[labels]
+
+
+def _split_touching(region: np.ndarray, span: tuple[int, int], height: int, aspect: float) -> list[tuple[int, np.ndarray]]:
+    """The region as (left column, ink) pieces: cut at its column of least ink while it is over `aspect` × `height` wide."""
+    width = span[1] - span[0]
+    if width <= aspect * height or width < 4:
+        return [(span[0], region)]
+    profile = region[:, span[0]:span[1]].sum(axis=0)
+    middle = slice(int(width * 0.2), int(width * 0.8) + 1)
+    cut = span[0] + middle.start + int(np.argmin(profile[middle]))
+    left, right = region.copy(), region.copy()
+    left[:, cut:] = 0.0
+    right[:, :cut] = 0.0
+    return _split_touching(left, (span[0], cut), height, SPLIT_ASPECT) + _split_touching(right, (cut, span[1]), height, SPLIT_ASPECT)
 
 
 def _span(profile: np.ndarray) -> tuple[int, int]:

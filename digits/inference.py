@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +25,7 @@ import numpy as np
 
 from digits.card import ModelCard
 from digits.evaluation import per_digit_accuracy
-from digits.images import ImageError, ImageLimits, normalize, to_mnist
+from digits.images import ImageError, ImageLimits, normalize, to_mnist_digits
 from digits.network import NumpyNetwork
 from model_store import ModelStore, StoreError
 
@@ -37,14 +38,36 @@ _EPSILON = 1e-7
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """What the network read in one image, and the 28×28 input it classified (white digit on black)."""
+class DigitReading:
+    """One digit read: the digit, its ten probabilities, and the 28×28 input it was read from (white on black)."""
 
     digit: int
     confidence: float
     probabilities: tuple[float, ...]
-    version: int
     input_image: np.ndarray
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the network read in one image: the digits of a number, left to right (most pictures hold one)."""
+
+    digits: tuple[DigitReading, ...]
+    version: int
+
+    @property
+    def number(self) -> str:
+        """The digits as a string, e.g. `"2026"`; a single digit's is one character."""
+        return "".join(str(reading.digit) for reading in self.digits)
+
+    @property
+    def confidence(self) -> float:
+        """How sure the whole reading is: the product of the digits' confidences."""
+        return math.prod(reading.confidence for reading in self.digits)
+
+    @property
+    def digit(self) -> int | None:
+        """The digit, when the picture holds exactly one."""
+        return self.digits[0].digit if len(self.digits) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -179,26 +202,28 @@ class InferenceService:
     # -- predicting ----------------------------------------------------------------------
 
     def predict(self, image: bytes) -> Prediction:
-        """Read the digit in one encoded image; ImageError (with a message for the user) if there is none."""
-        served = self._current()
-        digit_image = to_mnist(image, self.limits)
-        return _prediction(served, digit_image, served.network.predict(normalize(digit_image[np.newaxis]))[0])
+        """Read the digits in one encoded image; ImageError (with a message for the user) if there are none."""
+        [result] = self.predict_batch([image])
+        if isinstance(result, ImageError):
+            raise result
+        return result
 
     def predict_batch(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
         """Read many images with one forward pass; each entry is a Prediction or the ImageError of that image."""
         served = self._current()
-        results: list[np.ndarray | ImageError] = []
+        results: list[list[np.ndarray] | ImageError] = []
         for image in images:
             try:
-                results.append(to_mnist(image, self.limits))
+                results.append(to_mnist_digits(image, self.limits))
             except ImageError as error:
                 results.append(error)
-        readable = [result for result in results if isinstance(result, np.ndarray)]
-        if not readable:
+        inputs = [digit for result in results if not isinstance(result, ImageError) for digit in result]
+        if not inputs:
             return [result for result in results if isinstance(result, ImageError)]
-        probabilities = iter(served.network.predict(normalize(np.stack(readable))))
+        probabilities = iter(served.network.predict(normalize(np.stack(inputs))))
         return [
-            result if isinstance(result, ImageError) else _prediction(served, result, next(probabilities))
+            result if isinstance(result, ImageError)
+            else Prediction(tuple(_reading(digit, next(probabilities)) for digit in result), served.version)
             for result in results
         ]
 
@@ -260,15 +285,9 @@ class InferenceService:
         self._executor.shutdown(wait=True)
 
 
-def _prediction(served: _Served, digit_image: np.ndarray, probabilities: np.ndarray) -> Prediction:
+def _reading(digit_image: np.ndarray, probabilities: np.ndarray) -> DigitReading:
     digit = int(np.argmax(probabilities))
-    return Prediction(
-        digit=digit,
-        confidence=float(probabilities[digit]),
-        probabilities=tuple(probabilities.tolist()),
-        version=served.version,
-        input_image=digit_image,
-    )
+    return DigitReading(digit, float(probabilities[digit]), tuple(probabilities.tolist()), digit_image)
 
 
 def _fingerprint(images: np.ndarray, labels: np.ndarray) -> str:

@@ -1,4 +1,4 @@
-"""`python -m bot predict IMAGE [IMAGE ...] [--json] [--store DIR]`: read digits offline with the served model.
+"""`python -m bot predict IMAGE [IMAGE ...] [--json] [--store DIR]`: read digits (and numbers) offline with the served model.
 
 Exit status: 0 when every image was read, 1 when some were refused (each with its reason),
 2 on bad usage or when the store has no usable model.
@@ -42,6 +42,20 @@ def _read(path: Path, service: InferenceService) -> Prediction:
     return service.predict(data)
 
 
+def _record(path: Path, prediction: Prediction) -> dict[str, object]:
+    """One image's JSON object: the number and its digits; for a single digit also its probabilities, as before."""
+    single = prediction.digits[0] if prediction.digit is not None else None
+    return {
+        "file": str(path),
+        "number": prediction.number,
+        "digit": prediction.digit,
+        "confidence": prediction.confidence,
+        "probabilities": list(single.probabilities) if single else None,
+        "digits": [{"digit": r.digit, "confidence": r.confidence, "probabilities": list(r.probabilities)} for r in prediction.digits],
+        "version": prediction.version,
+    }
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     """Run the CLI; return the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -65,18 +79,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
                     print(f"{path}: refused: {error}", file=out)
                 continue
             if args.json:
-                record = {
-                    "file": str(path),
-                    "digit": prediction.digit,
-                    "confidence": prediction.confidence,
-                    "probabilities": list(prediction.probabilities),
-                    "version": prediction.version,
-                }
-                print(json.dumps(record), file=out)
-            else:
-                print(f"{path}: {prediction.digit} ({prediction.confidence:.1%} sure, model version {prediction.version})", file=out)
-                for line in probability_chart(prediction.probabilities, BAR_WIDTH).splitlines():
+                print(json.dumps(_record(path, prediction)), file=out)
+                continue
+            print(f"{path}: {prediction.number} ({prediction.confidence:.1%} sure, model version {prediction.version})", file=out)
+            if prediction.digit is not None:
+                for line in probability_chart(prediction.digits[0].probabilities, BAR_WIDTH).splitlines():
                     print(f"  {line}", file=out)
+            else:
+                for place, reading in enumerate(prediction.digits, start=1):
+                    print(f"  digit {place}: {reading.digit} ({reading.confidence:.1%})", file=out)
     finally:
         service.close()
     return 1 if refused else 0

@@ -40,6 +40,16 @@ def preview_png(image: np.ndarray) -> bytes:
     return png(picture.resize((picture.width * PREVIEW_SCALE, picture.height * PREVIEW_SCALE), Image.Resampling.NEAREST))
 
 
+def strip_png(images: Sequence[np.ndarray]) -> bytes:
+    """Several 28×28 inputs side by side, enlarged like `preview_png`, a thin gap between them: what the model saw of a number."""
+    gap = 2
+    strip = np.full((28, len(images) * (28 + gap) - gap), 40, np.uint8)
+    for index, image in enumerate(images):
+        strip[:, index * (28 + gap) : index * (28 + gap) + 28] = image
+    picture = Image.fromarray(strip, mode="L")
+    return png(picture.resize((picture.width * PREVIEW_SCALE, picture.height * PREVIEW_SCALE), Image.Resampling.NEAREST))
+
+
 def confusion_png(matrix: Sequence[Sequence[int]]) -> bytes:
     """The confusion matrix as a picture: rows are true digits, columns predictions, darker = more."""
     counts = np.asarray(matrix)

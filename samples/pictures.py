@@ -211,3 +211,57 @@ USER_IMAGE_STYLES: dict[str, Style] = {
     "grey_alpha": grey_alpha,
     "white_on_black_photo": white_on_black_photo,
 }
+
+
+# -- numbers: several digits in one picture ---------------------------------------------------------
+
+
+def number_ink(digits: list[np.ndarray], rng: np.random.Generator, height: int = 160) -> np.ndarray:
+    """Ink coverage of MNIST digits written left to right, as a person would: size, baseline and slant vary
+    from digit to digit, and the gaps between them run from touching to wide."""
+    slant = rng.uniform(-0.25, 0.25)  # one writer, one slant: shared by the digits, with a little wobble
+    pieces = []
+    for digit in digits:
+        size = int(height * rng.uniform(0.8, 1.15))
+        ink = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
+        shear = slant + rng.uniform(-0.05, 0.05)
+        ink = ink.transform(ink.size, Image.Transform.AFFINE, (1, shear, -shear * size / 2, 0, 1, 0), Image.Resampling.BILINEAR)
+        coverage = np.asarray(ink, np.float32) / 255.0
+        columns = np.flatnonzero(coverage.max(axis=0) > 0.1)
+        pieces.append(coverage[:, columns[0]:columns[-1] + 1] if columns.size else coverage)
+    canvas_height = int(height * 1.6)
+    gaps = [int(height * rng.uniform(-0.02, 0.5)) for _ in pieces]
+    width = sum(p.shape[1] for p in pieces) + sum(gaps) + height
+    canvas = np.zeros((canvas_height, width), np.float32)
+    left = height // 2
+    for piece, gap in zip(pieces, gaps):
+        top = int((canvas_height - piece.shape[0]) / 2 + rng.uniform(-0.08, 0.08) * height)
+        region = canvas[top:top + piece.shape[0], left:left + piece.shape[1]]
+        np.maximum(region, piece[: region.shape[0], : region.shape[1]], out=region)
+        left += piece.shape[1] + gap
+    return canvas[:, : left + height // 2 - max(gaps[-1], 0)]
+
+
+def number_paper_photo(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
+    ink = number_ink(digits, rng)
+    frame = np.pad(ink, ((int(rng.integers(20, 80)),) * 2, (int(rng.integers(20, 80)),) * 2))
+    return encode(Image.fromarray(on_paper(frame, rng)), "JPEG", quality=int(rng.integers(70, 92)))
+
+
+def number_drawing(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
+    return encode(black_on_white(number_ink(digits, rng, height=int(rng.integers(80, 240)))), "PNG")
+
+
+def number_light_on_dark(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
+    ink = np.pad(number_ink(digits, rng), 30)
+    photo = on_paper(ink, rng, ink_colour=(235, 235, 230), paper=(35, 40, 50), gradient=0.25, noise=5)
+    return encode(Image.fromarray(photo), "JPEG", quality=85)
+
+
+NumberStyle = Callable[[list[np.ndarray], np.random.Generator], bytes]
+
+NUMBER_STYLES: dict[str, NumberStyle] = {
+    "paper_photo": number_paper_photo,
+    "drawing": number_drawing,
+    "light_on_dark": number_light_on_dark,
+}

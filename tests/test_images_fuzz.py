@@ -40,8 +40,9 @@ def check(service: InferenceService, data: bytes) -> None:
     except ImageError as error:
         assert str(error)
         return
-    assert isinstance(result, Prediction) and 0 <= result.digit <= 9
-    assert np.isfinite(result.probabilities).all() and result.input_image.shape == (28, 28)
+    assert isinstance(result, Prediction) and 1 <= len(result.digits) <= 12 and result.number.isdigit()
+    for reading in result.digits:
+        assert 0 <= reading.digit <= 9 and np.isfinite(reading.probabilities).all() and reading.input_image.shape == (28, 28)
 
 
 @FUZZ

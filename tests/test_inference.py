@@ -75,11 +75,12 @@ def test_probabilities_equal_keras(name: str, architecture_store, test_digits) -
     pictures = [styles.phone_photo(image, rng) for image in images[:20]] + [styles.tiny_mnist(image, rng) for image in images[20:40]]
     predictions = service.predict_batch(pictures) + [service.predict(picture) for picture in pictures[:5]]
     model = keras_model(store, versions[name])
-    inputs = normalize(np.stack([p.input_image for p in predictions]))
+    readings = [reading for p in predictions for reading in p.digits]
+    inputs = normalize(np.stack([r.input_image for r in readings]))
     expected = model.predict(inputs, verbose=0)
-    actual = np.array([p.probabilities for p in predictions])
+    actual = np.array([r.probabilities for r in readings])
     np.testing.assert_allclose(actual, expected, atol=1e-5, rtol=0)
-    assert [p.digit for p in predictions] == list(expected.argmax(axis=1))
+    assert [r.digit for r in readings] == list(expected.argmax(axis=1))
     assert all(p.version == versions[name] for p in predictions)
 
     report = service.accuracy_report(images, labels)
@@ -114,14 +115,15 @@ def test_predict_batch_keeps_order_and_reports_each_refusal(trained_store: Path,
     results = service.predict_batch(batch)
     assert [type(r) for r in results] == [Prediction, ImageError, Prediction, ImageError]
     single = service.predict(batch[0])
-    assert results[0].digit == single.digit and np.array_equal(results[0].input_image, single.input_image)
-    np.testing.assert_allclose(results[0].probabilities, single.probabilities, atol=1e-6)
+    assert results[0].digit == single.digit and np.array_equal(results[0].digits[0].input_image, single.digits[0].input_image)
+    np.testing.assert_allclose(results[0].digits[0].probabilities, single.digits[0].probabilities, atol=1e-6)
     assert "no digit" in str(results[3])
     assert service.predict_batch([]) == []
     prediction = results[0]
-    assert len(prediction.probabilities) == 10 and sum(prediction.probabilities) == pytest.approx(1, abs=1e-5)
-    assert prediction.confidence == max(prediction.probabilities)
-    assert prediction.input_image.shape == (28, 28) and prediction.input_image.dtype == np.uint8
+    [reading] = prediction.digits
+    assert len(reading.probabilities) == 10 and sum(reading.probabilities) == pytest.approx(1, abs=1e-5)
+    assert prediction.confidence == reading.confidence == max(reading.probabilities) and prediction.number == str(reading.digit)
+    assert reading.input_image.shape == (28, 28) and reading.input_image.dtype == np.uint8
     service.close()
 
 
@@ -179,7 +181,7 @@ def test_a_version_that_fails_to_load_leaves_the_old_one_serving(damage, two_ver
     assert result.switched is False and result.version == 1 and result.error
     assert any("still serving version 1" in record.getMessage() for record in caplog.records)
     after = service.predict(picture)
-    assert after.version == 1 and after.probabilities == before.probabilities
+    assert after.version == 1 and after.digits[0].probabilities == before.digits[0].probabilities
     service.close()
 
 
@@ -191,7 +193,7 @@ def test_predictions_during_reloads_use_one_version_throughout(two_versions: Mod
     for version in (1, 2):
         two_versions.promote(version)
         service.reload()
-        expected[version] = [service.predict(p).probabilities for p in pictures]
+        expected[version] = [service.predict(p).digits[0].probabilities for p in pictures]
     stop = threading.Event()
     mismatches: list[str] = []
     counts = {1: 0, 2: 0}
@@ -201,7 +203,7 @@ def test_predictions_during_reloads_use_one_version_throughout(two_versions: Mod
             for index, picture in enumerate(pictures):
                 prediction = service.predict(picture)
                 counts[prediction.version] += 1
-                if prediction.probabilities != expected[prediction.version][index]:
+                if prediction.digits[0].probabilities != expected[prediction.version][index]:
                     mismatches.append(f"picture {index} reported version {prediction.version} with other weights")
 
     workers = [threading.Thread(target=predict_forever) for _ in range(2)]
