@@ -1,4 +1,5 @@
-# The two commands of the README: `make run` (train if needed, then start the bot) and `make test`.
+# The two commands of the README: `make run` (train if needed, then the bot on Discord with a DISCORD_TOKEN,
+# else the playground: a local Discord in the browser with the bot in it) and `make test`.
 PYTHON := .venv/bin/python
 INSTALLED := .venv/.installed
 # The tests read MNIST from the verified copy beside the checkout when there is one (faster than a fetch).
@@ -15,7 +16,7 @@ $(INSTALLED): pyproject.toml requirements.lock
 
 run: $(INSTALLED)
 	@$(PYTHON) -m model_store current >/dev/null 2>&1 || $(PYTHON) train.py
-	$(PYTHON) -m bot
+	@$(PYTHON) -m bot.run
 
 test: $(INSTALLED)
 	$(PYTHON) -m mypy
