@@ -114,8 +114,8 @@ function renderMessage(m) {
   if (ref) node.append(replyLine(m, ref));
   else if (m.interaction) {
     const line = el("div", "reply-line");
-    line.append(el("span", "who", displayName(m.interaction.user)), ` used ${m.interaction.name.startsWith("/") ? "" : "/"}${m.interaction.name}`);
-    if (m.type === 23) line.lastChild.textContent = ` used ${m.interaction.name}`;
+    const slash = !(m.interaction_metadata && m.interaction_metadata.command_type === 3);  // 3: a message menu
+    line.append(el("span", "who", displayName(m.interaction.user)), ` used ${slash ? "/" : ""}${m.interaction.name}`);
     node.append(line);
   }
   node.append(avatar(m.author));
@@ -161,7 +161,7 @@ function replyLine(m, ref) {
   const target = state.messages.get(ref) || m.referenced_message;
   if (target) {
     line.append(el("span", "who", "@" + displayName(target.author)));
-    const snippet = target.content || (target.attachments && target.attachments.length ? "🖼 " + target.attachments[0].filename : "(embed)");
+    const snippet = target.content || (target.attachments && target.attachments.length ? "[image] " + target.attachments[0].filename : "(embed)");
     line.append(el("span", "snippet", snippet.slice(0, 100)));
   } else line.append(el("span", "snippet", "Original message was deleted"));
   line.addEventListener("click", () => jumpTo(ref));
@@ -236,7 +236,7 @@ function renderReactions(m) {
 
 function toolbar(m) {
   const bar = el("div", "toolbar");
-  const add = el("button", null, "👍"); add.type = "button"; add.title = "React with 👍";
+  const add = el("button", null, "+1"); add.type = "button"; add.title = "React with 👍";
   add.addEventListener("click", () => react(m.id, "👍", false));
   const reply = el("button", null, "↩"); reply.type = "button"; reply.title = "Reply";
   reply.addEventListener("click", () => { state.replyTo = m.id; $("text").placeholder = `Replying to ${displayName(m.author)}`; $("text").focus(); });
@@ -291,7 +291,10 @@ function upsert(m) {
   }
   hideAnsweredPlaceholder(m);
   group(node); if (node.nextElementSibling) group(node.nextElementSibling);
-  if (atBottom || (me() && m.author.id === me().id)) list.scrollTop = list.scrollHeight;
+  if (atBottom || (me() && m.author.id === me().id)) {
+    list.scrollTop = list.scrollHeight;
+    node.querySelectorAll("img").forEach((img) => img.addEventListener("load", () => { list.scrollTop = list.scrollHeight; }, { once: true }));
+  }
 }
 
 // A deferred answer ("is thinking…") is done once a follow-up to the same interaction arrives.
