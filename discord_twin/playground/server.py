@@ -267,6 +267,9 @@ class Playground:
     async def _read_form(self, request: web.Request) -> Form:
         """Fields and files of a multipart form (files checked against the limits as they arrive), or JSON."""
         form = Form({}, {})
+        if request.content_type == "application/x-www-form-urlencoded":
+            form.fields = {key: str(value) for key, value in (await request.post()).items()}
+            return form
         if request.content_type != "multipart/form-data":
             form.fields = await _json(request) if request.can_read_body else {}
             return form
