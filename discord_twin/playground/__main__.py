@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import signal
 import sys
@@ -48,7 +49,8 @@ async def run(args: argparse.Namespace, command: list[str]) -> int:
     try:
         await playground.start(args.port)
     except OSError as error:
-        print(f"playground: cannot serve on {args.host}:{args.port} ({error.strerror}); "
+        reason = "the port is in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+        print(f"playground: cannot serve on {args.host}:{args.port}: {reason}; "
               "set PLAYGROUND_PORT to another port", file=sys.stderr)
         return 2
     stop = asyncio.Event()

@@ -384,7 +384,10 @@ function showIdentity() {
 
 async function loadHistory() {
   const messages = await api(`/messages?after=${state.lastId}&limit=1000&user=${state.identity}`);
-  for (const m of messages) upsert(m);
+  for (const m of messages) {
+    if (m.flags & FLAG_EPHEMERAL) m.viewer = me().id;  // asked for as this person: theirs
+    upsert(m);
+  }
 }
 
 function connect() {
