@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -83,12 +84,13 @@ class DiscordTwin:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, port: int = 0) -> DiscordTwin:
-        """Serve on `host`; port 0 picks a free port. Returns self."""
+    async def start(self, port: int = 0, *, routes: Sequence[web.AbstractRouteDef] = ()) -> DiscordTwin:
+        """Serve on `host`; port 0 picks a free port; `routes` are served beside Discord's. Returns self."""
         app = web.Application(middlewares=[self.rest.middleware.handle], client_max_size=64 * 1024 * 1024)
         app.add_routes(self.gateway.routes())
         app.add_routes(self.rest.routes())
         app.add_routes(self.cdn.routes())
+        app.add_routes(routes)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, port)

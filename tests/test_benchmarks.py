@@ -1,4 +1,4 @@
-"""`benchmarks/e2e_load.py` measures what it claims: every message answered, and by the real bot, with digits."""
+"""The load benchmarks measure what they claim: every message answered, and by the real bot, with digits."""
 
 from __future__ import annotations
 
@@ -58,3 +58,19 @@ async def test_e2e_load_photos_reports_memory_and_command_latency(trained_store:
     result = json.loads(stdout.strip().splitlines()[-1])
     assert (result["sent"], result["received"], result["recognized"]) == (6, 6, 6) and result["correct"] >= 5
     assert 50 < result["peak_rss_mb"] < 1000 and result["model_command_p99_ms"] >= result["model_command_p50_ms"] > 0
+
+
+async def test_playground_load_measures_replies_on_the_event_stream(trained_store: Path) -> None:
+    """`benchmarks/playground_load.py`, 3 users × 2 images: all answered with digits, readiness and memory reported."""
+    script = SCRIPT.parent / "playground_load.py"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(script), "--users", "3", "--messages", "2", "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "MODEL_STORE": str(trained_store), "MNIST_DIR": str(verified_mnist_dir())},
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    assert (result["received"], result["recognized"], result["unanswered"]) == (6, 6, 0)
+    assert result["correct"] >= 5
+    assert 0 < result["p50_ms"] <= result["p99_ms"] and result["ready_seconds"] > 0 and result["rss_mb"] > 0

@@ -1,0 +1,368 @@
+"""The playground: the twin with one channel, a page that looks like Discord's, and the JSON API the page uses.
+
+Routes (besides the twin's own REST, gateway and CDN):
+    GET  /                                  the page (static/index.html; static/app.js and static/style.css)
+    GET  /playground/api/state              the channel, the two identities, the bot, its commands, the limits
+    GET  /playground/api/messages           ?after=ID&limit=N&user=admin|member: messages oldest first
+    POST /playground/api/messages           multipart: user, content, files (any number), reply_to
+    POST /playground/api/interactions       multipart or JSON: user, name, subcommand, options (JSON), target_id,
+                                            and a file part per attachment option, named after the option
+    POST /playground/api/reactions          JSON: user, message_id, emoji, remove
+    GET  /playground/api/events             server-sent events: the gateway's message events, EPHEMERAL, STATE
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from aiohttp.hdrs import CONTENT_DISPOSITION, CONTENT_TYPE
+from aiohttp.multipart import content_disposition_filename, parse_content_disposition
+
+from ..models import Attachment, Message, User
+from ..scaffold import World, build_world
+from ..twin import DiscordTwin
+from .feed import Feed, sse
+
+STATIC = Path(__file__).parent / "static"
+API = "/playground/api"
+MAX_FILES = 10  # Discord's limit of attachments per message
+MAX_CONTENT = 2000  # Discord's limit of characters per message
+HEARTBEAT_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an upload may weigh: bytes per file, and pixels per image (checked from its header, never decoded)."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000
+
+
+class ApiError(web.HTTPException):
+    """An answer {"message": ...} with an error status, raised from a handler."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status_code = status
+        self.message = message
+        super().__init__(text=json.dumps({"message": message}), content_type="application/json")
+
+
+class Playground:
+    """A DiscordTwin with the world of `build_world`, served with the page and its API on one port."""
+
+    def __init__(self, *, host: str = "127.0.0.1", bot_name: str = "digitbot", limits: Limits = Limits(),
+                 channel_name: str = "digits") -> None:
+        self.twin = DiscordTwin(host=host, bot_name=bot_name)
+        self.limits = limits
+        self.world: World = build_world(self.twin, channel_name)
+        self.identities: dict[str, User] = {"admin": self.world.admin, "member": self.world.user}
+        self.feed = Feed(self.twin, self.world.channel.id)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.twin.host}:{self.twin.port}"
+
+    async def start(self, port: int = 0) -> Playground:
+        await self.twin.start(port, routes=self.routes())
+        self.feed.start()
+        return self
+
+    async def stop(self) -> None:
+        await self.feed.stop()
+        await self.twin.stop()
+
+    async def __aenter__(self) -> Playground:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def routes(self) -> list[web.AbstractRouteDef]:
+        return [
+            web.get("/", self.page),
+            web.static("/static", STATIC),
+            web.get(f"{API}/state", self.state),
+            web.get(f"{API}/messages", self.list_messages),
+            web.post(f"{API}/messages", self.post_message),
+            web.post(f"{API}/interactions", self.open_interaction),
+            web.post(f"{API}/reactions", self.react),
+            web.get(f"{API}/events", self.events),
+        ]
+
+    # -- the page ----------------------------------------------------------------------------------
+
+    async def page(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
+
+    async def state(self, request: web.Request) -> web.Response:
+        world, twin = self.world, self.twin
+        admin_ids = {str(world.admin_role.id)}
+        users = {}
+        for key, user in self.identities.items():
+            member = world.guild.members[user.id]
+            users[key] = {**user.payload(), "admin": bool(admin_ids & {str(r) for r in member.role_ids})}
+        return json_ok({
+            "guild": {"id": str(world.guild.id), "name": world.guild.name},
+            "channel": {"id": str(world.channel.id), "name": world.channel.name},
+            "bot": {**twin.bot_user.payload(), "connected": bool(twin.gateway.connected_sessions)},
+            "users": users,
+            "commands": [*twin.world.guild_commands.get(world.guild.id, []), *twin.commands],
+            "limits": {"max_bytes": self.limits.max_bytes, "max_pixels": self.limits.max_pixels,
+                       "max_files": MAX_FILES, "max_content": MAX_CONTENT},
+        })
+
+    # -- messages ----------------------------------------------------------------------------------
+
+    async def list_messages(self, request: web.Request) -> web.Response:
+        after = _int(request.query.get("after", "0"), "after")
+        limit = max(1, min(_int(request.query.get("limit", "100"), "limit"), 1000))
+        viewer = self.identities.get(request.query.get("user", ""))
+        channel = self.world.channel
+        found = [
+            m for m in self.twin.world.messages.values()
+            if m.channel is channel and not m.deleted and m.id > after
+            and (not m.ephemeral or (viewer is not None and _viewer(m) is viewer))
+        ]
+        found.sort(key=lambda m: m.id)
+        found = found[:limit] if after else found[-limit:]
+        return json_ok([self.twin.world.message_payload(m) for m in found])
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        form = await self._read_form(request)
+        user = self._identity(form)
+        content = str(form.fields.get("content", ""))
+        if len(content) > MAX_CONTENT:
+            raise ApiError(400, f"content is longer than {MAX_CONTENT} characters")
+        files = form.files.get("files", []) + form.files.get("files[]", [])
+        if not content.strip() and not files:
+            raise ApiError(400, "a message needs content or files")
+        if len(files) > MAX_FILES:
+            raise ApiError(400, f"at most {MAX_FILES} files per message")
+        reply_to = None
+        if form.fields.get("reply_to"):
+            reply_to = self._message(form.fields["reply_to"])
+        message = await self.twin.post_message(self.world.channel, user, content, attachments=files, reply_to=reply_to)
+        return json_ok(self.twin.world.message_payload(message))
+
+    async def react(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        user = self._identity(body)
+        message = self._message(body.get("message_id"))
+        emoji = str(body.get("emoji", ""))
+        if not emoji or len(emoji) > 32:
+            raise ApiError(400, "emoji must be one emoji")
+        self.twin.world.react(message, emoji, user.id, added=not body.get("remove"))
+        await self.twin.changes.notify()
+        return json_ok(self.twin.world.message_payload(message))
+
+    # -- application commands ----------------------------------------------------------------------
+
+    async def open_interaction(self, request: web.Request) -> web.Response:
+        form = await self._read_form(request)
+        user = self._identity(form.fields)
+        name = str(form.fields.get("name", ""))
+        channel = self.world.channel
+        try:
+            if form.fields.get("target_id"):
+                target = self._message(form.fields["target_id"])
+                interaction = await self.twin.open_message_command(channel, user, name, target)
+            else:
+                subcommand = form.fields.get("subcommand") or None
+                options = self._options(name, subcommand, form)
+                interaction = await self.twin.open_slash_command(channel, user, name, options, subcommand=subcommand)
+        except LookupError as error:
+            raise ApiError(404, str(error)) from None
+        self.feed.watch_interaction(interaction)
+        return json_ok({"id": str(interaction.id), "name": name})
+
+    def _options(self, name: str, subcommand: str | None, form: Form) -> dict[str, Any]:
+        """The options as the command declares them: numbers and booleans from text, files as attachments."""
+        raw = form.fields.get("options") or {}
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                raise ApiError(400, "options must be a JSON object") from None
+        if not isinstance(raw, dict):
+            raise ApiError(400, "options must be a JSON object")
+        declared = self._declared_options(name, subcommand)
+        options: dict[str, Any] = {}
+        for key, value in raw.items():
+            kind = declared.get(key, {}).get("type")
+            try:
+                if kind == 4:
+                    options[key] = int(value)
+                elif kind == 10:
+                    options[key] = float(value)
+                elif kind == 5:
+                    options[key] = value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+                else:
+                    options[key] = value if isinstance(value, (bool, int, float)) else str(value)
+            except ValueError:
+                raise ApiError(400, f"option {key} must be a number") from None
+        for key, files in form.files.items():
+            if files:
+                options[key] = files[0]
+        return options
+
+    def _declared_options(self, name: str, subcommand: str | None) -> dict[str, dict[str, Any]]:
+        commands = [*self.twin.world.guild_commands.get(self.world.guild.id, []), *self.twin.commands]
+        command = next((c for c in commands if c["name"] == name and c["type"] == 1), None)
+        options = (command or {}).get("options", [])
+        if subcommand:
+            options = next((o.get("options", []) for o in options if o["name"] == subcommand), [])
+        return {o["name"]: o for o in options}
+
+    # -- the live stream ---------------------------------------------------------------------------
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                               "X-Accel-Buffering": "no"})
+        await response.prepare(request)
+        queue = self.feed.subscribe()
+        try:
+            await response.write(sse("HELLO", {"channel_id": str(self.world.channel.id)}))
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                if item is None:
+                    break
+                chunk = sse(*item)
+                while not queue.empty():  # write what piled up in one go
+                    more = queue.get_nowait()
+                    if more is None:
+                        await response.write(chunk)
+                        return response
+                    chunk += sse(*more)
+                await response.write(chunk)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.feed.unsubscribe(queue)
+        return response
+
+    # -- reading requests --------------------------------------------------------------------------
+
+    def _identity(self, fields: dict[str, Any] | Form) -> User:
+        if isinstance(fields, Form):
+            fields = fields.fields
+        key = str(fields.get("user", ""))
+        if key not in self.identities:
+            raise ApiError(400, "user must be admin or member")
+        return self.identities[key]
+
+    def _message(self, raw: Any) -> Message:
+        message = self.twin.world.messages.get(_int(str(raw), "message id"))
+        if message is None or message.deleted or message.channel is not self.world.channel:
+            raise ApiError(404, "no such message")
+        return message
+
+    async def _read_form(self, request: web.Request) -> Form:
+        """Fields and files of a multipart form (files checked against the limits as they arrive), or JSON."""
+        form = Form({}, {})
+        kind = request.content_type
+        if kind == "application/x-www-form-urlencoded":
+            form.fields = {key: str(value) for key, value in (await request.post()).items()}
+            return form
+        if kind != "multipart/form-data":
+            form.fields = await _json(request) if request.can_read_body else {}
+            return form
+        reader = await request.multipart()
+        total_files = 0
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue
+            # One parse of the header for both names (aiohttp's parser is slow enough to show under load).
+            _, params = parse_content_disposition(part.headers.get(CONTENT_DISPOSITION))
+            name, filename = params.get("name"), content_disposition_filename(params, "filename")
+            if name is None:
+                continue
+            if filename is None:
+                form.fields[name] = (await _read_capped(part, 64 * 1024, name)).decode("utf-8", "replace")
+                continue
+            total_files += 1
+            if total_files > MAX_FILES:
+                raise ApiError(400, f"at most {MAX_FILES} files per message")
+            data = await _read_capped(part, self.limits.max_bytes, filename)
+            content_type = part.headers.get(CONTENT_TYPE)
+            if content_type in (None, "", "application/octet-stream"):
+                content_type = None  # guessed from the name, as Discord does
+            self._check_pixels(data, filename)
+            form.files.setdefault(name, []).append(Attachment(data, _safe_name(filename), content_type))
+        return form
+
+    def _check_pixels(self, data: bytes, filename: str) -> None:
+        try:
+            from PIL import Image
+
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+        except Exception:  # not an image Pillow knows: only the byte limit applies
+            return
+        if width * height > self.limits.max_pixels:
+            raise ApiError(413, f"{filename} has {width}×{height} pixels; the limit is {self.limits.max_pixels:,}")
+
+
+@dataclass
+class Form:
+    fields: dict[str, Any]
+    files: dict[str, list[Attachment]]
+
+
+SECURITY_HEADERS = {
+    # Everything the page loads comes from here; nothing it shows can run as script.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
+                               "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
+
+
+def json_ok(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(data).encode(), status=status, content_type="application/json")
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "the body must be JSON or a multipart form") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+async def _read_capped(part: BodyPartReader, limit: int, what: str) -> bytes:
+    data = bytearray()
+    while chunk := await part.read_chunk(64 * 1024):
+        data += chunk
+        if len(data) > limit:
+            raise ApiError(413, f"{what} is larger than {limit:,} bytes")
+    return bytes(data)
+
+
+def _int(raw: str, what: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(400, f"{what} must be a whole number") from None
+
+
+def _safe_name(filename: str) -> str:
+    """A file name as Discord keeps it: no folders, spaces as underscores, never empty."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip().replace(" ", "_")
+    return "".join(ch for ch in name if ch.isalnum() or ch in "._-")[:100] or "file"
+
+
+def _viewer(message: Message) -> User | None:
+    """Who sees an ephemeral message: the user of the interaction it answers."""
+    return message.interaction.user if message.interaction is not None else None

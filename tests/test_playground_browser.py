@@ -1,0 +1,279 @@
+"""The playground in a real browser: headless Debian chromium, driven by Playwright, with the real bot in it.
+
+One playground (`python -m discord_twin.playground -- python -m bot`) serves the whole module, on a copy of
+the session's trained store. Skipped, with one line, when chromium is not installed (`make test` installs it
+when it runs as root).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.bot_fixtures import TINY_TRAIN_LIMIT, png
+from tests.inference_fixtures import verified_mnist_dir
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+WAIT_MS = 20_000  # any one answer of the bot; most take milliseconds
+RETRAIN_MS = 180_000  # a 1-epoch retrain on 2,000 images, TensorFlow's import included, on a busy machine
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (as root: apt-get install chromium)"),
+    pytest.mark.timeout(300),
+]
+
+if CHROMIUM is not None:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+
+# -- MNIST test digits ------------------------------------------------------------------------------
+
+def mnist_test_images(count: int) -> tuple[np.ndarray, np.ndarray]:
+    directory = verified_mnist_dir()
+    with gzip.open(directory / "t10k-images-idx3-ubyte.gz") as stream:
+        images = np.frombuffer(stream.read(16 + count * 784)[16:], np.uint8).reshape(count, 28, 28)
+    with gzip.open(directory / "t10k-labels-idx1-ubyte.gz") as stream:
+        labels = np.frombuffer(stream.read(8 + count)[8:], np.uint8)
+    return images, labels
+
+
+def first_index_of(labels: np.ndarray, digit: int) -> int:
+    return int(np.flatnonzero(labels == digit)[0])
+
+
+def strokes_of_seven(image: np.ndarray) -> list[list[tuple[float, float]]]:
+    """Pen strokes along an MNIST 7, in its 28×28 coordinates: the top bar left to right, then down the stem.
+
+    The bar follows the first rows with ink from their leftmost to their rightmost inked column; the stem
+    follows, row by row below it, the middle of the rightmost run of ink.
+    """
+    ink = image > 128
+    rows = [y for y in range(28) if ink[y].any()]
+    top = rows[0]
+    bar_rows = [y for y in rows if y <= top + 2]
+    bar_y = float(np.mean(bar_rows))
+    left = min(int(np.flatnonzero(ink[y])[0]) for y in bar_rows)
+    right = max(int(np.flatnonzero(ink[y])[-1]) for y in bar_rows)
+    stem: list[tuple[float, float]] = [(float(right), bar_y)]
+    for y in rows:
+        if y <= top + 2:
+            continue
+        columns = np.flatnonzero(ink[y])
+        run_end = columns[-1]
+        run = [c for c in columns if run_end - c <= 3]
+        stem.append((float(np.mean(run)), float(y)))
+    return [[(float(left), bar_y), (float(right), bar_y), *stem[1:]]]
+
+
+# -- the playground and the browser -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def playground(trained_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The playground with the real bot, on a private copy of the trained store; yields its address."""
+    work = tmp_path_factory.mktemp("playground")
+    store = work / "models"
+    shutil.copytree(trained_store, store)
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("DISCORD_", "BOT_", "PLAYGROUND_"))}
+    env = {**base, "PYTHONPATH": str(REPO), "MODEL_STORE": str(store), "MNIST_DIR": str(verified_mnist_dir()),
+           "BOT_RETRAIN_TRAIN_LIMIT": str(TINY_TRAIN_LIMIT), "BOT_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"}
+    log = (work / "playground.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "discord_twin.playground", "--port", "0", "--", sys.executable, "-m", "bot"],
+        cwd=work, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # printed once the bot is connected
+        found = re.search(r"open (http://\S+)", line)
+        assert found and "the bot is in #digits" in line, f"{line!r}\n{(work / 'playground.log').read_text()}"
+        yield found.group(1)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+    assert process.returncode == 0, (work / "playground.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, playground: str) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(playground)
+    expect(page.locator("#connection")).to_have_text("live")
+    expect(page.locator(".member .role").first).to_have_text("BOT · online")
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def as_identity(page: Page, identity: str) -> None:
+    page.select_option("#identity", identity)
+    expect(page.locator("#me-name")).to_have_text("alice" if identity == "admin" else "bob")
+
+
+def send_text(page: Page, text: str) -> None:
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+
+
+def bot_answer(page: Page, text: str | re.Pattern[str]) -> "Page":
+    answer = page.locator(".message[data-author=bot]").filter(has_text=text).last
+    expect(answer).to_be_visible(timeout=WAIT_MS)
+    return answer  # type: ignore[return-value]
+
+
+def image_loaded(locator: object) -> None:
+    expect(locator).to_have_js_property("complete", True)  # type: ignore[arg-type]
+    assert locator.evaluate("img => img.naturalWidth") > 0  # type: ignore[attr-defined]
+
+
+# -- the tests ---------------------------------------------------------------------------------------
+
+def test_draw_a_seven_and_get_the_answer(page: Page) -> None:
+    images, labels = mnist_test_images(100)
+    seven = images[first_index_of(labels, 7)]
+    as_identity(page, "admin")
+    page.click("#draw")
+    pad = page.locator("#pad")
+    expect(pad).to_be_visible()
+    box = pad.bounding_box()
+    assert box is not None
+    scale = box["width"] / 28
+    for stroke in strokes_of_seven(seven):
+        points = [(box["x"] + (x + 0.5) * scale, box["y"] + (y + 0.5) * scale) for x, y in stroke]
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for point in points[1:]:
+            page.mouse.move(*point, steps=4)
+        page.mouse.up()
+    page.click("#pad-send")
+    answer = bot_answer(page, "drawing.png: it's a 7")
+    expect(answer.locator(".reply-line")).to_contain_text("alice")
+    expect(answer.locator(".embed pre")).to_contain_text("7 ")  # the chart of the ten probabilities
+    image_loaded(answer.locator(".embed-image img"))  # the 28×28 picture the model saw
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "playground.png"))
+
+
+def test_attach_a_file_and_paste_one(page: Page) -> None:
+    images, labels = mnist_test_images(100)
+    two, one = images[first_index_of(labels, 2)], images[first_index_of(labels, 1)]
+    as_identity(page, "member")
+    page.set_input_files("#file-input", files=[{"name": "two.png", "mimeType": "image/png", "buffer": png(two)}])
+    expect(page.locator("#pending .chip")).to_have_count(1)
+    page.press("#text", "Enter")
+    bot_answer(page, "two.png: it's a 2")
+
+    page.focus("#text")
+    page.evaluate("""bytes => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array(bytes)], "pasted.png", { type: "image/png" }));
+        document.getElementById("text").dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true }));
+    }""", list(png(one)))
+    expect(page.locator("#pending .chip")).to_have_count(1)
+    page.press("#text", "Enter")
+    bot_answer(page, "pasted.png: it's a 1")
+
+
+def test_accuracy_shows_the_confusion_matrix(page: Page) -> None:
+    send_text(page, "!accuracy")
+    answer = bot_answer(page, re.compile(r"Model version \d+: [\d.]+% accuracy"))
+    image_loaded(answer.locator(".embed-image img"))
+    assert answer.locator(".embed-image img").evaluate("img => img.src").endswith("/confusion.png")
+
+
+def test_slash_digit_with_an_image(page: Page) -> None:
+    images, labels = mnist_test_images(100)
+    zero = images[first_index_of(labels, 0)]
+    page.type("#text", "/")
+    menu = page.locator("#slash-menu")
+    for listed in ("/accuracy", "/digit", "/model", "/retrain start", "/retrain cancel", "/rollback"):
+        expect(menu).to_contain_text(listed)  # what the bot registered, subcommands too
+    page.type("#text", "dig")
+    expect(page.locator(".slash-item")).to_have_count(1)
+    expect(page.locator(".slash-item")).to_contain_text("/digit")
+    page.press("#text", "Enter")
+    option = page.locator("#command-form input[name=image]")
+    expect(option).to_have_attribute("type", "file")
+    option.set_input_files(files=[{"name": "zero.png", "mimeType": "image/png", "buffer": png(zero)}])
+    page.press("#text", "Enter")
+    answer = bot_answer(page, "zero.png: it's a 0")
+    expect(answer.locator(".reply-line")).to_contain_text("used /digit")
+    expect(page.locator(".thinking")).to_have_count(0)  # the deferred placeholder gave way to the answer
+
+
+def test_recognize_digit_from_the_message_menu(page: Page) -> None:
+    images, labels = mnist_test_images(100)
+    four = images[first_index_of(labels, 4)]
+    as_identity(page, "member")
+    send_text(page, "no image in this one")
+    page.set_input_files("#file-input", files=[{"name": "four.png", "mimeType": "image/png", "buffer": png(four)}])
+    page.press("#text", "Enter")
+    bot_answer(page, "four.png: it's a 4")
+    posted = page.locator(".message[data-author=bob]").filter(has=page.locator(".attachments img")).last
+    posted.hover()
+    posted.locator(".toolbar .apps").click()
+    page.locator(".apps-menu button", has_text="Recognize digit").click()
+    answer = page.locator(".message[data-author=bot]").filter(has_text="used Recognize digit").filter(
+        has_text="four.png: it's a 4")
+    expect(answer).to_have_count(1, timeout=WAIT_MS)
+
+
+def test_retrain_progress_edits_one_message_and_members_are_refused(page: Page) -> None:
+    as_identity(page, "member")
+    send_text(page, "!retrain")
+    bot_answer(page, "Only the bot's admins can do that.")
+
+    as_identity(page, "admin")
+    send_text(page, "!retrain epochs=1")
+    status = bot_answer(page, "Retraining, requested by alice")
+    status_id = status.get_attribute("data-id")
+    seen: list[str] = []
+    deadline = time.monotonic() + RETRAIN_MS / 1000
+    live = page.locator(f'.message[data-id="{status_id}"]')
+    while time.monotonic() < deadline:
+        text = live.inner_text()
+        if not seen or seen[-1] != text:
+            seen.append(text)
+        if "Retrained" in text:
+            break
+        page.wait_for_timeout(100)
+    assert "Retrained" in seen[-1], seen
+    assert any("Epoch" in text for text in seen), seen  # progress was shown in place before the outcome
+    expect(live).to_have_count(1)
+    expect(live.locator(".edited")).to_be_visible()
+
+
+def test_html_in_a_message_renders_as_text(page: Page) -> None:
+    hostile = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script><b>bold?</b> **bold**'
+    send_text(page, hostile)
+    mine = page.locator(".message .content").filter(has_text="<script>").last
+    expect(mine).to_contain_text('<img src=x onerror="window.pwned=1"><script>window.pwned=2</script><b>bold?</b>')
+    assert mine.locator("img, script, b").count() == 0
+    expect(mine.locator("strong")).to_have_text("bold")  # Discord's own markdown still works
+    assert page.evaluate("window.pwned") is None
