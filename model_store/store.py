@@ -89,6 +89,11 @@ def read_weights(path: Path, spec: ArchitectureSpec) -> Weights:
     return weights
 
 
+def _is_version_name(name: str) -> bool:
+    """Whether a folder name is a version: a canonical ASCII integer from 1 (not `0005`, `٣` or `²`)."""
+    return name.isascii() and name.isdigit() and name[0] != "0"
+
+
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
         os.fchmod(tmp.fileno(), 0o644)
@@ -111,7 +116,7 @@ class ModelStore:
         """Every numeric version folder on disk, intact or damaged (`load` tells), oldest first."""
         if not self.root.is_dir():
             return []
-        return sorted(int(p.name) for p in self.root.iterdir() if p.name.isdigit() and p.is_dir())
+        return sorted(int(p.name) for p in self.root.iterdir() if _is_version_name(p.name) and p.is_dir())
 
     def metadata(self, version: int) -> dict[str, Any]:
         """The `model.json` of a version."""

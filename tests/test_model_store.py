@@ -202,6 +202,15 @@ def test_half_written_versions_are_never_served(store: ModelStore, weights: Path
     assert store.save(weights, metadata()) == 8  # a new save never reuses a taken number
 
 
+@pytest.mark.parametrize("name", ["٣", "0005", "0", "+4", "²", "-1", "1.0", " 6"])
+def test_only_canonical_ascii_integers_are_versions(store: ModelStore, weights: Path, name: str) -> None:
+    save_versions(store, weights, 1)
+    (store.root / name).mkdir()
+    assert store.versions() == [1]
+    assert store.load_served().version == 1
+    assert store.save(weights, metadata()) == 2
+
+
 def test_promote_of_a_damaged_version_leaves_the_pointer(store: ModelStore, weights: Path) -> None:
     save_versions(store, weights, 2)
     flip_byte(weights_path(store, 1))
