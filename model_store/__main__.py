@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from model_store import CorruptVersionError, ModelStore, StoreError, StoreSettings
+from model_store.store import POINTER_FILE
 
 
 def describe_versions(store: ModelStore) -> list[list[str]]:
@@ -69,11 +70,15 @@ def main(argv: list[str] | None = None) -> int:
             print(current)
         elif args.command == "show":
             print(json.dumps(store.metadata(args.version), indent=2))
-        elif args.command == "promote":
-            store.promote(args.version)
-            print(f"Now serving version {args.version}.")
-        elif args.command == "rollback":
-            print(f"Rolled back: now serving version {store.rollback()}.")
+        elif args.command in ("promote", "rollback"):
+            damage = store.pointer().damage
+            if args.command == "promote":
+                store.promote(args.version)
+                print(f"Now serving version {args.version}.")
+            else:
+                print(f"Rolled back: now serving version {store.rollback()}.")
+            if damage is not None:
+                print(f"Repaired {store.root / POINTER_FILE}, which was damaged: {damage}.")
     except StoreError as error:
         print(f"python -m model_store: error: {error}", file=sys.stderr)
         return 1

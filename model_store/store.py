@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +45,18 @@ class StoreError(RuntimeError):
 
 class CorruptVersionError(StoreError):
     """A version on disk is damaged (missing files, bad checksum, wrong shapes)."""
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """What `SERVING` says: the served version (None if nothing was promoted) and those served before it, oldest first.
+
+    `damage` says why the file could not be read (then `version` is None and `history` empty).
+    """
+
+    version: int | None
+    history: tuple[int, ...]
+    damage: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,10 @@ def _is_version_name(name: str) -> bool:
     return name.isascii() and name.isdigit() and name[0] != "0"
 
 
+def _is_version_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
         os.fchmod(tmp.fileno(), 0o644)
@@ -128,18 +145,35 @@ class ModelStore:
         except (OSError, ValueError) as error:
             raise CorruptVersionError(f"version {version}: unreadable {METADATA_FILE} ({error})") from None
 
-    def _pointer(self) -> dict[str, Any]:
+    def pointer(self) -> Pointer:
+        """What `SERVING` says; a damaged one reads as nothing promoted, with the damage described."""
+        path = self.root / POINTER_FILE
         try:
-            pointer = json.loads((self.root / POINTER_FILE).read_text())
-            return {"version": int(pointer["version"]), "history": [int(v) for v in pointer.get("history", [])]}
+            # Only a regular file is read: a directory fails, and a named pipe would block the reader.
+            kind = os.stat(path).st_mode
+            if not stat.S_ISREG(kind):
+                return Pointer(None, (), "it is a directory" if stat.S_ISDIR(kind) else "it is not a regular file")
+            text = path.read_text()
         except FileNotFoundError:
-            return {"version": None, "history": []}
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise StoreError(f"{self.root / POINTER_FILE} is unreadable ({error})") from None
+            return Pointer(None, ())
+        except OSError as error:
+            return Pointer(None, (), f"it cannot be read ({error.strerror or error})")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return Pointer(None, (), "it is not JSON")
+        version = data.get("version") if isinstance(data, dict) else None
+        history = data.get("history", []) if isinstance(data, dict) else None
+        if not _is_version_number(version) or not isinstance(history, list) or not all(map(_is_version_number, history)):
+            return Pointer(None, (), f'it holds {text.strip()[:80]!r}, not {{"version": N, "history": [...]}}')
+        return Pointer(version, tuple(history))
 
     def current(self) -> int | None:
-        """The version the pointer says is served, or None when nothing was promoted."""
-        return self._pointer()["version"]
+        """The version the pointer says is served, or None when nothing was promoted; StoreError if it is damaged."""
+        pointer = self.pointer()
+        if pointer.damage is not None:
+            raise StoreError(f"{self.root / POINTER_FILE} is damaged: {pointer.damage}")
+        return pointer.version
 
     def load(self, version: int) -> LoadedModel:
         """Load and verify one version: checksum of the weights, then their shapes against the spec."""
@@ -161,7 +195,10 @@ class ModelStore:
 
         Raises StoreError when the store holds no intact version at all.
         """
-        current = self.current()
+        pointer = self.pointer()
+        if pointer.damage is not None:
+            log.error("model store %s: %s is damaged: %s; serving the newest intact version", self.root, POINTER_FILE, pointer.damage)
+        current = pointer.version
         candidates = sorted(self.versions(), reverse=True)
         if current is not None:
             candidates = [current] + [v for v in candidates if v != current]
@@ -235,21 +272,21 @@ class ModelStore:
                 version += 1
 
     def promote(self, version: int) -> None:
-        """Serve `version` (after verifying it loads); the previous one is remembered for rollback."""
+        """Serve `version` (after verifying it loads); the previous one is remembered for rollback. A damaged pointer is replaced."""
         self.load(version)
         with self._locked():
-            pointer = self._pointer()
-            if pointer["version"] == version:
+            pointer = self._repairable_pointer()
+            if pointer.version == version and pointer.damage is None:
                 return
-            history = pointer["history"] + ([pointer["version"]] if pointer["version"] is not None else [])
-            _write_json_atomically(self.root / POINTER_FILE, {"version": version, "history": history})
+            previous = [] if pointer.version in (None, version) else [pointer.version]
+            self._write_pointer(version, [*pointer.history, *previous])
         log.info("model store %s: now serving version %d", self.root, version)
 
     def rollback(self) -> int:
-        """Serve the previously served version again; return it."""
+        """Serve the previously served version again; return it. A damaged pointer is replaced."""
         with self._locked():
-            pointer = self._pointer()
-            history = list(pointer["history"])
+            pointer = self._repairable_pointer()
+            history = list(pointer.history)
             while history:
                 previous = history.pop()
                 try:
@@ -257,7 +294,25 @@ class ModelStore:
                 except CorruptVersionError as error:
                     log.error("model store %s: skipping damaged version in rollback: %s", self.root, error)
                     continue
-                _write_json_atomically(self.root / POINTER_FILE, {"version": previous, "history": history})
-                log.info("model store %s: rolled back from version %s to %d", self.root, pointer["version"], previous)
+                self._write_pointer(previous, history)
+                log.info("model store %s: rolled back from version %s to %d", self.root, pointer.version, previous)
                 return previous
         raise StoreError("there is no previous version to roll back to")
+
+    def _repairable_pointer(self) -> Pointer:
+        """The pointer; a damaged one as what is served (`load_served`'s choice) after every older version."""
+        pointer = self.pointer()
+        if pointer.damage is None:
+            return pointer
+        served = self.load_served().version
+        return Pointer(served, tuple(v for v in self.versions() if v < served), pointer.damage)
+
+    def _write_pointer(self, version: int, history: list[int]) -> None:
+        path = self.root / POINTER_FILE
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                # A directory cannot be replaced by a file, and what is in it is not ours to delete: set it aside.
+                aside = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{POINTER_FILE}.damaged-")) / POINTER_FILE
+                os.rename(path, aside)
+                log.warning("model store %s: moved the directory %s to %s", self.root, path, aside)
+        _write_json_atomically(path, {"version": version, "history": history})

@@ -211,6 +211,55 @@ def test_only_canonical_ascii_integers_are_versions(store: ModelStore, weights: 
     assert store.save(weights, metadata()) == 2
 
 
+DAMAGED_POINTERS = ["two", "-1", "1.9", "null", "[2]", "{}", '{"version": "2"}', '{"version": true}', '{"version": 0}',
+                    '{"version": 2, "history": "1"}', '{"version": 2, "history": [1.5]}', "{broken", ""]
+
+
+def damage_pointer(store: ModelStore, text: str | None) -> None:
+    """Replace SERVING with `text`, or with a directory when `text` is None."""
+    path = store.root / POINTER_FILE
+    path.unlink()
+    if text is None:
+        path.mkdir()
+        (path / "2").write_text("an operator's file")
+    else:
+        path.write_text(text + "\n")
+
+
+@pytest.mark.parametrize("text", [*DAMAGED_POINTERS, None], ids=[*DAMAGED_POINTERS, "directory"])
+def test_a_damaged_pointer_serves_the_newest_intact_version_and_is_repaired(
+    store: ModelStore, weights: Path, text: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    save_versions(store, weights, 3)
+    store.promote(2)
+    truncate(weights_path(store, 3))
+    damage_pointer(store, text)
+    with caplog.at_level(logging.WARNING, logger="model_store.store"):
+        assert store.load_served().version == 2  # the newest intact one, as the README promises
+    assert f"{POINTER_FILE} is damaged" in caplog.text
+    with pytest.raises(StoreError, match=f"{POINTER_FILE} is damaged"):
+        store.current()  # what the pointer says is unknown; a reload must not guess
+
+    store.promote(1)
+    assert store.current() == 1 and store.load_served().version == 1
+    if text is None:  # the directory was set aside, not deleted
+        assert [p.read_text() for p in store.root.glob(f".{POINTER_FILE}.damaged-*/{POINTER_FILE}/2")] == ["an operator's file"]
+
+    damage_pointer(store, text) if text is not None else (store.root / POINTER_FILE).write_text("two")
+    assert store.rollback() == 1  # the previous of what is served (2, the newest intact), skipping damaged 3
+    assert store.current() == 1
+
+
+def test_a_pointer_naming_a_missing_version_is_left_to_the_operator(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 2)
+    (store.root / POINTER_FILE).write_text('{"version": 9, "history": [1]}')
+    assert store.current() == 9 and store.load_served().version == 2
+    assert store.rollback() == 1
+    (store.root / POINTER_FILE).write_text('{"version": 9, "history": [1]}')
+    store.promote(2)
+    assert json.loads((store.root / POINTER_FILE).read_text()) == {"version": 2, "history": [1, 9]}
+
+
 def test_promote_of_a_damaged_version_leaves_the_pointer(store: ModelStore, weights: Path) -> None:
     save_versions(store, weights, 2)
     flip_byte(weights_path(store, 1))
@@ -392,6 +441,19 @@ def test_cli_errors_are_one_line_with_exit_1(store: ModelStore, weights: Path) -
         assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("python -m model_store: error:"), (args, result.stderr)
         assert result.stdout == ""
     assert (store.root / POINTER_FILE).read_bytes() == pointer
+
+
+@pytest.mark.parametrize("command", [["promote", "1"], ["rollback"]])
+def test_cli_repairs_a_damaged_pointer_and_says_so(store: ModelStore, weights: Path, command: list[str]) -> None:
+    save_versions(store, weights, 2)
+    (store.root / POINTER_FILE).write_text("two\n")
+    result = cli(store, *command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{'Now serving' if command[0] == 'promote' else 'Rolled back: now serving'} version 1.",
+        f"Repaired {store.root / POINTER_FILE}, which was damaged: it is not JSON.",
+    ]
+    assert store.current() == 1
 
 
 def test_cli_rollback_errors(store: ModelStore, weights: Path, tmp_path: Path) -> None:

@@ -65,6 +65,13 @@ def test_no_model_in_the_store_is_exit_2_with_one_line(tmp_path: Path, pictures)
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1 and "no trained model" in result.stderr
 
 
+def test_a_damaged_serving_pointer_still_serves(store: Path, pictures) -> None:
+    (store / "SERVING").write_text("two\n")
+    result = run_cli("--json", str(pictures[0][0]), store=store)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["version"] == 1 and "SERVING is damaged: it is not JSON" in result.stderr
+
+
 def test_bad_usage_is_exit_2() -> None:
     assert run_cli().returncode == 2
     assert run_cli("--no-such-flag", "x.png").returncode == 2
