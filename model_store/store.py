@@ -195,22 +195,33 @@ class ModelStore:
 
         Raises StoreError when the store holds no intact version at all.
         """
+        model, reason = self.select_served()
+        if reason is not None:
+            log.warning("model store %s: serving version %d, the newest intact one: %s", self.root, model.version, reason)
+        return model
+
+    def select_served(self) -> tuple[LoadedModel, str | None]:
+        """The version a process serves: the one SERVING names if it loads, else the newest intact one and why.
+
+        Raises StoreError when the store holds no intact version at all.
+        """
         pointer = self.pointer()
         if pointer.damage is not None:
-            log.error("model store %s: %s is damaged: %s; serving the newest intact version", self.root, POINTER_FILE, pointer.damage)
-        current = pointer.version
-        candidates = sorted(self.versions(), reverse=True)
-        if current is not None:
-            candidates = [current] + [v for v in candidates if v != current]
-        for version in candidates:
+            reason = f"{POINTER_FILE} is damaged: {pointer.damage}"
+        elif pointer.version is None:
+            reason = "nothing is promoted"
+        else:
             try:
-                model = self.load(version)
+                return self.load(pointer.version), None
+            except CorruptVersionError as error:
+                reason = f"{POINTER_FILE} names version {pointer.version}, which cannot be served: {error}"
+        for version in sorted(self.versions(), reverse=True):
+            if version == pointer.version:
+                continue
+            try:
+                return self.load(version), reason
             except CorruptVersionError as error:
                 log.error("model store %s: not serving damaged version: %s", self.root, error)
-                continue
-            if version != current:
-                log.warning("model store %s: serving version %d instead of %s", self.root, version, current)
-            return model
         raise StoreError(f"no trained model in {self.root}: run `python train.py` first")
 
     # -- writing -------------------------------------------------------------------------

@@ -163,7 +163,7 @@ def test_load_served_falls_back_to_the_newest_intact_version(
     with caplog.at_level(logging.WARNING, logger="model_store.store"):
         model = store.load_served()
     assert model.version == 2
-    assert "serving version 2 instead of 3" in caplog.text and "not serving damaged version" in caplog.text
+    assert f"serving version 2, the newest intact one: {POINTER_FILE} names version 3, which cannot be served" in caplog.text
     assert store.current() == 3  # the pointer is left for an operator to fix; 3 is simply never served
     damage(weights_path(store, 2))
     assert store.load_served().version == 1
@@ -425,10 +425,41 @@ def test_cli_list_show_promote_rollback(store: ModelStore, weights: Path) -> Non
     assert rolled.returncode == 0 and "version 3" in rolled.stdout and store.current() == 3
 
 
-def test_cli_list_says_when_nothing_is_served(store: ModelStore, weights: Path) -> None:
-    save_versions(store, weights, 1, promote=False)
+def test_cli_list_and_current_when_nothing_is_promoted(store: ModelStore, weights: Path) -> None:
+    assert cli(store, "current").returncode == 1
+    save_versions(store, weights, 2, promote=False)
     listing = cli(store, "list")
-    assert listing.returncode == 0 and "*" not in listing.stdout and "No version is served" in listing.stdout
+    assert listing.returncode == 0 and [line.split()[0] for line in listing.stdout.splitlines()[1:3]] == ["1", "*2"]
+    assert listing.stdout.splitlines()[-1] == "Serving version 2, the newest intact one: nothing is promoted."
+    current = cli(store, "current")
+    assert current.returncode == 0 and current.stdout == "2 (the newest intact version: nothing is promoted)\n"
+
+
+def test_cli_list_and_current_show_what_a_process_serves_and_why(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 3)
+    store.promote(2)
+    current = cli(store, "current")
+    assert current.returncode == 0 and current.stdout == "2\n" and current.stderr == ""
+    truncate(weights_path(store, 2))
+    listing = cli(store, "list")
+    rows = {line.split()[0]: line for line in listing.stdout.splitlines()[1:4]}
+    assert set(rows) == {"1", "2", "*3"} and "damaged" in rows["2"] and "SHA-256" in rows["2"]
+    why = f"{POINTER_FILE} names version 2, which cannot be served: version 2: {WEIGHTS_FILE} does not match its SHA-256"
+    assert listing.stdout.splitlines()[-1].startswith(f"Serving version 3, the newest intact one: {why}")
+    current = cli(store, "current")
+    assert current.returncode == 0 and current.stdout.startswith(f"3 (the newest intact version: {why}")
+
+    (store.root / POINTER_FILE).write_text('{"version": 9, "history": []}')
+    assert cli(store, "current").stdout.startswith(f"3 (the newest intact version: {POINTER_FILE} names version 9, which cannot be served")
+    (store.root / POINTER_FILE).write_text("two")
+    assert cli(store, "current").stdout == f"3 (the newest intact version: {POINTER_FILE} is damaged: it is not JSON)\n"
+    assert "*3" in cli(store, "list").stdout.split()
+
+    for version in (1, 3):
+        flip_byte(weights_path(store, version))
+    listing, current = cli(store, "list"), cli(store, "current")
+    assert listing.returncode == 0 and "*" not in listing.stdout and "No intact version" in listing.stdout
+    assert current.returncode == 1 and current.stdout == "" and "no trained model" in current.stderr.splitlines()[-1]
 
 
 def test_cli_errors_are_one_line_with_exit_1(store: ModelStore, weights: Path) -> None:
