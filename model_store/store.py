@@ -228,10 +228,17 @@ class ModelStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / LOCK_FILE, "a") as lock:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock = open(self.root / LOCK_FILE, "a")
+        except OSError as error:
+            raise self._not_writable(error) from None
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
+
+    def _not_writable(self, error: OSError) -> StoreError:
+        return StoreError(f"model store {self.root} is not writable ({error.strerror or error})")
 
     def check_writable(self) -> None:
         """Raise StoreError unless new versions can be written under the root."""
@@ -240,7 +247,7 @@ class ModelStore:
             with tempfile.TemporaryFile(dir=self.root):
                 pass
         except OSError as error:
-            raise StoreError(f"model store {self.root} is not writable ({error.strerror or error})") from None
+            raise self._not_writable(error) from None
 
     def save(self, weights_file: Path, metadata: dict[str, Any], promote: bool = True) -> int:
         """Add a new version from a written Keras weights file and its metadata; return its number.
@@ -320,10 +327,12 @@ class ModelStore:
 
     def _write_pointer(self, version: int, history: list[int]) -> None:
         path = self.root / POINTER_FILE
-        with contextlib.suppress(FileNotFoundError):
-            if stat.S_ISDIR(os.lstat(path).st_mode):
+        try:
+            if path.is_dir() and not path.is_symlink():
                 # A directory cannot be replaced by a file, and what is in it is not ours to delete: set it aside.
                 aside = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{POINTER_FILE}.damaged-")) / POINTER_FILE
                 os.rename(path, aside)
                 log.warning("model store %s: moved the directory %s to %s", self.root, path, aside)
-        _write_json_atomically(path, {"version": version, "history": history})
+            _write_json_atomically(path, {"version": version, "history": history})
+        except OSError as error:
+            raise self._not_writable(error) from None

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -485,6 +486,34 @@ def test_cli_repairs_a_damaged_pointer_and_says_so(store: ModelStore, weights: P
         f"Repaired {store.root / POINTER_FILE}, which was damaged: it is not JSON.",
     ]
     assert store.current() == 1
+
+
+def run_on_read_only_store(store: ModelStore, *args: str) -> subprocess.CompletedProcess:
+    """`python -m model_store` with the store read-only: unwritable folders, or for root (whom permissions do not
+    bind) the store mounted read-only in a private mount namespace."""
+    command = [sys.executable, "-m", "model_store", "--store", str(store.root), *args]
+    if os.geteuid() != 0:
+        for path in [store.root, *store.root.iterdir()]:
+            path.chmod(path.stat().st_mode & ~0o222)
+        try:
+            return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
+        finally:
+            store.root.chmod(0o755)
+    remount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", remount, str(store.root), *command],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+
+
+@pytest.mark.parametrize("command", [["promote", "1"], ["rollback"]])
+def test_cli_on_a_read_only_store_is_one_line_with_exit_1(store: ModelStore, weights: Path, command: list[str]) -> None:
+    save_versions(store, weights, 2)
+    pointer = (store.root / POINTER_FILE).read_bytes()
+    result = run_on_read_only_store(store, *command)
+    assert result.returncode == 1 and result.stdout == "", result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert re.fullmatch(rf"python -m model_store: error: model store {store.root} is not writable "
+                        r"\((Permission denied|Read-only file system)\)\n", result.stderr), result.stderr
+    assert (store.root / POINTER_FILE).read_bytes() == pointer
 
 
 def test_cli_rollback_errors(store: ModelStore, weights: Path, tmp_path: Path) -> None:
