@@ -7,12 +7,13 @@
 `python train.py --help` lists every flag.
 """
 
+import atexit
+import contextlib
 import os
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter would bury the tutorial's output
 
@@ -37,6 +38,13 @@ except (StoreError, MnistError) as error:
 # The data: 60,000 training and 10,000 test images, flattened to 784 values in [-0.5, 0.5].
 mnist = load_mnist(data_dir)
 train_images, train_labels = mnist.train_images[: command.train_limit], mnist.train_labels[: command.train_limit]
+
+# Scratch files (TensorFlow's autograph sources, the weights before they are stored) go to a staging folder of
+# the store: removed at exit, or by the next save if this process is killed.
+scratch_files = contextlib.ExitStack()
+atexit.register(scratch_files.close)
+scratch = scratch_files.enter_context(store.staging())
+tempfile.tempdir = str(scratch)
 
 # TensorFlow is imported only once the flags and the data are known to be good.
 import keras  # noqa: E402
@@ -93,14 +101,13 @@ metadata = {
     "library_versions": library_versions(),
     "dataset_sha256": IDX_SHA256,
 }
-with tempfile.TemporaryDirectory() as scratch:
-    weights_file = Path(scratch) / "model.weights.h5"
-    model.save_weights(weights_file)
-    try:
-        version = store.save(weights_file, metadata, promote=command.promote)
-    except StoreError as error:
-        report.fail(error)
-        sys.exit(1)
+weights_file = scratch / "model.weights.h5"
+model.save_weights(weights_file)
+try:
+    version = store.save(weights_file, metadata, promote=command.promote)
+except StoreError as error:
+    report.fail(error)
+    sys.exit(1)
 
 report.done(
     version=version,

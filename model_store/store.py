@@ -37,6 +37,9 @@ WEIGHTS_FILE = "model.weights.h5"
 METADATA_FILE = "model.json"
 POINTER_FILE = "SERVING"
 LOCK_FILE = ".lock"
+STAGING_PREFIX = ".staging-"
+# Inside a staging folder: locked by the process using the folder, for as long as it does.
+IN_USE_FILE = ".in-use"
 
 
 class StoreError(RuntimeError):
@@ -109,6 +112,18 @@ def _is_version_name(name: str) -> bool:
 
 def _is_version_number(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _in_use(staging: Path) -> bool:
+    """Whether a live process holds the staging folder's in-use file."""
+    try:
+        with open(staging / IN_USE_FILE) as in_use:
+            fcntl.flock(in_use, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # locked; or not a folder, or another user's that we may not read: not ours to remove
+    return False
 
 
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
@@ -249,16 +264,49 @@ class ModelStore:
         except OSError as error:
             raise self._not_writable(error) from None
 
+    @contextlib.contextmanager
+    def staging(self) -> Iterator[Path]:
+        """A new folder in the store for files on their way into it (such as the weights to `save`), removed after the block.
+
+        The folders that killed processes left behind are removed here, at the next staging (every save stages).
+        """
+        with self._locked():
+            self._remove_leftovers()
+            try:
+                folder = Path(tempfile.mkdtemp(dir=self.root, prefix=STAGING_PREFIX))
+                folder.chmod(0o755)  # mkdtemp makes it private; the bot may run as another user than the trainer
+                in_use = open(folder / IN_USE_FILE, "w")
+            except OSError as error:
+                raise self._not_writable(error) from None
+            fcntl.flock(in_use, fcntl.LOCK_EX)
+        try:
+            yield folder
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+            in_use.close()
+
+    def _remove_leftovers(self) -> None:
+        """Remove what killed processes left: staging folders no live process holds, half-written pointers.
+
+        Called under the store lock, which pointers are written under and staging folders are created (with
+        their in-use file) and claimed under: so any pointer temporary, or staging folder without an in-use
+        file, is a dead process's.
+        """
+        for folder in self.root.glob(f"{STAGING_PREFIX}*"):
+            if not _in_use(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                log.info("model store %s: removed %s, left by a process that was killed", self.root, folder.name)
+        for leftover in self.root.glob(f".{POINTER_FILE}.*"):
+            if leftover.is_file():  # the folders beside them are damaged pointers set aside for the operator
+                leftover.unlink(missing_ok=True)
+
     def save(self, weights_file: Path, metadata: dict[str, Any], promote: bool = True) -> int:
         """Add a new version from a written Keras weights file and its metadata; return its number.
 
-        The version folder is assembled under a hidden name and renamed into place, so a crash
+        The version folder is assembled in a staging folder and renamed into place, so a crash
         leaves no visible version, and two concurrent savers always get distinct numbers.
         """
-        self.check_writable()
-        staging = Path(tempfile.mkdtemp(dir=self.root, prefix=".staging-"))
-        try:
-            staging.chmod(0o755)  # mkdtemp makes it private; the bot may run as another user than the trainer
+        with self.staging() as staging:
             shutil.copyfile(weights_file, staging / WEIGHTS_FILE)
             spec = ArchitectureSpec.from_dict(metadata["architecture"])
             read_weights(staging / WEIGHTS_FILE, spec)  # refuse to store weights the spec cannot load
@@ -269,25 +317,24 @@ class ModelStore:
                 os.fsync(fd)
                 os.close(fd)
             version = self._claim_version(staging)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         log.info("model store %s: saved version %d", self.root, version)
         if promote:
             self.promote(version)
         return version
 
     def _claim_version(self, staging: Path) -> int:
-        version = max(self.versions(), default=0) + 1
-        while True:
-            try:
-                # rename(2) onto an existing non-empty folder fails, so a number is never taken twice.
-                os.rename(staging, self.root / str(version))
-                return version
-            except OSError as error:
-                if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                    raise
-                version += 1
+        with self._locked():
+            (staging / IN_USE_FILE).unlink()  # a version holds its two files only
+            version = max(self.versions(), default=0) + 1
+            while True:
+                try:
+                    # rename(2) onto an existing non-empty folder fails, so a number is never taken twice.
+                    os.rename(staging, self.root / str(version))
+                    return version
+                except OSError as error:
+                    if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                        raise
+                    version += 1
 
     def promote(self, version: int) -> None:
         """Serve `version` (after verifying it loads); the previous one is remembered for rollback. A damaged pointer is replaced."""
@@ -318,7 +365,7 @@ class ModelStore:
         raise StoreError("there is no previous version to roll back to")
 
     def _repairable_pointer(self) -> Pointer:
-        """The pointer; a damaged one as what is served (`load_served`'s choice) after every older version."""
+        """The pointer, a damaged one read as serving `load_served`'s choice after every older version in turn."""
         pointer = self.pointer()
         if pointer.damage is None:
             return pointer

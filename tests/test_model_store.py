@@ -328,6 +328,54 @@ def test_a_crash_mid_save_leaves_no_broken_version(store: ModelStore, weights: P
     assert store.save(weights, metadata()) == versions[-1] + 1
 
 
+HOLDER = """
+import sys, time
+from model_store import ModelStore
+with ModelStore(sys.argv[1]).staging() as folder:
+    (folder / "scratch").write_text("x")
+    print(folder, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_staging_folders_of_killed_processes_are_removed_at_the_next_save(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 1)
+    killed, alive = (subprocess.Popen([sys.executable, "-c", HOLDER, str(store.root)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+                     for _ in range(2))
+    try:
+        killed_folder, alive_folder = Path(killed.stdout.readline().strip()), Path(alive.stdout.readline().strip())
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=10)
+        assert (killed_folder / "scratch").is_file() and (alive_folder / "scratch").is_file()
+        legacy = store.root / ".staging-abc123"  # what a saver killed before staging folders were locked left
+        legacy.mkdir()
+        write_weights(legacy / WEIGHTS_FILE)
+        half_promoted = store.root / f".{POINTER_FILE}.k2j4x9"  # a promote killed before its rename
+        half_promoted.write_text('{"version": 1')
+
+        assert store.save(weights, metadata()) == 2
+        assert not killed_folder.exists() and not legacy.exists() and not half_promoted.exists()
+        assert (alive_folder / "scratch").read_text() == "x"  # a live process's folder is left alone
+        assert sorted(p.name for p in (store.root / "2").iterdir()) == sorted([WEIGHTS_FILE, METADATA_FILE])
+    finally:
+        for child in (killed, alive):
+            child.kill()
+            child.wait(timeout=10)
+            child.stdout.close()
+    assert store.save(weights, metadata()) == 3
+    assert not list(store.root.glob(".staging-*"))  # once its process is gone, the next save removes it too
+
+
+def test_staging_folders_are_removed_at_the_end_of_their_block(store: ModelStore) -> None:
+    with store.staging() as folder:
+        (folder / "scratch").write_text("x")
+        assert folder.parent == store.root and folder.name.startswith(".staging-")
+    assert not folder.exists()
+    with pytest.raises(RuntimeError), store.staging() as folder:
+        raise RuntimeError
+    assert not folder.exists()
+
+
 def test_concurrent_saves_get_distinct_versions(store: ModelStore, weights: Path, tmp_path: Path) -> None:
     go = tmp_path / "go"
     children = [saver(store, weights, "5", str(go)) for _ in range(4)]
