@@ -129,12 +129,14 @@ def _normalize_mode(image: Image.Image) -> Image.Image:
 
 def _signal(image: Image.Image) -> np.ndarray:
     """One float32 channel in which the digit stands out from the background, on a 0..255 scale."""
-    pixels = np.asarray(image, dtype=np.float32)
     if image.mode == "F":
-        # 16-bit and float images use any range: stretch what is there to 0..255.
-        pixels = np.nan_to_num(pixels, nan=0.0, posinf=0.0, neginf=0.0)
-        low, high = float(pixels.min()), float(pixels.max())
-        return (pixels - low) * (255.0 / (high - low)) if high > low else np.zeros_like(pixels)
+        # 16-bit and float images use any range: stretch what is there to 0..255, in float64, where neither a
+        # subnormal range (1e-40) nor one wider than float32 (±3e38) overflows.
+        values = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = float(values.min()), float(values.max())
+        stretched = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+        return stretched.astype(np.float32)
+    pixels = np.asarray(image, dtype=np.float32)
     if pixels.ndim == 2:
         return pixels
     if image.mode in ("LA", "RGBA"):

@@ -134,6 +134,19 @@ def test_every_common_mode_is_read(mode: str, digits) -> None:
     assert np.mean(np.abs(out.astype(np.int16) - reference)) < 25
 
 
+@pytest.mark.parametrize(
+    ("paper", "ink"),
+    [(0.0, 1e-40), (1e-45, 0.0), (-3e38, 3e38), (3.4e38, -3.4e38), (-3.4e38, 0.0)],
+    ids=["subnormal-ink", "subnormal-paper", "overflowing-range", "dark-ink-full-range", "lowest-paper"],
+)
+def test_float_pictures_of_any_range_are_read(paper: float, ink: float, digits) -> None:
+    coverage = fx.upscale(digits[0][0], 84).astype(np.float64)
+    pixels = (paper + (ink - paper) * coverage).astype(np.float32)
+    out = to_mnist(fx.encode(Image.fromarray(pixels, "F"), "TIFF"))
+    reference = to_mnist(png(Image.fromarray(digits[0][0])))
+    assert np.mean(np.abs(out.astype(np.int16) - reference)) < 25
+
+
 def test_jpeg_photos_are_decoded_at_reduced_scale_and_still_read(digits) -> None:
     photo = fx.photo_4000x3000(digits[0][0], np.random.default_rng(0))
     assert Image.open(io.BytesIO(photo)).size == (4000, 3000)
