@@ -152,7 +152,7 @@ class InferenceService:
     def predict(self, image: bytes) -> Prediction:
         """Read the digit in one encoded image; ImageError (with a message for the user) if there is none."""
         served = self._current()
-        digit_image = to_mnist(image, self.limits)
+        digit_image = self._to_mnist(image)
         return _prediction(served, digit_image, served.network.predict(preprocess(digit_image[np.newaxis]))[0])
 
     def predict_batch(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
@@ -161,7 +161,7 @@ class InferenceService:
         results: list[np.ndarray | ImageError] = []
         for image in images:
             try:
-                results.append(to_mnist(image, self.limits))
+                results.append(self._to_mnist(image))
             except ImageError as error:
                 results.append(error)
         readable = [result for result in results if isinstance(result, np.ndarray)]
@@ -172,6 +172,16 @@ class InferenceService:
             result if isinstance(result, ImageError) else _prediction(served, result, next(probabilities))
             for result in results
         ]
+
+    def _to_mnist(self, image: bytes) -> np.ndarray:
+        """`to_mnist`, where an unexpected error is that image's ImageError: it must not cost other images their answers."""
+        try:
+            return to_mnist(image, self.limits)
+        except ImageError:
+            raise
+        except Exception:
+            log.exception("inference: unexpected error reading an image of %d bytes", len(image))
+            raise ImageError("that image could not be read: an unexpected error (logged for the operator)") from None
 
     async def predict_async(self, image: bytes) -> Prediction:
         """`predict` on the service's worker threads, leaving the event loop free."""
