@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ from bot.images import ImageError
 from bot.inference import InferenceService, Prediction
 from model_store.config import StoreSettings
 from model_store.store import ModelStore, StoreError
+
+log = logging.getLogger(__name__)
 
 BAR_WIDTH = 30
 
@@ -37,13 +40,20 @@ def bar_chart(probabilities: Sequence[float], width: int = BAR_WIDTH) -> list[st
 
 
 def _read(path: Path, service: InferenceService) -> Prediction:
+    """The prediction for one file; any failure is this file's ImageError, so the files after it are still read."""
     try:
         with open(path, "rb") as stream:
             # One byte past the limit is enough to know the file is over it.
             data = stream.read(service.limits.max_bytes + 1)
     except OSError as error:
         raise ImageError(f"cannot read the file ({error.strerror or error})") from None
-    return service.predict(data)
+    try:
+        return service.predict(data)
+    except ImageError:
+        raise
+    except Exception:
+        log.exception("%s: unexpected error", path)
+        raise ImageError("an unexpected error (its traceback is on stderr)") from None
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,6 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bot import predict_cli
+from bot.inference import InferenceService, Prediction
 from tests import inference_fixtures as fx
 
 
@@ -57,6 +61,27 @@ def test_json_lines_and_refusals(trained_store: Path, pictures, tmp_path: Path) 
     assert len(records[0]["probabilities"]) == 10 and records[0]["confidence"] == max(records[0]["probabilities"])
     assert [set(r) for r in records[1:]] == [{"file", "error"}] * 3
     assert "no digit" in records[1]["error"] and "not an image" in records[2]["error"] and "cannot read" in records[3]["error"]
+
+
+def test_an_unexpected_error_costs_only_its_own_file(trained_store: Path, pictures, tmp_path: Path, monkeypatch, caplog) -> None:
+    paths, labels = pictures
+    poison = tmp_path / "poison.png"
+    poison.write_bytes(b"poison")
+    real_predict = InferenceService.predict
+
+    def predict(self: InferenceService, data: bytes) -> Prediction:
+        if data == b"poison":
+            raise RuntimeError("a bug met a file")
+        return real_predict(self, data)
+
+    monkeypatch.setattr(InferenceService, "predict", predict)
+    out = io.StringIO()
+    with caplog.at_level(logging.ERROR):
+        status = predict_cli.main(["--json", "--store", str(trained_store), str(paths[0]), str(poison), str(paths[1])], out=out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert status == 1 and [r.get("digit") for r in records] == [labels[0], None, labels[1]]
+    assert records[1]["file"] == str(poison) and "unexpected error" in records[1]["error"]
+    assert "a bug met a file" in caplog.text and caplog.records[-1].exc_info[0] is RuntimeError
 
 
 def test_no_model_in_the_store_is_exit_2_with_one_line(tmp_path: Path, pictures) -> None:
