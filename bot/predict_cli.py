@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,7 +44,10 @@ def bar_chart(probabilities: Sequence[float], width: int = BAR_WIDTH) -> list[st
 def _read(path: Path, service: InferenceService) -> Prediction:
     """The prediction for one file; any failure is this file's ImageError, so the files after it are still read."""
     try:
-        with open(path, "rb") as stream:
+        # Without O_NONBLOCK, opening a named pipe waits for a writer; pipes, folders and devices are not read at all.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise ImageError("not a regular file")
             # One byte past the limit is enough to know the file is over it.
             data = stream.read(service.limits.max_bytes + 1)
     except OSError as error:

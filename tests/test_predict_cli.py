@@ -63,6 +63,17 @@ def test_json_lines_and_refusals(trained_store: Path, pictures, tmp_path: Path) 
     assert "no digit" in records[1]["error"] and "not an image" in records[2]["error"] and "cannot read" in records[3]["error"]
 
 
+def test_only_regular_files_are_read(trained_store: Path, pictures, tmp_path: Path) -> None:
+    paths, labels = pictures
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)  # with no writer, opening it for reading would wait forever
+    result = run_cli("--json", "--store", str(trained_store), str(pipe), str(tmp_path), "/dev/zero", str(paths[0]))
+    assert result.returncode == 1, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("error") for r in records[:3]] == ["not a regular file", "cannot read the file (Is a directory)", "not a regular file"]
+    assert records[3]["digit"] == labels[0]
+
+
 def test_an_unexpected_error_costs_only_its_own_file(trained_store: Path, pictures, tmp_path: Path, monkeypatch, caplog) -> None:
     paths, labels = pictures
     poison = tmp_path / "poison.png"
