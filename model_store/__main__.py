@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", type=Path, default=None, help="model store folder (default $MODEL_STORE or ./models)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list the versions; * marks the one a process serves")
-    commands.add_parser("current", help="print the version a process serves, and why if SERVING names another (exit 1 if none)")
+    commands.add_parser("current", help="print the version a process serves, and why if not SERVING's (exit 1 if none)")
     commands.add_parser("show", help="print a version's model.json").add_argument("version", type=int)
     commands.add_parser("promote", help="serve a version").add_argument("version", type=int)
     commands.add_parser("rollback", help="serve the previously served version again")

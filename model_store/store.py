@@ -337,7 +337,7 @@ class ModelStore:
                     version += 1
 
     def promote(self, version: int) -> None:
-        """Serve `version` (after verifying it loads); the previous one is remembered for rollback. A damaged pointer is replaced."""
+        """Serve `version` (after verifying it loads); the previous one is kept for rollback. A damaged pointer is replaced."""
         self.load(version)
         with self._locked():
             pointer = self._repairable_pointer()

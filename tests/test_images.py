@@ -219,6 +219,15 @@ def test_image_error_is_a_value_error_with_a_short_message() -> None:
     assert isinstance(caught.value, ImageError) and len(str(caught.value)) < 100 and "\n" not in str(caught.value)
 
 
+def test_the_decoding_budget_is_configurable(digits) -> None:
+    data = png(Image.fromarray(digits[0][0]))
+    with pytest.raises(ImageError, match=r"too large to decode \(28×28 pixels would take"):
+        to_mnist(data, ImageLimits(max_decoded_bytes=28 * 28 - 1))
+    assert to_mnist(data, ImageLimits(max_decoded_bytes=28 * 28)).shape == (28, 28)
+
+
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
         ImageLimits(max_bytes=0)
+    with pytest.raises(ValueError):
+        ImageLimits(max_decoded_bytes=0)
