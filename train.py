@@ -7,12 +7,13 @@
 `python train.py --help` lists every flag.
 """
 
+import atexit
+import contextlib
 import os
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter would bury the tutorial's output
 
@@ -42,6 +43,13 @@ mnist = load_mnist(data_dir)
 train_images = normalize(mnist.train_images[: command.train_limit])
 train_labels = mnist.train_labels[: command.train_limit]
 test_images = normalize(mnist.test_images)
+
+# Scratch files (TensorFlow's autograph sources, the weights before they are stored) go to a staging folder of
+# the store: removed at exit, or by the next save if this process is killed.
+scratch_files = contextlib.ExitStack()
+atexit.register(scratch_files.close)
+scratch = scratch_files.enter_context(store.staging())
+tempfile.tempdir = str(scratch)
 
 # TensorFlow is imported only once the flags and the data are known to be good.
 import keras  # noqa: E402
@@ -90,14 +98,13 @@ card = ModelCard(
     library_versions=library_versions(),
     dataset_sha256=IDX_SHA256,
 )
-with tempfile.TemporaryDirectory() as scratch:
-    weights_file = Path(scratch) / "model.weights.h5"
-    model.save_weights(weights_file)
-    try:
-        version = store.save(weights_file, card, promote=command.promote)
-    except StoreError as error:
-        report.fail(error)
-        sys.exit(1)
+weights_file = scratch / "model.weights.h5"
+model.save_weights(weights_file)
+try:
+    version = store.save(weights_file, card, promote=command.promote)
+except StoreError as error:
+    report.fail(error)
+    sys.exit(1)
 
 report.done(Done(
     version=version,

@@ -214,7 +214,7 @@ class InferenceService:
         results: list[list[np.ndarray] | ImageError] = []
         for image in images:
             try:
-                results.append(to_mnist_digits(image, self.limits))
+                results.append(self._to_mnist_digits(image))
             except ImageError as error:
                 results.append(error)
         inputs = [digit for result in results if not isinstance(result, ImageError) for digit in result]
@@ -226,6 +226,16 @@ class InferenceService:
             else Prediction(tuple(_reading(digit, next(probabilities)) for digit in result), served.version)
             for result in results
         ]
+
+    def _to_mnist_digits(self, image: bytes) -> list[np.ndarray]:
+        """`to_mnist_digits`, where an unexpected error is that image's ImageError: it must not cost other images their answers."""
+        try:
+            return to_mnist_digits(image, self.limits)
+        except ImageError:
+            raise
+        except Exception:
+            log.exception("inference: unexpected error reading an image of %d bytes", len(image))
+            raise ImageError("that image could not be read: an unexpected error (logged for the operator)") from None
 
     async def predict_async(self, image: bytes) -> Prediction:
         """`predict` on the service's worker threads, leaving the event loop free."""

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +21,8 @@ from digits.inference import InferenceService, Prediction
 from digits.render import probability_chart
 from digits.settings import Paths
 from model_store import ModelStore, StoreError
+
+log = logging.getLogger(__name__)
 
 BAR_WIDTH = 30
 
@@ -33,13 +38,23 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def _read(path: Path, service: InferenceService) -> Prediction:
+    """The prediction for one file; any failure is this file's ImageError, so the files after it are still read."""
     try:
-        with open(path, "rb") as stream:
+        # Without O_NONBLOCK, opening a named pipe waits for a writer; pipes, folders and devices are not read at all.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise ImageError("not a regular file")
             # One byte past the limit is enough to know the file is over it.
             data = stream.read(service.limits.max_bytes + 1)
     except OSError as error:
         raise ImageError(f"cannot read the file ({error.strerror or error})") from None
-    return service.predict(data)
+    try:
+        return service.predict(data)
+    except ImageError:
+        raise
+    except Exception:
+        log.exception("%s: unexpected error", path)
+        raise ImageError("an unexpected error (its traceback is on stderr)") from None
 
 
 def _record(path: Path, prediction: Prediction) -> dict[str, object]:

@@ -9,16 +9,16 @@ from pathlib import Path
 
 from digits.settings import Paths
 from model_store import CorruptVersionError, ModelStore, StoreError
+from model_store.store import POINTER_FILE
 
 
-def describe_versions(store: ModelStore) -> list[list[str]]:
+def describe_versions(store: ModelStore, served: int | None) -> list[list[str]]:
     """Rows of the `list` table: the served version is starred; damaged versions say so."""
-    current = store.current()
     rows = []
     for version in store.versions():
-        mark = "*" if version == current else ""
+        mark = "*" if version == served else ""
         try:
-            card = store.card(version)
+            card = store.load(version).card
             rows.append([
                 f"{mark}{version}",
                 f"{card.test_accuracy * 100:.2f}%",
@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model_store", description="Inspect and switch the served model version.")
     parser.add_argument("--store", type=Path, default=None, help="model store folder (default $MODEL_STORE or ./models)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the versions; * marks the served one")
-    commands.add_parser("current", help="print the served version (exit 1 when none is served)")
+    commands.add_parser("list", help="list the versions; * marks the one a process serves")
+    commands.add_parser("current", help="print the version a process serves, and why if not SERVING's (exit 1 if none)")
     commands.add_parser("show", help="print a version's model.json").add_argument("version", type=int)
     commands.add_parser("promote", help="serve a version").add_argument("version", type=int)
     commands.add_parser("rollback", help="serve the previously served version again")
@@ -52,26 +52,33 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "list":
-            rows = describe_versions(store)
-            if not rows:
+            if not store.versions():
                 print(f"No versions in {store.root}. Train one with: python train.py")
                 return 0
-            print(format_table(["version", "accuracy", "loss", "layers", "epochs", "batch", "created"], rows))
-            if store.current() is None:
-                print("No version is served yet: promote one with `python -m model_store promote N`.")
+            try:
+                model, reason = store.select_served()
+            except StoreError:
+                model, reason = None, None
+            print(format_table(["version", "accuracy", "loss", "layers", "epochs", "batch", "created"],
+                               describe_versions(store, model.version if model else None)))
+            if model is None:
+                print("No intact version: nothing can be served.")
+            elif reason is not None:
+                print(f"Serving version {model.version}, the newest intact one: {reason}.")
         elif args.command == "current":
-            current = store.current()
-            if current is None:
-                print(f"No version is served from {store.root}.", file=sys.stderr)
-                return 1
-            print(current)
+            model, reason = store.select_served()
+            print(model.version if reason is None else f"{model.version} (the newest intact version: {reason})")
         elif args.command == "show":
             print(json.dumps(store.card(args.version).to_json(), indent=2))
-        elif args.command == "promote":
-            store.promote(args.version)
-            print(f"Now serving version {args.version}.")
-        elif args.command == "rollback":
-            print(f"Rolled back: now serving version {store.rollback()}.")
+        elif args.command in ("promote", "rollback"):
+            damage = store.pointer().damage
+            if args.command == "promote":
+                store.promote(args.version)
+                print(f"Now serving version {args.version}.")
+            else:
+                print(f"Rolled back: now serving version {store.rollback()}.")
+            if damage is not None:
+                print(f"Repaired {store.root / POINTER_FILE}, which was damaged: {damage}.")
     except StoreError as error:
         print(f"python -m model_store: error: {error}", file=sys.stderr)
         return 1

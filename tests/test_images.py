@@ -134,6 +134,19 @@ def test_every_common_mode_is_read(mode: str, digits) -> None:
     assert np.mean(np.abs(out.astype(np.int16) - reference)) < 25
 
 
+@pytest.mark.parametrize(
+    ("paper", "ink"),
+    [(0.0, 1e-40), (1e-45, 0.0), (-3e38, 3e38), (3.4e38, -3.4e38), (-3.4e38, 0.0)],
+    ids=["subnormal-ink", "subnormal-paper", "overflowing-range", "dark-ink-full-range", "lowest-paper"],
+)
+def test_float_pictures_of_any_range_are_read(paper: float, ink: float, digits) -> None:
+    coverage = styles.upscale(digits[0][0], 84).astype(np.float64)
+    pixels = (paper + (ink - paper) * coverage).astype(np.float32)
+    out = to_mnist(styles.encode(Image.fromarray(pixels, "F"), "TIFF"))
+    reference = to_mnist(png(Image.fromarray(digits[0][0])))
+    assert np.mean(np.abs(out.astype(np.int16) - reference)) < 25
+
+
 def test_jpeg_photos_are_decoded_at_reduced_scale_and_still_read(digits) -> None:
     photo = styles.photo_4000x3000(digits[0][0], np.random.default_rng(0))
     assert Image.open(io.BytesIO(photo)).size == (4000, 3000)
@@ -206,6 +219,15 @@ def test_image_error_is_a_value_error_with_a_short_message() -> None:
     assert isinstance(caught.value, ImageError) and len(str(caught.value)) < 100 and "\n" not in str(caught.value)
 
 
+def test_the_decoding_budget_is_configurable(digits) -> None:
+    data = png(Image.fromarray(digits[0][0]))
+    with pytest.raises(ImageError, match=r"too large to decode \(28×28 pixels would take"):
+        to_mnist(data, ImageLimits(max_decoded_bytes=28 * 28 - 1))
+    assert to_mnist(data, ImageLimits(max_decoded_bytes=28 * 28)).shape == (28, 28)
+
+
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
         ImageLimits(max_bytes=0)
+    with pytest.raises(ValueError):
+        ImageLimits(max_decoded_bytes=0)

@@ -127,6 +127,31 @@ def test_predict_batch_keeps_order_and_reports_each_refusal(trained_store: Path,
     service.close()
 
 
+def test_an_unexpected_error_costs_only_its_own_image(trained_store: Path, test_digits, monkeypatch, caplog) -> None:
+    import digits.inference
+
+    def to_mnist_digits(data: bytes, limits):
+        if data == b"poison":
+            raise RuntimeError("a bug met a picture")
+        return real_to_mnist_digits(data, limits)
+
+    real_to_mnist_digits = digits.inference.to_mnist_digits
+    monkeypatch.setattr(digits.inference, "to_mnist_digits", to_mnist_digits)
+    service = InferenceService(ModelStore(trained_store))
+    service.load()
+    images, _ = test_digits
+    with caplog.at_level(logging.ERROR, logger="digits.inference"):
+        results = service.predict_batch([styles.tiny_mnist(images[0], None), b"poison", styles.tiny_mnist(images[1], None)])
+        assert [type(r) for r in results] == [Prediction, ImageError, Prediction]
+        assert "could not be read" in str(results[1]) and "\n" not in str(results[1])
+        with pytest.raises(ImageError, match="could not be read"):
+            service.predict(b"poison")
+    # The operator gets the traceback; the user gets a short message.
+    assert [r.exc_info[0] for r in caplog.records] == [RuntimeError, RuntimeError]
+    assert "a bug met a picture" in caplog.text and "Traceback" in caplog.text
+    service.close()
+
+
 # -- reloading --------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -161,7 +162,7 @@ def test_load_served_falls_back_to_the_newest_intact_version(
     with caplog.at_level(logging.WARNING, logger="model_store.store"):
         model = store.load_served()
     assert model.version == 2
-    assert "serving version 2 instead of 3" in caplog.text and "not serving damaged version" in caplog.text
+    assert f"serving version 2, the newest intact one: {POINTER_FILE} names version 3, which cannot be served" in caplog.text
     assert store.current() == 3  # the pointer is left for an operator to fix; 3 is simply never served
     damage(weights_path(store, 2))
     assert store.load_served().version == 1
@@ -198,6 +199,64 @@ def test_half_written_versions_are_never_served(store: ModelStore, weights: Path
         store.promote(7)
     assert store.current() is None
     assert store.save(weights, metadata()) == 8  # a new save never reuses a taken number
+
+
+@pytest.mark.parametrize("name", ["٣", "0005", "0", "+4", "²", "-1", "1.0", " 6"])
+def test_only_canonical_ascii_integers_are_versions(store: ModelStore, weights: Path, name: str) -> None:
+    save_versions(store, weights, 1)
+    (store.root / name).mkdir()
+    assert store.versions() == [1]
+    assert store.load_served().version == 1
+    assert store.save(weights, metadata()) == 2
+
+
+DAMAGED_POINTERS = ["two", "-1", "1.9", "null", "[2]", "{}", '{"version": "2"}', '{"version": true}', '{"version": 0}',
+                    '{"version": 2, "history": "1"}', '{"version": 2, "history": [1.5]}', "{broken", ""]
+
+
+def damage_pointer(store: ModelStore, text: str | None) -> None:
+    """Replace SERVING with `text`, or with a directory when `text` is None."""
+    path = store.root / POINTER_FILE
+    path.unlink()
+    if text is None:
+        path.mkdir()
+        (path / "2").write_text("an operator's file")
+    else:
+        path.write_text(text + "\n")
+
+
+@pytest.mark.parametrize("text", [*DAMAGED_POINTERS, None], ids=[*DAMAGED_POINTERS, "directory"])
+def test_a_damaged_pointer_serves_the_newest_intact_version_and_is_repaired(
+    store: ModelStore, weights: Path, text: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    save_versions(store, weights, 3)
+    store.promote(2)
+    truncate(weights_path(store, 3))
+    damage_pointer(store, text)
+    with caplog.at_level(logging.WARNING, logger="model_store.store"):
+        assert store.load_served().version == 2  # the newest intact one, as the README promises
+    assert f"{POINTER_FILE} is damaged" in caplog.text
+    with pytest.raises(StoreError, match=f"{POINTER_FILE} is damaged"):
+        store.current()  # what the pointer says is unknown; a reload must not guess
+
+    store.promote(1)
+    assert store.current() == 1 and store.load_served().version == 1
+    if text is None:  # the directory was set aside, not deleted
+        assert [p.read_text() for p in store.root.glob(f".{POINTER_FILE}.damaged-*/{POINTER_FILE}/2")] == ["an operator's file"]
+
+    damage_pointer(store, text) if text is not None else (store.root / POINTER_FILE).write_text("two")
+    assert store.rollback() == 1  # the previous of what is served (2, the newest intact), skipping damaged 3
+    assert store.current() == 1
+
+
+def test_a_pointer_naming_a_missing_version_is_left_to_the_operator(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 2)
+    (store.root / POINTER_FILE).write_text('{"version": 9, "history": [1]}')
+    assert store.current() == 9 and store.load_served().version == 2
+    assert store.rollback() == 1
+    (store.root / POINTER_FILE).write_text('{"version": 9, "history": [1]}')
+    store.promote(2)
+    assert json.loads((store.root / POINTER_FILE).read_text()) == {"version": 2, "history": [1, 9]}
 
 
 def test_promote_of_a_damaged_version_leaves_the_pointer(store: ModelStore, weights: Path) -> None:
@@ -266,6 +325,54 @@ def test_a_crash_mid_save_leaves_no_broken_version(store: ModelStore, weights: P
     # Whatever the kills left behind is hidden, and the store keeps working.
     assert all(p.name.startswith(".") or p.name.isdigit() or p.name == POINTER_FILE for p in store.root.iterdir())
     assert store.save(weights, metadata()) == versions[-1] + 1
+
+
+HOLDER = """
+import sys, time
+from model_store import ModelStore
+with ModelStore(sys.argv[1]).staging() as folder:
+    (folder / "scratch").write_text("x")
+    print(folder, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_staging_folders_of_killed_processes_are_removed_at_the_next_save(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 1)
+    killed, alive = (subprocess.Popen([sys.executable, "-c", HOLDER, str(store.root)], stdout=subprocess.PIPE, text=True, cwd=REPO)
+                     for _ in range(2))
+    try:
+        killed_folder, alive_folder = Path(killed.stdout.readline().strip()), Path(alive.stdout.readline().strip())
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=10)
+        assert (killed_folder / "scratch").is_file() and (alive_folder / "scratch").is_file()
+        legacy = store.root / ".staging-abc123"  # what a saver killed before staging folders were locked left
+        legacy.mkdir()
+        write_weights(legacy / WEIGHTS_FILE)
+        half_promoted = store.root / f".{POINTER_FILE}.k2j4x9"  # a promote killed before its rename
+        half_promoted.write_text('{"version": 1')
+
+        assert store.save(weights, metadata()) == 2
+        assert not killed_folder.exists() and not legacy.exists() and not half_promoted.exists()
+        assert (alive_folder / "scratch").read_text() == "x"  # a live process's folder is left alone
+        assert sorted(p.name for p in (store.root / "2").iterdir()) == sorted([WEIGHTS_FILE, METADATA_FILE])
+    finally:
+        for child in (killed, alive):
+            child.kill()
+            child.wait(timeout=10)
+            child.stdout.close()
+    assert store.save(weights, metadata()) == 3
+    assert not list(store.root.glob(".staging-*"))  # once its process is gone, the next save removes it too
+
+
+def test_staging_folders_are_removed_at_the_end_of_their_block(store: ModelStore) -> None:
+    with store.staging() as folder:
+        (folder / "scratch").write_text("x")
+        assert folder.parent == store.root and folder.name.startswith(".staging-")
+    assert not folder.exists()
+    with pytest.raises(RuntimeError), store.staging() as folder:
+        raise RuntimeError
+    assert not folder.exists()
 
 
 def test_concurrent_saves_get_distinct_versions(store: ModelStore, weights: Path, tmp_path: Path) -> None:
@@ -366,10 +473,41 @@ def test_cli_list_show_promote_rollback(store: ModelStore, weights: Path) -> Non
     assert rolled.returncode == 0 and "version 3" in rolled.stdout and store.current() == 3
 
 
-def test_cli_list_says_when_nothing_is_served(store: ModelStore, weights: Path) -> None:
-    save_versions(store, weights, 1, promote=False)
+def test_cli_list_and_current_when_nothing_is_promoted(store: ModelStore, weights: Path) -> None:
+    assert cli(store, "current").returncode == 1
+    save_versions(store, weights, 2, promote=False)
     listing = cli(store, "list")
-    assert listing.returncode == 0 and "*" not in listing.stdout and "No version is served" in listing.stdout
+    assert listing.returncode == 0 and [line.split()[0] for line in listing.stdout.splitlines()[1:3]] == ["1", "*2"]
+    assert listing.stdout.splitlines()[-1] == "Serving version 2, the newest intact one: nothing is promoted."
+    current = cli(store, "current")
+    assert current.returncode == 0 and current.stdout == "2 (the newest intact version: nothing is promoted)\n"
+
+
+def test_cli_list_and_current_show_what_a_process_serves_and_why(store: ModelStore, weights: Path) -> None:
+    save_versions(store, weights, 3)
+    store.promote(2)
+    current = cli(store, "current")
+    assert current.returncode == 0 and current.stdout == "2\n" and current.stderr == ""
+    truncate(weights_path(store, 2))
+    listing = cli(store, "list")
+    rows = {line.split()[0]: line for line in listing.stdout.splitlines()[1:4]}
+    assert set(rows) == {"1", "2", "*3"} and "damaged" in rows["2"] and "SHA-256" in rows["2"]
+    why = f"{POINTER_FILE} names version 2, which cannot be served: version 2: {WEIGHTS_FILE} does not match its SHA-256"
+    assert listing.stdout.splitlines()[-1].startswith(f"Serving version 3, the newest intact one: {why}")
+    current = cli(store, "current")
+    assert current.returncode == 0 and current.stdout.startswith(f"3 (the newest intact version: {why}")
+
+    (store.root / POINTER_FILE).write_text('{"version": 9, "history": []}')
+    assert cli(store, "current").stdout.startswith(f"3 (the newest intact version: {POINTER_FILE} names version 9, which cannot be served")
+    (store.root / POINTER_FILE).write_text("two")
+    assert cli(store, "current").stdout == f"3 (the newest intact version: {POINTER_FILE} is damaged: it is not JSON)\n"
+    assert "*3" in cli(store, "list").stdout.split()
+
+    for version in (1, 3):
+        flip_byte(weights_path(store, version))
+    listing, current = cli(store, "list"), cli(store, "current")
+    assert listing.returncode == 0 and "*" not in listing.stdout and "No intact version" in listing.stdout
+    assert current.returncode == 1 and current.stdout == "" and "no trained model" in current.stderr.splitlines()[-1]
 
 
 def test_cli_errors_are_one_line_with_exit_1(store: ModelStore, weights: Path) -> None:
@@ -381,6 +519,47 @@ def test_cli_errors_are_one_line_with_exit_1(store: ModelStore, weights: Path) -
         assert result.returncode == 1, (args, result)
         assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("python -m model_store: error:"), (args, result.stderr)
         assert result.stdout == ""
+    assert (store.root / POINTER_FILE).read_bytes() == pointer
+
+
+@pytest.mark.parametrize("command", [["promote", "1"], ["rollback"]])
+def test_cli_repairs_a_damaged_pointer_and_says_so(store: ModelStore, weights: Path, command: list[str]) -> None:
+    save_versions(store, weights, 2)
+    (store.root / POINTER_FILE).write_text("two\n")
+    result = cli(store, *command)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{'Now serving' if command[0] == 'promote' else 'Rolled back: now serving'} version 1.",
+        f"Repaired {store.root / POINTER_FILE}, which was damaged: it is not JSON.",
+    ]
+    assert store.current() == 1
+
+
+def run_on_read_only_store(store: ModelStore, *args: str) -> subprocess.CompletedProcess:
+    """`python -m model_store` with the store read-only: unwritable folders, or for root (whom permissions do not
+    bind) the store mounted read-only in a private mount namespace."""
+    command = [sys.executable, "-m", "model_store", "--store", str(store.root), *args]
+    if os.geteuid() != 0:
+        for path in [store.root, *store.root.iterdir()]:
+            path.chmod(path.stat().st_mode & ~0o222)
+        try:
+            return subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
+        finally:
+            store.root.chmod(0o755)
+    remount = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", remount, str(store.root), *command],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+
+
+@pytest.mark.parametrize("command", [["promote", "1"], ["rollback"]])
+def test_cli_on_a_read_only_store_is_one_line_with_exit_1(store: ModelStore, weights: Path, command: list[str]) -> None:
+    save_versions(store, weights, 2)
+    pointer = (store.root / POINTER_FILE).read_bytes()
+    result = run_on_read_only_store(store, *command)
+    assert result.returncode == 1 and result.stdout == "", result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert re.fullmatch(rf"python -m model_store: error: model store {store.root} is not writable "
+                        r"\((Permission denied|Read-only file system)\)\n", result.stderr), result.stderr
     assert (store.root / POINTER_FILE).read_bytes() == pointer
 
 

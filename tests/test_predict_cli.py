@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -12,6 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digits import predict_cli
+from digits.inference import InferenceService, Prediction
 from samples import pictures as styles
 from tests import inference_fixtures as fx
 
@@ -61,10 +65,49 @@ def test_json_lines_and_refusals(trained_store: Path, pictures, tmp_path: Path) 
     assert "no digit" in records[1]["error"] and "not an image" in records[2]["error"] and "cannot read" in records[3]["error"]
 
 
+def test_only_regular_files_are_read(trained_store: Path, pictures, tmp_path: Path) -> None:
+    paths, labels = pictures
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)  # with no writer, opening it for reading would wait forever
+    result = run_cli("--json", "--store", str(trained_store), str(pipe), str(tmp_path), "/dev/zero", str(paths[0]))
+    assert result.returncode == 1, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("error") for r in records[:3]] == ["not a regular file", "cannot read the file (Is a directory)", "not a regular file"]
+    assert records[3]["digit"] == labels[0]
+
+
+def test_an_unexpected_error_costs_only_its_own_file(trained_store: Path, pictures, tmp_path: Path, monkeypatch, caplog) -> None:
+    paths, labels = pictures
+    poison = tmp_path / "poison.png"
+    poison.write_bytes(b"poison")
+    real_predict = InferenceService.predict
+
+    def predict(self: InferenceService, data: bytes) -> Prediction:
+        if data == b"poison":
+            raise RuntimeError("a bug met a file")
+        return real_predict(self, data)
+
+    monkeypatch.setattr(InferenceService, "predict", predict)
+    out = io.StringIO()
+    with caplog.at_level(logging.ERROR):
+        status = predict_cli.main(["--json", "--store", str(trained_store), str(paths[0]), str(poison), str(paths[1])], out=out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert status == 1 and [r.get("digit") for r in records] == [labels[0], None, labels[1]]
+    assert records[1]["file"] == str(poison) and "unexpected error" in records[1]["error"]
+    assert "a bug met a file" in caplog.text and caplog.records[-1].exc_info[0] is RuntimeError
+
+
 def test_no_model_in_the_store_is_exit_2_with_one_line(tmp_path: Path, pictures) -> None:
     result = run_cli(str(pictures[0][0]), store=tmp_path / "empty-store")
     assert result.returncode == 2
     assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1 and "no trained model" in result.stderr
+
+
+def test_a_damaged_serving_pointer_still_serves(store: Path, pictures) -> None:
+    (store / "SERVING").write_text("two\n")
+    result = run_cli("--json", str(pictures[0][0]), store=store)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["version"] == 1 and "SERVING is damaged: it is not JSON" in result.stderr
 
 
 def test_bad_usage_is_exit_2() -> None:

@@ -18,6 +18,7 @@ from digits.mnist import IDX_SHA256
 from digits.network import ArchitectureSpec
 from model_store import ModelStore
 from tests.inference_fixtures import verified_mnist_dir
+from tests.test_model_store import metadata, write_weights
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["--epochs", "1", "--train-limit", "2000"]
@@ -120,6 +121,28 @@ def test_extension_flags_train_a_matching_version(tmp_path: Path) -> None:
     assert loaded.spec == ArchitectureSpec(hidden_units=(64, 64, 64, 64), activation="sigmoid", dropout=0.5)
     assert [k.shape for k, _ in loaded.weights] == [(784, 64), (64, 64), (64, 64), (64, 64), (64, 10)]
     assert loaded.network().predict(np.zeros((3, 784), np.float32)).shape == (3, 10)
+
+
+def test_a_killed_trainer_leaves_nothing_after_the_next_save(tmp_path: Path) -> None:
+    store, scratch = tmp_path / "models", tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "MODEL_STORE"}
+    trainer = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), "--store", str(store), "--json", "--epochs", "50", "--train-limit", "10000"],
+        stdout=subprocess.PIPE, text=True, cwd=REPO, env={**env, "MNIST_DIR": str(verified_mnist_dir()), "TMPDIR": str(scratch)},
+    )
+    try:
+        assert '"progress"' in trainer.stdout.readline()  # the training graph is traced: autograph wrote its sources
+    finally:
+        trainer.kill()
+        trainer.wait(timeout=60)
+        trainer.stdout.close()
+    assert list(scratch.iterdir()) == []  # nothing in the temporary folder: TensorFlow's sources went to the store
+    [staging] = store.glob(".staging-*")
+    assert list(staging.rglob("__autograph_generated_file*.py"))
+    weights = write_weights(tmp_path / "source.weights.h5")
+    assert ModelStore(store).save(weights, metadata(), promote=False) == 1
+    assert sorted(p.name for p in store.iterdir()) == [".lock", "1"]
 
 
 @pytest.mark.parametrize("flags", [
