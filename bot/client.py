@@ -108,12 +108,20 @@ class DigitBot(commands.Bot):
             text = "Sorry, something went wrong on my side. The details are in my log."
         else:
             log.info("refused: %s", text)
+        if isinstance(target, commands.Context) and target.interaction is not None:
+            target = target.interaction
         try:
             if isinstance(target, discord.Interaction):
-                if target.response.is_done():
-                    await target.followup.send(text, ephemeral=True)
-                else:
+                if not target.response.is_done():
                     await target.response.send_message(text, ephemeral=True)
+                else:
+                    # After a deferral Discord's first follow-up fills in the "thinking…" message and keeps the
+                    # visibility chosen when deferring (the ephemeral flag is ignored). Commands therefore refuse
+                    # what they can before deferring; what fails later is shown as the deferral was.
+                    if target.response.type is discord.InteractionResponseType.deferred_channel_message:
+                        log.info("answering /%s after its deferral: shown as the deferred response was",
+                                 target.command.name if target.command else "?")
+                    await target.followup.send(text, ephemeral=True)
             elif isinstance(target, commands.Context):
                 await target.reply(text, ephemeral=True)
             else:

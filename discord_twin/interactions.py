@@ -169,6 +169,10 @@ class Interactions:
             await self.record.bot_sent(message)
         await self.changes.notify()
 
-    async def followed_up(self, interaction: Interaction, message: Message) -> None:
+    async def followed_up(self, interaction: Interaction, message: Message, *, created: bool = True) -> None:
+        """A follow-up; `created=False` when it filled in the deferred original instead (listed among the follow-ups too)."""
         interaction.followups.append(message)
-        await self.record.bot_sent(message)
+        if created:
+            await self.record.bot_sent(message)
+        else:
+            await self.changes.notify()

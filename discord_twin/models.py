@@ -323,6 +323,11 @@ class Message:
     def ephemeral(self) -> bool:
         return bool(self.flags & FLAG_EPHEMERAL)
 
+    @property
+    def loading(self) -> bool:
+        """A deferred interaction response still showing "thinking…"."""
+        return bool(self.flags & FLAG_LOADING)
+
     def mention_ids(self) -> list[int]:
         return [int(match) for match in _MENTION.findall(self.content)]
 

@@ -235,6 +235,10 @@ class ModelStore:
             _write_json_atomically(self.root / POINTER_FILE, {"version": version, "history": history})
         log.info("model store %s: now serving version %d", self.root, version)
 
+    def has_previous(self) -> bool:
+        """Whether a rollback has a previously served version to go back to (it may still turn out damaged)."""
+        return bool(self._pointer()["history"])
+
     def rollback(self) -> int:
         """Serve the previously served version again; return it."""
         with self._locked():

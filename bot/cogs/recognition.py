@@ -198,6 +198,8 @@ class RecognitionCog(commands.Cog, name="Recognition"):
             await interaction.response.send_message(self.over_budget(interaction.user, len(images), 0, retry_after),
                                                     ephemeral=True)
             return
+        if self.bot.served_version is None:  # refused before deferring, so the refusal stays private
+            raise NoModelError("I have no trained model yet: an admin can train one with `!retrain`.")
         await interaction.response.defer(thinking=True)
         reply, files = embeds.answer(await self.recognize(images[:read]))
         note = self.over_budget(interaction.user, len(images), read, retry_after) if read < len(images) else None

@@ -83,9 +83,19 @@ class InteractionRoutes:
         if not interaction.callbacks:
             raise DiscordError(404, 10015, "Unknown Webhook")  # Follow-ups need an initial response.
         body = await read_body(request)
-        message = new_bot_message(self.world, interaction.channel, body, interaction=interaction)
-        message.webhook_id = self.world.application_id
-        await self.interactions.followed_up(interaction, message)
+        original = interaction.original
+        if interaction.callbacks[0].type == 5 and original is not None and original.loading and not original.deleted:
+            # Receiving and Responding › Create Followup Message: right after a DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE,
+            # the follow-up edits the loading message instead of creating one, and its ephemeral flag is ignored:
+            # the message keeps the visibility chosen when deferring.
+            apply_edit(self.world, original, body)
+            await self.record.edited(original, by_bot=True)
+            await self.interactions.followed_up(interaction, original, created=False)
+            message = original
+        else:
+            message = new_bot_message(self.world, interaction.channel, body, interaction=interaction)
+            message.webhook_id = self.world.application_id
+            await self.interactions.followed_up(interaction, message)
         if request.query.get("wait") in ("1", "true", "True"):
             return json_response(self.world.message_payload(message))
         return web.Response(status=204)

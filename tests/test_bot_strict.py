@@ -1,0 +1,118 @@
+"""The bot against a twin as strict as Discord (issue 16): deferred responses, limits, permissions, intents, rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from discord_twin import Attachment, DiscordTwin, Interaction, World
+from tests.bot_fixtures import StartBot, WAIT, png, text_of
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def digit(test_digits: tuple, index: int = 0, filename: str | None = None) -> Attachment:
+    return Attachment(png(test_digits[0][index]), filename or f"digit{index}.png", "image/png")
+
+
+async def private_refusal(interaction: Interaction) -> str:
+    """The refusal must be the initial response itself (type 4, ephemeral): a deferral would have decided it public."""
+    response = await interaction.wait_for_response(timeout=WAIT)
+    assert response.type == 4, f"deferred (type {response.type}) before refusing: Discord would show the refusal to everyone"
+    assert response.data["flags"] & 64, response.data
+    assert interaction.original is not None and interaction.original.ephemeral
+    return str(response.data["content"])
+
+
+# -- errors after a deferred response (Receiving and Responding › Create Followup Message) ------------------------
+
+
+async def test_refusals_of_deferring_commands_stay_private(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                           twin_world: World, store: Path, test_digits) -> None:
+    """/digit and the menu without a model, /accuracy without a model, /model on an empty store: refused privately."""
+    shutil.rmtree(store)
+    await start_bot()
+    world = twin_world
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "digit", {"image": digit(test_digits)})
+    assert "no trained model" in await private_refusal(interaction)
+    target = await discord_twin.post_message(world.channel, world.admin, attachments=[digit(test_digits)])
+    await discord_twin.wait_for_reply(target, timeout=WAIT)
+    menu = await discord_twin.open_message_command(world.channel, world.user, "Recognize digit", target)
+    assert "no trained model" in await private_refusal(menu)
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "accuracy")
+    assert "no trained model" in await private_refusal(interaction)
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "model")
+    assert "store is empty" in await private_refusal(interaction)
+
+
+async def test_admin_refusals_after_which_nothing_happens_stay_private(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                      twin_world: World) -> None:
+    """/rollback with nothing to roll back to, /retrain cancel with nothing running, and a non-admin's /rollback."""
+    await start_bot()
+    world = twin_world
+    interaction = await discord_twin.open_slash_command(world.channel, world.admin, "rollback")
+    assert "no previous version" in await private_refusal(interaction)
+    interaction = await discord_twin.open_slash_command(world.channel, world.admin, "retrain", subcommand="cancel")
+    assert await private_refusal(interaction) == "No retrain is running."
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "rollback")
+    assert await private_refusal(interaction) == "Only the bot's admins can do that."
+    public = [m for m in discord_twin.bot_messages if not m.ephemeral]
+    assert public == [], [m.content for m in public]
+
+
+async def test_answers_after_a_deferral_fill_in_the_thinking_message(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                     twin_world: World, test_digits) -> None:
+    """The answer to a deferred /digit replaces the "thinking…" message rather than adding one."""
+    await start_bot()
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "digit",
+                                                        {"image": digit(test_digits, 1)})
+    answer = await interaction.wait_for_followup(timeout=WAIT)
+    assert interaction.callbacks[0].type == 5
+    assert answer is interaction.original and not answer.loading and not answer.ephemeral
+    assert "it's a" in text_of(answer)
+
+
+# -- limits (Message › Embed Limits) ----------------------------------------------------------------------------------
+
+
+async def test_a_250_character_file_name_is_shortened_in_the_title(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                   twin_world: World, test_digits) -> None:
+    """Embed titles are capped at 256 characters: the bot shortens the user's file name instead of failing."""
+    await start_bot()
+    name = "d" * 246 + ".png"
+    assert len(name) == 250
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0, name)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    title = reply.embeds[0]["title"]
+    assert len(title) <= 256 and "it's a" in title and title.startswith("ddd") and "…" in title, title
+    assert "went wrong" not in text_of(reply)
+
+
+async def test_a_message_with_ten_images_gets_one_reply_with_ten_answers(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                         twin_world: World, test_digits) -> None:
+    """Ten images: ten embeds and ten preview files, Discord's most per message."""
+    await start_bot()
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user,
+                                             attachments=[digit(test_digits, i) for i in range(10)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert len(reply.embeds) == 10 and len(reply.attachments) == 10
+    assert all("it's a" in embed["title"] for embed in reply.embeds)
+
+
+async def test_replying_to_a_message_deleted_before_the_reply(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                              twin_world: World, test_digits) -> None:
+    """Message › Create Message: a reply to a deleted message fails (fail_if_not_exists defaults to true); the bot
+    logs it and keeps answering."""
+    await start_bot()
+    discord_twin.cdn_delay(0.5)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits)])
+    await asyncio.sleep(0.1)
+    await discord_twin.delete_message_as_user(posted)
+    await asyncio.sleep(1.0)
+    discord_twin.cdn_delay(0)
+    assert not [m for m in discord_twin.bot_messages if m.reference_id == posted.id]
+    later = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 1)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(later, timeout=WAIT))
