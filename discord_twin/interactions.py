@@ -13,7 +13,7 @@ from typing import Any
 
 from .changes import DEFAULT_TIMEOUT, Changes
 from .models import Channel, Message, User
-from .permissions import guild_permissions
+from .permissions import channel_permissions
 from .record import Record
 from .world import WorldState
 
@@ -130,10 +130,10 @@ class Interactions:
             "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
             "channel_id": str(channel.id),
             "channel": channel.payload(),
-            "member": member.payload(permissions=guild_permissions(guild, user)),
+            "member": member.payload(permissions=channel_permissions(guild, channel, user)),
             "token": f"interaction.{secrets.token_urlsafe(32)}",
             "version": 1,
-            "app_permissions": str(guild_permissions(guild, world.bot_user)),
+            "app_permissions": str(world.bot_permissions(channel)),
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],

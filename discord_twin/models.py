@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .interactions import Interaction
+    from .permissions import Overwrite
 
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -101,6 +102,8 @@ class Channel:
     position: int = 0
     type: int = 0  # GUILD_TEXT
     last_message_id: int | None = None
+    # Permission overwrites by role or member id (permissions.Overwrite).
+    overwrites: dict[int, Overwrite] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -109,7 +112,7 @@ class Channel:
             "guild_id": str(self.guild_id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": [overwrite.payload() for overwrite in self.overwrites.values()],
             "nsfw": False,
             "topic": None,
             "parent_id": None,
