@@ -107,13 +107,14 @@ def test_embed_field_footer_and_author_limits() -> None:
     title 256, description 4096, 25 fields, 6000 characters across all embeds of a message."""
     validate_message("", [{"title": "t" * 256, "fields": [{"name": "n" * 256, "value": "v" * 1024}],
                            "footer": {"text": "f" * 2048}, "author": {"name": "a" * 256}}], False)
-    for embed, where in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"title": "t" * 257}, "title"),
         ({"fields": [{"name": "n" * 257, "value": "v"}]}, "fields"),
         ({"fields": [{"name": "n", "value": "v" * 1025}]}, "fields"),
         ({"footer": {"text": "f" * 2049}}, "footer"),
         ({"author": {"name": "a" * 257}}, "author"),
-    ]:
+    ]
+    for embed, where in cases:
         with pytest.raises(DiscordError) as error:
             validate_message("", [embed], False)
         assert error.value.code == 50035 and where in error.value.errors["embeds"]["0"]  # type: ignore[index]
