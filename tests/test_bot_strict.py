@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from discord_twin import Attachment, DiscordTwin, Interaction, World
+from discord_twin import (
+    ATTACH_FILES,
+    EMBED_LINKS,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    Attachment,
+    DiscordTwin,
+    Interaction,
+    World,
+)
 from tests.bot_fixtures import StartBot, WAIT, png, text_of
 
 pytestmark = pytest.mark.timeout(120)
@@ -116,3 +126,67 @@ async def test_replying_to_a_message_deleted_before_the_reply(start_bot: StartBo
     assert not [m for m in discord_twin.bot_messages if m.reference_id == posted.id]
     later = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 1)])
     assert "it's a" in text_of(await discord_twin.wait_for_reply(later, timeout=WAIT))
+
+
+# -- permissions (topics/permissions; resources/message › Create Message) --------------------------------------------
+
+
+async def test_without_read_message_history_it_answers_with_a_plain_message_naming_the_author(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, READ_MESSAGE_HISTORY)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits)])
+    answer = await discord_twin.wait_for_bot_message(lambda m: m.content.startswith(f"<@{twin_world.user.id}>"),
+                                                     timeout=WAIT)
+    assert answer.reference_id is None and "it's a" in text_of(answer) and answer.attachments
+    command = await discord_twin.post_message(twin_world.channel, twin_world.user, "!model")
+    listing = await discord_twin.wait_for_bot_message(lambda m: "Model versions" in m.content, timeout=WAIT)
+    assert listing.content.startswith(f"<@{twin_world.user.id}>")
+    assert not [m for m in discord_twin.bot_messages if m.reference_id in (posted.id, command.id)]
+
+
+async def test_without_attach_files_the_answer_comes_without_pictures(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, ATTACH_FILES)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert "it's a" in reply.embeds[0]["title"] and "image" not in reply.embeds[0]
+    assert reply.attachments == []
+
+
+async def test_without_embed_links_the_answer_is_plain_text(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, EMBED_LINKS)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user,
+                                             attachments=[digit(test_digits, 0), digit(test_digits, 1)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert reply.embeds == []
+    assert reply.content.count("it's a") == 2 and "Confidence" in reply.content
+
+
+@pytest.mark.parametrize("permission", [VIEW_CHANNEL, SEND_MESSAGES], ids=["view-channel", "send-messages"])
+async def test_where_it_may_not_speak_it_logs_the_missing_permission(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits,
+        caplog: pytest.LogCaptureFixture, permission: int) -> None:
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, permission)
+    await asyncio.sleep(0.1)  # the overwrite reaches the bot (CHANNEL_UPDATE)
+    name = "View Channel" if permission == VIEW_CHANNEL else "Send Messages"
+    await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits)])
+    await discord_twin.post_message(twin_world.channel, twin_world.user, "!model")
+    if permission == SEND_MESSAGES:  # it still sees the messages: one clear line each
+        for _ in range(100):
+            if sum(f"missing {name} there" in r.getMessage() for r in caplog.records) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail(f"no log lines naming {name}: {[r.getMessage() for r in caplog.records]}")
+    await asyncio.sleep(0.3)
+    assert discord_twin.bot_messages == [] and discord_twin.typing == []
+    assert not [c for c in discord_twin.rest_calls if c.status == 403], "the bot knew better than to try"
+    # The other channels are unaffected.
+    other = discord_twin.create_channel(twin_world.guild, "elsewhere")
+    posted = await discord_twin.post_message(other, twin_world.user, attachments=[digit(test_digits)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(posted, timeout=WAIT))

@@ -160,7 +160,10 @@ class AdminCog(commands.Cog, name="Admin"):
 
     async def _edit(self, status: discord.PartialMessage, embed: discord.Embed) -> None:
         try:
-            await status.edit(embed=embed)
+            if self.bot.plan_for(status.channel).embeds:
+                await status.edit(embed=embed)
+            else:  # Embed Links taken away meanwhile: Discord would drop the embed, so the news goes in as text
+                await status.edit(content=embeds.as_text(embed), embed=None)
         except discord.HTTPException as error:
             # A lost status edit must not stop the training; the next edit shows the news.
             log.warning("could not edit the retrain status message: %s", error)

@@ -121,6 +121,11 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         if not images or message.id in self._handled:
             return
         self._remember(message.id)
+        plan = self.bot.plan_for(message.channel)
+        if not plan.speak:  # nothing read, nothing charged: the answer could not be posted
+            log.warning("not reading the images of message %d in #%s: missing %s there", message.id, message.channel,
+                        plan.describe_missing())
+            return
         read, retry_after = self.charge(message.author, len(images))
         if read == 0:
             if message.author.id not in self._told_to_slow_down:
@@ -132,13 +137,13 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         try:
             async with typing_indicator(message.channel):
                 reply, files = embeds.answer(await self.recognize(images[:read]))
-                await message.reply(note, embeds=reply, files=files)
+                await self.bot.answer(message, note, embeds=reply, files=files)
         except Exception as error:
             await self.bot.reply_with_error(error, message)
 
     async def _reply(self, message: discord.Message, text: str) -> None:
         try:
-            await message.reply(text)
+            await self.bot.answer(message, text)
         except discord.HTTPException as error:
             log.warning("could not reply to message %d: %s", message.id, error)
 
