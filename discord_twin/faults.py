@@ -34,6 +34,23 @@ class Faults:
         """Close every gateway connection (sessions stay resumable)."""
         await self.gateway.drop_all(code)
 
+    def reconnect_gateway(self) -> int:
+        """Send op 7 RECONNECT: clients should reconnect and RESUME."""
+        return self.gateway.send_reconnect()
+
+    async def invalidate_session(self, resumable: bool = True) -> None:
+        """Send op 9 INVALID_SESSION; with `resumable` (d=true) clients may RESUME, otherwise they IDENTIFY anew."""
+        await self.gateway.invalidate_sessions(resumable)
+
+    def lose_heartbeats(self) -> None:
+        """The current connections' heartbeats are no longer received: each times out (close 4009, session ended)."""
+        for connection in self.gateway.connections:
+            connection.heartbeats_lost = True
+
+    def reject_gateway_token(self, enabled: bool = True) -> None:
+        """The gateway refuses the bot's token (close 4004) while REST still accepts it."""
+        self.gateway.reject_token = enabled
+
     def refuse_next_resume(self, count: int = 1) -> None:
         """The next `count` RESUMEs get INVALID_SESSION (d=false), forcing a fresh IDENTIFY."""
         self.gateway.refuse_resumes += count

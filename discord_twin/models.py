@@ -296,6 +296,8 @@ class Message:
     attachments: list[StoredAttachment] = field(default_factory=list)
     components: list[dict[str, Any]] = field(default_factory=list)
     reference_id: int | None = None  # message_reference.message_id for replies
+    # A reply that pings (Discord's client default) mentions the replied-to author: they are in `mentions`.
+    reply_ping_id: int | None = None
     type: int = 0
     flags: int = 0
     tts: bool = False
@@ -332,7 +334,10 @@ class Message:
         return bool(self.flags & FLAG_LOADING)
 
     def mention_ids(self) -> list[int]:
-        return [int(match) for match in _MENTION.findall(self.content)]
+        ids = [int(match) for match in _MENTION.findall(self.content)]
+        if self.reply_ping_id is not None and self.reply_ping_id not in ids:
+            ids.append(self.reply_ping_id)
+        return ids
 
     def payload(
         self,

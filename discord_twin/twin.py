@@ -76,6 +76,11 @@ class DiscordTwin:
         # Faults and limits:
         self.drop_gateway = self.faults.drop_gateway
         self.refuse_next_resume = self.faults.refuse_next_resume
+        self.reconnect_gateway = self.faults.reconnect_gateway
+        self.invalidate_session = self.faults.invalidate_session
+        self.lose_heartbeats = self.faults.lose_heartbeats
+        self.reject_gateway_token = self.faults.reject_gateway_token
+        self.set_privileged_intents = self.gateway.set_privileged_intents
         self.fail_next_rest = self.faults.fail_next_rest
         self.cdn_delay = self.faults.cdn_delay
         self.cdn_not_found = self.faults.cdn_not_found
