@@ -20,6 +20,7 @@ from discord_twin import (
     World,
 )
 from tests.bot_fixtures import StartBot, WAIT, png, text_of
+from tests.test_bot_process import finish, start_bot_process
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -190,3 +191,90 @@ async def test_where_it_may_not_speak_it_logs_the_missing_permission(
     other = discord_twin.create_channel(twin_world.guild, "elsewhere")
     posted = await discord_twin.post_message(other, twin_world.user, attachments=[digit(test_digits)])
     assert "it's a" in text_of(await discord_twin.wait_for_reply(posted, timeout=WAIT))
+
+
+# -- intents and the gateway (events/gateway; topics/opcodes-and-status-codes › Gateway Close Event Codes) ----------
+
+
+async def test_without_the_message_content_intent_end_to_end(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                             twin_world: World, test_digits) -> None:
+    """BOT_MESSAGE_CONTENT=false with the intent off in the portal: the bot connects; plain image posts are invisible
+    to it; /digit, the menu, a reply that pings it and a mention still work."""
+    discord_twin.set_privileged_intents(message_content=False)
+    await start_bot(message_content=False)
+    world = twin_world
+    unseen = await discord_twin.post_message(world.channel, world.user, attachments=[digit(test_digits, 0)])
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "digit", {"image": digit(test_digits, 1)})
+    answer = await interaction.wait_for_followup(timeout=WAIT)
+    assert "it's a" in text_of(answer)
+    menu = await discord_twin.open_message_command(world.channel, world.user, "Recognize digit", unseen)
+    assert "it's a" in text_of(await menu.wait_for_followup(timeout=WAIT))
+    # Replying to the bot's answer pings it: a mention, whose content (and attachments) it may read.
+    pinging = await discord_twin.post_message(world.channel, world.user, "and this one?", reply_to=answer,
+                                              attachments=[digit(test_digits, 2)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(pinging, timeout=WAIT))
+    mention = await discord_twin.post_message(world.channel, world.user, f"<@{discord_twin.bot_user.id}> model")
+    assert "Model versions" in (await discord_twin.wait_for_reply(mention, timeout=WAIT)).content
+    prefixed = await discord_twin.post_message(world.channel, world.user, "!model")
+    await asyncio.sleep(0.3)
+    assert not [m for m in discord_twin.bot_messages if m.reference_id in (unseen.id, prefixed.id)]
+
+
+async def test_op_7_reconnect_and_a_resumable_invalid_session(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                              twin_world: World, test_digits) -> None:
+    """events/gateway › Resuming: after op 7 RECONNECT and after INVALID_SESSION d=true the bot resumes, and the
+    images posted meanwhile are answered once."""
+    await start_bot()
+    assert discord_twin.reconnect_gateway() == 1
+    first = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(first, timeout=30))
+    await discord_twin.invalidate_session(resumable=True)
+    second = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 1)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(second, timeout=30))
+    assert discord_twin.gateway.resumes == 2 and discord_twin.gateway.identifies == 1
+    await asyncio.sleep(0.3)
+    assert len([m for m in discord_twin.bot_messages if m.reference_id in (first.id, second.id)]) == 2
+
+
+async def test_a_heartbeat_timeout_ends_the_session_and_what_was_missed_is_answered(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    """Close code 4009 "Session timed out. Reconnect and start a new one": the bot identifies anew (discord.py waits
+    about 5 s first) and catches up on the images posted while it had no session."""
+    discord_twin.gateway.heartbeat_interval_ms = 500  # Discord's is about 41 s
+    await start_bot()
+    discord_twin.lose_heartbeats()
+    await discord_twin.wait_until(lambda: discord_twin.gateway.timeouts == 1 or None, timeout=WAIT, what="a timeout")
+    missed = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(missed, timeout=30))
+    assert discord_twin.gateway.identifies == 2
+
+
+async def test_a_disallowed_intent_exits_2_with_one_line(discord_twin: DiscordTwin, twin_world: World,
+                                                         tmp_path: Path) -> None:
+    """Close code 4014 "Disallowed intent(s)": Message Content asked for but not enabled in the portal."""
+    discord_twin.set_privileged_intents(message_content=False)
+    code, output = await run_bot_process(discord_twin, tmp_path)
+    assert code == 2, output
+    assert [line for line in output.splitlines() if line.startswith("digitbot:")] == [
+        "digitbot: the Message Content intent is not enabled for this bot: enable it in the Developer Portal "
+        "(Bot → Privileged Gateway Intents) or set BOT_MESSAGE_CONTENT=false"]
+    assert "Traceback" not in output and discord_twin.token not in output
+
+
+async def test_a_token_rejected_by_the_gateway_exits_2_with_one_line(discord_twin: DiscordTwin, twin_world: World,
+                                                                     tmp_path: Path) -> None:
+    """Close code 4004 "Authentication failed" at IDENTIFY, although REST accepted the token."""
+    discord_twin.reject_gateway_token()
+    code, output = await run_bot_process(discord_twin, tmp_path)
+    assert code == 2, output
+    assert [line for line in output.splitlines() if line.startswith("digitbot:")] == [
+        "digitbot: the Discord gateway rejected DISCORD_TOKEN (close code 4004)"]
+    assert "Traceback" not in output and discord_twin.token not in output
+
+
+async def run_bot_process(discord_twin: DiscordTwin, tmp_path: Path) -> tuple[int, str]:
+    process = await start_bot_process({
+        "DISCORD_TOKEN": discord_twin.token, "DISCORD_API_BASE": discord_twin.api_base,
+        "DISCORD_GATEWAY_URL": discord_twin.gateway_url, "MODEL_STORE": str(tmp_path / "models"),
+    }, cwd=tmp_path)
+    return await finish(process, timeout=60)
