@@ -85,6 +85,9 @@ class DiscordTwin:
         self.cdn_delay = self.faults.cdn_delay
         self.cdn_not_found = self.faults.cdn_not_found
         self.set_rate_limit = self.rest.rate_limits.set_rate_limit
+        self.set_route_limit = self.rest.rate_limits.set_route_limit
+        self.set_global_limit = self.rest.rate_limits.set_global_limit
+        self.relax_rate_limits = self.rest.rate_limits.relax
 
     def take_from_bot(self, channel: Channel, permissions: int) -> None:
         """Deny the bot `permissions` (bits from discord_twin.permissions) in one channel, by a member overwrite."""

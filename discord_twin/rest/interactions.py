@@ -52,13 +52,12 @@ class InteractionRoutes:
                 flags=flags,
                 interaction=interaction,
             )
-        elif kind == 7:  # UPDATE_MESSAGE: edits the message the component was on
-            target = interaction.target_message
-            if target is None:
-                raise DiscordError(400, 50035, "Interaction has no message to update")
-            apply_edit(self.world, target, ParsedBody(data, body.files))
-            await self.record.edited(target, by_bot=True)
-        elif kind not in (1, 6, 8, 9, 10, 12):
+        elif kind in (6, 7):
+            # Interaction Callback Type: DEFERRED_UPDATE_MESSAGE and UPDATE_MESSAGE are "Only valid for
+            # component-based interactions"; the twin's interactions are application commands.
+            raise form_error("type", "INTERACTION_CALLBACK_TYPE_INVALID",
+                             f"Callback type {kind} is only valid for component-based interactions")
+        elif kind not in (1, 8, 9, 10, 12):
             raise form_error("type", "BASE_TYPE_CHOICES", f"Value must be one of valid callback types, got {kind}")
         await self.interactions.responded(interaction, kind, data, message)
         if request.query.get("with_response") not in ("1", "true", "True"):
