@@ -34,6 +34,13 @@ class NotAdminError(commands.CheckFailure):
     """The author is not one of the bot's admins."""
 
 
+def guild_only(ctx: commands.Context[DigitBot]) -> bool:
+    """Every text command: servers only (NoPrivateMessage, answered "That only works in a server.")."""
+    if ctx.guild is None:
+        raise commands.NoPrivateMessage()
+    return True
+
+
 class DigitContext(commands.Context["DigitBot"]):
     """A text command's context whose replies respect the bot's permissions in the channel (see DigitBot.answer)."""
 
@@ -64,7 +71,11 @@ class DigitBot(commands.Bot):
             help_command=commands.DefaultHelpCommand(no_category="Other"),
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=guild_ready_timeout,
+            # Guild-only: the slash commands and the menu are registered for servers alone (contexts [0]), and
+            # text commands in a DM get "That only works in a server." (the bot serves a server's channels).
+            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False),
         )
+        self.add_check(guild_only)
         self.settings = settings
         self.store = ModelStore(settings.paths.model_store)
         self.inference = InferenceService(self.store, ImageLimits(settings.max_image_bytes, settings.max_image_pixels))

@@ -19,7 +19,7 @@ from discord_twin import (
     Interaction,
     World,
 )
-from tests.bot_fixtures import StartBot, WAIT, png, text_of
+from tests.bot_fixtures import TINY_RETRAIN, StartBot, WAIT, png, text_of
 from tests.test_bot_process import finish, start_bot_process
 
 pytestmark = pytest.mark.timeout(120)
@@ -278,3 +278,63 @@ async def run_bot_process(discord_twin: DiscordTwin, tmp_path: Path) -> tuple[in
         "DISCORD_GATEWAY_URL": discord_twin.gateway_url, "MODEL_STORE": str(tmp_path / "models"),
     }, cwd=tmp_path)
     return await finish(process, timeout=60)
+
+
+# -- rate limits at Discord's rate (topics/rate-limits) ---------------------------------------------------------------
+
+
+async def test_replies_at_discords_rate_all_arrive(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
+                                                  test_digits) -> None:
+    """Eight image messages at once in one channel: Discord allows 5 messages per 5 s there; every one is answered,
+    never more than 5 in any 5 s, and no reply is lost to a 429."""
+    await start_bot(cooldown_rate=100)
+    posted = [await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, i)])
+              for i in range(8)]
+    replies = [await discord_twin.wait_for_reply(message, timeout=20) for message in posted]
+    assert all("it's a" in text_of(reply) for reply in replies)
+    sent = sorted(c.at for c in discord_twin.rest_calls if c.method == "POST" and c.route.endswith("/messages")
+                  and c.status == 200)
+    assert all(later - earlier >= 4.9 for earlier, later in zip(sent, sent[5:])), "never more than 5 per 5 s"
+
+
+async def test_a_429_on_a_follow_up_is_waited_out(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
+                                                 test_digits) -> None:
+    """The answer to /digit (its first follow-up) meets a 429 with Discord's retry_after: it arrives after it."""
+    await start_bot()
+    discord_twin.fail_next_rest(429, retry_after=1.5, route="POST /api/v10/webhooks/")
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "digit",
+                                                        {"image": digit(test_digits, 3)})
+    answer = await interaction.wait_for_followup(timeout=WAIT)
+    assert "it's a" in text_of(answer)
+    statuses = [c.status for c in discord_twin.rest_calls if c.method == "POST" and "/webhooks/" in c.path]
+    assert statuses == [429, 200]
+
+
+@pytest.mark.timeout(240)
+async def test_retrain_progress_edits_meet_429s_and_the_outcome_still_arrives(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World) -> None:
+    """The retrain's status edits (one a second) under a stricter edit bucket than Discord's (1 per 3 s) and two
+    injected 429s: discord.py waits them out, training is not held up, and the outcome edit arrives."""
+    await start_bot(accuracy_floor_points=100.0)
+    discord_twin.set_route_limit("PATCH", "/api/v10/channels/{channel_id}/messages/{message_id}", 1, 3.0)
+    discord_twin.fail_next_rest(429, retry_after=1.0, route="PATCH /api/v10/channels/", count=2)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.admin, f"!retrain {TINY_RETRAIN}")
+    status = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    done = await discord_twin.wait_for_edit(lambda e: e.embeds[0]["title"].startswith("Retrained"), message=status,
+                                            timeout=180)
+    assert done.embeds[0]["title"] == "Retrained: version 2 is now serving"
+    patches = [c.status for c in discord_twin.rest_calls if c.method == "PATCH"]
+    assert patches.count(429) >= 2 and patches[-1] == 200
+
+
+# -- direct messages ---------------------------------------------------------------------------------------------------
+
+
+async def test_commands_are_registered_for_servers_only(start_bot: StartBot, discord_twin: DiscordTwin) -> None:
+    """interactions/application-commands › Interaction Contexts: every command is registered with contexts [0]
+    (GUILD) (dm_permission is deprecated in favour of contexts), and passes the twin's full validation."""
+    await start_bot()
+    assert {c["name"] for c in discord_twin.commands} >= {"digit", "Recognize digit", "accuracy", "model", "retrain",
+                                                          "rollback"}
+    for command in discord_twin.commands:
+        assert command["contexts"] == [0], command["name"]

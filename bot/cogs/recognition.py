@@ -121,6 +121,9 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         if not images or message.id in self._handled:
             return
         self._remember(message.id)
+        if message.guild is None:  # the bot is guild-only (see DigitBot)
+            await self._reply(message, "I read digits in servers only: post the picture in a channel I'm in.")
+            return
         plan = self.bot.plan_for(message.channel)
         if not plan.speak:  # nothing read, nothing charged: the answer could not be posted
             log.warning("not reading the images of message %d in #%s: missing %s there", message.id, message.channel,
