@@ -20,7 +20,8 @@ Files, one responsibility each:
     interactions.py  Interaction: what a command sends the bot, its responses, Discord's deadlines
     record.py        Record: what the bot did (messages, edits, deletions, reactions, typing); waits
     changes.py       Changes: waking waiters whenever anything changes
-    faults.py        Faults: dropped connections, refused resumes, failing REST calls, a slow CDN
+    faults.py        Faults: dropped connections, refused resumes, RECONNECT, INVALID_SESSION, lost heartbeats,
+                     a token refused at the gateway, failing REST calls, a slow CDN
     gateway.py       the websocket gateway: sessions, IDENTIFY/READY, RESUME, event fan-out by intent
     cdn.py           the CDN serving attachment files
     rest/            the REST API: the route table in rest/__init__.py, one module per group of routes

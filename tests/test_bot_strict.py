@@ -338,3 +338,18 @@ async def test_commands_are_registered_for_servers_only(start_bot: StartBot, dis
                                                           "rollback"}
     for command in discord_twin.commands:
         assert command["contexts"] == [0], command["name"]
+
+
+@pytest.mark.timeout(240)
+async def test_retrain_status_in_a_channel_without_embed_links_is_text(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World) -> None:
+    """Without Embed Links Discord drops embeds silently: the retrain's status message and its progress and outcome
+    edits are written as text instead, so they are seen."""
+    await start_bot(accuracy_floor_points=100.0)
+    discord_twin.take_from_bot(twin_world.channel, EMBED_LINKS)
+    await asyncio.sleep(0.1)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.admin, f"!retrain {TINY_RETRAIN}")
+    status = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert status.embeds == [] and "Retraining, requested by alice" in status.content
+    done = await discord_twin.wait_for_edit(lambda e: "Retrained" in e.content, message=status, timeout=180)
+    assert "version 2 is now serving" in done.content and done.embeds == []
