@@ -22,7 +22,8 @@ MAX_FIELD_NAME = 256
 MAX_FIELD_VALUE = 1024
 MAX_FOOTER_TEXT = 2048
 MAX_AUTHOR_NAME = 256
-# reference › Uploading Files: up to 10 files per message; the upload limit of a guild without boosts is 10 MiB.
+# reference › Uploading Files: "The default limit is 10 MiB" per file. Ten files per message is Discord's long-standing
+# limit (not restated in the current docs; discord.py enforces it on its side too).
 MAX_FILES = 10
 MAX_FILE_BYTES = 10 * 1024 * 1024
 

@@ -76,6 +76,16 @@ def test_subcommands_are_validated_like_commands() -> None:
     refused([command(option("start", kind=1), option("epochs"), name="retrain")])  # mixed with plain options
 
 
+def test_a_command_is_at_most_8000_characters() -> None:
+    """interactions/application-commands › Slash Commands: "a maximum of 8000 characters for combined name,
+    description, and value properties for each command, its options ... and choices"."""
+    def choices(count: int) -> list[dict[str, str]]:
+        return [{"name": f"{i:02d}" + "n" * 98, "value": f"{i:02d}" + "v" * 98} for i in range(count)]
+    validate_command_list([command(option("a", choices=choices(25)), option("b", choices=choices(10)))])  # ~7000
+    errors = refused([command(option("a", choices=choices(25)), option("b", choices=choices(25)))])  # ~10000
+    assert errors["0"]["_"]["_errors"][0]["code"] == "APPLICATION_COMMAND_TOO_LARGE"
+
+
 def test_one_bad_command_refuses_the_whole_bulk_overwrite_and_context_menus_have_no_description() -> None:
     """Bulk Overwrite Global Application Commands replaces all commands or none; Application Command Structure ›
     description: "Empty string for USER and MESSAGE commands"; USER and MESSAGE names may be mixed case with spaces."""
