@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import embeds as drawing
 from bot.config import BotSettings
+from bot.permissions import ALL, ReplyPlan, plan_reply
 from digits.images import ImageError, ImageLimits
 from digits.inference import InferenceService
 from digits.mnist import MnistError
@@ -19,6 +23,7 @@ from model_store import ModelStore, StoreError
 log = logging.getLogger(__name__)
 
 COGS = ("bot.cogs.recognition", "bot.cogs.info", "bot.cogs.admin")
+MAX_CONTENT = 2000  # Discord's limit on a message's text
 
 
 class NoModelError(commands.CommandError):
@@ -27,6 +32,29 @@ class NoModelError(commands.CommandError):
 
 class NotAdminError(commands.CheckFailure):
     """The author is not one of the bot's admins."""
+
+
+def guild_only(ctx: commands.Context[DigitBot]) -> bool:
+    """Every text command: servers only (NoPrivateMessage, answered "That only works in a server.")."""
+    if ctx.guild is None:
+        raise commands.NoPrivateMessage()
+    return True
+
+
+class DigitContext(commands.Context["DigitBot"]):
+    """A text command's context whose replies respect the bot's permissions in the channel (see DigitBot.answer)."""
+
+    async def reply(self, content: str | None = None, **kwargs: Any) -> discord.Message:
+        if self.interaction is not None:
+            return await super().reply(content, **kwargs)
+        kwargs.pop("ephemeral", None)  # text commands cannot answer privately
+        embeds = kwargs.pop("embeds", None) or ([kwargs.pop("embed")] if kwargs.get("embed") else [])
+        files = kwargs.pop("files", None) or ([kwargs.pop("file")] if kwargs.get("file") else [])
+        kwargs.pop("embed", None), kwargs.pop("file", None)
+        sent = await self.bot.answer(self.message, content, embeds=embeds, files=files)
+        if sent is None:
+            raise commands.CommandError("the bot may not answer in this channel (see the log)")
+        return sent
 
 
 class DigitBot(commands.Bot):
@@ -43,7 +71,11 @@ class DigitBot(commands.Bot):
             help_command=commands.DefaultHelpCommand(no_category="Other"),
             allowed_mentions=discord.AllowedMentions.none(),
             guild_ready_timeout=guild_ready_timeout,
+            # Guild-only: the slash commands and the menu are registered for servers alone (contexts [0]), and
+            # text commands in a DM get "That only works in a server." (the bot serves a server's channels).
+            allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=False, private_channel=False),
         )
+        self.add_check(guild_only)
         self.settings = settings
         self.store = ModelStore(settings.paths.model_store)
         self.inference = InferenceService(self.store, ImageLimits(settings.max_image_bytes, settings.max_image_pixels))
@@ -79,7 +111,64 @@ class DigitBot(commands.Bot):
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or not self.settings.watches(message.channel.id):
             return
-        await self.process_commands(message)
+        ctx = await self.get_context(message)
+        if ctx.command is None:
+            return
+        plan = self.plan_for(message.channel)
+        if not plan.speak:
+            log.warning("not running %s%s from message %d in #%s: missing %s there", ctx.clean_prefix,
+                        ctx.command.qualified_name, message.id, message.channel, plan.describe_missing())
+            return
+        await self.invoke(ctx)
+
+    async def get_context(self, origin: discord.Message | discord.Interaction, /, *, cls: Any = DigitContext) -> Any:
+        return await super().get_context(origin, cls=cls)
+
+    # -- answering within the bot's permissions ------------------------------------------------
+
+    def plan_for(self, channel: Any) -> ReplyPlan:
+        """How the bot may answer in `channel`, from its permissions there (everything in a DM)."""
+        guild = getattr(channel, "guild", None)
+        if guild is None or guild.me is None:
+            return ALL
+        return plan_reply(channel.permissions_for(guild.me))
+
+    async def answer(self, message: discord.Message, content: str | None = None, *,
+                     embeds: Sequence[discord.Embed] = (), files: Sequence[discord.File] = ()) -> discord.Message | None:
+        """Answer `message` as well as the bot's permissions in its channel allow; None if it may not speak there.
+
+        Without Read Message History a plain message naming the author replaces the reply, without Embed Links the
+        embeds' text goes into the message, without Attach Files the pictures are left out; each is logged.
+        """
+        plan = self.plan_for(message.channel)
+        if not plan.speak:
+            log.warning("cannot answer message %d in #%s: missing %s there", message.id, message.channel,
+                        plan.describe_missing())
+            return None
+        embeds, files = list(embeds), list(files)
+        if plan.missing:
+            log.info("answering in #%s without %s", message.channel, plan.describe_missing())
+        if not plan.files and files:
+            files = []
+            for embed in embeds:
+                if embed.image.url and embed.image.url.startswith("attachment://"):
+                    embed.set_image(url=None)
+        if not plan.embeds and embeds:
+            content = "\n\n".join(part for part in [content or "", *map(drawing.as_text, embeds)] if part)
+            embeds = []
+        if not plan.reply:
+            content = f"{message.author.mention} {content or ''}".rstrip()
+        if content is not None:
+            content = drawing.shorten(content, MAX_CONTENT)
+        try:
+            if plan.reply:
+                return await message.reply(content, embeds=embeds, files=files)
+            return await message.channel.send(content, embeds=embeds, files=files)
+        except discord.HTTPException as error:
+            if error.code == 50035 and "message_reference" in error.text:
+                log.info("message %d was deleted before I could answer it", message.id)
+                return None
+            raise
 
     def is_admin(self, user: discord.abc.User) -> bool:
         """Configured admin user or role, or Discord's Administrator permission in this server."""
@@ -108,16 +197,24 @@ class DigitBot(commands.Bot):
             text = "Sorry, something went wrong on my side. The details are in my log."
         else:
             log.info("refused: %s", text)
+        if isinstance(target, commands.Context) and target.interaction is not None:
+            target = target.interaction
         try:
             if isinstance(target, discord.Interaction):
-                if target.response.is_done():
-                    await target.followup.send(text, ephemeral=True)
-                else:
+                if not target.response.is_done():
                     await target.response.send_message(text, ephemeral=True)
+                else:
+                    # After a deferral Discord's first follow-up fills in the "thinking…" message and keeps the
+                    # visibility chosen when deferring (the ephemeral flag is ignored). Commands therefore refuse
+                    # what they can before deferring; what fails later is shown as the deferral was.
+                    if target.response.type is discord.InteractionResponseType.deferred_channel_message:
+                        log.info("answering /%s after its deferral: shown as the deferred response was",
+                                 target.command.name if target.command else "?")
+                    await target.followup.send(text, ephemeral=True)
             elif isinstance(target, commands.Context):
-                await target.reply(text, ephemeral=True)
+                await self.answer(target.message, text)
             else:
-                await target.reply(text)
+                await self.answer(target, text)
         except discord.HTTPException:
             log.warning("could not send the error reply %r", text, exc_info=True)
 

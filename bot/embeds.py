@@ -39,6 +39,15 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def as_text(embed: discord.Embed) -> str:
+    """An embed written out as message text, for channels where the bot may not embed (no Embed Links)."""
+    parts = [f"**{embed.title}**" if embed.title else "", embed.description or ""]
+    parts += [f"**{field.name}**\n{field.value}" for field in embed.fields]
+    if embed.footer.text:
+        parts.append(f"-# {embed.footer.text}")
+    return "\n".join(part for part in parts if part)
+
+
 def answer(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], list[discord.File]]:
     """One embed per attachment, each recognized one with its input picture as the embed's image."""
     embeds: list[discord.Embed] = []

@@ -15,12 +15,13 @@ Files, one responsibility each:
     world.py         WorldState: the world, building it, announcing its changes to the gateway sessions
     scaffold.py      build_world: a ready-made guild with a channel, an administrator and a member
     models.py        the world's things (User, Guild, Message, ...) and their Discord JSON payloads
-    permissions.py   permission bits, and a member's permissions from its roles
+    permissions.py   permission bits; a member's permissions from its roles and a channel's overwrites
     actions.py       UserActions: test users posting, editing, deleting, running commands
     interactions.py  Interaction: what a command sends the bot, its responses, Discord's deadlines
     record.py        Record: what the bot did (messages, edits, deletions, reactions, typing); waits
     changes.py       Changes: waking waiters whenever anything changes
-    faults.py        Faults: dropped connections, refused resumes, failing REST calls, a slow CDN
+    faults.py        Faults: dropped connections, refused resumes, RECONNECT, INVALID_SESSION, lost heartbeats,
+                     a token refused at the gateway, failing REST calls, a slow CDN
     gateway.py       the websocket gateway: sessions, IDENTIFY/READY, RESUME, event fan-out by intent
     cdn.py           the CDN serving attachment files
     rest/            the REST API: the route table in rest/__init__.py, one module per group of routes
@@ -42,7 +43,15 @@ from .models import (
     StoredAttachment,
     User,
 )
-from .permissions import ADMINISTRATOR, ALL_PERMISSIONS
+from .permissions import (
+    ADMINISTRATOR,
+    ALL_PERMISSIONS,
+    ATTACH_FILES,
+    EMBED_LINKS,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+)
 from .rest import RestCall
 from .scaffold import World, build_world
 from .twin import DiscordTwin
@@ -51,6 +60,11 @@ from .world import WorldState
 __all__ = [
     "ADMINISTRATOR",
     "ALL_PERMISSIONS",
+    "ATTACH_FILES",
+    "EMBED_LINKS",
+    "READ_MESSAGE_HISTORY",
+    "SEND_MESSAGES",
+    "VIEW_CHANNEL",
     "Attachment",
     "Channel",
     "DiscordTwin",

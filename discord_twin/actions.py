@@ -35,8 +35,13 @@ class UserActions:
         attachments: Iterable[Attachment] = (),
         embeds: list[dict[str, Any]] | None = None,
         reply_to: Message | None = None,
+        ping: bool = True,
     ) -> Message:
-        """Post as `author` and dispatch MESSAGE_CREATE; `dispatched_at` records when."""
+        """Post as `author` and dispatch MESSAGE_CREATE; `dispatched_at` records when.
+
+        A reply (`reply_to`) pings the replied-to author unless `ping` is False, as Discord's client does: they
+        are then mentioned (and a bot without the Message Content intent sees the content).
+        """
         stored = [self.world.store_attachment(channel, a.filename, a.data, a.content_type) for a in attachments]
         message = Message(
             id=self.world.ids.next(),
@@ -47,6 +52,7 @@ class UserActions:
             attachments=stored,
             reference_id=reply_to.id if reply_to else None,
             type=19 if reply_to else 0,
+            reply_ping_id=reply_to.author.id if reply_to and ping else None,
         )
         self.world.add_message(message)
         message.dispatched_at = time.perf_counter()

@@ -8,6 +8,20 @@ from . import gateway as gw
 from .gateway import Gateway
 
 
+# The JSON error Discord answers with for each status (topics/opcodes-and-status-codes › JSON Error Codes; 401 and
+# 5xx carry code 0, as on Discord).
+DEFAULT_ERRORS: dict[int, tuple[int, str]] = {
+    400: (50035, "Invalid Form Body"),
+    401: (0, "401: Unauthorized"),
+    403: (50013, "Missing Permissions"),
+    404: (10008, "Unknown Message"),
+    413: (40005, "Request entity too large"),
+    500: (0, "500: Internal Server Error"),
+    502: (0, "502: Bad Gateway"),
+    503: (0, "503: Service Unavailable"),
+}
+
+
 @dataclass
 class RestFault:
     """An injected failure for the next matching REST call."""
@@ -16,9 +30,15 @@ class RestFault:
     retry_after: float = 0.1
     scope: str = "user"
     route: str | None = None  # substring of "METHOD /path"; None matches any call
+    code: int | None = None  # the JSON error code; Discord's usual one for `status` when None
+    message: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return self.route is None or self.route in f"{method} {path}"
+
+    def error(self) -> tuple[int, str]:
+        code, message = DEFAULT_ERRORS.get(self.status, (0, f"{self.status}: injected by the twin"))
+        return (code if self.code is None else self.code), (self.message or message)
 
 
 class Faults:
@@ -35,6 +55,23 @@ class Faults:
         """Close every gateway connection (sessions stay resumable)."""
         await self.gateway.drop_all(code)
 
+    def reconnect_gateway(self) -> int:
+        """Send op 7 RECONNECT: clients should reconnect and RESUME."""
+        return self.gateway.send_reconnect()
+
+    async def invalidate_session(self, resumable: bool = True) -> None:
+        """Send op 9 INVALID_SESSION; with `resumable` (d=true) clients may RESUME, otherwise they IDENTIFY anew."""
+        await self.gateway.invalidate_sessions(resumable)
+
+    def lose_heartbeats(self) -> None:
+        """The current connections' heartbeats are no longer received: each times out (close 4009, session ended)."""
+        for connection in self.gateway.connections:
+            connection.heartbeats_lost = True
+
+    def reject_gateway_token(self, enabled: bool = True) -> None:
+        """The gateway refuses the bot's token (close 4004) while REST still accepts it."""
+        self.gateway.reject_token = enabled
+
     def refuse_next_resume(self, count: int = 1) -> None:
         """The next `count` RESUMEs get INVALID_SESSION (d=false), forcing a fresh IDENTIFY."""
         self.gateway.refuse_resumes += count
@@ -47,10 +84,14 @@ class Faults:
         count: int = 1,
         route: str | None = None,
         scope: str = "user",
+        code: int | None = None,
+        message: str | None = None,
     ) -> None:
-        """Answer the next `count` REST calls (matching `route`, a substring of "METHOD /path") with `status`."""
+        """Answer the next `count` REST calls (matching `route`, a substring of "METHOD /path") with `status`,
+        carrying Discord's usual JSON error code for it (e.g. 403 → 50013) unless `code` is given."""
         for _ in range(count):
-            self.rest.append(RestFault(status, retry_after=retry_after, scope=scope, route=route))
+            self.rest.append(RestFault(status, retry_after=retry_after, scope=scope, route=route, code=code,
+                                       message=message))
 
     def take_rest_fault(self, method: str, path: str) -> RestFault | None:
         """The first pending fault for this call, removed: each fault answers one call."""

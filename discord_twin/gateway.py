@@ -53,7 +53,13 @@ DECODE_ERROR = 4002
 NOT_AUTHENTICATED = 4003
 AUTHENTICATION_FAILED = 4004
 ALREADY_AUTHENTICATED = 4005
+SESSION_TIMED_OUT = 4009
 DISALLOWED_INTENTS = 4014
+
+# A connection whose heartbeat is this many intervals late is closed with 4009 (Gateway › Sending Heartbeats:
+# "If a client does not receive a heartbeat ACK ... " and, on the server side, a session that stops heartbeating
+# times out). Discord allows some slack beyond one interval; so does the twin.
+HEARTBEAT_GRACE = 1.5
 
 # How many dispatches a session keeps for RESUME; older gaps get INVALID_SESSION.
 BACKLOG_SIZE = 10_000
@@ -67,6 +73,8 @@ class GatewayConnection:
         self.url = url
         self.session: GatewaySession | None = None
         self.closed_by_server = False
+        self.last_heartbeat = asyncio.get_running_loop().time()  # HELLO counts as the start
+        self.heartbeats_lost = False  # Faults: the twin acts as if this connection's heartbeats never arrive
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop())
 
@@ -165,6 +173,8 @@ class Gateway:
         self.heartbeat_interval_ms = 41_250
         self.allowed_intents = PRIVILEGED_INTENTS  # Privileged intents enabled in the "developer portal".
         self.refuse_resumes = 0
+        self.reject_token = False  # Faults: IDENTIFY and RESUME fail with 4004 even with the right token
+        self.timeouts = 0  # connections closed with 4009 because their heartbeats stopped
         # Counters tests can wait on.
         self.identifies = 0
         self.resumes = 0
@@ -203,6 +213,49 @@ class Gateway:
         for connection in connections:
             await connection.close(code, "dropped by the twin")
 
+    def set_privileged_intents(self, *, message_content: bool = True, members: bool = True, presences: bool = True) -> None:
+        """The privileged intents enabled for the bot in the developer portal; asking for another one is closed with 4014."""
+        self.allowed_intents = (
+            (MESSAGE_CONTENT if message_content else 0) | (GUILD_MEMBERS if members else 0)
+            | (GUILD_PRESENCES if presences else 0)
+        )
+
+    def send_reconnect(self) -> int:
+        """Send op 7 RECONNECT on every identified connection (Gateway › Reconnect); returns how many."""
+        sent = 0
+        for connection in list(self.connections):
+            if connection.session is not None:
+                connection.send({"op": RECONNECT, "d": None})
+                sent += 1
+        return sent
+
+    async def invalidate_sessions(self, resumable: bool) -> None:
+        """Send op 9 INVALID_SESSION with `d` = `resumable` (Gateway › Invalid Session); a resumable session is kept."""
+        for connection in list(self.connections):
+            session = connection.session
+            if session is None:
+                continue
+            if not resumable:
+                self.sessions.by_id.pop(session.id, None)
+            connection.send({"op": INVALID_SESSION, "d": resumable})
+        await self.changes.notify()
+
+    async def _watch_heartbeats(self, connection: GatewayConnection) -> None:
+        """Close a connection with 4009 (and end its session) once its heartbeats are overdue."""
+        loop = asyncio.get_running_loop()
+        while not connection.ws.closed:
+            deadline = connection.last_heartbeat + HEARTBEAT_GRACE * self.heartbeat_interval_ms / 1000
+            if loop.time() >= deadline:
+                self.timeouts += 1
+                session = connection.session
+                if session is not None:
+                    session.connection = None
+                    self.sessions.by_id.pop(session.id, None)  # "Session timed out": reconnect and start a new one
+                await connection.close(SESSION_TIMED_OUT, "Session timed out.")
+                await self.changes.notify()
+                return
+            await asyncio.sleep(max(deadline - loop.time(), 0.01))
+
     async def close_all(self) -> None:
         for connection in list(self.connections):
             await connection.close(1001, "twin shutting down")
@@ -217,6 +270,7 @@ class Gateway:
         self.connections.add(connection)
         self.connection_urls.append(str(request.url))
         connection.send({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
+        watchdog = asyncio.create_task(self._watch_heartbeats(connection))
         try:
             async for message in ws:
                 if message.type is not WSMsgType.TEXT:
@@ -229,6 +283,7 @@ class Gateway:
                     break
                 await self._receive(connection, payload)
         finally:
+            watchdog.cancel()
             self.connections.discard(connection)
             await connection.stop_writer()
             session = connection.session
@@ -244,6 +299,9 @@ class Gateway:
         op = payload.get("op")
         data: Any = payload.get("d")  # JSON from the client
         if op == HEARTBEAT:
+            if connection.heartbeats_lost:
+                return
+            connection.last_heartbeat = asyncio.get_running_loop().time()
             connection.send({"op": HEARTBEAT_ACK})
         elif op == IDENTIFY:
             await self._identify(connection, data)
@@ -263,7 +321,7 @@ class Gateway:
         if connection.session is not None:
             await connection.close(ALREADY_AUTHENTICATED, "Already authenticated.")
             return
-        if data.get("token") != self.token:
+        if data.get("token") != self.token or self.reject_token:
             await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
         intents = int(data.get("intents", 0))
@@ -282,7 +340,7 @@ class Gateway:
         await self.changes.notify()
 
     async def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
-        if data.get("token") != self.token:
+        if data.get("token") != self.token or self.reject_token:
             await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
         session = self.sessions.by_id.get(str(data.get("session_id")))

@@ -13,7 +13,7 @@ from typing import Any
 
 from .changes import DEFAULT_TIMEOUT, Changes
 from .models import Channel, Message, User
-from .permissions import guild_permissions
+from .permissions import channel_permissions
 from .record import Record
 from .world import WorldState
 
@@ -130,10 +130,10 @@ class Interactions:
             "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
             "channel_id": str(channel.id),
             "channel": channel.payload(),
-            "member": member.payload(permissions=guild_permissions(guild, user)),
+            "member": member.payload(permissions=channel_permissions(guild, channel, user)),
             "token": f"interaction.{secrets.token_urlsafe(32)}",
             "version": 1,
-            "app_permissions": str(guild_permissions(guild, world.bot_user)),
+            "app_permissions": str(world.bot_permissions(channel)),
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
@@ -169,6 +169,10 @@ class Interactions:
             await self.record.bot_sent(message)
         await self.changes.notify()
 
-    async def followed_up(self, interaction: Interaction, message: Message) -> None:
+    async def followed_up(self, interaction: Interaction, message: Message, *, created: bool = True) -> None:
+        """A follow-up; `created=False` when it filled in the deferred original instead (listed among the follow-ups too)."""
         interaction.followups.append(message)
-        await self.record.bot_sent(message)
+        if created:
+            await self.record.bot_sent(message)
+        else:
+            await self.changes.notify()

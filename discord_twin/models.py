@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .interactions import Interaction
+    from .permissions import Overwrite
 
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -101,6 +102,8 @@ class Channel:
     position: int = 0
     type: int = 0  # GUILD_TEXT
     last_message_id: int | None = None
+    # Permission overwrites by role or member id (permissions.Overwrite).
+    overwrites: dict[int, Overwrite] = field(default_factory=dict)
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -109,7 +112,7 @@ class Channel:
             "guild_id": str(self.guild_id),
             "name": self.name,
             "position": self.position,
-            "permission_overwrites": [],
+            "permission_overwrites": [overwrite.payload() for overwrite in self.overwrites.values()],
             "nsfw": False,
             "topic": None,
             "parent_id": None,
@@ -293,6 +296,8 @@ class Message:
     attachments: list[StoredAttachment] = field(default_factory=list)
     components: list[dict[str, Any]] = field(default_factory=list)
     reference_id: int | None = None  # message_reference.message_id for replies
+    # A reply that pings (Discord's client default) mentions the replied-to author: they are in `mentions`.
+    reply_ping_id: int | None = None
     type: int = 0
     flags: int = 0
     tts: bool = False
@@ -323,8 +328,16 @@ class Message:
     def ephemeral(self) -> bool:
         return bool(self.flags & FLAG_EPHEMERAL)
 
+    @property
+    def loading(self) -> bool:
+        """A deferred interaction response still showing "thinking…"."""
+        return bool(self.flags & FLAG_LOADING)
+
     def mention_ids(self) -> list[int]:
-        return [int(match) for match in _MENTION.findall(self.content)]
+        ids = [int(match) for match in _MENTION.findall(self.content)]
+        if self.reply_ping_id is not None and self.reply_ping_id not in ids:
+            ids.append(self.reply_ping_id)
+        return ids
 
     def payload(
         self,

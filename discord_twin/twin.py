@@ -14,7 +14,7 @@ from .changes import Changes
 from .faults import Faults
 from .gateway import Gateway, Sessions
 from .interactions import Interactions
-from .models import Message, MessageEdit, User
+from .models import Channel, Message, MessageEdit, User
 from .record import Record
 from .rest import RestApi, RestCall
 from .world import WorldState
@@ -60,6 +60,7 @@ class DiscordTwin:
         self.create_channel = self.world.create_channel
         self.create_role = self.world.create_role
         self.add_member = self.world.add_member
+        self.set_permission_overwrite = self.world.set_permission_overwrite
         # Acting as users:
         self.post_message = self.actions.post_message
         self.edit_message_as_user = self.actions.edit_message_as_user
@@ -76,11 +77,32 @@ class DiscordTwin:
         # Faults and limits:
         self.drop_gateway = self.faults.drop_gateway
         self.refuse_next_resume = self.faults.refuse_next_resume
+        self.reconnect_gateway = self.faults.reconnect_gateway
+        self.invalidate_session = self.faults.invalidate_session
+        self.lose_heartbeats = self.faults.lose_heartbeats
+        self.reject_gateway_token = self.faults.reject_gateway_token
+        self.set_privileged_intents = self.gateway.set_privileged_intents
         self.fail_next_rest = self.faults.fail_next_rest
         self.cdn_delay = self.faults.cdn_delay
         self.cdn_not_found = self.faults.cdn_not_found
         self.cdn_oversize = self.faults.cdn_oversize
         self.set_rate_limit = self.rest.rate_limits.set_rate_limit
+        self.set_route_limit = self.rest.rate_limits.set_route_limit
+        self.set_global_limit = self.rest.rate_limits.set_global_limit
+        self.relax_rate_limits = self.rest.rate_limits.relax
+
+    def take_from_bot(self, channel: Channel, permissions: int) -> None:
+        """Deny the bot `permissions` (bits from discord_twin.permissions) in one channel, by a member overwrite."""
+        current = channel.overwrites.get(self.world.bot_user.id)
+        allow, deny = (current.allow, current.deny) if current else (0, 0)
+        self.world.set_permission_overwrite(channel, self.world.bot_user, allow=allow & ~permissions, deny=deny | permissions)
+
+    def give_back_to_bot(self, channel: Channel, permissions: int) -> None:
+        """Undo take_from_bot for `permissions` in `channel`."""
+        current = channel.overwrites.get(self.world.bot_user.id)
+        if current is not None:
+            self.world.set_permission_overwrite(channel, self.world.bot_user, allow=current.allow,
+                                                deny=current.deny & ~permissions)
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -23,7 +23,14 @@ from .models import (
     guess_content_type,
     image_size,
 )
-from .permissions import DEFAULT_EVERYONE_PERMISSIONS
+from .permissions import (
+    DEFAULT_EVERYONE_PERMISSIONS,
+    MEMBER,
+    ROLE,
+    VIEW_CHANNEL,
+    Overwrite,
+    channel_permissions,
+)
 
 class WorldState:
     """Everything Discord knows in the twin; each change that Discord announces goes out to `sessions`."""
@@ -92,6 +99,25 @@ class WorldState:
         )
         return member
 
+    def set_permission_overwrite(
+        self, channel: Channel, target: Role | User, *, allow: int = 0, deny: int = 0
+    ) -> Overwrite | None:
+        """Set (or, with allow=deny=0, remove) the channel's overwrite for a role or a member; CHANNEL_UPDATE follows."""
+        kind = ROLE if isinstance(target, Role) else MEMBER
+        if allow or deny:
+            channel.overwrites[target.id] = Overwrite(target.id, kind, allow, deny)
+        else:
+            channel.overwrites.pop(target.id, None)
+        self.sessions.dispatch("CHANNEL_UPDATE", channel.payload(), intent=gw.GUILDS)
+        return channel.overwrites.get(target.id)
+
+    def bot_permissions(self, channel: Channel) -> int:
+        """The bot's permissions in `channel` (topics/permissions › Permission Overwrites)."""
+        return channel_permissions(self.guilds[channel.guild_id], channel, self.bot_user)
+
+    def bot_sees(self, channel: Channel) -> bool:
+        return bool(self.bot_permissions(channel) & VIEW_CHANNEL)
+
     def store_attachment(
         self,
         channel: Channel,
@@ -133,7 +159,7 @@ class WorldState:
 
     def delete_message(self, message: Message) -> None:
         message.deleted = True
-        if not message.ephemeral:
+        if not message.ephemeral and self.bot_sees(message.channel):
             data = {"id": str(message.id), "channel_id": str(message.channel.id), "guild_id": str(message.guild_id)}
             self.sessions.dispatch("MESSAGE_DELETE", data, intent=gw.GUILD_MESSAGES)
 
@@ -143,6 +169,8 @@ class WorldState:
             users.add(user_id)
         else:
             users.discard(user_id)
+        if not self.bot_sees(message.channel):
+            return
         event = "MESSAGE_REACTION_ADD" if added else "MESSAGE_REACTION_REMOVE"
         data = {
             "user_id": str(user_id),
@@ -156,6 +184,8 @@ class WorldState:
         self.sessions.dispatch(event, data, intent=gw.GUILD_MESSAGE_REACTIONS)
 
     def _dispatch_message(self, event: str, message: Message) -> None:
+        if not self.bot_sees(message.channel):
+            return  # Gateway events of a channel go only to those who may view it.
         # MESSAGE_CONTENT is privileged except for the bot's own messages and ones mentioning it.
         privileged = message.author is not self.bot_user and self.bot_user.id not in message.mention_ids()
         self.sessions.dispatch(

@@ -176,12 +176,14 @@ class ModelStore:
             return Pointer(None, (), f'it holds {text.strip()[:80]!r}, not {{"version": N, "history": [...]}}')
         return Pointer(version, tuple(history))
 
-    def pointer_stamp(self) -> bytes | None:
-        """The serving pointer's raw bytes (None when there is none): cheap to compare, to notice a switch."""
+    def pointer_stamp(self) -> tuple[int, int, int] | None:
+        """Identity, size and time of the serving pointer (None when there is none): cheap to compare, to notice
+        a switch, and never blocking (the pointer is replaced by renaming, so a switch is a new file)."""
         try:
-            return (self.root / POINTER_FILE).read_bytes()
+            found = os.stat(self.root / POINTER_FILE)
         except OSError:
             return None
+        return found.st_ino, found.st_size, found.st_mtime_ns
 
     def current(self) -> int | None:
         """The version the pointer says is served, or None when nothing was promoted; StoreError if it is damaged."""
@@ -341,6 +343,10 @@ class ModelStore:
             previous = [] if pointer.version in (None, version) else [pointer.version]
             self._write_pointer(version, [*pointer.history, *previous])
         log.info("model store %s: now serving version %d", self.root, version)
+
+    def has_previous(self) -> bool:
+        """Whether a rollback has a previously served version to go back to (it may still turn out damaged)."""
+        return bool(self.pointer().history)
 
     def rollback(self) -> int:
         """Serve the previously served version again; return it. A damaged pointer is replaced."""

@@ -15,6 +15,7 @@ from bot import embeds
 from bot.client import DigitBot, NotAdminError
 from digits.options import TrainingOptions, option_infos
 from digits.retraining import RetrainJob
+from model_store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +98,13 @@ class AdminCog(commands.Cog, name="Admin"):
     @admin_only()
     async def retrain_cancel(self, ctx: commands.Context[DigitBot]) -> None:
         """Stop the running retrain (admins); the served model stays."""
-        await ctx.defer()  # stopping the trainer can outlast the 3 s Discord gives an interaction
         job = self.job
-        if job is None or not await job.cancel():
+        if job is None:
+            # Decided before deferring: after a public deferral Discord would show this to everyone.
+            await ctx.reply("No retrain is running.", ephemeral=True)
+            return
+        await ctx.defer()  # stopping the trainer can outlast the 3 s Discord gives an interaction
+        if not await job.cancel():
             await ctx.reply("No retrain is running.")
             return
         if self._supervisor is not None:
@@ -110,6 +115,9 @@ class AdminCog(commands.Cog, name="Admin"):
     @admin_only()
     async def rollback(self, ctx: commands.Context[DigitBot]) -> None:
         """Serve the previously served model version again (admins)."""
+        if not await asyncio.to_thread(self.bot.store.has_previous):
+            # Refused before deferring, so that the refusal stays private (see client.reply_with_error).
+            raise StoreError("there is no previous version to roll back to")
         await ctx.defer()  # loading a version can outlast the 3 s Discord gives an interaction
         before = self.bot.served_version
         version = await asyncio.to_thread(self.bot.store.rollback)
@@ -152,7 +160,10 @@ class AdminCog(commands.Cog, name="Admin"):
 
     async def _edit(self, status: discord.PartialMessage, embed: discord.Embed) -> None:
         try:
-            await status.edit(embed=embed)
+            if self.bot.plan_for(status.channel).embeds:
+                await status.edit(embed=embed)
+            else:  # Embed Links taken away meanwhile: Discord would drop the embed, so the news goes in as text
+                await status.edit(content=embeds.as_text(embed), embed=None)
         except discord.HTTPException as error:
             # A lost status edit must not stop the training; the next edit shows the news.
             log.warning("could not edit the retrain status message: %s", error)

@@ -121,6 +121,14 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         if not images or message.id in self._handled:
             return
         self._remember(message.id)
+        if message.guild is None:  # the bot is guild-only (see DigitBot)
+            await self._reply(message, "I read digits in servers only: post the picture in a channel I'm in.")
+            return
+        plan = self.bot.plan_for(message.channel)
+        if not plan.speak:  # nothing read, nothing charged: the answer could not be posted
+            log.warning("not reading the images of message %d in #%s: missing %s there", message.id, message.channel,
+                        plan.describe_missing())
+            return
         read, retry_after = self.charge(message.author, len(images))
         if read == 0:
             if message.author.id not in self._told_to_slow_down:
@@ -132,13 +140,13 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         try:
             async with typing_indicator(message.channel):
                 reply, files = embeds.answer(await self.recognize(images[:read]))
-                await message.reply(note, embeds=reply, files=files)
+                await self.bot.answer(message, note, embeds=reply, files=files)
         except Exception as error:
             await self.bot.reply_with_error(error, message)
 
     async def _reply(self, message: discord.Message, text: str) -> None:
         try:
-            await message.reply(text)
+            await self.bot.answer(message, text)
         except discord.HTTPException as error:
             log.warning("could not reply to message %d: %s", message.id, error)
 
@@ -198,6 +206,8 @@ class RecognitionCog(commands.Cog, name="Recognition"):
             await interaction.response.send_message(self.over_budget(interaction.user, len(images), 0, retry_after),
                                                     ephemeral=True)
             return
+        if self.bot.served_version is None:  # refused before deferring, so the refusal stays private
+            raise NoModelError("I have no trained model yet: an admin can train one with `!retrain`.")
         await interaction.response.defer(thinking=True)
         reply, files = embeds.answer(await self.recognize(images[:read]))
         note = self.over_budget(interaction.user, len(images), read, retry_after) if read < len(images) else None

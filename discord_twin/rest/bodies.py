@@ -11,7 +11,7 @@ from aiohttp import BodyPartReader, web
 from ..models import FLAG_EPHEMERAL, FLAG_LOADING, Channel, Message, StoredAttachment
 from ..world import WorldState
 from .http import DiscordError, form_error
-from .validation import validate_message
+from .validation import validate_files, validate_message
 
 if TYPE_CHECKING:
     from ..interactions import Interaction
@@ -101,7 +101,8 @@ def apply_edit(world: WorldState, message: Message, body: ParsedBody) -> None:
         components,
     )
     if "flags" in data and data["flags"] is not None:
-        message.flags = (message.flags & FLAG_EPHEMERAL) | int(data["flags"])
+        # An existing message's ephemeral state cannot be changed.
+        message.flags = (message.flags & FLAG_EPHEMERAL) | (int(data["flags"]) & ~FLAG_EPHEMERAL)
     message.flags &= ~FLAG_LOADING
 
 
@@ -109,6 +110,7 @@ def _attachments(
     world: WorldState, body: ParsedBody, channel: Channel, keep: list[StoredAttachment] | None = None
 ) -> list[StoredAttachment]:
     """Files uploaded in `body`, plus those of `keep` the body's `attachments` list names by id."""
+    validate_files([(filename or name, len(data)) for name, (filename, data) in body.files.items()])
     entries: list[dict[str, Any]] = body.json.get("attachments") or []
     by_field = dict(body.files)
     result: list[StoredAttachment] = []

@@ -9,7 +9,7 @@ from aiohttp import web
 from ..changes import Changes
 from ..world import WorldState
 from .http import DiscordError, form_error, json_response, snowflake
-from .validation import validate_command
+from .validation import validate_command, validate_command_list
 
 Command = dict[str, Any]
 
@@ -29,6 +29,8 @@ class CommandRoutes:
         body = await request.json()
         if not isinstance(body, list):
             raise form_error("_", "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+        # Bulk Overwrite: one invalid command anywhere (names, descriptions, options) refuses the whole list.
+        validate_command_list(body)
         guild_id = request.match_info.get("guild_id")
         previous = {(c["name"], c["type"]): c for c in current}
         stored = [self._command(data, previous, guild_id) for data in body]
@@ -40,6 +42,7 @@ class CommandRoutes:
         """Create or replace (same name and type) one global command."""
         current = self._command_list(request)
         data = await request.json()
+        validate_command(data)
         previous = {(c["name"], c["type"]): c for c in current}
         command = self._command(data, previous, None)
         old = previous.get((command["name"], command["type"]))
@@ -63,8 +66,7 @@ class CommandRoutes:
     def _command(self, data: Command, previous: dict[tuple[str, int], Command], guild_id: str | None) -> Command:
         kind = int(data.get("type", 1))
         name = str(data.get("name", ""))
-        description = str(data.get("description", ""))
-        validate_command(kind, name, description)
+        description = str(data.get("description") or "")
         old = previous.get((name, kind))
         command = {
             "id": old["id"] if old else str(self.world.ids.next()),  # Discord keeps ids across overwrites.

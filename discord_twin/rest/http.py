@@ -36,7 +36,11 @@ class DiscordError(Exception):
 
 
 def form_error(field_name: str, code: str, message: str) -> DiscordError:
-    return DiscordError(400, 50035, "Invalid Form Body", {field_name: {"_errors": [{"code": code, "message": message}]}})
+    """Discord's 50035 "Invalid Form Body"; a dotted `field_name` ("0.options.1.name") nests as Discord nests it."""
+    errors: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
+    for part in reversed(field_name.split(".")):
+        errors = {part: errors}
+    return DiscordError(400, 50035, "Invalid Form Body", errors)
 
 
 def snowflake(raw: str) -> int:

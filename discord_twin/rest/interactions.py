@@ -52,13 +52,12 @@ class InteractionRoutes:
                 flags=flags,
                 interaction=interaction,
             )
-        elif kind == 7:  # UPDATE_MESSAGE: edits the message the component was on
-            target = interaction.target_message
-            if target is None:
-                raise DiscordError(400, 50035, "Interaction has no message to update")
-            apply_edit(self.world, target, ParsedBody(data, body.files))
-            await self.record.edited(target, by_bot=True)
-        elif kind not in (1, 6, 8, 9, 10, 12):
+        elif kind in (6, 7):
+            # Interaction Callback Type: DEFERRED_UPDATE_MESSAGE and UPDATE_MESSAGE are "Only valid for
+            # component-based interactions"; the twin's interactions are application commands.
+            raise form_error("type", "INTERACTION_CALLBACK_TYPE_INVALID",
+                             f"Callback type {kind} is only valid for component-based interactions")
+        elif kind not in (1, 8, 9, 10, 12):
             raise form_error("type", "BASE_TYPE_CHOICES", f"Value must be one of valid callback types, got {kind}")
         await self.interactions.responded(interaction, kind, data, message)
         if request.query.get("with_response") not in ("1", "true", "True"):
@@ -83,9 +82,19 @@ class InteractionRoutes:
         if not interaction.callbacks:
             raise DiscordError(404, 10015, "Unknown Webhook")  # Follow-ups need an initial response.
         body = await read_body(request)
-        message = new_bot_message(self.world, interaction.channel, body, interaction=interaction)
-        message.webhook_id = self.world.application_id
-        await self.interactions.followed_up(interaction, message)
+        original = interaction.original
+        if interaction.callbacks[0].type == 5 and original is not None and original.loading and not original.deleted:
+            # Receiving and Responding › Create Followup Message: right after a DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE,
+            # the follow-up edits the loading message instead of creating one, and its ephemeral flag is ignored:
+            # the message keeps the visibility chosen when deferring.
+            apply_edit(self.world, original, body)
+            await self.record.edited(original, by_bot=True)
+            await self.interactions.followed_up(interaction, original, created=False)
+            message = original
+        else:
+            message = new_bot_message(self.world, interaction.channel, body, interaction=interaction)
+            message.webhook_id = self.world.application_id
+            await self.interactions.followed_up(interaction, message)
         if request.query.get("wait") in ("1", "true", "True"):
             return json_response(self.world.message_payload(message))
         return web.Response(status=204)

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..faults import Faults, RestFault
 from .http import API_PREFIX, DiscordError, Handler
-from .ratelimit import RateLimiter, too_many_requests
+from .ratelimit import Bucket, RateLimiter, too_many_requests
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +53,23 @@ class RestMiddleware:
             self.calls.append(RestCall(request.method, request.path, "?", status))
             return response
         template = match_info.route.resource.canonical if match_info.route.resource else request.path
-        bucket_key, bucket_hash = self.rate_limits.bucket_of(request, template)
+        bucket = self.rate_limits.bucket_of(request, template)
         try:
-            response = await self._guarded(request, handler, bucket_key)
+            response = await self._guarded(request, handler, bucket)
         except DiscordError as error:
             response = error.response()
-        self.rate_limits.add_headers(response, bucket_key, bucket_hash)
+        self.rate_limits.add_headers(response, bucket)
         self.calls.append(RestCall(request.method, request.path, template, response.status))
         return response
 
-    async def _guarded(self, request: web.Request, handler: Handler, bucket_key: str) -> web.StreamResponse:
+    async def _guarded(self, request: web.Request, handler: Handler, bucket: Bucket) -> web.StreamResponse:
         if not request.path.startswith(TOKEN_IN_URL_PREFIXES):
             if request.headers.get("Authorization") != f"Bot {self.token}":
                 raise DiscordError(401, 0, "401: Unauthorized")
         fault = self.faults.take_rest_fault(request.method, request.path)
         if fault is not None:
             return self._fault_response(fault)
-        limited = self.rate_limits.take(bucket_key)
+        limited = self.rate_limits.take(bucket)
         if limited is not None:
             return limited
         return await handler(request)
@@ -77,5 +77,6 @@ class RestMiddleware:
     @staticmethod
     def _fault_response(fault: RestFault) -> web.Response:
         if fault.status != 429:
-            return DiscordError(fault.status, 0, f"{fault.status}: injected by the twin").response()
+            code, message = fault.error()
+            return DiscordError(fault.status, code, message).response()
         return too_many_requests(fault.retry_after, fault.scope)

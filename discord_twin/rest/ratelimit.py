@@ -1,4 +1,13 @@
-"""Rate limits: a bucket per route and major parameter, its X-RateLimit-* headers, and the 429 answer."""
+"""Rate limits as Discord documents them (topics/rate-limits): a global limit of 50 requests per second per bot, and
+per-route buckets keyed by the route and its top-level resource (channel, guild, or webhook id + token), with the
+X-RateLimit-* headers and Discord's 429 answer.
+
+Discord does not publish every route's numbers ("should not hard code"); the twin uses the widely observed ones for
+the routes a bot answers with: 5 messages per 5 s per channel, 5 edits or deletions per 5 s per channel, one reaction
+per 0.25 s per channel, and 5 interaction-webhook calls per 2 s per interaction token ("Interactions webhooks share
+the same rate limit properties as normal webhooks"). Interaction endpoints are not bound to the global limit.
+`relax()` lifts all of this for load tests of a bot's own throughput (not Discord's behaviour).
+"""
 
 from __future__ import annotations
 
@@ -9,72 +18,134 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from .http import json_response
+from .http import API_PREFIX, json_response
+
+# Routes whose calls carry the interaction token instead of the bot token: exempt from the global limit.
+INTERACTION_PREFIXES = (f"{API_PREFIX}/webhooks/", f"{API_PREFIX}/interactions/")
 
 
-def too_many_requests(retry_after: float, scope: str = "user") -> web.Response:
-    """Discord's 429, as discord.py expects it."""
-    body = {
-        "message": "You are being rate limited.",
-        "retry_after": retry_after,
-        "global": scope == "global",
-        "code": 0,
-    }
+@dataclass(frozen=True)
+class RouteLimit:
+    limit: int
+    window: float  # seconds
+
+
+GLOBAL_LIMIT = RouteLimit(50, 1.0)  # Global Rate Limit: "up to 50 requests per second"
+DEFAULT_ROUTE_LIMIT = RouteLimit(50, 1.0)  # routes without a known limit of their own
+_MSG = f"{API_PREFIX}/channels/{{channel_id}}/messages"
+_HOOK = f"{API_PREFIX}/webhooks/{{application_id}}/{{token}}"
+ROUTE_LIMITS: dict[tuple[str, str], RouteLimit] = {
+    ("POST", _MSG): RouteLimit(5, 5.0),
+    ("PATCH", f"{_MSG}/{{message_id}}"): RouteLimit(5, 5.0),
+    ("DELETE", f"{_MSG}/{{message_id}}"): RouteLimit(5, 5.0),
+    ("PUT", f"{_MSG}/{{message_id}}/reactions/{{emoji}}/@me"): RouteLimit(1, 0.25),
+    ("POST", _HOOK): RouteLimit(5, 2.0),
+    ("PATCH", f"{_HOOK}/messages/{{message_id}}"): RouteLimit(5, 2.0),
+    ("DELETE", f"{_HOOK}/messages/{{message_id}}"): RouteLimit(5, 2.0),
+}
+RELAXED = RouteLimit(1000, 1.0)
+
+
+def too_many_requests(retry_after: float, scope: str = "user", code: int = 0) -> web.Response:
+    """Discord's 429 (Exceeding A Rate Limit), as discord.py expects it."""
+    body = {"message": "You are being rate limited.", "retry_after": round(retry_after, 3), "global": scope == "global"}
+    if code:
+        body["code"] = code
     response = json_response(body, 429)
     response.headers["Retry-After"] = str(math.ceil(retry_after))
     response.headers["X-RateLimit-Scope"] = scope
+    if scope == "global":
+        response.headers["X-RateLimit-Global"] = "true"
     # discord.py treats a 429 without Via as a Cloudflare ban; Discord's API responses carry it.
     response.headers["Via"] = "1.1 google"
     return response
 
 
 @dataclass
-class _Bucket:
-    window_start: float
+class _Window:
+    start: float
     used: int = 0
 
 
+@dataclass(frozen=True)
+class Bucket:
+    """Where one request is counted: its route bucket (key, hash, limit) and whether the global limit applies."""
+
+    key: str
+    hash: str
+    limit: RouteLimit
+    global_applies: bool
+
+
 class RateLimiter:
-    """`limit` requests per bucket per `window` seconds; the same limit for every route."""
+    """Counts requests per route bucket and globally; answers 429 once a window is used up."""
 
     def __init__(self) -> None:
-        self.limit = 1000  # Discord's message route allows 5 per 5 s per channel
-        self.window = 1.0
-        self._buckets: dict[str, _Bucket] = {}
+        self.global_limit = GLOBAL_LIMIT
+        self.route_limits = dict(ROUTE_LIMITS)
+        self.default_route_limit = DEFAULT_ROUTE_LIMIT
+        self.override: RouteLimit | None = None  # set_rate_limit: one limit for every route
+        self._windows: dict[str, _Window] = {}
+        self.limited: list[tuple[str, str]] = []  # (bucket key or "global", scope) of every 429 answered
 
     def set_rate_limit(self, limit: int, window: float) -> None:
-        """Enforce `limit` requests per route bucket per `window` seconds (Discord: 5 per 5 s per channel)."""
-        self.limit, self.window = limit, window
+        """Enforce `limit` requests per `window` seconds on every route bucket (replacing the per-route table)."""
+        self.override = RouteLimit(limit, window)
 
-    def bucket_of(self, request: web.Request, template: str) -> tuple[str, str]:
-        """The bucket's key (route and major parameter) and its hash, as in X-RateLimit-Bucket."""
+    def set_route_limit(self, method: str, template: str, limit: int, window: float) -> None:
+        """Set one route's bucket, `template` as in the route table (e.g. "/api/v10/channels/{channel_id}/messages")."""
+        self.route_limits[(method, template)] = RouteLimit(limit, window)
+
+    def set_global_limit(self, limit: int, window: float = 1.0) -> None:
+        self.global_limit = RouteLimit(limit, window)
+
+    def relax(self) -> None:
+        """1000 per second everywhere: for measuring a bot's own throughput, not Discord's behaviour."""
+        self.override = self.global_limit = RELAXED
+
+    def bucket_of(self, request: web.Request, template: str) -> Bucket:
+        """The request's route bucket: the route (method and template) plus its top-level resource."""
         info = request.match_info
         major = info.get("channel_id") or info.get("guild_id") or info.get("token") or ""
         route = f"{request.method} {template}"
         bucket_hash = hashlib.sha1(route.encode()).hexdigest()[:16]
-        return f"{bucket_hash}:{major}", bucket_hash
+        limit = self.override or self.route_limits.get((request.method, template), self.default_route_limit)
+        exempt = request.path.startswith(INTERACTION_PREFIXES)
+        return Bucket(f"{bucket_hash}:{major}", bucket_hash, limit, not exempt)
 
-    def take(self, key: str) -> web.Response | None:
-        """Count a request against its bucket; a 429 if the bucket is already used up."""
-        bucket = self._bucket(key)
-        if bucket.used >= self.limit:
-            retry_after = self.window - (time.monotonic() - bucket.window_start)
-            return too_many_requests(max(retry_after, 0.001))
-        bucket.used += 1
+    def take(self, bucket: Bucket) -> web.Response | None:
+        """Count a request; a 429 if the global window or the route bucket is already used up."""
+        if bucket.global_applies:
+            window = self._window("global", self.global_limit)
+            if window.used >= self.global_limit.limit:
+                self.limited.append(("global", "global"))
+                return too_many_requests(self._reset_after(window, self.global_limit), "global")
+        window = self._window(bucket.key, bucket.limit)
+        if window.used >= bucket.limit.limit:
+            self.limited.append((bucket.key, "user"))
+            return too_many_requests(self._reset_after(window, bucket.limit), "user")
+        window.used += 1
+        if bucket.global_applies:
+            self._window("global", self.global_limit).used += 1
         return None
 
-    def add_headers(self, response: web.StreamResponse, key: str, bucket_hash: str) -> None:
-        bucket = self._bucket(key)
-        reset_after = max(self.window - (time.monotonic() - bucket.window_start), 0.0)
-        response.headers["X-RateLimit-Limit"] = str(self.limit)
-        response.headers["X-RateLimit-Remaining"] = str(max(self.limit - bucket.used, 0))
+    def add_headers(self, response: web.StreamResponse, bucket: Bucket) -> None:
+        """Header Format: X-RateLimit-Limit, -Remaining, -Reset, -Reset-After and -Bucket of the route bucket."""
+        window = self._window(bucket.key, bucket.limit)
+        reset_after = self._reset_after(window, bucket.limit)
+        response.headers["X-RateLimit-Limit"] = str(bucket.limit.limit)
+        response.headers["X-RateLimit-Remaining"] = str(max(bucket.limit.limit - window.used, 0))
         response.headers["X-RateLimit-Reset"] = f"{time.time() + reset_after:.3f}"
         response.headers["X-RateLimit-Reset-After"] = f"{reset_after:.3f}"
-        response.headers["X-RateLimit-Bucket"] = bucket_hash
+        response.headers["X-RateLimit-Bucket"] = bucket.hash
 
-    def _bucket(self, key: str) -> _Bucket:
+    @staticmethod
+    def _reset_after(window: _Window, limit: RouteLimit) -> float:
+        return max(limit.window - (time.monotonic() - window.start), 0.001)
+
+    def _window(self, key: str, limit: RouteLimit) -> _Window:
         now = time.monotonic()
-        bucket = self._buckets.get(key)
-        if bucket is None or now - bucket.window_start >= self.window:
-            bucket = self._buckets[key] = _Bucket(window_start=now)
-        return bucket
+        window = self._windows.get(key)
+        if window is None or now - window.start >= limit.window:
+            window = self._windows[key] = _Window(start=now)
+        return window

@@ -1,4 +1,8 @@
-"""Discord's limits on what the bot sends: message content and embeds, application command names."""
+"""Discord's limits on what the bot sends: message content, embeds and files, and application commands.
+
+Each limit names the section of Discord's API documentation (discord/discord-api-docs, developers/...) it follows.
+Errors are Discord's 400 / 50035 "Invalid Form Body" with the offending field's path, as Discord nests it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,30 @@ from typing import Any
 
 from .http import DiscordError, form_error
 
+# resources/message › Create Message: content up to 2000 characters, up to 10 embeds.
 MAX_CONTENT = 2000
 MAX_EMBEDS = 10
+# resources/message › Embed Limits.
 MAX_EMBED_TOTAL = 6000
-SLASH_NAME = re.compile(r"^[-_\w]{1,32}$")
+EMBED_LIMITS = {"title": 256, "description": 4096}
+MAX_FIELDS = 25
+MAX_FIELD_NAME = 256
+MAX_FIELD_VALUE = 1024
+MAX_FOOTER_TEXT = 2048
+MAX_AUTHOR_NAME = 256
+# reference › Uploading Files: "The default limit is 10 MiB" per file. Ten files per message is Discord's long-standing
+# limit (not restated in the current docs; discord.py enforces it on its side too).
+MAX_FILES = 10
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+# interactions/application-commands › Application Command Naming: ^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$,
+# lower case where a letter has a lower-case variant. (Python's \w also admits "_" and digits, as the pattern does.)
+SLASH_NAME = re.compile(r"^[-_'\w]{1,32}$")
+MAX_OPTIONS = 25  # Application Command Structure › options: "max of 25" (also per subcommand and group)
+MAX_CHOICES = 25  # Application Command Option Structure › choices: "max 25"
+MAX_COMMAND_CHARACTERS = 8000  # Slash Commands: combined name, description and value properties of a command
+SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
+CHAT_INPUT = 1
 
 
 def validate_message(content: str, embeds: list[dict[str, Any]], has_other: bool) -> None:
@@ -22,24 +46,153 @@ def validate_message(content: str, embeds: list[dict[str, Any]], has_other: bool
     if len(embeds) > MAX_EMBEDS:
         raise form_error("embeds", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_EMBEDS} or fewer in length.")
     total = 0
-    for embed in embeds:
-        for key, limit in (("title", 256), ("description", 4096)):
-            if len(embed.get(key) or "") > limit:
-                raise form_error(f"embeds.{key}", "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
-        if len(embed.get("fields") or []) > 25:
-            raise form_error("embeds.fields", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
-        total += len(embed.get("title") or "") + len(embed.get("description") or "")
-        total += sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields") or [])
-        total += len((embed.get("footer") or {}).get("text", "")) + len((embed.get("author") or {}).get("name", ""))
+    for index, embed in enumerate(embeds):
+        total += _validate_embed(f"embeds.{index}", embed)
     if total > MAX_EMBED_TOTAL:
-        raise form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
+        raise form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}")
 
 
-def validate_command(kind: int, name: str, description: str) -> None:
-    """Slash commands (type 1): lower-case names of word characters and dashes, and a description."""
-    if kind == 1 and (not SLASH_NAME.match(name) or name != name.lower()):
-        raise form_error("name", "APPLICATION_COMMAND_INVALID_NAME", f"Command name is invalid: {name!r}")
-    if kind != 1 and not 1 <= len(name) <= 32:
-        raise form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
-    if kind == 1 and not 1 <= len(description) <= 100:
-        raise form_error("description", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+def _max_length(path: str, value: Any, limit: int) -> int:
+    text = str(value or "")
+    if len(text) > limit:
+        raise form_error(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
+    return len(text)
+
+
+def _validate_embed(path: str, embed: dict[str, Any]) -> int:
+    """Embed Limits: each field's own limit; returns the characters counted towards the 6000 of all embeds."""
+    size = sum(_max_length(f"{path}.{key}", embed.get(key), limit) for key, limit in EMBED_LIMITS.items())
+    fields = embed.get("fields") or []
+    if len(fields) > MAX_FIELDS:
+        raise form_error(f"{path}.fields", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_FIELDS} or fewer in length.")
+    for index, embed_field in enumerate(fields):
+        for key, limit in (("name", MAX_FIELD_NAME), ("value", MAX_FIELD_VALUE)):
+            if not str(embed_field.get(key) or ""):
+                raise form_error(f"{path}.fields.{index}.{key}", "BASE_TYPE_REQUIRED", "This field is required")
+            size += _max_length(f"{path}.fields.{index}.{key}", embed_field.get(key), limit)
+    size += _max_length(f"{path}.footer.text", (embed.get("footer") or {}).get("text"), MAX_FOOTER_TEXT)
+    size += _max_length(f"{path}.author.name", (embed.get("author") or {}).get("name"), MAX_AUTHOR_NAME)
+    return size
+
+
+def validate_files(files: list[tuple[str, int]]) -> None:
+    """Uploads as (filename, size): at most 10, none over the upload limit (40005, "Request entity too large")."""
+    if len(files) > MAX_FILES:
+        raise form_error("attachments", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_FILES} or fewer in length.")
+    for _, size in files:
+        if size > MAX_FILE_BYTES:
+            raise DiscordError(413, 40005, "Request entity too large")
+
+
+def validate_command(command: dict[str, Any], path: str = "") -> None:
+    """A command as the bot registers it, checked in full: names, descriptions, options (nested), choices, sizes.
+
+    `path` prefixes the error's field path: "0." for the first command of a bulk overwrite.
+    """
+    kind = int(command.get("type", CHAT_INPUT))
+    name = str(command.get("name", ""))
+    description = str(command.get("description") or "")
+    if kind == CHAT_INPUT:
+        _check_name(f"{path}name", name)
+        _check_description(f"{path}description", description)
+        options = command.get("options") or []
+        _check_options(f"{path}options", options, depth=0)
+        size = len(name) + len(description) + _options_size(options)
+        if size > MAX_COMMAND_CHARACTERS:
+            raise form_error(f"{path}_", "APPLICATION_COMMAND_TOO_LARGE",
+                             f"Command exceeds maximum size ({MAX_COMMAND_CHARACTERS})")
+        return
+    # USER and MESSAGE commands: 1-32 characters, mixed case and spaces allowed, no description, no options.
+    if not 1 <= len(name) <= 32:
+        raise form_error(f"{path}name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+    if description:
+        raise form_error(f"{path}description", "APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION",
+                         "Context menu commands cannot have description")
+    if command.get("options"):
+        raise form_error(f"{path}options", "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                         "Context menu commands cannot have options")
+
+
+def validate_command_list(commands: list[dict[str, Any]]) -> None:
+    """Bulk Overwrite: every command valid, and no two with the same name and type (the whole list is refused)."""
+    seen: set[tuple[str, int]] = set()
+    for index, command in enumerate(commands):
+        validate_command(command, f"{index}.")
+        key = (str(command.get("name")), int(command.get("type", CHAT_INPUT)))
+        if key in seen:
+            raise form_error(f"{index}.name", "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                             f"Application command names must be unique: {key[0]}")
+        seen.add(key)
+
+
+def _check_name(path: str, name: str) -> None:
+    if not SLASH_NAME.match(name) or name != name.lower():
+        raise form_error(path, "APPLICATION_COMMAND_INVALID_NAME", f"Command name is invalid: {name!r}")
+
+
+def _check_description(path: str, description: str) -> None:
+    if not 1 <= len(description) <= 100:
+        raise form_error(path, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+
+
+def _check_options(path: str, options: list[dict[str, Any]], depth: int) -> None:
+    """Application Command Option Structure: at most 25, unique names, required ones before optional ones;
+    subcommand groups hold only subcommands, subcommands hold no subcommands."""
+    if len(options) > MAX_OPTIONS:
+        raise form_error(path, "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_OPTIONS} or fewer in length.")
+    names: set[str] = set()
+    seen_optional = False
+    nested = [int(option.get("type", 0)) in (SUB_COMMAND, SUB_COMMAND_GROUP) for option in options]
+    if any(nested) and not all(nested):
+        raise form_error(path, "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                         "Subcommands cannot be mixed with other option types")
+    for index, option in enumerate(options):
+        at = f"{path}.{index}"
+        kind = int(option.get("type", 0))
+        name = str(option.get("name", ""))
+        _check_name(f"{at}.name", name)
+        _check_description(f"{at}.description", str(option.get("description") or ""))
+        if name in names:
+            raise form_error(f"{at}.name", "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS",
+                             "Option names must be unique")
+        names.add(name)
+        if kind == SUB_COMMAND_GROUP:
+            inner = option.get("options") or []
+            if depth > 0 or any(int(o.get("type", 0)) != SUB_COMMAND for o in inner):
+                raise form_error(f"{at}.type", "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                                 "Subcommand groups may only hold subcommands, and only at the top level")
+            _check_options(f"{at}.options", inner, depth + 1)
+            continue
+        if kind == SUB_COMMAND:
+            _check_options(f"{at}.options", option.get("options") or [], depth + 2)
+            if any(int(o.get("type", 0)) in (SUB_COMMAND, SUB_COMMAND_GROUP) for o in option.get("options") or []):
+                raise form_error(f"{at}.options", "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                                 "Subcommands cannot hold subcommands")
+            continue
+        if option.get("required"):
+            if seen_optional:
+                raise form_error(f"{at}.required", "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                                 "Required options must be placed before non-required options")
+        else:
+            seen_optional = True
+        choices = option.get("choices") or []
+        if len(choices) > MAX_CHOICES:
+            raise form_error(f"{at}.choices", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CHOICES} or fewer in length.")
+        for number, choice in enumerate(choices):
+            if not 1 <= len(str(choice.get("name", ""))) <= 100:
+                raise form_error(f"{at}.choices.{number}.name", "BASE_TYPE_BAD_LENGTH",
+                                 "Must be between 1 and 100 in length.")
+            if isinstance(choice.get("value"), str) and len(choice["value"]) > 100:
+                raise form_error(f"{at}.choices.{number}.value", "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.")
+        if choices and option.get("autocomplete"):
+            raise form_error(f"{at}.autocomplete", "APPLICATION_COMMAND_AUTOCOMPLETE_CHOICES",
+                             "Autocomplete cannot be set with choices")
+
+
+def _options_size(options: list[dict[str, Any]]) -> int:
+    size = 0
+    for option in options:
+        size += len(str(option.get("name", ""))) + len(str(option.get("description") or ""))
+        size += sum(len(str(c.get("name", ""))) + len(str(c.get("value", ""))) for c in option.get("choices") or [])
+        size += _options_size(option.get("options") or [])
+    return size

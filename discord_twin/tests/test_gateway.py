@@ -7,6 +7,7 @@ import asyncio
 import discord
 import pytest
 
+from bot.endpoint import discord_py_pointed_at
 from discord_twin import Attachment, DiscordTwin, World
 from discord_twin.tests.clients import WAIT, StartClient, make_client, no_identify_delay, received, record_messages
 
@@ -115,3 +116,79 @@ async def test_member_chunking_with_the_members_intent(
     assert admin is not None and admin.guild_permissions.administrator
     bob = guild.get_member(twin_world.user.id)
     assert bob is not None and not bob.guild_permissions.administrator
+
+
+async def test_a_reply_that_pings_the_bot_is_a_mention(
+    discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
+) -> None:
+    """events/gateway › Message Content Intent: without the intent content is empty except "Content in which the app
+    is mentioned"; a reply that pings puts the replied-to author in `mentions` (resources/message › Message Object)."""
+    client = make_client(message_content=False)
+    queue = record_messages(client)
+    await start_client(client)
+    channel = client.get_channel(twin_world.channel.id)
+    assert isinstance(channel, discord.TextChannel)
+    sent = await channel.send("a bot message")
+    own = discord_twin.bot_messages[-1]
+    assert own.id == sent.id
+    await discord_twin.post_message(twin_world.channel, twin_world.user, "quiet reply", reply_to=own, ping=False)
+    await discord_twin.post_message(twin_world.channel, twin_world.user, "pinging reply", reply_to=own)
+    quiet, pinging = await received(queue, 2)
+    assert quiet.content == "" and quiet.mentions == []
+    assert pinging.content == "pinging reply" and [u.id for u in pinging.mentions] == [discord_twin.bot_user.id]
+
+
+async def test_disallowed_intent_closes_with_4014(discord_twin: DiscordTwin, twin_world: World) -> None:
+    """topics/opcodes-and-status-codes › Gateway Close Event Codes: 4014 "Disallowed intent(s)" when a privileged
+    intent is asked for that is not enabled in the developer portal; discord.py raises PrivilegedIntentsRequired."""
+    discord_twin.set_privileged_intents(message_content=False)
+    client = make_client(message_content=True)
+    with discord_py_pointed_at(discord_twin.api_base, discord_twin.gateway_url):
+        with pytest.raises(discord.PrivilegedIntentsRequired):
+            await asyncio.wait_for(client.start(discord_twin.token), WAIT)
+        await client.close()
+
+
+async def test_rejected_token_at_the_gateway_closes_with_4004(discord_twin: DiscordTwin, twin_world: World) -> None:
+    """Gateway Close Event Codes: 4004 "Authentication failed" (not reconnectable): discord.py stops with
+    ConnectionClosed code 4004."""
+    discord_twin.reject_gateway_token()
+    client = make_client()
+    with discord_py_pointed_at(discord_twin.api_base, discord_twin.gateway_url):
+        with pytest.raises(discord.ConnectionClosed) as closed:
+            await asyncio.wait_for(client.start(discord_twin.token), WAIT)
+        await client.close()
+    assert closed.value.code == 4004
+
+
+async def test_op_7_reconnect_and_resumable_invalid_session_are_resumed(
+    discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
+) -> None:
+    """events/gateway › Resuming: an app should resume after "a Reconnect (opcode 7) event" and after "an Invalid
+    Session (opcode 9) event with the d field set to true"; no event is lost and no new session is identified."""
+    client = make_client()
+    queue = record_messages(client)
+    await start_client(client)
+    assert discord_twin.reconnect_gateway() == 1
+    await discord_twin.post_message(twin_world.channel, twin_world.user, "around op 7")
+    await discord_twin.wait_until(lambda: discord_twin.gateway.resumes == 1 or None, WAIT, "a resume after op 7")
+    await discord_twin.invalidate_session(resumable=True)
+    await discord_twin.post_message(twin_world.channel, twin_world.user, "around op 9")
+    await discord_twin.wait_until(lambda: discord_twin.gateway.resumes == 2 or None, WAIT, "a resume after op 9")
+    assert [m.content for m in await received(queue, 2)] == ["around op 7", "around op 9"]
+    assert discord_twin.gateway.identifies == 1
+
+
+async def test_a_connection_that_stops_heartbeating_times_out_with_4009(
+    discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
+) -> None:
+    """Gateway › Sending Heartbeats, and Close Event Codes 4009 "Session timed out. Reconnect and start a new one":
+    the session ends; the client's RESUME is refused and it identifies anew."""
+    discord_twin.gateway.heartbeat_interval_ms = 200  # Discord's is about 41 s; shortened to keep the test fast
+    client = make_client()
+    client.before_identify_hook = no_identify_delay  # type: ignore[method-assign]
+    await start_client(client)
+    discord_twin.lose_heartbeats()
+    await discord_twin.wait_until(lambda: discord_twin.gateway.identifies == 2 or None, WAIT, "a new IDENTIFY")
+    assert discord_twin.gateway.timeouts == 1
+    await discord_twin.wait_until_connected(timeout=WAIT)

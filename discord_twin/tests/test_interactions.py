@@ -126,3 +126,40 @@ async def test_interaction_token_expires_but_the_response_stays_editable_as_a_me
     edited = await asyncio.wait_for(results.get(), WAIT)
     assert isinstance(edited, discord.Message) and edited.content == "via the channel"
     assert interaction.original is not None and interaction.original.content == "via the channel"
+
+
+async def test_first_followup_after_a_deferral_edits_the_loading_message_and_keeps_its_visibility(
+    discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
+) -> None:
+    """Receiving and Responding › Create Followup Message: "When using this endpoint directly after responding to an
+    interaction with DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE, this endpoint will function as Edit Original Interaction
+    Response ... no new message will be created ... The ephemeral flag will be ignored, and the value you provided in
+    the initial defer response will be preserved"."""
+    client = make_client()
+    tree = app_commands.CommandTree(client)
+
+    @tree.command(name="public", description="Defers publicly, then sends two 'private' follow-ups")
+    async def public(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.followup.send("meant to be private", ephemeral=True)
+        await interaction.followup.send("really private", ephemeral=True)
+
+    @tree.command(name="private", description="Defers ephemerally, then sends a follow-up without the flag")
+    async def private(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.followup.send("still private")
+
+    await start_client(client)
+    await tree.sync()
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "public")
+    second = await interaction.wait_for_followup(lambda m: m.content == "really private", timeout=WAIT)
+    first = interaction.followups[0]
+    # The first follow-up became the public original response: everyone in the channel sees it.
+    assert first is interaction.original and first.content == "meant to be private"
+    assert not first.ephemeral and not first.loading
+    assert [m for m in discord_twin.bot_messages if m.interaction is interaction] == [first, second]
+    assert second.ephemeral and second is not first  # later follow-ups are new messages with their own flags
+
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "private")
+    followup = await interaction.wait_for_followup(timeout=WAIT)
+    assert followup is interaction.original and followup.ephemeral and followup.content == "still private"
