@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from digits.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
 from digits.card import ModelCard
 from digits.evaluation import per_digit_accuracy
 from digits.images import ImageError, ImageLimits, normalize, to_mnist
@@ -36,20 +37,27 @@ _EPSILON = 1e-7
 
 @dataclass(frozen=True)
 class Prediction:
-    """What the network read in one image, and the 28×28 input it classified (white digit on black)."""
+    """What the network read in one image, and the 28×28 input it classified (white digit on black).
+
+    The probabilities are calibrated (the model card's temperature); `unsure` says whether the answer
+    should be given as "probably `digit`, maybe `runner_up`" (`digits.calibration.is_unsure`).
+    """
 
     digit: int
     confidence: float
     probabilities: tuple[float, ...]
     version: int
     input_image: np.ndarray
+    runner_up: int = -1
+    unsure: bool = False
 
 
 @dataclass(frozen=True)
 class AccuracyReport:
     """The served weights measured on labelled images: accuracy, loss, per-digit accuracy, confusion matrix.
 
-    `confusion[true][predicted]` counts the images of digit `true` read as `predicted`.
+    `confusion[true][predicted]` counts the images of digit `true` read as `predicted`. The loss is the
+    network's own (as in training); `reliability` and `ece` use the calibrated probabilities the bot reports.
     """
 
     version: int
@@ -58,6 +66,8 @@ class AccuracyReport:
     loss: float
     per_digit_accuracy: tuple[float, ...]
     confusion: tuple[tuple[int, ...], ...]
+    reliability: tuple[ReliabilityBin, ...] = ()
+    ece: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -180,7 +190,7 @@ class InferenceService:
         """Read the digit in one encoded image; ImageError (with a message for the user) if there is none."""
         served = self._current()
         digit_image = to_mnist(image, self.limits)
-        return _prediction(served, digit_image, served.network.predict(normalize(digit_image[np.newaxis]))[0])
+        return _prediction(served, digit_image, served.network.predict(normalize(digit_image[np.newaxis]), served.card.temperature)[0])
 
     def predict_batch(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
         """Read many images with one forward pass; each entry is a Prediction or the ImageError of that image."""
@@ -194,7 +204,7 @@ class InferenceService:
         readable = [result for result in results if isinstance(result, np.ndarray)]
         if not readable:
             return [result for result in results if isinstance(result, ImageError)]
-        probabilities = iter(served.network.predict(normalize(np.stack(readable))))
+        probabilities = iter(served.network.predict(normalize(np.stack(readable)), served.card.temperature))
         return [
             result if isinstance(result, ImageError) else _prediction(served, result, next(probabilities))
             for result in results
@@ -241,13 +251,16 @@ class InferenceService:
 
 
 def _prediction(served: _Served, digit_image: np.ndarray, probabilities: np.ndarray) -> Prediction:
-    digit = int(np.argmax(probabilities))
+    ranked = np.argsort(-probabilities, kind="stable")
+    digit = int(ranked[0])
     return Prediction(
         digit=digit,
         confidence=float(probabilities[digit]),
         probabilities=tuple(probabilities.tolist()),
         version=served.version,
         input_image=digit_image,
+        runner_up=int(ranked[1]),
+        unsure=is_unsure(probabilities),
     )
 
 
@@ -264,6 +277,7 @@ def _measure(served: _Served, images: np.ndarray, labels: np.ndarray) -> Accurac
     predicted = np.argmax(probabilities, axis=1)
     chosen = np.clip(probabilities[np.arange(len(labels)), labels], _EPSILON, 1.0 - _EPSILON)
     confusion = np.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+    calibrated = served.network.predict(normalize(images), served.card.temperature)
     return AccuracyReport(
         version=served.version,
         images=len(labels),
@@ -271,4 +285,6 @@ def _measure(served: _Served, images: np.ndarray, labels: np.ndarray) -> Accurac
         loss=float(-np.mean(np.log(chosen))),
         per_digit_accuracy=tuple(per_digit_accuracy(predicted, labels, classes)),
         confusion=tuple(tuple(int(count) for count in row) for row in confusion),
+        reliability=tuple(reliability(calibrated, labels)),
+        ece=expected_calibration_error(calibrated, labels),
     )

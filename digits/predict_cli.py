@@ -15,7 +15,7 @@ from typing import TextIO
 
 from digits.images import ImageError
 from digits.inference import InferenceService, Prediction
-from digits.render import probability_chart
+from digits.render import probability_chart, reading
 from digits.settings import Paths
 from model_store import ModelStore, StoreError
 
@@ -70,11 +70,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
                     "digit": prediction.digit,
                     "confidence": prediction.confidence,
                     "probabilities": list(prediction.probabilities),
+                    "unsure": prediction.unsure,
+                    "runner_up": prediction.runner_up,
                     "version": prediction.version,
                 }
                 print(json.dumps(record), file=out)
             else:
-                print(f"{path}: {prediction.digit} ({prediction.confidence:.1%} sure, model version {prediction.version})", file=out)
+                print(f"{path}: {reading(prediction.digit, prediction.runner_up, prediction.unsure)} "
+                      f"({prediction.confidence:.1%} sure, model version {prediction.version})", file=out)
                 for line in probability_chart(prediction.probabilities, BAR_WIDTH).splitlines():
                     print(f"  {line}", file=out)
     finally:
