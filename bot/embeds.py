@@ -11,7 +11,7 @@ import discord
 from digits.card import ModelCard
 from digits.inference import AccuracyReport, Prediction
 from digits.records import Progress
-from digits.render import bar, confusion_png, duration, preview_png, probability_chart
+from digits.render import bar, confusion_png, duration, preview_png, probability_chart, reading, reliability_png
 from digits.retraining import Outcome, Status
 
 # Discord's limit on an embed title.
@@ -49,11 +49,13 @@ def answer(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], li
             embeds.append(discord.Embed(title=shorten(f"Couldn't read {result.filename}", MAX_TITLE),
                                         description=result.error, colour=discord.Colour.red()))
             continue
-        verdict = f": it's a {prediction.digit}"
+        verdict = ": " + reading(prediction.digit, prediction.runner_up, prediction.unsure)
+        unsure = (f"I'm not sure: {prediction.digit} ({prediction.confidence:.0%}) or "
+                  f"{prediction.runner_up} ({prediction.probabilities[prediction.runner_up]:.0%}).\n") if prediction.unsure else ""
         embed = discord.Embed(
             title=shorten(result.filename, MAX_TITLE - len(verdict)) + verdict,
-            description=f"Confidence **{prediction.confidence:.1%}**\n```\n{probability_chart(prediction.probabilities)}\n```",
-            colour=discord.Colour.green() if prediction.confidence >= CONFIDENT else discord.Colour.gold(),
+            description=f"{unsure}Confidence **{prediction.confidence:.1%}**\n```\n{probability_chart(prediction.probabilities)}\n```",
+            colour=discord.Colour.gold() if prediction.unsure or prediction.confidence < CONFIDENT else discord.Colour.green(),
         )
         preview_name = f"input-{index}.png"
         files.append(discord.File(io.BytesIO(preview_png(prediction.input_image)), filename=preview_name))
@@ -63,8 +65,8 @@ def answer(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], li
     return embeds, files
 
 
-def accuracy(report: AccuracyReport, card: ModelCard) -> tuple[discord.Embed, discord.File]:
-    """The served model's test accuracy, per digit, with the confusion matrix as the embed's picture."""
+def accuracy(report: AccuracyReport, card: ModelCard) -> tuple[list[discord.Embed], list[discord.File]]:
+    """The served model's test accuracy, per digit, with the confusion matrix and the reliability diagram beside it."""
     per_digit = "  ".join(f"{digit}: {share:.1%}" for digit, share in enumerate(report.per_digit_accuracy))
     embed = discord.Embed(
         title=f"Model version {report.version}: {report.accuracy:.2%} accuracy",
@@ -72,8 +74,15 @@ def accuracy(report: AccuracyReport, card: ModelCard) -> tuple[discord.Embed, di
         colour=discord.Colour.blurple(),
     )
     embed.add_field(name="Per digit", value=f"```\n{per_digit}\n```", inline=False)
+    calibration = (f"temperature {card.temperature:.2f}, fitted on {card.hyperparameters.validation_images:,} held-out images"
+                   if card.hyperparameters.validation_images else "none (no images were held out to fit a temperature)")
+    embed.add_field(name="Confidence", value=f"Calibration: {calibration}. Expected calibration error **{report.ece:.2%}**: "
+                    "the reliability diagram shows how often answers given with each confidence were right.", inline=False)
     embed.set_image(url="attachment://confusion.png")
-    return embed, discord.File(io.BytesIO(confusion_png(report.confusion)), filename="confusion.png")
+    diagram = discord.Embed(title="Reliability: confidence vs. accuracy", colour=discord.Colour.blurple())
+    diagram.set_image(url="attachment://reliability.png")
+    return [embed, diagram], [discord.File(io.BytesIO(confusion_png(report.confusion)), filename="confusion.png"),
+                              discord.File(io.BytesIO(reliability_png(report.reliability, report.ece)), filename="reliability.png")]
 
 
 def describe_progress(progress: Progress | None) -> str:
