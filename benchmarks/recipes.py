@@ -49,6 +49,8 @@ RECIPES: dict[str, list[str]] = {
     "sigmoid": ["--activation", "sigmoid"],
     "dropout 0.5": ["--dropout", "0.5"],
     "robust": ["--recipe", "robust"],
+    "robust, no augmentation": ["--recipe", "robust", "--augment", "off"],
+    "robust, no typed digits": ["--recipe", "robust", "--fonts", "0"],
 }
 
 
@@ -174,7 +176,7 @@ def main() -> None:
     paths = Paths.from_env()
     mnist = load_mnist(ensure_mnist(paths.mnist_dir, paths.mnist_cache))
     test = (mnist.test_images, mnist.test_labels.astype(np.int64))
-    users = user_set(mnist.test_images, mnist.test_labels, args.out / "user_like_set.npz")
+    users = user_set(mnist.test_images, mnist.test_labels, paths.mnist_cache.parent / f"user_like_set_{PER_CATEGORY}.npz")
     rows: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory() as scratch:
         store = Path(scratch) / "models"

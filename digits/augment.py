@@ -7,7 +7,8 @@ tolerate imperfect framing, as pictures framed by `digits.images.to_mnist` are.
 
 Speed: the geometric warps come from a bank of `BANK` random maps drawn per epoch (each a full
 28×28 field of source coordinates, so elastic distortion costs nothing per image), paired with
-images at random; per image the cost is four gathers and a blend. `EpochAugmenter` prepares the
+images at random; each warp is a sparse matrix (four weights per output pixel) applied to all of
+its images at once. `EpochAugmenter` prepares the
 next epoch on a second thread while the network trains on the current one.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, sparse
 
 SIZE = 28
 BANK = 512  # warps drawn per epoch
@@ -30,7 +31,7 @@ MAX_SHIFT = 2.0  # pixels, each axis
 ELASTIC_SIGMA = 4.0  # smoothness of the elastic field (pixels)
 ELASTIC_ALPHA = 0.7  # its typical displacement (pixels)
 THICKER, THINNER, BLURRED = 0.25, 0.2, 0.15  # shares of the images with each stroke change
-CHUNK = 4096  # images resampled at a time (keeps the index arrays in cache)
+CHUNK = 4096  # images augmented at a time
 
 _PADDED = SIZE + 2
 _GRID = np.arange(SIZE, dtype=np.float32) - (SIZE - 1) / 2
@@ -77,7 +78,7 @@ def _cross(images: np.ndarray, pick: np.ufunc) -> np.ndarray:
 def _strokes(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Thicker (grey dilation), thinner (grey erosion) or blurred strokes for random shares of (n, 28, 28) in [0, 1]."""
     n = len(images)
-    out = images.copy()
+    out = images  # changed in place
     roll = rng.random(n)
     thick = np.flatnonzero(roll < THICKER)
     thin = np.flatnonzero((roll >= THICKER) & (roll < THICKER + THINNER))
@@ -95,24 +96,39 @@ def _strokes(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def warp_matrices(bank: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[sparse.csr_matrix]:
+    """Each warp of the bank as a sparse 784×900 matrix: a padded image's pixels → the warped image's (bilinear)."""
+    index, fx, fy = bank
+    rows = np.repeat(np.arange(SIZE * SIZE), 4)
+    matrices = []
+    for k in range(len(index)):
+        i, wx, wy = index[k], fx[k], fy[k]
+        cols = np.stack([i, i + 1, i + _PADDED, i + _PADDED + 1], axis=1).ravel()
+        vals = np.stack([(1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy], axis=1).ravel().astype(np.float32)
+        matrices.append(sparse.csr_matrix((vals, (rows, cols)), shape=(SIZE * SIZE, _PADDED * _PADDED)))
+    return matrices
+
+
 def augment(images: np.ndarray, rng: np.random.Generator, bank: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Augmented copies of `images` (uint8 or float, (n, 28, 28), white on black) as float32 in [0, 1]."""
-    values = np.asarray(images, np.float32)
-    if values.dtype == np.float32 and values.max(initial=0.0) > 1.0:
-        values = values / 255.0
-    values = _strokes(values.reshape(-1, SIZE, SIZE), rng)
-    index, fx, fy = warp_bank(rng) if bank is None else bank
-    out = np.empty((len(values), SIZE * SIZE), np.float32)
-    choice = rng.integers(0, len(index), len(values))
-    for start in range(0, len(values), CHUNK):
-        stop = min(start + CHUNK, len(values))
-        padded = np.pad(values[start:stop], ((0, 0), (1, 1), (1, 1))).reshape(-1)
-        pick = choice[start:stop]
-        top_left = index[pick] + (np.arange(stop - start, dtype=np.int32) * _PADDED * _PADDED)[:, None]
-        wx, wy = fx[pick], fy[pick]
-        top = padded[top_left] * (1 - wx) + padded[top_left + 1] * wx
-        bottom = padded[top_left + _PADDED] * (1 - wx) + padded[top_left + _PADDED + 1] * wx
-        out[start:stop] = top * (1 - wy) + bottom * wy
+    """Augmented copies of `images` (uint8 0-255 or float 0-1, (n, 28, 28), white on black) as float32 in [0, 1].
+
+    Worked through in chunks small enough to stay in the processor's cache.
+    """
+    source = np.asarray(images).reshape(-1, SIZE, SIZE)
+    scale = np.float32(1 / 255 if source.dtype == np.uint8 else 1)
+    matrices = [m.T.tocsr() for m in warp_matrices(warp_bank(rng) if bank is None else bank)]
+    out = np.empty((len(source), SIZE * SIZE), np.float32)
+    for start in range(0, len(source), CHUNK):
+        chunk = _strokes(source[start : start + CHUNK].astype(np.float32) * scale, rng)
+        choice = rng.integers(0, len(matrices), len(chunk))
+        order = np.argsort(choice, kind="stable")
+        padded = np.pad(chunk, ((0, 0), (1, 1), (1, 1))).reshape(len(chunk), -1)[order]
+        bounds = np.searchsorted(choice[order], np.arange(len(matrices) + 1))
+        warped = np.empty((len(chunk), SIZE * SIZE), np.float32)
+        for k, matrix in enumerate(matrices):
+            if bounds[k + 1] > bounds[k]:
+                warped[bounds[k] : bounds[k + 1]] = padded[bounds[k] : bounds[k + 1]] @ matrix
+        out[start + order] = warped
     return out.reshape(-1, SIZE, SIZE)
 
 
