@@ -1,7 +1,7 @@
 """Recipes compared: the tutorial, its "Extensions" and the robust recipe, each over several seeds.
 
     python benchmarks/recipes.py                      # every recipe, seeds 0-2: writes benchmarks/results/recipes.{md,json,png}
-    python benchmarks/recipes.py --only tutorial,robust --seeds 0
+    python benchmarks/recipes.py --only tutorial,robust --seeds 0   # adds to the results already there (--fresh: not)
 
 For each run (train.py in a fresh process, timed end to end): MNIST test accuracy, accuracy on a
 user-like set (`samples.userlike`: 7 categories × 150 pictures made from MNIST test digits and
@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--only", default="", help="comma-separated recipe names (default: all)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--fresh", action="store_true", help="forget the results already in recipes.json")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     names = [n for n in args.only.split(",") if n] or list(RECIPES)
@@ -177,11 +178,15 @@ def main() -> None:
     mnist = load_mnist(ensure_mnist(paths.mnist_dir, paths.mnist_cache))
     test = (mnist.test_images, mnist.test_labels.astype(np.int64))
     users = user_set(mnist.test_images, mnist.test_labels, paths.mnist_cache.parent / f"user_like_set_{PER_CATEGORY}.npz")
-    rows: dict[str, list[dict]] = {}
+    # Results are kept run by run in recipes.json: a later call adds to them (and skips runs already there).
+    saved = args.out / "recipes.json"
+    rows: dict[str, list[dict]] = json.loads(saved.read_text()) if saved.exists() and not args.fresh else {}
     with tempfile.TemporaryDirectory() as scratch:
         store = Path(scratch) / "models"
         for name in names:
             for seed in seeds:
+                if any(run["seed"] == seed for run in rows.get(name, [])):
+                    continue
                 done, seconds, load_avg = train(RECIPES[name], seed, store)
                 run = {"seed": seed, "seconds": seconds, "fit_seconds": done["fit_seconds"], "load": load_avg,
                        **evaluate(store, done["version"], test, users)}
@@ -189,7 +194,8 @@ def main() -> None:
                 print(f"{name} seed {seed}: MNIST {run['mnist']:.2%}, user-like {run['users']:.2%}, "
                       f"ECE {run['ece_before']:.4f} → {run['ece_after']:.4f}, unsure flags {run['wrong_flagged']:.0%} of wrong, "
                       f"{run['right_flagged']:.1%} of right; {seconds:.0f} s (load {load_avg:.1f})", flush=True)
-    (args.out / "recipes.json").write_text(json.dumps(rows, indent=1))
+                saved.write_text(json.dumps(rows, indent=1))
+    rows = {name: rows[name] for name in RECIPES if name in rows}
     (args.out / "recipes.md").write_text(table(rows) + "\n")
     chart(rows, args.out / "recipes.png")
     print(table(rows))
