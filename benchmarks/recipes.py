@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,17 +81,21 @@ def user_set(mnist_images: np.ndarray, mnist_labels: np.ndarray, cache: Path) ->
     return images, labels, np.asarray(categories)
 
 
-def train(flags: list[str], seed: int, store: Path) -> tuple[dict, float, float]:
+def train(flags: list[str], seed: int, store: Path) -> tuple[dict, float, float, float]:
+    """Run train.py; its summary, wall seconds, mean load average, and CPU seconds (user + system, all threads)."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     before = load()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, str(REPO / "train.py"), "--json", "--no-promote", "--store", str(store),
                              "--validation", "5000", "--seed", str(seed), *flags],
                             cwd=REPO, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - usage.ru_utime - usage.ru_stime
     if result.returncode != 0:
         sys.exit(f"benchmark: train.py {' '.join(flags)} failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1]), seconds, (before + load()) / 2
+    return json.loads(result.stdout.strip().splitlines()[-1]), seconds, (before + load()) / 2, cpu
 
 
 def evaluate(store: Path, version: int, test: tuple[np.ndarray, np.ndarray], users: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict:
@@ -116,24 +121,28 @@ def evaluate(store: Path, version: int, test: tuple[np.ndarray, np.ndarray], use
 
 def mean_sd(values: list[float], scale: float = 100.0, digits: int = 2) -> str:
     mean = statistics.mean(values) * scale
-    sd = statistics.stdev(values) * scale if len(values) > 1 else 0.0
-    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+    if len(values) == 1:
+        return f"{mean:.{digits}f} (1 seed)"
+    return f"{mean:.{digits}f} ± {statistics.stdev(values) * scale:.{digits}f}"
 
 
 def table(rows: dict[str, list[dict]]) -> str:
     lines = ["| recipe | MNIST test % | user-like % | typed % | low-res % | ECE before → after (MNIST test, %) | "
-             "unsure: wrong flagged / right flagged (%) | train time, s (load) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "unsure: wrong flagged / right flagged (%) | train.py wall time, s (load average) | CPU time, s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, runs in rows.items():
         def pick(key: str) -> list[float]:
             return [run[key] for run in runs]
+        cpus = [run["cpu_seconds"] for run in runs if "cpu_seconds" in run]
+        cpu = f"{statistics.mean(cpus):.0f}" if cpus else "–"
         lines.append(
             f"| {name} | {mean_sd(pick('mnist'))} | {mean_sd(pick('users'), digits=1)} | "
             f"{mean_sd([r['per_category']['typed'] for r in runs], digits=1)} | "
             f"{mean_sd([r['per_category']['low_res_scan'] for r in runs], digits=1)} | "
             f"{statistics.mean(pick('ece_before')) * 100:.2f} → {statistics.mean(pick('ece_after')) * 100:.2f} | "
             f"{statistics.mean(pick('wrong_flagged')) * 100:.0f} / {statistics.mean(pick('right_flagged')) * 100:.1f} | "
-            f"{statistics.mean(pick('seconds')):.0f} ({statistics.mean(pick('load')):.1f}) |")
+            f"{statistics.mean(pick('seconds')):.0f} ({statistics.mean(pick('load')):.1f}) | "
+            f"{cpu} |")
     return "\n".join(lines)
 
 
@@ -187,8 +196,8 @@ def main() -> None:
             for seed in seeds:
                 if any(run["seed"] == seed for run in rows.get(name, [])):
                     continue
-                done, seconds, load_avg = train(RECIPES[name], seed, store)
-                run = {"seed": seed, "seconds": seconds, "fit_seconds": done["fit_seconds"], "load": load_avg,
+                done, seconds, load_avg, cpu = train(RECIPES[name], seed, store)
+                run = {"seed": seed, "seconds": seconds, "cpu_seconds": cpu, "fit_seconds": done["fit_seconds"], "load": load_avg,
                        **evaluate(store, done["version"], test, users)}
                 rows.setdefault(name, []).append(run)
                 print(f"{name} seed {seed}: MNIST {run['mnist']:.2%}, user-like {run['users']:.2%}, "
