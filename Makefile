@@ -5,20 +5,36 @@ INSTALLED := .venv/.installed
 # The tests read MNIST from the verified copy beside the checkout when there is one (faster than a fetch).
 MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
-.PHONY: run test install browser
+.PHONY: run test install browser fonts
 
 install: $(INSTALLED)
+
+# Fonts for the robust recipe's typed digits (the Debian packages named in digits/typed.py): installed when
+# missing and running as root; otherwise the recipe warns and trains without typed digits.
+fonts: $(INSTALLED)
+	@missing=$$(for p in $$($(PYTHON) -c 'from digits.typed import FONT_PACKAGES; print(*FONT_PACKAGES)'); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing fonts for typed digits:" $$missing; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } >/dev/null 2>&1 \
+	      || echo "warning: could not install" $$missing "(the robust recipe goes on with the fonts it finds)"; \
+	  else echo "note: fonts not installed:" $$missing "(as root, make installs them; the robust recipe goes on without)"; fi; \
+	fi
 
 $(INSTALLED): pyproject.toml requirements.lock
 	python3 -m venv .venv
 	.venv/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
 	touch $@
 
-run: $(INSTALLED)
-	@$(PYTHON) -m model_store current >/dev/null 2>&1 || $(PYTHON) train.py
+# The first start trains the robust recipe (about a minute on two idle cores) before the bot answers.
+run: $(INSTALLED) fonts
+	@$(PYTHON) -m model_store current >/dev/null 2>&1 || { \
+	  echo "No model yet: training the robust recipe first (python train.py --recipe robust, about a minute)..."; \
+	  $(PYTHON) train.py --recipe robust; }
 	@$(PYTHON) -m bot.run
 
-test: $(INSTALLED) browser
+test: $(INSTALLED) fonts browser
 	$(PYTHON) -m mypy
 	$(if $(MNIST_DIR),MNIST_DIR=$(MNIST_DIR)) $(PYTHON) -m pytest
 

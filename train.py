@@ -3,6 +3,7 @@
     python train.py                      # the tutorial: 784 → 64 relu → 64 relu → 10 softmax, Adam, 5 epochs
     python train.py --epochs 3 --layers 64,64,64,64 --activation sigmoid --dropout 0.5
     python train.py --json               # one JSON object per line (the bot's !retrain reads these)
+    python train.py --recipe robust      # the same network trained to read real posts (augmented, 20 epochs, calibrated)
 
 `python train.py --help` lists every flag.
 """
@@ -14,13 +15,16 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter would bury the tutorial's output
 
+from digits.calibration import expected_calibration_error, fit_temperature, softmax
 from digits.card import Hyperparameters, ModelCard, library_versions
 from digits.evaluation import per_digit_accuracy
 from digits.images import normalize
 from digits.mnist import IDX_SHA256, MnistError, ensure_mnist, load_mnist
+from digits.network import NumpyNetwork
 from digits.options import parse_train_command
 from digits.records import Done, Reporter
 from digits.settings import Paths
@@ -39,10 +43,26 @@ except (StoreError, MnistError) as error:
     sys.exit(2)
 
 # The data: 60,000 training and 10,000 test images, flattened to 784 values in [-0.5, 0.5].
+# With --validation N the last N training images are held out (never trained on) to calibrate the confidence.
 mnist = load_mnist(data_dir)
-train_images = normalize(mnist.train_images[: command.train_limit])
-train_labels = mnist.train_labels[: command.train_limit]
+end = len(mnist.train_images) - options.validation
+end = end if command.train_limit is None else min(command.train_limit, end)
+train_images = normalize(mnist.train_images[:end])
+train_labels = mnist.train_labels[:end]
 test_images = normalize(mnist.test_images)
+held_out = slice(len(mnist.train_images) - options.validation, None)
+
+# Typed digits for the robust recipe, rendered from the installed fonts (digits/typed.py names the packages).
+typed = None
+fonts: list[Path] = []
+if options.fonts > 0:
+    from digits.typed import FONT_PACKAGES, find_fonts, typed_digits
+
+    fonts = find_fonts()
+    if fonts:
+        typed = typed_digits(fonts)
+    else:
+        report.warning(f"warning: no font found for typed digits (install {' '.join(FONT_PACKAGES)}); training without them")
 
 # Scratch files (TensorFlow's autograph sources, the weights before they are stored) go to a staging folder of
 # the store: removed at exit, or by the next save if this process is killed.
@@ -55,24 +75,42 @@ tempfile.tempdir = str(scratch)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from digits.training import ProgressBar, build_keras_model, configure_tensorflow, fit  # noqa: E402
+from digits.training import (ProgressBar, build_keras_model, configure_tensorflow, dense_weights, finish, fit,  # noqa: E402
+                             fit_epochs, make_optimizer)
 
 configure_tensorflow(options.seed)
 
 # Build the model: 784 → Dense 64 relu → Dense 64 relu → Dense 10 softmax (or as the flags say).
 model = build_keras_model(options.spec)
 
-# Compile the model.
+# Each epoch's images drawn anew (augmented, typed digits mixed in) on a second thread, when the recipe says so.
+augmenter = None
+if options.augment or typed is not None:
+    from digits.augment import EpochAugmenter
+
+    augmenter = EpochAugmenter(mnist.train_images[:end], train_labels, options.seed, typed=typed,
+                               typed_share=options.fonts, augment_images=options.augment)
+samples_per_epoch = len(train_images) + (augmenter.typed_count if augmenter else 0)
+
+# Compile the model: Adam(learning_rate=0.001) in the tutorial.
 model.compile(
-    optimizer=keras.optimizers.Adam(learning_rate=options.learning_rate),
+    optimizer=make_optimizer(options.learning_rate, options.ema, options.schedule,
+                             total_steps=options.epochs * -(-samples_per_epoch // options.batch_size)),
     loss="categorical_crossentropy",
     metrics=["accuracy"],
 )
 
 # Train the model: what model.fit(images, to_categorical(labels), epochs=5, batch_size=32) does, faster.
 started = time.perf_counter()
-fit(model, train_images, train_labels, options.epochs, options.batch_size,
-    on_progress=report.progress if command.json else ProgressBar())
+on_progress = report.progress if command.json else ProgressBar()
+if augmenter is None:
+    fit(model, train_images, train_labels, options.epochs, options.batch_size, on_progress=on_progress)
+else:
+    try:
+        fit_epochs(model, augmenter.next, options.epochs, options.batch_size, on_progress=on_progress)
+    finally:
+        augmenter.close()
+finish(model)
 fit_seconds = time.perf_counter() - started
 
 # Evaluate the model on the 10,000 test images.
@@ -86,6 +124,18 @@ report.line(f"Test loss: {test_loss:.4f} - test accuracy: {test_accuracy:.4f}")
 report.line(f"Predictions: {predicted[:5]}")
 report.line(f"Labels:      {mnist.test_labels[:5]}")
 
+# Honest confidence: a temperature fitted on the held-out images (1.0 when none are held out).
+network = NumpyNetwork(options.spec, dense_weights(model))
+test_logits = network.logits(test_images)
+temperature = 1.0
+if options.validation:
+    temperature = fit_temperature(network.logits(normalize(mnist.train_images[held_out])), mnist.train_labels[held_out])
+test_ece = expected_calibration_error(softmax(test_logits), mnist.test_labels)
+test_ece_calibrated = expected_calibration_error(softmax(test_logits, temperature), mnist.test_labels)
+if options.validation:
+    report.line(f"Calibration: temperature {temperature:.3f} fitted on {options.validation} held-out images; "
+                f"test ECE {test_ece:.4f} before, {test_ece_calibrated:.4f} after")
+
 # Save the weights as a new version in the model store, with its model card.
 card = ModelCard(
     architecture=options.spec,
@@ -97,6 +147,10 @@ card = ModelCard(
     training_seconds=round(fit_seconds, 3),
     library_versions=library_versions(),
     dataset_sha256=IDX_SHA256,
+    temperature=round(temperature, 6),
+    test_ece=round(test_ece, 6),
+    test_ece_calibrated=round(test_ece_calibrated, 6),
+    typed_fonts=0 if typed is None else len(fonts),
 )
 weights_file = scratch / "model.weights.h5"
 model.save_weights(weights_file)

@@ -42,7 +42,7 @@ from discord_twin import Attachment, DiscordTwin, Message, build_world
 REPO = Path(__file__).resolve().parent.parent
 
 STARTUP_TIMEOUT = 180.0  # The real bot loads a model before it connects.
-RECOGNIZED = re.compile(r"it's a (\d)\b")  # the title of the bot's answer for an image
+RECOGNIZED = re.compile(r"(?:it's|probably) a (\d)\b")  # the title of the bot's answer for an image
 
 
 def synthetic_digits(count: int) -> tuple[list[bytes], list[int]]:

@@ -11,7 +11,7 @@ import discord
 from digits.card import ModelCard
 from digits.inference import AccuracyReport, Prediction
 from digits.records import Progress
-from digits.render import bar, confusion_png, duration, preview_png, probability_chart, strip_png
+from digits.render import bar, confusion_png, duration, preview_png, probability_chart, reading, reliability_png, strip_png
 from digits.retraining import Outcome, Status
 
 # Discord's limit on an embed title.
@@ -59,20 +59,24 @@ def answer(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], li
                                         description=result.error, colour=discord.Colour.red()))
             continue
         preview_name = f"input-{index}.png"
+        unsure = any(r.unsure for r in prediction.digits)
         if prediction.digit is not None:
-            reading = prediction.digits[0]
-            verdict = f": it's a {reading.digit}"
-            description = f"Confidence **{reading.confidence:.1%}**\n```\n{probability_chart(reading.probabilities)}\n```"
-            picture, caption = preview_png(reading.input_image), "what the model saw, 28×28"
+            single = prediction.digits[0]
+            verdict = ": " + reading(single.digit, single.runner_up, single.unsure)
+            doubt = (f"I'm not sure: {single.digit} ({single.confidence:.0%}) or "
+                     f"{single.runner_up} ({single.probabilities[single.runner_up]:.0%}).\n") if single.unsure else ""
+            description = f"{doubt}Confidence **{single.confidence:.1%}**\n```\n{probability_chart(single.probabilities)}\n```"
+            picture, caption = preview_png(single.input_image), "what the model saw, 28×28"
         else:
             verdict = f": it's {prediction.number}"
-            rows = "\n".join(f"{r.digit} {bar(r.confidence)} {r.confidence:6.1%}" for r in prediction.digits)
+            rows = "\n".join(f"{r.digit} {bar(r.confidence)} {r.confidence:6.1%}{'  unsure' if r.unsure else ''}"
+                             for r in prediction.digits)
             description = f"Confidence **{prediction.confidence:.1%}** for the whole number\n```\n{rows}\n```"
             picture, caption = strip_png([r.input_image for r in prediction.digits]), "what the model saw, digit by digit"
         embed = discord.Embed(
             title=shorten(result.filename, MAX_TITLE - len(verdict)) + verdict,
             description=description,
-            colour=discord.Colour.green() if prediction.confidence >= CONFIDENT else discord.Colour.gold(),
+            colour=discord.Colour.gold() if unsure or prediction.confidence < CONFIDENT else discord.Colour.green(),
         )
         files.append(discord.File(io.BytesIO(picture), filename=preview_name))
         embed.set_image(url=f"attachment://{preview_name}")
@@ -81,8 +85,8 @@ def answer(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], li
     return embeds, files
 
 
-def accuracy(report: AccuracyReport, card: ModelCard) -> tuple[discord.Embed, discord.File]:
-    """The served model's test accuracy, per digit, with the confusion matrix as the embed's picture."""
+def accuracy(report: AccuracyReport, card: ModelCard) -> tuple[list[discord.Embed], list[discord.File]]:
+    """The served model's test accuracy, per digit, with the confusion matrix and the reliability diagram beside it."""
     per_digit = "  ".join(f"{digit}: {share:.1%}" for digit, share in enumerate(report.per_digit_accuracy))
     embed = discord.Embed(
         title=f"Model version {report.version}: {report.accuracy:.2%} accuracy",
@@ -90,8 +94,15 @@ def accuracy(report: AccuracyReport, card: ModelCard) -> tuple[discord.Embed, di
         colour=discord.Colour.blurple(),
     )
     embed.add_field(name="Per digit", value=f"```\n{per_digit}\n```", inline=False)
+    calibration = (f"temperature {card.temperature:.2f}, fitted on {card.hyperparameters.validation_images:,} held-out images"
+                   if card.hyperparameters.validation_images else "none (no images were held out to fit a temperature)")
+    embed.add_field(name="Confidence", value=f"Calibration: {calibration}. Expected calibration error **{report.ece:.2%}**: "
+                    "the reliability diagram shows how often answers given with each confidence were right.", inline=False)
     embed.set_image(url="attachment://confusion.png")
-    return embed, discord.File(io.BytesIO(confusion_png(report.confusion)), filename="confusion.png")
+    diagram = discord.Embed(title="Reliability: confidence vs. accuracy", colour=discord.Colour.blurple())
+    diagram.set_image(url="attachment://reliability.png")
+    return [embed, diagram], [discord.File(io.BytesIO(confusion_png(report.confusion)), filename="confusion.png"),
+                              discord.File(io.BytesIO(reliability_png(report.reliability, report.ece)), filename="reliability.png")]
 
 
 def describe_progress(progress: Progress | None) -> str:

@@ -29,10 +29,19 @@ class Hyperparameters:
     train_images: int
     optimizer: str = "adam"
     loss: str = "categorical_crossentropy"
+    # Since issue 15 (absent from older cards, which were all trained with the tutorial recipe).
+    recipe: str = "tutorial"
+    augment: bool = False
+    ema: bool = False
+    fonts: float = 0.0
+    schedule: str = "constant"
+    validation_images: int = 0
 
     @classmethod
     def of_run(cls, options: TrainingOptions, train_images: int) -> Hyperparameters:
-        return cls(options.epochs, options.batch_size, options.learning_rate, options.seed, train_images)
+        return cls(options.epochs, options.batch_size, options.learning_rate, options.seed, train_images,
+                   recipe=options.recipe, augment=options.augment, ema=options.ema, fonts=options.fonts,
+                   schedule=options.schedule, validation_images=options.validation)
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,13 @@ class ModelCard:
     library_versions: dict[str, str] = field(default_factory=dict)
     dataset_sha256: dict[str, str] = field(default_factory=dict)
     weights_sha256: str = ""  # filled in by the store when it saves the weights
+    # Honest confidence (issue 15): probabilities are softmax(logits / temperature), the temperature fitted on
+    # the held-out validation images; 1.0 (uncalibrated) when none were held out, as in older cards.
+    temperature: float = 1.0
+    # Expected calibration error on the MNIST test images, before and after the temperature (None if not measured).
+    test_ece: float | None = None
+    test_ece_calibrated: float | None = None
+    typed_fonts: int = 0  # how many fonts the typed digits were rendered from
 
     def with_weights_sha256(self, digest: str) -> ModelCard:
         return replace(self, weights_sha256=digest)
@@ -57,7 +73,8 @@ class ModelCard:
         """`5 epochs, batch size 32, learning rate 0.001, layers 64,64 relu, on 60000 images; trained <date>`."""
         h, a = self.hyperparameters, self.architecture
         layers = ",".join(map(str, a.hidden_units))
-        return (f"{h.epochs} epochs, batch size {h.batch_size}, learning rate {h.learning_rate:g}, "
+        recipe = "" if h.recipe == "tutorial" else f"{h.recipe} recipe: "
+        return (f"{recipe}{h.epochs} epochs, batch size {h.batch_size}, learning rate {h.learning_rate:g}, "
                 f"layers {layers} {a.activation}, on {h.train_images} images; trained {self.created}")
 
     def to_json(self) -> dict[str, Any]:
@@ -71,6 +88,12 @@ class ModelCard:
                 "learning_rate": self.hyperparameters.learning_rate,
                 "seed": self.hyperparameters.seed,
                 "train_images": self.hyperparameters.train_images,
+                "recipe": self.hyperparameters.recipe,
+                "augment": self.hyperparameters.augment,
+                "ema": self.hyperparameters.ema,
+                "fonts": self.hyperparameters.fonts,
+                "schedule": self.hyperparameters.schedule,
+                "validation_images": self.hyperparameters.validation_images,
             },
             "test_accuracy": self.test_accuracy,
             "test_loss": self.test_loss,
@@ -80,6 +103,10 @@ class ModelCard:
             "library_versions": dict(self.library_versions),
             "dataset_sha256": dict(self.dataset_sha256),
             "weights_sha256": self.weights_sha256,
+            "temperature": self.temperature,
+            "test_ece": self.test_ece,
+            "test_ece_calibrated": self.test_ece_calibrated,
+            "typed_fonts": self.typed_fonts,
         }
 
     @classmethod
@@ -91,6 +118,9 @@ class ModelCard:
             architecture = ArchitectureSpec.from_dict(card.get("architecture", dict))
         except (KeyError, TypeError, ValueError) as error:
             raise CardError(f"architecture: {error}") from None
+        temperature = card.optional("temperature", float, 1.0)
+        if temperature <= 0:
+            raise CardError(f"model.json: 'temperature' must be positive, got {temperature}")
         return cls(
             architecture=architecture,
             hyperparameters=Hyperparameters(
@@ -101,6 +131,12 @@ class ModelCard:
                 train_images=hyper.get("train_images", int),
                 optimizer=hyper.get("optimizer", str),
                 loss=hyper.get("loss", str),
+                recipe=hyper.optional("recipe", str, "tutorial"),
+                augment=hyper.optional("augment", bool, False),
+                ema=hyper.optional("ema", bool, False),
+                fonts=hyper.optional("fonts", float, 0.0),
+                schedule=hyper.optional("schedule", str, "constant"),
+                validation_images=hyper.optional("validation_images", int, 0),
             ),
             test_accuracy=card.get("test_accuracy", float),
             test_loss=card.get("test_loss", float),
@@ -110,6 +146,10 @@ class ModelCard:
             library_versions=card.get_mapping("library_versions"),
             dataset_sha256=card.get_mapping("dataset_sha256"),
             weights_sha256=card.get("weights_sha256", str),
+            temperature=temperature,
+            test_ece=card.optional("test_ece", float, None),
+            test_ece_calibrated=card.optional("test_ece_calibrated", float, None),
+            typed_fonts=card.optional("typed_fonts", int, 0),
         )
 
 
@@ -130,6 +170,12 @@ class _Fields:
         if name not in self.data:
             raise CardError(f"{self.where} has no {name!r}")
         return _typed(self.data[name], kind, f"{self.where}: {name!r}")
+
+    def optional(self, name: str, kind: type, default: Any) -> Any:
+        """A field added after the first cards were written: `default` when absent (or null)."""
+        if self.data.get(name) is None:
+            return default
+        return self.get(name, kind)
 
     def get_list(self, name: str, kind: type) -> list[Any]:
         values = self.get(name, list)

@@ -120,6 +120,11 @@ def to_mnist_digits(data: bytes, limits: ImageLimits = ImageLimits()) -> list[np
     return [_centre(region) for region in _digit_regions(coverage)]
 
 
+def frame(coverage: np.ndarray) -> np.ndarray:
+    """Ink coverage (2-D, any size, 0 = none) framed as MNIST did: the 28×28 uint8 image `to_mnist` ends with."""
+    return _centre(np.asarray(coverage, np.float32))
+
+
 def normalize(images: np.ndarray) -> np.ndarray:
     """The tutorial's normalization, for training and serving alike: uint8 28×28 images → rows of 784 in [-0.5, 0.5]."""
     flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)

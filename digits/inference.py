@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from digits.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
 from digits.card import ModelCard
 from digits.evaluation import per_digit_accuracy
 from digits.images import ImageError, ImageLimits, normalize, to_mnist_digits
@@ -39,12 +40,18 @@ _EPSILON = 1e-7
 
 @dataclass(frozen=True)
 class DigitReading:
-    """One digit read: the digit, its ten probabilities, and the 28×28 input it was read from (white on black)."""
+    """One digit read: the digit, its ten probabilities, and the 28×28 input it was read from (white on black).
+
+    The probabilities are calibrated (the model card's temperature); `unsure` says whether the answer
+    should be given as "probably `digit`, maybe `runner_up`" (`digits.calibration.is_unsure`).
+    """
 
     digit: int
     confidence: float
     probabilities: tuple[float, ...]
     input_image: np.ndarray
+    runner_up: int = -1
+    unsure: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,8 @@ class Prediction:
 class AccuracyReport:
     """The served weights measured on labelled images: accuracy, loss, per-digit accuracy, confusion matrix.
 
-    `confusion[true][predicted]` counts the images of digit `true` read as `predicted`.
+    `confusion[true][predicted]` counts the images of digit `true` read as `predicted`. The loss is the
+    network's own (as in training); `reliability` and `ece` use the calibrated probabilities the bot reports.
     """
 
     version: int
@@ -83,6 +91,8 @@ class AccuracyReport:
     loss: float
     per_digit_accuracy: tuple[float, ...]
     confusion: tuple[tuple[int, ...], ...]
+    reliability: tuple[ReliabilityBin, ...] = ()
+    ece: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -220,7 +230,7 @@ class InferenceService:
         inputs = [digit for result in results if not isinstance(result, ImageError) for digit in result]
         if not inputs:
             return [result for result in results if isinstance(result, ImageError)]
-        probabilities = iter(served.network.predict(normalize(np.stack(inputs))))
+        probabilities = iter(served.network.predict(normalize(np.stack(inputs)), served.card.temperature))
         return [
             result if isinstance(result, ImageError)
             else Prediction(tuple(_reading(digit, next(probabilities)) for digit in result), served.version)
@@ -296,8 +306,10 @@ class InferenceService:
 
 
 def _reading(digit_image: np.ndarray, probabilities: np.ndarray) -> DigitReading:
-    digit = int(np.argmax(probabilities))
-    return DigitReading(digit, float(probabilities[digit]), tuple(probabilities.tolist()), digit_image)
+    ranked = np.argsort(-probabilities, kind="stable")
+    digit = int(ranked[0])
+    return DigitReading(digit, float(probabilities[digit]), tuple(probabilities.tolist()), digit_image,
+                        runner_up=int(ranked[1]), unsure=is_unsure(probabilities))
 
 
 def _fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
@@ -313,6 +325,7 @@ def _measure(served: _Served, images: np.ndarray, labels: np.ndarray) -> Accurac
     predicted = np.argmax(probabilities, axis=1)
     chosen = np.clip(probabilities[np.arange(len(labels)), labels], _EPSILON, 1.0 - _EPSILON)
     confusion = np.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+    calibrated = served.network.predict(normalize(images), served.card.temperature)
     return AccuracyReport(
         version=served.version,
         images=len(labels),
@@ -320,4 +333,6 @@ def _measure(served: _Served, images: np.ndarray, labels: np.ndarray) -> Accurac
         loss=float(-np.mean(np.log(chosen))),
         per_digit_accuracy=tuple(per_digit_accuracy(predicted, labels, classes)),
         confusion=tuple(tuple(int(count) for count in row) for row in confusion),
+        reliability=tuple(reliability(calibrated, labels)),
+        ece=expected_calibration_error(calibrated, labels),
     )

@@ -117,9 +117,22 @@ class NumpyNetwork:
             for layer, (kernel, bias) in zip(spec.dense_layers(), weights)
         ]
 
-    def predict(self, inputs: np.ndarray) -> np.ndarray:
-        """Class probabilities for a batch of flattened, normalized inputs of shape (n, input_dim)."""
+    def predict(self, inputs: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """Class probabilities for a batch of flattened, normalized inputs of shape (n, input_dim).
+
+        With a `temperature` other than 1 the output layer's logits are divided by it first (calibration).
+        """
+        if temperature != 1.0:
+            return _softmax(self.logits(inputs) / np.float32(temperature))
         activations = np.asarray(inputs, dtype=np.float32)
         for kernel, bias, activation in self._layers:
             activations = activation(activations @ kernel + bias)
         return activations
+
+    def logits(self, inputs: np.ndarray) -> np.ndarray:
+        """The output layer's inputs to its softmax (its logits) for a batch of inputs."""
+        activations = np.asarray(inputs, dtype=np.float32)
+        for kernel, bias, activation in self._layers[:-1]:
+            activations = activation(activations @ kernel + bias)
+        kernel, bias, _ = self._layers[-1]
+        return activations @ kernel + bias

@@ -18,6 +18,9 @@ from digits.network import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, ArchitectureSpec
 
 MAX_EPOCHS = 100
 MAX_BATCH_SIZE = 60_000
+MAX_FONTS_SHARE = 0.5
+MAX_VALIDATION = 20_000
+SCHEDULES = ("constant", "cosine")
 
 
 class OptionError(ValueError):
@@ -37,6 +40,18 @@ class OptionInfo:
     parse: Callable[[str], Any]
     show: Callable[[Any], str] = str
     aliases: tuple[str, ...] = ()
+
+
+def parse_switch(text: str) -> bool:
+    """`on`, `yes`, `true`, `1` → True; `off`, `no`, `false`, `0` → False."""
+    words = {"on": True, "yes": True, "true": True, "1": True, "off": False, "no": False, "false": False, "0": False}
+    if text.lower() not in words:
+        raise ValueError(f"not on or off: {text!r}")
+    return words[text.lower()]
+
+
+def _switch_text(value: bool) -> str:
+    return "on" if value else "off"
 
 
 def option(default: Any, help: str, parse: Callable[[str], Any], show: Callable[[Any], str] = str,
@@ -61,6 +76,14 @@ class TrainingOptions:
     activation: str = option("relu", f"hidden activation: {', '.join(ACTIVATIONS)}", str.lower)
     dropout: float = option(0.0, "dropout after each hidden layer, in [0, 1)", float, repr)
     seed: int = option(0, "random seed: same seed, same weights on the same machine", int)
+    recipe: str = option("tutorial", f"named defaults for the options not given: {', '.join(('tutorial', 'robust'))}", str.lower)
+    augment: bool = option(False, "draw each training digit anew each epoch (rotate, shear, scale, shift, strokes): on/off",
+                           parse_switch, _switch_text)
+    ema: bool = option(False, "average the weights over training (Adam's use_ema): on/off", parse_switch, _switch_text)
+    fonts: float = option(0.0, f"share of each batch made of typed digits rendered from fonts, in [0, {MAX_FONTS_SHARE}]",
+                          float, repr)
+    schedule: str = option("constant", f"learning rate schedule: {', '.join(SCHEDULES)} (cosine decays it to 0)", str.lower)
+    validation: int = option(0, f"last N training images held out to calibrate confidence (0-{MAX_VALIDATION})", int)
 
     def __post_init__(self) -> None:
         if not 1 <= self.epochs <= MAX_EPOCHS:
@@ -69,10 +92,26 @@ class TrainingOptions:
             raise OptionError(f"batch size must be between 1 and {MAX_BATCH_SIZE}, got {self.batch_size}")
         if not 0 < self.learning_rate <= 1:
             raise OptionError(f"learning rate must be in (0, 1], got {self.learning_rate}")
+        if self.recipe not in RECIPES:
+            raise OptionError(f"recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
+        if not 0 <= self.fonts <= MAX_FONTS_SHARE:
+            raise OptionError(f"fonts must be in [0, {MAX_FONTS_SHARE}], got {self.fonts}")
+        if self.schedule not in SCHEDULES:
+            raise OptionError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
+        if not 0 <= self.validation <= MAX_VALIDATION:
+            raise OptionError(f"validation must be between 0 and {MAX_VALIDATION}, got {self.validation}")
         try:
             self.spec  # the network's limits
         except ValueError as error:
             raise OptionError(str(error)) from None
+
+    @classmethod
+    def for_recipe(cls, recipe: str, **overrides: Any) -> TrainingOptions:
+        """The recipe's defaults, then `overrides`; OptionError for an unknown recipe."""
+        name = recipe.lower()
+        if name not in RECIPES:
+            raise OptionError(f"recipe must be one of {', '.join(RECIPES)}, got {recipe!r}")
+        return cls(**{**RECIPES[name], "recipe": name, **overrides})
 
     @property
     def spec(self) -> ArchitectureSpec:
@@ -91,7 +130,7 @@ class TrainingOptions:
                 parsed[name] = option_infos()[name].parse(str(text).strip())
             except ValueError:
                 raise OptionError(f"cannot read {text!r} as {name}: {option_infos()[name].help}") from None
-        return cls(**parsed)
+        return cls.for_recipe(parsed.pop("recipe", "tutorial"), **parsed)
 
     def to_text(self) -> dict[str, str]:
         """Every option as text that `from_text` reads back to the same value."""
@@ -103,8 +142,22 @@ class TrainingOptions:
 
     def describe(self) -> str:
         """One line for people: `5 epochs · batch 32 · learning rate 0.001 · layers 64,64 relu · dropout 0`."""
-        return (f"{self.epochs} epochs · batch {self.batch_size} · learning rate {self.learning_rate:g} · "
+        line = (f"{self.epochs} epochs · batch {self.batch_size} · learning rate {self.learning_rate:g} · "
                 f"layers {_layers_text(self.layers)} {self.activation} · dropout {self.dropout:g}")
+        extras = [f"{self.recipe} recipe"] if self.recipe != "tutorial" else []
+        extras += ["augmented"] if self.augment else []
+        extras += ["weight averaging"] if self.ema else []
+        extras += [f"{self.fonts:.0%} typed digits"] if self.fonts else []
+        extras += [f"{self.schedule} learning rate"] if self.schedule != "constant" else []
+        extras += [f"{self.validation} held out"] if self.validation else []
+        return " · ".join([line, *extras])
+
+
+# A recipe is a named set of defaults; options given explicitly win. The tutorial is every field's own default.
+RECIPES: dict[str, dict[str, Any]] = {
+    "tutorial": {},
+    "robust": {"epochs": 20, "augment": True, "ema": False, "fonts": 0.03, "schedule": "cosine", "validation": 5000},
+}
 
 
 def option_infos() -> dict[str, OptionInfo]:

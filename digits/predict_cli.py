@@ -18,7 +18,7 @@ from typing import TextIO
 
 from digits.images import ImageError
 from digits.inference import InferenceService, Prediction
-from digits.render import probability_chart
+from digits.render import probability_chart, reading
 from digits.settings import Paths
 from model_store import ModelStore, StoreError
 
@@ -66,6 +66,8 @@ def _record(path: Path, prediction: Prediction) -> dict[str, object]:
         "digit": prediction.digit,
         "confidence": prediction.confidence,
         "probabilities": list(single.probabilities) if single else None,
+        "unsure": single.unsure if single else any(r.unsure for r in prediction.digits),
+        "runner_up": single.runner_up if single else None,
         "digits": [{"digit": r.digit, "confidence": r.confidence, "probabilities": list(r.probabilities)} for r in prediction.digits],
         "version": prediction.version,
     }
@@ -96,13 +98,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             if args.json:
                 print(json.dumps(_record(path, prediction)), file=out)
                 continue
-            print(f"{path}: {prediction.number} ({prediction.confidence:.1%} sure, model version {prediction.version})", file=out)
             if prediction.digit is not None:
-                for line in probability_chart(prediction.digits[0].probabilities, BAR_WIDTH).splitlines():
+                single = prediction.digits[0]
+                print(f"{path}: {reading(single.digit, single.runner_up, single.unsure)} "
+                      f"({prediction.confidence:.1%} sure, model version {prediction.version})", file=out)
+                for line in probability_chart(single.probabilities, BAR_WIDTH).splitlines():
                     print(f"  {line}", file=out)
             else:
-                for place, reading in enumerate(prediction.digits, start=1):
-                    print(f"  digit {place}: {reading.digit} ({reading.confidence:.1%})", file=out)
+                print(f"{path}: {prediction.number} ({prediction.confidence:.1%} sure, model version {prediction.version})", file=out)
+                for place, read in enumerate(prediction.digits, start=1):
+                    print(f"  digit {place}: {read.digit} ({read.confidence:.1%})", file=out)
     finally:
         service.close()
     return 1 if refused else 0

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from digits.calibration import ReliabilityBin
+
 BAR_WIDTH = 16
 PREVIEW_SCALE = 4  # the 28×28 input shown at 112×112
 CELL = 40  # pixels per confusion-matrix cell
@@ -76,6 +78,42 @@ def confusion_png(matrix: Sequence[Sequence[int]]) -> bytes:
             if count:
                 ink = "white" if strength > 0.6 else "black"
                 draw.text((left + CELL // 2, top + CELL // 2), str(count), fill=ink, font=small, anchor="mm")
+    return png(picture)
+
+
+def reading(digit: int, runner_up: int, unsure: bool) -> str:
+    """What the model read, in words: `it's a 4`, or when unsure `probably a 4, maybe a 9`."""
+    return f"probably a {digit}, maybe a {runner_up}" if unsure else f"it's a {digit}"
+
+
+def reliability_png(bins: Sequence[ReliabilityBin], ece: float) -> bytes:
+    """The reliability diagram: per confidence bin, how often the answers were right (bars) against the diagonal.
+
+    Bars under the diagonal are overconfident bins; a bin's bar is faint when it holds few answers.
+    """
+    size, margin = 400, 50
+    picture = Image.new("RGB", (size + margin + 20, size + margin + 40), "white")
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default(size=12)
+    left, top, bottom = margin, 30, 30 + size
+    draw.text((left + size // 2, 14), f"Reliability (calibrated) · ECE {ece:.2%}", fill="black", font=font, anchor="mm")
+    total = max(1, sum(b.count for b in bins))
+    for b in bins:
+        x0, x1 = left + round(b.low * size), left + round(b.high * size)
+        if b.count:
+            share = b.count / total
+            strength = 0.35 + 0.65 * min(1.0, share * 10)
+            colour = tuple(round(255 - (255 - c) * strength) for c in (60, 110, 200))
+            draw.rectangle((x0 + 1, bottom - round(b.accuracy * size), x1 - 1, bottom), fill=colour, outline=(40, 70, 150))
+            draw.line((x0 + 1, bottom - round(b.confidence * size), x1 - 1, bottom - round(b.confidence * size)), fill=(210, 50, 50), width=2)
+    draw.line((left, bottom, left + size, top), fill="grey", width=1)  # perfect calibration
+    draw.rectangle((left, top, left + size, bottom), outline="black")
+    for tick in range(0, 11, 2):
+        x, y = left + tick * size // 10, bottom - tick * size // 10
+        draw.text((x, bottom + 12), f"{tick / 10:g}", fill="black", font=font, anchor="mm")
+        draw.text((left - 16, y), f"{tick / 10:g}", fill="black", font=font, anchor="mm")
+    draw.text((left + size // 2, bottom + 30), "confidence (red: mean in bin)", fill="black", font=font, anchor="mm")
+    draw.text((12, top + size // 2), "accuracy", fill="black", font=font, anchor="mm")
     return png(picture)
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits.images import normalize
+from digits.calibration import unsure_mask
+from digits.images import normalize, to_mnist
 from model_store import ModelStore
 from tests.bot_fixtures import StartBot, WAIT, png, text_of
 from discord_twin import Attachment, DiscordTwin, World
@@ -34,7 +35,7 @@ def digit_attachment(digits: tuple[np.ndarray, np.ndarray], index: int) -> Attac
 
 
 def answered_digits(reply) -> list[int]:
-    return [int(m.group(1)) for embed in reply.embeds if (m := re.search(r"it's a (\d)", embed.get("title", "")))]
+    return [int(m.group(1)) for embed in reply.embeds if (m := re.search(r"(?:it's|probably) a (\d)", embed.get("title", "")))]
 
 
 async def test_known_digits_get_the_right_answer(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
@@ -128,10 +129,33 @@ async def test_accuracy_matches_the_model_store(start_bot: StartBot, discord_twi
         assert f"{digit}: {card.per_digit_accuracy[digit]:.1%}" in text
     assert reply.embeds[0]["image"]["url"] == "attachment://confusion.png"
     assert Image.open(io.BytesIO(reply.attachments[0].data)).format == "PNG"
+    # The reliability diagram beside it: confidence vs. accuracy, with the calibration error.
+    assert reply.embeds[1]["image"]["url"] == "attachment://reliability.png"
+    assert [a.filename for a in reply.attachments] == ["confusion.png", "reliability.png"]
+    assert Image.open(io.BytesIO(reply.attachments[1].data)).format == "PNG"
+    assert re.search(r"Expected calibration error \*\*\d+\.\d\d%\*\*", text), text
 
     interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "accuracy")
     answer = await interaction.wait_for_followup(timeout=WAIT)  # after "thinking…" while it computes
     assert f"{card.test_accuracy:.2%} accuracy" in text_of(answer)
+
+
+async def test_the_bot_says_when_it_is_unsure(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
+                                               test_digits, store: Path) -> None:
+    """A test digit the served model hesitates on is answered "probably a …, maybe a …"; a clear one flatly."""
+    await start_bot()
+    images, _ = test_digits
+    loaded = ModelStore(store).load_served()
+    seen = np.stack([to_mnist(png(image)) for image in images[:1000]])  # what the bot will see of each posted digit
+    probabilities = loaded.network().predict(normalize(seen), loaded.card.temperature)
+    hesitant = [int(i) for i in np.flatnonzero(unsure_mask(probabilities))]
+    assert hesitant, "the served model is sure of every one of 1,000 test digits"
+    index = hesitant[0]
+    ranked = np.argsort(-probabilities[index], kind="stable")
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit_attachment(test_digits, index)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert reply.embeds[0]["title"] == f"digit{index}.png: probably a {ranked[0]}, maybe a {ranked[1]}", text_of(reply)
+    assert "not sure" in reply.embeds[0]["description"]
 
 
 async def test_model_lists_versions_with_the_served_one_marked(start_bot: StartBot, discord_twin: DiscordTwin,

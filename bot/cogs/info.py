@@ -39,8 +39,8 @@ class InfoCog(commands.Cog, name="Info"):
         async with ctx.typing():
             report = await self.bot.inference.accuracy_report_async(*await self.test_set())
             card = await asyncio.to_thread(self.bot.store.card, report.version)
-            embed, picture = await asyncio.to_thread(embeds.accuracy, report, card)
-        await ctx.reply(embed=embed, file=picture)
+            reply, pictures = await asyncio.to_thread(embeds.accuracy, report, card)
+        await ctx.reply(embeds=reply, files=pictures)
 
     @commands.hybrid_command(name="model")  # type: ignore[arg-type]
     async def model(self, ctx: commands.Context[DigitBot]) -> None:

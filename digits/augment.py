@@ -1,0 +1,178 @@
+"""On-the-fly augmentation of 28×28 training digits, vectorised in NumPy (no TensorFlow here).
+
+Each epoch every training digit is drawn anew: a small rotation, shear, scale and aspect change,
+a shift of up to ±2 px and an elastic distortion (one bilinear resampling), thicker or thinner
+strokes, sometimes a blur. The digit is *not* re-centred afterwards: the network learns to
+tolerate imperfect framing, as pictures framed by `digits.images.to_mnist` are.
+
+Speed: the geometric warps come from a bank of `BANK` random maps drawn per epoch (each a full
+28×28 field of source coordinates, so elastic distortion costs nothing per image), paired with
+images at random; each warp is a sparse matrix (four weights per output pixel) applied to all of
+its images at once. `EpochAugmenter` prepares the
+next epoch on a second thread while the network trains on the current one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+from scipy import ndimage, sparse
+
+SIZE = 28
+BANK = 512  # warps drawn per epoch
+MAX_ROTATION = np.radians(12.0)
+MAX_SHEAR = 0.2
+MAX_SCALE = 0.12  # log-scale: 0.89×–1.13×
+MAX_ASPECT = 0.12
+MAX_SHIFT = 2.0  # pixels, each axis
+ELASTIC_SIGMA = 4.0  # smoothness of the elastic field (pixels)
+ELASTIC_ALPHA = 0.7  # its typical displacement (pixels)
+THICKER, THINNER, BLURRED = 0.25, 0.2, 0.15  # shares of the images with each stroke change
+CHUNK = 4096  # images augmented at a time
+
+_PADDED = SIZE + 2
+_GRID = np.arange(SIZE, dtype=np.float32) - (SIZE - 1) / 2
+
+
+def warp_bank(rng: np.random.Generator, count: int = BANK) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`count` random warps as (flat index of the top-left source pixel in a 1-px-padded image, fx, fy).
+
+    Source coordinates outside the picture read the padding (background).
+    """
+    yy, xx = np.meshgrid(_GRID, _GRID, indexing="ij")
+
+    def uniform(limit: float) -> np.ndarray:
+        return rng.uniform(-limit, limit, (count, 1, 1)).astype(np.float32)
+
+    angle, shear = uniform(float(MAX_ROTATION)), uniform(MAX_SHEAR)
+    scale, aspect = np.exp(uniform(MAX_SCALE)), np.exp(uniform(MAX_ASPECT))
+    cos, sin = np.cos(angle), np.sin(angle)
+    # The inverse map: where each output pixel reads from.
+    src_x = (cos * xx - sin * yy) / (scale * aspect) + shear * yy
+    src_y = (sin * xx + cos * yy) * aspect / scale
+    field = rng.normal(0.0, 1.0, (count, 2, SIZE, SIZE)).astype(np.float32)
+    field = ndimage.gaussian_filter(field, sigma=(0, 0, ELASTIC_SIGMA, ELASTIC_SIGMA), mode="constant")
+    field *= ELASTIC_ALPHA / np.maximum(field.std(axis=(2, 3), keepdims=True), 1e-6)
+    src_x = src_x + (SIZE - 1) / 2 + uniform(MAX_SHIFT) + field[:, 0]
+    src_y = src_y + (SIZE - 1) / 2 + uniform(MAX_SHIFT) + field[:, 1]
+    # Into the padded image: pixel (y, x) is at (y + 1, x + 1); clip so that the 2×2 neighbourhood stays inside.
+    src_x = np.clip(src_x + 1, 0, _PADDED - 1.001)
+    src_y = np.clip(src_y + 1, 0, _PADDED - 1.001)
+    x0, y0 = np.floor(src_x), np.floor(src_y)
+    index = (y0 * _PADDED + x0).astype(np.int32).reshape(count, -1)
+    return index, (src_x - x0).reshape(count, -1), (src_y - y0).reshape(count, -1)
+
+
+def _cross(images: np.ndarray, pick: np.ufunc) -> np.ndarray:
+    """Each pixel and its four neighbours, max-reduced (grey dilation with a cross), for images in [0, 1]."""
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    out = images.copy()
+    for dy, dx in ((0, 1), (2, 1), (1, 0), (1, 2)):
+        pick(out, padded[:, dy : dy + SIZE, dx : dx + SIZE], out=out)
+    return out
+
+
+def _strokes(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Thicker (grey dilation), thinner (grey erosion) or blurred strokes for random shares of (n, 28, 28) in [0, 1]."""
+    n = len(images)
+    out = images  # changed in place
+    roll = rng.random(n)
+    thick = np.flatnonzero(roll < THICKER)
+    thin = np.flatnonzero((roll >= THICKER) & (roll < THICKER + THINNER))
+    blur = np.flatnonzero(rng.random(n) < BLURRED)
+    if len(thick):
+        v = images[thick]
+        out[thick] = v + rng.uniform(0.3, 1.0, (len(thick), 1, 1)).astype(np.float32) * (_cross(v, np.maximum) - v)
+    if len(thin):
+        v = images[thin]
+        out[thin] = v + rng.uniform(0.2, 0.6, (len(thin), 1, 1)).astype(np.float32) * (_cross(v, np.minimum) - v)
+    if len(blur):
+        v = out[blur]
+        padded = np.pad(v, ((0, 0), (1, 1), (1, 1)))
+        out[blur] = 0.5 * v + 0.125 * (padded[:, :-2, 1:-1] + padded[:, 2:, 1:-1] + padded[:, 1:-1, :-2] + padded[:, 1:-1, 2:])
+    return out
+
+
+def warp_matrices(bank: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[sparse.csr_matrix]:
+    """Each warp of the bank as a sparse 784×900 matrix: a padded image's pixels → the warped image's (bilinear)."""
+    index, fx, fy = bank
+    rows = np.repeat(np.arange(SIZE * SIZE), 4)
+    matrices = []
+    for k in range(len(index)):
+        i, wx, wy = index[k], fx[k], fy[k]
+        cols = np.stack([i, i + 1, i + _PADDED, i + _PADDED + 1], axis=1).ravel()
+        vals = np.stack([(1 - wx) * (1 - wy), wx * (1 - wy), (1 - wx) * wy, wx * wy], axis=1).ravel().astype(np.float32)
+        matrices.append(sparse.csr_matrix((vals, (rows, cols)), shape=(SIZE * SIZE, _PADDED * _PADDED)))
+    return matrices
+
+
+def augment(images: np.ndarray, rng: np.random.Generator, bank: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Augmented copies of `images` (uint8 0-255 or float 0-1, (n, 28, 28), white on black) as float32 in [0, 1].
+
+    Worked through in chunks small enough to stay in the processor's cache.
+    """
+    source = np.asarray(images).reshape(-1, SIZE, SIZE)
+    scale = np.float32(1 / 255 if source.dtype == np.uint8 else 1)
+    matrices = [m.T.tocsr() for m in warp_matrices(warp_bank(rng) if bank is None else bank)]
+    out = np.empty((len(source), SIZE * SIZE), np.float32)
+    for start in range(0, len(source), CHUNK):
+        chunk = _strokes(source[start : start + CHUNK].astype(np.float32) * scale, rng)
+        choice = rng.integers(0, len(matrices), len(chunk))
+        order = np.argsort(choice, kind="stable")
+        padded = np.pad(chunk, ((0, 0), (1, 1), (1, 1))).reshape(len(chunk), -1)[order]
+        bounds = np.searchsorted(choice[order], np.arange(len(matrices) + 1))
+        warped = np.empty((len(chunk), SIZE * SIZE), np.float32)
+        for k, matrix in enumerate(matrices):
+            if bounds[k + 1] > bounds[k]:
+                warped[bounds[k] : bounds[k + 1]] = padded[bounds[k] : bounds[k + 1]] @ matrix
+        out[start + order] = warped
+    return out.reshape(-1, SIZE, SIZE)
+
+
+class EpochAugmenter:
+    """Augmented epochs of a fixed set of digits, each prepared on a worker thread while the previous one trains.
+
+    `next()` gives (images normalized as in training: (n, 784) in [-0.5, 0.5], labels); with `typed`
+    digits (uint8 28×28 and their labels) `typed_share` of each epoch's samples are typed digits drawn
+    with replacement, augmented the same way.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, seed: int, typed: tuple[np.ndarray, np.ndarray] | None = None,
+                 typed_share: float = 0.0, augment_images: bool = True) -> None:
+        self.images = np.asarray(images, np.float32).reshape(-1, SIZE, SIZE) / 255.0
+        self.labels = np.asarray(labels)
+        self.typed = typed
+        self.typed_count = 0 if typed is None or not len(typed[0]) else round(len(images) * typed_share / (1 - typed_share))
+        self.augment_images = augment_images
+        self._rng = np.random.default_rng([seed, 15])
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment")
+        self._next: Future[tuple[np.ndarray, np.ndarray]] = self._executor.submit(self._epoch)
+
+    def _epoch(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._lock:
+            rng = self._rng
+            images, labels = self.images, self.labels
+            if self.typed_count and self.typed is not None:
+                pick = rng.integers(0, len(self.typed[0]), self.typed_count)
+                images = np.concatenate([images, self.typed[0][pick].astype(np.float32) / 255.0])
+                labels = np.concatenate([labels, self.typed[1][pick]])
+            if self.augment_images:
+                images = augment(images, rng)
+            return images.reshape(len(images), -1) - 0.5, labels
+
+    def next(self) -> tuple[np.ndarray, np.ndarray]:
+        epoch = self._next.result()
+        self._next = self._executor.submit(self._epoch)
+        return epoch
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        while True:
+            yield self.next()
+
+    def close(self) -> None:
+        self._next.cancel()
+        self._executor.shutdown(wait=True)
