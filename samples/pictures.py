@@ -265,3 +265,14 @@ NUMBER_STYLES: dict[str, NumberStyle] = {
     "drawing": number_drawing,
     "light_on_dark": number_light_on_dark,
 }
+
+
+def number_photo_4000x3000(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
+    """A 12-megapixel phone photo of a number, made like `photo_4000x3000`."""
+    ink = number_ink(digits, rng, height=120)
+    canvas = np.zeros((750, 1000), np.float32)
+    height, width = min(ink.shape[0], 750), min(ink.shape[1], 1000)
+    top, left = (750 - height) // 2, (1000 - width) // 2
+    canvas[top:top + height, left:left + width] = ink[:height, :width]
+    photo = Image.fromarray(on_paper(canvas, rng, noise=4)).resize((4000, 3000), Image.Resampling.BILINEAR)
+    return encode(photo, "JPEG", quality=90)
