@@ -148,7 +148,7 @@ def table(rows: dict[str, list[dict]]) -> str:
 
 def chart(rows: dict[str, list[dict]], path: Path) -> None:
     """Grouped bars per recipe: MNIST test accuracy and user-like accuracy (mean over seeds), 80-100 %."""
-    width, height, left, bottom = 120 + 90 * len(rows), 420, 60, 340
+    width, height, left, bottom = 120 + 110 * len(rows), 420, 60, 340
     picture = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(picture)
     font = ImageFont.load_default(size=12)
@@ -163,12 +163,12 @@ def chart(rows: dict[str, list[dict]], path: Path) -> None:
     draw.text((width // 2, 16), "Accuracy by recipe (mean of seeds): MNIST test (dark) and user-like pictures (light)",
               fill="black", font=font, anchor="mm")
     for i, (name, runs) in enumerate(rows.items()):
-        x = left + 20 + i * 90
+        x = left + 20 + i * 110
         for j, (key, colour) in enumerate((("mnist", (40, 80, 160)), ("users", (120, 170, 230)))):
             value = statistics.mean(run[key] for run in runs) * 100
             draw.rectangle((x + j * 32, y(value), x + j * 32 + 28, bottom), fill=colour)
             draw.text((x + j * 32 + 14, y(value) - 8), f"{value:.1f}", fill="black", font=ImageFont.load_default(size=10), anchor="mm")
-        draw.text((x + 30, bottom + 14), name, fill="black", font=font, anchor="mm")
+        draw.multiline_text((x + 30, bottom + 20), name.replace(", ", ",\n"), fill="black", font=font, anchor="mm", align="center")
     picture.save(path)
 
 

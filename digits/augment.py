@@ -109,15 +109,18 @@ def warp_matrices(bank: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[spars
     return matrices
 
 
-def augment(images: np.ndarray, rng: np.random.Generator, bank: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+def augment(images: np.ndarray, rng: np.random.Generator, bank: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+            out: np.ndarray | None = None) -> np.ndarray:
     """Augmented copies of `images` (uint8 0-255 or float 0-1, (n, 28, 28), white on black) as float32 in [0, 1].
 
-    Worked through in chunks small enough to stay in the processor's cache.
+    Worked through in chunks small enough to stay in the processor's cache; written into `out`
+    (float32, n × 784) when given, which spares the system a fresh allocation per epoch.
     """
     source = np.asarray(images).reshape(-1, SIZE, SIZE)
     scale = np.float32(1 / 255 if source.dtype == np.uint8 else 1)
     matrices = [m.T.tocsr() for m in warp_matrices(warp_bank(rng) if bank is None else bank)]
-    out = np.empty((len(source), SIZE * SIZE), np.float32)
+    if out is None:
+        out = np.empty((len(source), SIZE * SIZE), np.float32)
     for start in range(0, len(source), CHUNK):
         chunk = _strokes(source[start : start + CHUNK].astype(np.float32) * scale, rng)
         choice = rng.integers(0, len(matrices), len(chunk))
@@ -142,11 +145,17 @@ class EpochAugmenter:
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, seed: int, typed: tuple[np.ndarray, np.ndarray] | None = None,
                  typed_share: float = 0.0, augment_images: bool = True) -> None:
-        self.images = np.asarray(images, np.float32).reshape(-1, SIZE, SIZE) / 255.0
+        count = len(images)
         self.labels = np.asarray(labels)
         self.typed = typed
-        self.typed_count = 0 if typed is None or not len(typed[0]) else round(len(images) * typed_share / (1 - typed_share))
+        self.typed_count = 0 if typed is None or not len(typed[0]) else round(count * typed_share / (1 - typed_share))
         self.augment_images = augment_images
+        # The epoch's digits before augmentation (the typed ones are drawn anew each epoch), and two output
+        # buffers used in turn: an epoch's arrays are reused two epochs later, when nothing reads them any more.
+        self._source = np.empty((count + self.typed_count, SIZE, SIZE), np.float32)
+        self._source[:count] = np.asarray(images, np.float32).reshape(-1, SIZE, SIZE) / 255.0
+        self._buffers = [np.empty((len(self._source), SIZE * SIZE), np.float32) for _ in range(2)]
+        self._turn = 0
         self._rng = np.random.default_rng([seed, 15])
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment")
@@ -155,14 +164,19 @@ class EpochAugmenter:
     def _epoch(self) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             rng = self._rng
-            images, labels = self.images, self.labels
+            labels = self.labels
             if self.typed_count and self.typed is not None:
                 pick = rng.integers(0, len(self.typed[0]), self.typed_count)
-                images = np.concatenate([images, self.typed[0][pick].astype(np.float32) / 255.0])
+                self._source[len(self.labels):] = self.typed[0][pick].astype(np.float32) / 255.0
                 labels = np.concatenate([labels, self.typed[1][pick]])
+            buffer = self._buffers[self._turn]
+            self._turn = 1 - self._turn
             if self.augment_images:
-                images = augment(images, rng)
-            return images.reshape(len(images), -1) - 0.5, labels
+                augment(self._source, rng, out=buffer)
+            else:
+                buffer[:] = self._source.reshape(len(buffer), -1)
+            buffer -= 0.5
+            return buffer, labels
 
     def next(self) -> tuple[np.ndarray, np.ndarray]:
         epoch = self._next.result()
