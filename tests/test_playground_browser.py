@@ -200,11 +200,15 @@ def test_attach_a_file_and_paste_one(page: Page) -> None:
     bot_answer(page, "pasted.png: it's a 1")
 
 
-def test_accuracy_shows_the_confusion_matrix(page: Page) -> None:
+def test_accuracy_shows_the_confusion_matrix_and_the_reliability_diagram(page: Page) -> None:
     send_text(page, "!accuracy")
     answer = bot_answer(page, re.compile(r"Model version \d+: [\d.]+% accuracy"))
-    image_loaded(answer.locator(".embed-image img"))
-    assert answer.locator(".embed-image img").evaluate("img => img.src").endswith("/confusion.png")
+    pictures = answer.locator(".embed-image img")
+    expect(pictures).to_have_count(2, timeout=WAIT_MS)  # the confusion matrix and the reliability diagram
+    for index in range(2):
+        image_loaded(pictures.nth(index))
+    sources = [pictures.nth(index).evaluate("img => img.src") for index in range(2)]
+    assert sources[0].endswith("/confusion.png") and sources[1].endswith("/reliability.png")
 
 
 def test_slash_digit_with_an_image(page: Page) -> None:

@@ -154,7 +154,7 @@ def test_inference_and_the_cli_report_calibrated_probabilities(calibrated_store:
     picture = styles.tiny_mnist(images[0], None)
     service = InferenceService(ModelStore(calibrated_store))
     assert service.load() == 2
-    prediction = service.predict(picture)
+    [prediction] = service.predict(picture).digits
     logits = ModelStore(calibrated_store).load(2).network().logits(normalize(prediction.input_image[np.newaxis]))
     np.testing.assert_allclose(prediction.probabilities, softmax(logits, 3.0)[0], atol=1e-6)
     raw = softmax(logits)[0]
@@ -173,12 +173,13 @@ def test_inference_and_the_cli_report_calibrated_probabilities(calibrated_store:
 
 
 def _prediction(probabilities: list[float]):
-    from digits.inference import Prediction
+    from digits.inference import DigitReading, Prediction
 
     p = np.array(probabilities)
     ranked = np.argsort(-p, kind="stable")
-    return Prediction(int(ranked[0]), float(p[ranked[0]]), tuple(probabilities), 3, np.zeros((28, 28), np.uint8),
-                      runner_up=int(ranked[1]), unsure=is_unsure(p))
+    reading = DigitReading(int(ranked[0]), float(p[ranked[0]]), tuple(probabilities), np.zeros((28, 28), np.uint8),
+                           runner_up=int(ranked[1]), unsure=is_unsure(p))
+    return Prediction((reading,), 3)
 
 
 def test_the_bot_says_when_it_is_unsure() -> None:
