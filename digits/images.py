@@ -76,6 +76,8 @@ JOIN_PART_HEIGHT = 0.75
 JOIN_SMALL_PART_HEIGHT = 0.5
 # A group with less than this share of the biggest group's ink, and under half its height, is a speck or dirt.
 SPECK_SHARE = 0.08
+# A group cut by the picture's edge with less than this share of the biggest group's ink is clutter, not a digit.
+EDGE_REMNANT_SHARE = 0.5
 # Among several digits, a group wider than this many times their height is touching digits; a picture's only
 # group must be wider still, as a broad 0 or 2 on its own is common.
 SPLIT_ASPECT = 1.25
@@ -422,18 +424,22 @@ def _digit_regions(coverage: np.ndarray) -> list[np.ndarray]:
     boxes = ndimage.find_objects(groups)
     masses = np.asarray(ndimage.sum_labels(coverage, groups, index=np.arange(1, len(boxes) + 1)))
     heights = np.array([box[0].stop - box[0].start for box in boxes])
-    # Specks and dirt: little ink, and much shorter than the biggest group.
+    # Specks and dirt: little ink, and much shorter than the biggest group; and the remnants of clutter at the
+    # picture's edge (a table, a shadow): groups cut by the edge with far less ink than the biggest.
+    height, width = coverage.shape
+    at_edge = [box[0].start == 0 or box[1].start == 0 or box[0].stop == height or box[1].stop == width for box in boxes]
     kept = [index for index in range(len(boxes))
-            if masses[index] >= SPECK_SHARE * masses.max() or heights[index] >= 0.5 * heights.max()]
+            if (masses[index] >= SPECK_SHARE * masses.max() or heights[index] >= 0.5 * heights.max())
+            and not (at_edge[index] and masses[index] < EDGE_REMNANT_SHARE * masses.max())]
     columns = [(boxes[i][1].start, boxes[i][1].stop) for i in kept]
     if len(boxes) == 1:
         regions = [coverage]  # one digit, nothing set aside: exactly what `to_mnist` reads
     else:
         regions = [coverage * ndimage.binary_dilation(groups == i + 1, iterations=REGION_MARGIN) for i in kept]
     # A digit is about as tall as the number's tallest ones: a group much wider than that is touching digits.
-    height = int(np.median(heights[kept]))
+    digit_height = int(np.median(heights[kept]))
     aspect = SPLIT_ASPECT if len(kept) > 1 else SPLIT_ASPECT_ALONE
-    pieces = [piece for region, span in zip(regions, columns) for piece in _split_touching(region, span, height, aspect)]
+    pieces = [piece for region, span in zip(regions, columns) for piece in _split_touching(region, span, digit_height, aspect)]
     if len(pieces) > MAX_DIGITS:
         raise ImageError(f"I can read up to {MAX_DIGITS} digits; this picture seems to hold {len(pieces)}")
     return [region for _, region in sorted(pieces, key=lambda piece: piece[0])]
