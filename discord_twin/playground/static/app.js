@@ -455,12 +455,27 @@ async function send() {
     const match = slashMatches(content.trim().slice(1).split(/\s/)[0]);
     if (match.length) { chooseCommand(match[0]); return; }
   }
+  // The composer is emptied as the message leaves, as Discord's is: what is typed or attached while it is
+  // on its way belongs to the next message. It is put back if the message is refused.
+  const sending = { pending: state.pending, replyTo: state.replyTo };
+  state.pending = [];
+  clearComposer();
   const form = new FormData();
   form.append("user", state.identity);
   form.append("content", content);
-  if (state.replyTo) form.append("reply_to", state.replyTo);
-  for (const item of state.pending) form.append("files", item.file, item.file.name);
-  try { await api("/messages", { method: "POST", body: form }); clearComposer(); } catch (error) { showError(error.message); }
+  if (sending.replyTo) form.append("reply_to", sending.replyTo);
+  for (const item of sending.pending) form.append("files", item.file, item.file.name);
+  try {
+    await api("/messages", { method: "POST", body: form });
+    sending.pending.forEach((item) => URL.revokeObjectURL(item.url));
+  } catch (error) {
+    showError(error.message);
+    state.pending = [...sending.pending, ...state.pending];
+    state.replyTo = state.replyTo || sending.replyTo;
+    if ($("text").value === "") $("text").value = content;
+    showPending();
+    autosize();
+  }
 }
 
 // Slash commands: the bot's registered ones, subcommands listed as "/name sub".
