@@ -420,6 +420,10 @@ def _digit_regions(coverage: np.ndarray) -> list[np.ndarray]:
     labels, count = ndimage.label(strokes, structure=EIGHT_NEIGHBOURS)
     if count == 0:
         return [coverage]
+    if count == 1:  # the common case, settled without measuring the groups
+        rows, columns = ndimage.find_objects(labels)[0]
+        if columns.stop - columns.start <= SPLIT_ASPECT_ALONE * (rows.stop - rows.start):
+            return [coverage]
     groups = _join_strokes(strokes, labels, count) if count > 1 else labels
     boxes = ndimage.find_objects(groups)
     masses = np.asarray(ndimage.sum_labels(coverage, groups, index=np.arange(1, len(boxes) + 1)))
