@@ -62,7 +62,7 @@ async def run(args: argparse.Namespace) -> int:
            "BOT_COOLDOWN_RATE": os.environ.get("BOT_COOLDOWN_RATE", str(args.users * args.messages + 10))}
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "discord_twin.playground", "--port", "0", "--", sys.executable, "-m", "bot"],
+        [sys.executable, "-m", "discord_twin.playground", "--port", "0", "--no-rate-limits", "--", sys.executable, "-m", "bot"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

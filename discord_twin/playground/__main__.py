@@ -39,6 +39,8 @@ def parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--bot-name", default="digitbot", help="the bot user's name")
     parser.add_argument("--max-upload-bytes", type=int, default=Limits.max_bytes)
     parser.add_argument("--max-upload-pixels", type=int, default=Limits.max_pixels)
+    parser.add_argument("--no-rate-limits", action="store_true",
+                        help="lift Discord's rate limits (5 messages per 5 s per channel), e.g. to measure the bot itself")
     return parser.parse_args(argv), command
 
 
@@ -48,6 +50,8 @@ async def run(args: argparse.Namespace, command: list[str]) -> int:
                             limits=Limits(args.max_upload_bytes, args.max_upload_pixels))
     try:
         await playground.start(args.port)
+        if args.no_rate_limits:
+            playground.twin.relax_rate_limits()
     except OSError as error:
         reason = "the port is in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
         print(f"playground: cannot serve on {args.host}:{args.port}: {reason}; "
