@@ -8,7 +8,7 @@
 
 With --community, the accepted corrections are split by contributor (digits/community.py): a quarter of the
 contributors' examples are the *community test set*, never trained on; the rest make up 10 % of each epoch
-(at most 50 draws of each example), every draw augmented (digits/augment.py), whatever the recipe.
+(at most 50 draws of each example), augmented only when the recipe augments (digits/augment.py).
 
 `python train.py --help` lists every flag.
 """

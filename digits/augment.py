@@ -33,7 +33,7 @@ ELASTIC_ALPHA = 0.7  # its typical displacement (pixels)
 THICKER, THINNER, BLURRED = 0.25, 0.2, 0.15  # shares of the images with each stroke change
 CHUNK = 4096  # images augmented at a time
 # Community corrections (train.py --community): this share of each epoch's samples are accepted community examples,
-# drawn with replacement and always augmented (whatever the recipe), each example at most this many times per epoch.
+# drawn with replacement, each example at most this many times per epoch (benchmarks/community.py chose both).
 COMMUNITY_SHARE = 0.1
 COMMUNITY_MAX_DRAWS = 50
 
@@ -146,8 +146,7 @@ class EpochAugmenter:
     digits (uint8 28×28 and their labels) `typed_share` of each epoch's samples are typed digits drawn
     with replacement, augmented the same way. With `community` examples (uint8 28×28, labels) the epoch
     ends with `community_count` of them (COMMUNITY_SHARE, capped at COMMUNITY_MAX_DRAWS per example), drawn
-    with replacement and augmented even when `augment_images` is off: drawn anew, a few hundred corrections
-    teach a handwriting style instead of being learnt by heart.
+    with replacement and augmented like the rest: not at all when `augment_images` is off.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, seed: int, typed: tuple[np.ndarray, np.ndarray] | None = None,
@@ -191,8 +190,6 @@ class EpochAugmenter:
                 augment(self._source, rng, out=buffer)
             else:
                 buffer[:] = self._source.reshape(len(buffer), -1)
-                if self.community_count:
-                    augment(self._source[community_start:], rng, out=buffer[community_start:])
             buffer -= 0.5
             return buffer, labels
 

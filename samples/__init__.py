@@ -1,1 +1,2 @@
-"""Generated samples for the tests and the benchmarks: `pictures` makes user-like pictures of MNIST digits."""
+"""Generated samples for the tests and the benchmarks: `pictures` makes user-like pictures of MNIST digits,
+`userlike` the labelled user-like set, `community` the simulated community's handwriting (thick, slanted)."""
