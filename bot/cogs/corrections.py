@@ -38,6 +38,10 @@ def wrong_button_of(message: discord.Message) -> tuple[int, tuple[str, ...]] | N
     return None
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 class CorrectionsCog(commands.Cog, name="Corrections"):
     """Members correct the bot's answers; the next retrain learns from them."""
 
@@ -168,7 +172,8 @@ class CorrectionsCog(commands.Cog, name="Corrections"):
         embed = discord.Embed(
             title="Community corrections",
             description=(f"**{summary.accepted}** accepted · **{summary.pending}** pending · **{summary.disputed}** "
-                         f"disputed\n{summary.votes} votes from {summary.contributors} members; {agreement}.\n"
+                         f"disputed\n{plural(summary.votes, 'vote')} from {plural(summary.contributors, 'member')}; "
+                         f"{agreement}.\n"
                          f"An example is learned once an admin confirms it or {self.database.quorum} members agree "
                          f"and fewer disagree. `{ctx.clean_prefix}corrections remove <id>` deletes one, "
                          f"`{ctx.clean_prefix}corrections purge @member` all of a member's."),
