@@ -119,7 +119,7 @@ async def test_a_click_on_a_component_is_an_interaction_and_what_the_page_cannot
         status, created = await click(user="admin", message_id=str(answer.id), custom_id="digit", values=["7"])
         assert status == 200 and twin.interactions.by_id[int(str(created["id"]))].payload["data"]["values"] == ["7"]
 
-        refused = [
+        refused: list[tuple[dict[str, object], int, str]] = [
             ({"user": "member", "message_id": str(answer.id), "custom_id": "off"}, 400, "disabled"),
             ({"user": "member", "message_id": str(answer.id), "custom_id": "nope"}, 400, "no component"),
             ({"user": "member", "message_id": str(answer.id), "custom_id": "digit", "values": ["x"]}, 400, "offers"),
