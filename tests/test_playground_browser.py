@@ -298,12 +298,13 @@ def test_correct_an_answer_in_one_click(page: Page) -> None:
     expect(asked.locator(".reply-line")).to_contain_text("three.png: it's a 3")  # it answers a click on the answer
     choice = page.locator(f'.message[data-id="{asked.get_attribute("data-id")}"]')
     expect(choice.locator(".only-you")).to_be_visible()
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "playground-correction.png"))  # docs/playground-correction.png
     choice.locator("select.component-select").select_option("8")
     expect(choice).to_contain_text("Thanks, noted as 8.", timeout=WAIT_MS)  # the same private message, edited
     expect(choice.locator(".components")).to_have_count(0)
-    page.wait_for_timeout(300)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "playground-correction.png"))
 
     as_identity(page, "admin")  # alice does not see bob's private messages; she sees the vote in !corrections
     expect(page.locator(".message.ephemeral")).to_have_count(0)
