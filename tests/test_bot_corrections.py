@@ -13,7 +13,7 @@ import pytest
 from bot.answers import Refused, parse_wrong
 from bot.cogs.corrections import CorrectionsCog
 from digits.images import to_mnist_digits
-from discord_twin import Attachment, ComponentError, DiscordTwin, Interaction, Message, User, World
+from discord_twin import READ_MESSAGE_HISTORY, Attachment, ComponentError, DiscordTwin, Interaction, Message, User, World
 from samples import pictures as styles
 from tests.bot_fixtures import WAIT, StartBot, png
 
@@ -250,4 +250,15 @@ async def test_admin_commands_and_forgetme(
     await correct(discord_twin, carols, carol, 3)
     purged = await command(twin_world.admin, f"!corrections purge <@{carol.id}>")
     assert purged.content.startswith("Deleted 2 rows contributed by")
+    assert rows(tmp_path / "digitbot.sqlite3") == {"examples": [], "votes": []}
+
+
+async def test_without_read_message_history_the_vote_is_refused(
+    start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, digit_png: bytes, tmp_path: Path
+) -> None:
+    await start_bot()
+    _, reply = await answered(discord_twin, twin_world, digit_png)
+    discord_twin.take_from_bot(twin_world.channel, READ_MESSAGE_HISTORY)  # the original cannot be checked
+    message = await correct(discord_twin, reply, twin_world.user, 2)
+    assert message.content == "I may not read this channel's history, so I can't check that answer's picture."
     assert rows(tmp_path / "digitbot.sqlite3") == {"examples": [], "votes": []}

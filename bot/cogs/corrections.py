@@ -119,16 +119,19 @@ class CorrectionsCog(commands.Cog, name="Corrections"):
         return record.answer(position)
 
     async def _original(self, channel: discord.abc.Messageable, message_id: int) -> discord.Message:
+        return await self._fetch(channel, message_id, "The picture of that answer has been deleted, so I won't learn from it.")
+
+    @staticmethod
+    async def _fetch(channel: discord.abc.Messageable, message_id: int, gone: str) -> discord.Message:
         try:
             return await channel.fetch_message(message_id)
         except discord.NotFound:
-            raise Refused("The picture of that answer has been deleted, so I won't learn from it.") from None
+            raise Refused(gone) from None
+        except discord.Forbidden:  # no Read Message History here
+            raise Refused("I may not read this channel's history, so I can't check that answer's picture.") from None
 
     async def _rebuild(self, channel: discord.abc.Messageable, reply_id: int) -> AnswerRecord:
-        try:
-            reply = await channel.fetch_message(reply_id)
-        except discord.NotFound:
-            raise Refused("That answer has been deleted.") from None
+        reply = await self._fetch(channel, reply_id, "That answer has been deleted.")
         button = wrong_button_of(reply)
         if reply.author != self.bot.user or button is None:
             raise Refused("That message is not one of my answers.")
