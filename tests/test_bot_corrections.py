@@ -184,15 +184,25 @@ async def test_the_button_keeps_working_after_a_restart(
 ) -> None:
     bot = await start_bot()
     _, reply = await answered(discord_twin, twin_world, digit_png)
+    target = await discord_twin.post_message(twin_world.channel, twin_world.admin,
+                                             attachments=[Attachment(digit_png, "e.png")])
+    menu = await discord_twin.open_message_command(twin_world.channel, twin_world.user, "Recognize digit", target)
+    menu_answer = await menu.wait_for_followup(timeout=WAIT)
+    slash = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "digit",
+                                                  {"image": Attachment(digit_png, "d.png")})
+    slash_answer = await slash.wait_for_followup(timeout=WAIT)
     await bot.close()
     restarted = await start_bot()
     assert len(restarted.recent_answers) == 0
     thanks = await correct(discord_twin, reply, twin_world.user, 8)
     assert thanks.content.startswith("Thanks, noted as 8.")
-    [example] = rows(tmp_path / "digitbot.sqlite3")["examples"]
-    [seen] = to_mnist_digits(digit_png)  # rebuilt from the original post by the same preprocessing
-    assert example[3] == reply.id and example[5] == twin_world.user.id
-    assert np.array_equal(np.frombuffer(example[6], np.uint8).reshape(28, 28), seen)
+    assert (await correct(discord_twin, menu_answer, twin_world.user, 8)).content.startswith("Thanks, noted as 8.")
+    refused = await correct(discord_twin, slash_answer, twin_world.user, 8)  # its picture came with the command
+    assert refused.content.startswith("I have restarted since that answer and can't find its picture any more")
+    examples = rows(tmp_path / "digitbot.sqlite3")["examples"]
+    [seen] = to_mnist_digits(digit_png)  # rebuilt from the original posts by the same preprocessing
+    assert [(e[3], e[5]) for e in examples] == [(reply.id, twin_world.user.id), (menu_answer.id, twin_world.admin.id)]
+    assert all(np.array_equal(np.frombuffer(e[6], np.uint8).reshape(28, 28), seen) for e in examples)
 
 
 async def test_slash_command_and_menu_answers_carry_the_button(

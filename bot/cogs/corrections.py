@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 import discord
+import numpy as np
 from discord.ext import commands
 
 from bot.answers import AnswerRecord, Refused, parse_wrong, places
@@ -139,11 +140,12 @@ class CorrectionsCog(commands.Cog, name="Corrections"):
         metadata = reply.interaction_metadata
         original_id = reply.reference.message_id if reply.reference else (metadata.target_message_id if metadata else None)
         if original_id is None:
-            raise Refused("I have restarted since that /digit answer and no longer have its picture: "
+            # A /digit answer (its picture came with the command), or one sent without Read Message History.
+            raise Refused("I have restarted since that answer and can't find its picture any more: "
                           "post the picture in the channel and correct my new answer.")
         original = await self._original(channel, original_id)
         images = [a for a in original.attachments if is_image(a)][: len(numbers)]
-        inputs: list[Any] = []
+        inputs: list[np.ndarray] = []
         limits = self.bot.inference.limits
         for attachment, number in zip(images, numbers):
             if not number:
