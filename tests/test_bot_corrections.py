@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,10 +12,12 @@ import pytest
 
 from bot.answers import Refused, parse_wrong
 from bot.cogs.corrections import CorrectionsCog
+from digits.community import in_test_half
 from digits.images import to_mnist_digits
 from discord_twin import READ_MESSAGE_HISTORY, Attachment, ComponentError, DiscordTwin, Interaction, Message, User, World
 from samples import pictures as styles
 from tests.bot_fixtures import WAIT, StartBot, png
+from tests.test_bot import confident_digits
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -272,3 +274,36 @@ async def test_without_read_message_history_the_vote_is_refused(
     message = await correct(discord_twin, reply, twin_world.user, 2)
     assert message.content == "I may not read this channel's history, so I can't check that answer's picture."
     assert rows(tmp_path / "digitbot.sqlite3") == {"examples": [], "votes": []}
+
+
+async def test_corrections_by_click_are_learned_by_the_next_retrain_and_shown_by_accuracy(
+    start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits, store: Path, tmp_path: Path
+) -> None:
+    """The whole loop: members' pictures, an admin's corrections by click, `!retrain`, then `!accuracy` names the
+    community test set (the held-out contributor's examples) and how many examples were trained on."""
+    await start_bot(accuracy_floor_points=100.0, retrain_train_limit=10_000)
+    writers: dict[bool, User] = {}  # by whether their handwriting falls in the community test set
+    while len(writers) < 2:
+        user = discord_twin.create_user(f"writer{len(discord_twin.world.users)}")
+        discord_twin.add_member(twin_world.guild, user)
+        writers.setdefault(in_test_half(user.id), user)
+    images, labels = test_digits
+    easiest = confident_digits(store, test_digits, 5)
+    for index, (writer, picture) in enumerate(zip([writers[False]] * 3 + [writers[True]] * 2, easiest)):
+        _, reply = await answered(discord_twin, twin_world, png(images[picture]), author=writer)
+        thanks = await correct(discord_twin, reply, twin_world.admin, int(labels[picture]))  # an admin confirms
+        assert "Confirmed" in thanks.content, thanks.content
+
+    # Small but not tiny: the new version must read the two held-out digits as well as the served one to be served.
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.admin, "!retrain epochs=3 batch_size=64")
+    status = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    done = await discord_twin.wait_for_edit(lambda e: e.embeds[0]["title"].startswith("Retrained"), message=status,
+                                            timeout=240)
+    assert done.embeds[0]["title"] == "Retrained: version 2 is now serving", done.embeds[0]
+    assert "community test set of 2" in done.embeds[0]["description"]
+
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, "!accuracy")
+    report = await discord_twin.wait_for_reply(posted, timeout=60)
+    fields = {f["name"]: f["value"] for f in report.embeds[0]["fields"]}
+    assert re.fullmatch(r"Community test set: [\d.]+% \(n=2\), trained with 3 community examples",
+                        fields["Community corrections"]), fields
