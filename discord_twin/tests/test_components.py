@@ -142,6 +142,11 @@ class Counter(discord.ui.View):
         await interaction.edit_original_response(content="done slowly", view=None)
         await interaction.followup.send("and a follow-up", ephemeral=True)
 
+    @discord.ui.button(label="think", custom_id="think")
+    async def think(self, interaction: discord.Interaction, item: discord.ui.Button[Counter]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+        await interaction.followup.send("thought about it")
+
     @discord.ui.button(label="off", custom_id="off", disabled=True)
     async def off(self, interaction: discord.Interaction, item: discord.ui.Button[Counter]) -> None:
         raise AssertionError("a disabled button cannot be clicked")
@@ -169,7 +174,7 @@ async def test_a_click_is_an_interaction_and_update_message_edits_in_place(
     `data.component_type`, the `message` the component is on; Interaction Callback Type 7 UPDATE_MESSAGE "for
     components, edit the message the component was attached to"."""
     message = await sent_with_view(discord_twin, twin_world, start_client)
-    assert [c["custom_id"] for c in message.components[0]["components"]] == ["count", "slow", "off"]
+    assert [c["custom_id"] for c in message.components[0]["components"]] == ["count", "slow", "think", "off"]
     interaction = await discord_twin.use_component(message, twin_world.user, "count")
     payload = interaction.payload
     assert payload["type"] == 3 and payload["data"] == {"custom_id": "count", "component_type": 2}
@@ -211,6 +216,18 @@ async def test_deferred_update_then_edit_original_edits_the_components_message(
     assert interaction.callbacks[0].type == 6 and followup.ephemeral and followup.content == "and a follow-up"
     assert message.content == "done slowly" and message.components == []
     assert [m for m in discord_twin.bot_messages if m.interaction is interaction] == [followup]
+
+
+async def test_a_deferred_answer_to_a_click_is_a_private_thinking_message_filled_in_later(
+    discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
+) -> None:
+    """Interaction Callback Type 5 DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE works for components too; the first
+    follow-up fills in the "thinking…" message and keeps its (ephemeral) visibility."""
+    message = await sent_with_view(discord_twin, twin_world, start_client)
+    interaction = await discord_twin.use_component(message, twin_world.user, "think")
+    answer = await interaction.wait_for_original(lambda m: m.content == "thought about it", timeout=WAIT)
+    assert interaction.callbacks[0].type == 5 and answer.ephemeral and not answer.loading
+    assert message.content == "pick a digit" and message.edited_at is None  # the clicked message is untouched
 
 
 async def test_clicks_discord_would_not_offer_are_refused(
