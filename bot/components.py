@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.answers import MAX_CHOICES, WRONG_TEMPLATE, Place, describe, parse_wrong, places, wrong_custom_id
+from bot.answers import MAX_CHOICES, WRONG_TEMPLATE, Answered, Place, describe, parse_wrong, places, wrong_custom_id
 
 if TYPE_CHECKING:
     from bot.cogs.corrections import CorrectionsCog
@@ -97,12 +97,12 @@ def _options(interaction: discord.Interaction[Any]) -> list[discord.SelectOption
 DYNAMIC_ITEMS = (WrongButton, WhichDigit, RealLabel)
 
 
-def wrong_view(version: int, numbers: Sequence[str]) -> discord.ui.View | None:
-    """The "Wrong?" button for an answer that read `numbers` (one per picture); None when no digit was read."""
-    if not any(numbers):
+def wrong_view(read_out: Answered | None) -> discord.ui.View | None:
+    """The "Wrong?" button for an answer; None when no digit was read."""
+    if read_out is None:
         return None
     view = discord.ui.View(timeout=None)
-    view.add_item(WrongButton(version, numbers))
+    view.add_item(WrongButton(read_out.version, read_out.numbers))
     return view
 
 

@@ -194,6 +194,8 @@ async def test_the_button_keeps_working_after_a_restart(
                                                   {"image": Attachment(digit_png, "d.png")})
     slash_answer = await slash.wait_for_followup(timeout=WAIT)
     await bot.close()
+    # The database was closed on shutdown: SQLite folds the write-ahead log back in and removes it on the last close.
+    assert (tmp_path / "digitbot.sqlite3").is_file() and not (tmp_path / "digitbot.sqlite3-wal").exists()
     restarted = await start_bot()
     assert len(restarted.recent_answers) == 0
     thanks = await correct(discord_twin, reply, twin_world.user, 8)

@@ -16,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds
-from bot.answers import AnswerRecord, answered
+from bot.answers import Answered, AnswerRecord, answered
 from bot.client import DigitBot, NoModelError
 from bot.components import wrong_view
 from bot.embeds import AttachmentResult
@@ -144,17 +144,15 @@ class RecognitionCog(commands.Cog, name="Recognition"):
                 results = await self.recognize(images[:read])
                 reply, files = embeds.answer(results)
                 read_out = answered([r.prediction for r in results])
-                view = wrong_view(read_out.version, read_out.numbers) if read_out else None
-                sent = await self.bot.answer(message, note, embeds=reply, files=files, view=view)
+                sent = await self.bot.answer(message, note, embeds=reply, files=files, view=wrong_view(read_out))
                 if sent is not None:
-                    self.remember_answer(sent, results, message.author.id, message.id)
+                    self.remember_answer(sent, read_out, message.author.id, message.id)
         except Exception as error:
             await self.bot.reply_with_error(error, message)
 
-    def remember_answer(self, sent: discord.Message, results: list[AttachmentResult], author_id: int,
+    def remember_answer(self, sent: discord.Message, read_out: Answered | None, author_id: int,
                         original_id: int | None) -> None:
         """Keep the inputs of an answer for its "Wrong?" button (bounded; see bot/answers.py)."""
-        read_out = answered([r.prediction for r in results])
         if read_out is not None:
             guild_id = sent.guild.id if sent.guild else None
             self.bot.recent_answers.remember(AnswerRecord(guild_id, sent.channel.id, sent.id, author_id, original_id,
@@ -231,11 +229,10 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         reply, files = embeds.answer(results)
         note = self.over_budget(interaction.user, len(images), read, retry_after) if read < len(images) else None
         read_out = answered([r.prediction for r in results])
-        view = wrong_view(read_out.version, read_out.numbers) if read_out else None
         sent = await interaction.followup.send(note or discord.utils.MISSING, embeds=reply, files=files, wait=True,
-                                               view=view or discord.utils.MISSING)
+                                               view=wrong_view(read_out) or discord.utils.MISSING)
         author = original.author.id if original else interaction.user.id
-        self.remember_answer(sent, results, author, original.id if original else None)
+        self.remember_answer(sent, read_out, author, original.id if original else None)
 
 
 @contextlib.asynccontextmanager
