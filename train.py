@@ -4,6 +4,11 @@
     python train.py --epochs 3 --layers 64,64,64,64 --activation sigmoid --dropout 0.5
     python train.py --json               # one JSON object per line (the bot's !retrain reads these)
     python train.py --recipe robust      # the same network trained to read real posts (augmented, 20 epochs, calibrated)
+    python train.py --community data/digitbot.sqlite3   # also learn from the bot's accepted community corrections
+
+With --community, the accepted corrections are split by contributor (digits/community.py): a quarter of the
+contributors' examples are the *community test set*, never trained on; the rest make up 10 % of each epoch
+(at most 50 draws of each example), every draw augmented (digits/augment.py), whatever the recipe.
 
 `python train.py --help` lists every flag.
 """
@@ -64,6 +69,22 @@ if options.fonts > 0:
     else:
         report.warning(f"warning: no font found for typed digits (install {' '.join(FONT_PACKAGES)}); training without them")
 
+# Community corrections (--community DB): the accepted examples, split by contributor, read without locking the bot out.
+community = None
+if options.community is not None:
+    from digits.community import CommunityError, accepted_examples
+
+    try:
+        community = accepted_examples(options.community)
+    except CommunityError as error:
+        report.warning(f"community: {error} Training on MNIST alone.")
+if community is not None and not len(community.train_labels):
+    report.warning(f"community: no accepted examples to train on in {options.community}; training on MNIST alone.")
+elif community is not None:
+    report.line(f"Community: {len(community.train_labels)} accepted examples to train on, "
+                f"{len(community.test_labels)} in the community test set")
+community_train = None if community is None or not len(community.train_labels) else (community.train_images, community.train_labels)
+
 # Scratch files (TensorFlow's autograph sources, the weights before they are stored) go to a staging folder of
 # the store: removed at exit, or by the next save if this process is killed.
 scratch_files = contextlib.ExitStack()
@@ -85,12 +106,12 @@ model = build_keras_model(options.spec)
 
 # Each epoch's images drawn anew (augmented, typed digits mixed in) on a second thread, when the recipe says so.
 augmenter = None
-if options.augment or typed is not None:
+if options.augment or typed is not None or community_train is not None:
     from digits.augment import EpochAugmenter
 
     augmenter = EpochAugmenter(mnist.train_images[:end], train_labels, options.seed, typed=typed,
-                               typed_share=options.fonts, augment_images=options.augment)
-samples_per_epoch = len(train_images) + (augmenter.typed_count if augmenter else 0)
+                               typed_share=options.fonts, augment_images=options.augment, community=community_train)
+samples_per_epoch = len(train_images) + (augmenter.typed_count + augmenter.community_count if augmenter else 0)
 
 # Compile the model: Adam(learning_rate=0.001) in the tutorial.
 model.compile(
@@ -136,6 +157,13 @@ if options.validation:
     report.line(f"Calibration: temperature {temperature:.3f} fitted on {options.validation} held-out images; "
                 f"test ECE {test_ece:.4f} before, {test_ece_calibrated:.4f} after")
 
+# The community test set: other contributors' corrections, never trained on.
+community_test_accuracy = None
+if community is not None and len(community.test_labels):
+    community_predicted = np.argmax(network.logits(normalize(community.test_images)), axis=1)
+    community_test_accuracy = float(np.mean(community_predicted == community.test_labels))
+    report.line(f"Community test accuracy: {community_test_accuracy:.4f} on {len(community.test_labels)} images")
+
 # Save the weights as a new version in the model store, with its model card.
 card = ModelCard(
     architecture=options.spec,
@@ -151,6 +179,9 @@ card = ModelCard(
     test_ece=round(test_ece, 6),
     test_ece_calibrated=round(test_ece_calibrated, 6),
     typed_fonts=0 if typed is None else len(fonts),
+    community_examples=0 if community_train is None else len(community_train[1]),
+    community_test_images=0 if community is None else len(community.test_labels),
+    community_test_accuracy=community_test_accuracy,
 )
 weights_file = scratch / "model.weights.h5"
 model.save_weights(weights_file)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
+from digits.community import DEFAULT_DATABASE, DEFAULT_QUORUM
 from digits.images import ImageLimits
 from digits.settings import Paths, environment
 
@@ -33,6 +35,8 @@ class BotSettings:
     download_timeout: float = 30.0
     accuracy_floor_points: float = 0.5
     retrain_train_limit: int | None = None
+    database: Path = DEFAULT_DATABASE  # community corrections (SQLite)
+    correction_quorum: int = DEFAULT_QUORUM  # members who must agree before a correction is trained on
     message_content: bool = True
     api_base: str | None = None
     gateway_url: str | None = None
@@ -82,6 +86,8 @@ class BotSettings:
             download_timeout=get("BOT_DOWNLOAD_TIMEOUT", _positive(float), cls.download_timeout, "a positive number of seconds"),
             accuracy_floor_points=get("BOT_ACCURACY_FLOOR", _non_negative_float, cls.accuracy_floor_points, "a number of percentage points ≥ 0"),
             retrain_train_limit=get("BOT_RETRAIN_TRAIN_LIMIT", _positive(int), None, "a positive whole number of images"),
+            database=get("BOT_DATABASE", _file_path, DEFAULT_DATABASE, "a file path (not a folder) for the corrections database"),
+            correction_quorum=get("BOT_CORRECTION_QUORUM", _positive(int), DEFAULT_QUORUM, "a positive whole number of members"),
             message_content=get("BOT_MESSAGE_CONTENT", _boolean, True, "true or false"),
             api_base=get("DISCORD_API_BASE", _http_url, None, "an http(s) URL such as https://discord.com/api/v10"),
             gateway_url=get("DISCORD_GATEWAY_URL", _ws_url, None, "a ws(s) URL such as wss://gateway.discord.gg/"),
@@ -111,6 +117,13 @@ def _non_negative_float(raw: str) -> float:
     if not value >= 0:
         raise ValueError(raw)
     return value
+
+
+def _file_path(raw: str) -> Path:
+    path = Path(raw).expanduser()
+    if path.is_dir():
+        raise ValueError(raw)
+    return path
 
 
 def _boolean(raw: str) -> bool:

@@ -94,6 +94,7 @@ def accuracy(report: AccuracyReport, card: ModelCard) -> tuple[list[discord.Embe
         colour=discord.Colour.blurple(),
     )
     embed.add_field(name="Per digit", value=f"```\n{per_digit}\n```", inline=False)
+    embed.add_field(name="Community corrections", value=card.describe_community(), inline=False)
     calibration = (f"temperature {card.temperature:.2f}, fitted on {card.hyperparameters.validation_images:,} held-out images"
                    if card.hyperparameters.validation_images else "none (no images were held out to fit a temperature)")
     embed.add_field(name="Confidence", value=f"Calibration: {calibration}. Expected calibration error **{report.ece:.2%}**: "

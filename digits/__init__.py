@@ -15,6 +15,7 @@
     evaluation.py   per-digit accuracy, shared by training and serving
     calibration.py  honest confidence: the temperature, the calibration error, reliability bins, the "unsure" rule
     augment.py      the robust recipe's on-the-fly augmentation of training digits (vectorised NumPy)
+    community.py    community corrections in SQLite: votes, the trust rule, deletion, the trainer's read-only view
     typed.py        typed digits rendered from installed fonts (and which fonts are held out for measuring)
     training.py     the Keras side (the Keras model from the spec, the fast fit loop): the ONLY module
                     importing TensorFlow, imported by train.py alone

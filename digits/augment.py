@@ -32,6 +32,10 @@ ELASTIC_SIGMA = 4.0  # smoothness of the elastic field (pixels)
 ELASTIC_ALPHA = 0.7  # its typical displacement (pixels)
 THICKER, THINNER, BLURRED = 0.25, 0.2, 0.15  # shares of the images with each stroke change
 CHUNK = 4096  # images augmented at a time
+# Community corrections (train.py --community): this share of each epoch's samples are accepted community examples,
+# drawn with replacement and always augmented (whatever the recipe), each example at most this many times per epoch.
+COMMUNITY_SHARE = 0.1
+COMMUNITY_MAX_DRAWS = 50
 
 _PADDED = SIZE + 2
 _GRID = np.arange(SIZE, dtype=np.float32) - (SIZE - 1) / 2
@@ -140,19 +144,26 @@ class EpochAugmenter:
 
     `next()` gives (images normalized as in training: (n, 784) in [-0.5, 0.5], labels); with `typed`
     digits (uint8 28×28 and their labels) `typed_share` of each epoch's samples are typed digits drawn
-    with replacement, augmented the same way.
+    with replacement, augmented the same way. With `community` examples (uint8 28×28, labels) the epoch
+    ends with `community_count` of them (COMMUNITY_SHARE, capped at COMMUNITY_MAX_DRAWS per example), drawn
+    with replacement and augmented even when `augment_images` is off: drawn anew, a few hundred corrections
+    teach a handwriting style instead of being learnt by heart.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, seed: int, typed: tuple[np.ndarray, np.ndarray] | None = None,
-                 typed_share: float = 0.0, augment_images: bool = True) -> None:
+                 typed_share: float = 0.0, augment_images: bool = True,
+                 community: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         count = len(images)
         self.labels = np.asarray(labels)
         self.typed = typed
         self.typed_count = 0 if typed is None or not len(typed[0]) else round(count * typed_share / (1 - typed_share))
+        self.community = community
+        self.community_count = 0 if community is None else min(
+            round(count * COMMUNITY_SHARE / (1 - COMMUNITY_SHARE)), COMMUNITY_MAX_DRAWS * len(community[0]))
         self.augment_images = augment_images
-        # The epoch's digits before augmentation (the typed ones are drawn anew each epoch), and two output
-        # buffers used in turn: an epoch's arrays are reused two epochs later, when nothing reads them any more.
-        self._source = np.empty((count + self.typed_count, SIZE, SIZE), np.float32)
+        # The epoch's digits before augmentation (the typed and community ones are drawn anew each epoch), and two
+        # output buffers used in turn: an epoch's arrays are reused two epochs later, when nothing reads them any more.
+        self._source = np.empty((count + self.typed_count + self.community_count, SIZE, SIZE), np.float32)
         self._source[:count] = np.asarray(images, np.float32).reshape(-1, SIZE, SIZE) / 255.0
         self._buffers = [np.empty((len(self._source), SIZE * SIZE), np.float32) for _ in range(2)]
         self._turn = 0
@@ -167,14 +178,21 @@ class EpochAugmenter:
             labels = self.labels
             if self.typed_count and self.typed is not None:
                 pick = rng.integers(0, len(self.typed[0]), self.typed_count)
-                self._source[len(self.labels):] = self.typed[0][pick].astype(np.float32) / 255.0
+                self._source[len(self.labels):len(self.labels) + self.typed_count] = self.typed[0][pick].astype(np.float32) / 255.0
                 labels = np.concatenate([labels, self.typed[1][pick]])
+            community_start = len(self._source) - self.community_count
+            if self.community_count and self.community is not None:
+                pick = rng.integers(0, len(self.community[0]), self.community_count)
+                self._source[community_start:] = self.community[0][pick].astype(np.float32) / 255.0
+                labels = np.concatenate([labels, self.community[1][pick]])
             buffer = self._buffers[self._turn]
             self._turn = 1 - self._turn
             if self.augment_images:
                 augment(self._source, rng, out=buffer)
             else:
                 buffer[:] = self._source.reshape(len(buffer), -1)
+                if self.community_count:
+                    augment(self._source[community_start:], rng, out=buffer[community_start:])
             buffer -= 0.5
             return buffer, labels
 

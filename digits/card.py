@@ -65,6 +65,11 @@ class ModelCard:
     test_ece: float | None = None
     test_ece_calibrated: float | None = None
     typed_fonts: int = 0  # how many fonts the typed digits were rendered from
+    # Community corrections (issue 14; absent from older cards): accepted examples trained on, and the held-out
+    # community test set (other contributors' examples) with this version's accuracy on it (None: no test set).
+    community_examples: int = 0
+    community_test_images: int = 0
+    community_test_accuracy: float | None = None
 
     def with_weights_sha256(self, digest: str) -> ModelCard:
         return replace(self, weights_sha256=digest)
@@ -76,6 +81,13 @@ class ModelCard:
         recipe = "" if h.recipe == "tutorial" else f"{h.recipe} recipe: "
         return (f"{recipe}{h.epochs} epochs, batch size {h.batch_size}, learning rate {h.learning_rate:g}, "
                 f"layers {layers} {a.activation}, on {h.train_images} images; trained {self.created}")
+
+    def describe_community(self) -> str:
+        """`Community test set: 91.2% (n=120), trained with 480 community examples`, or that there is none yet."""
+        if self.community_test_accuracy is None:
+            return "No community test set yet"
+        return (f"Community test set: {self.community_test_accuracy:.1%} (n={self.community_test_images}), "
+                f"trained with {self.community_examples} community examples")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +119,9 @@ class ModelCard:
             "test_ece": self.test_ece,
             "test_ece_calibrated": self.test_ece_calibrated,
             "typed_fonts": self.typed_fonts,
+            "community_examples": self.community_examples,
+            "community_test_images": self.community_test_images,
+            "community_test_accuracy": self.community_test_accuracy,
         }
 
     @classmethod
@@ -150,6 +165,9 @@ class ModelCard:
             test_ece=card.optional("test_ece", float, None),
             test_ece_calibrated=card.optional("test_ece_calibrated", float, None),
             typed_fonts=card.optional("typed_fonts", int, 0),
+            community_examples=card.optional("community_examples", int, 0),
+            community_test_images=card.optional("community_test_images", int, 0),
+            community_test_accuracy=card.optional("community_test_accuracy", float, None),
         )
 
 

@@ -209,6 +209,11 @@ class InferenceService:
         """The served version's model card (architecture, training, test figures)."""
         return self._current().card
 
+    @property
+    def network(self) -> NumpyNetwork:
+        """The served version's network."""
+        return self._current().network
+
     # -- predicting ----------------------------------------------------------------------
 
     def predict(self, image: bytes) -> Prediction:

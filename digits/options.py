@@ -63,6 +63,15 @@ def _layers_text(layers: tuple[int, ...]) -> str:
     return ",".join(map(str, layers))
 
 
+def parse_database(text: str) -> Path | None:
+    """`off` (or `none`, or nothing) → None; anything else is a path."""
+    return None if text.lower() in ("", "off", "none") else Path(text)
+
+
+def _database_text(path: Path | None) -> str:
+    return "off" if path is None else str(path)
+
+
 @dataclass(frozen=True)
 class TrainingOptions:
     """Hyperparameters of one training run; the defaults reproduce the tutorial."""
@@ -84,6 +93,8 @@ class TrainingOptions:
                           float, repr)
     schedule: str = option("constant", f"learning rate schedule: {', '.join(SCHEDULES)} (cosine decays it to 0)", str.lower)
     validation: int = option(0, f"last N training images held out to calibrate confidence (0-{MAX_VALIDATION})", int)
+    community: Path | None = option(None, "corrections database (SQLite) whose accepted examples are mixed in, or off",
+                                    parse_database, _database_text)
 
     def __post_init__(self) -> None:
         if not 1 <= self.epochs <= MAX_EPOCHS:
@@ -150,6 +161,7 @@ class TrainingOptions:
         extras += [f"{self.fonts:.0%} typed digits"] if self.fonts else []
         extras += [f"{self.schedule} learning rate"] if self.schedule != "constant" else []
         extras += [f"{self.validation} held out"] if self.validation else []
+        extras += ["community corrections"] if self.community is not None else []
         return " · ".join([line, *extras])
 
 

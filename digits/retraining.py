@@ -16,10 +16,15 @@ import signal
 import sys
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
+from digits.community import CommunityError, accepted_examples
+from digits.images import normalize
 from digits.inference import InferenceService
+from digits.network import NumpyNetwork
 from digits.options import TrainingOptions
 from digits.records import Done, Failure, Notice, Progress, RecordError, read_record
 from model_store import StoreError
@@ -52,15 +57,50 @@ class Verdict:
     reason: str
 
 
-def promotion_verdict(new_accuracy: float, served_accuracy: float | None, floor_points: float) -> Verdict:
-    """Promote when the new accuracy is at most `floor_points` percentage points below the served one."""
+@dataclass(frozen=True)
+class CommunityComparison:
+    """The new and the served version read the same community test set (`images` corrections)."""
+
+    new_accuracy: float
+    served_accuracy: float
+    images: int
+
+
+def promotion_verdict(new_accuracy: float, served_accuracy: float | None, floor_points: float,
+                      community: CommunityComparison | None = None) -> Verdict:
+    """Promote when the new MNIST accuracy is at most `floor_points` percentage points below the served one
+    and, when there is a community test set, the new version reads it at least as well as the served one."""
     if served_accuracy is None:
         return Verdict(True, "no model was being served")
     floor = served_accuracy - floor_points / 100
     comparison = f"{new_accuracy:.2%} vs {served_accuracy:.2%} served; the floor is {floor:.2%}"
-    if new_accuracy >= floor:
+    if new_accuracy < floor:
+        return Verdict(False, f"its accuracy is below the floor ({comparison})")
+    if community is None:
         return Verdict(True, f"its accuracy clears the floor ({comparison})")
-    return Verdict(False, f"its accuracy is below the floor ({comparison})")
+    on_community = (f"{community.new_accuracy:.2%} vs {community.served_accuracy:.2%} served "
+                    f"on the community test set of {community.images}")
+    if community.new_accuracy < community.served_accuracy:
+        return Verdict(False, f"it reads the community test set worse ({on_community})")
+    return Verdict(True, f"its accuracy clears the floor ({comparison}) and it reads the community test set "
+                         f"at least as well ({on_community})")
+
+
+def compare_on_community(database: Path, new: NumpyNetwork, served: NumpyNetwork) -> CommunityComparison | None:
+    """Both versions on the database's community test set as it is now; None without one (or without a database)."""
+    try:
+        data = accepted_examples(database)
+    except CommunityError as error:
+        log.info("no community comparison: %s", error)
+        return None
+    if not len(data.test_labels):
+        return None
+    inputs = normalize(data.test_images)
+
+    def accuracy(network: NumpyNetwork) -> float:
+        return float(np.mean(np.argmax(network.logits(inputs), axis=1) == data.test_labels))
+
+    return CommunityComparison(accuracy(new), accuracy(served), len(data.test_labels))
 
 
 class Status(enum.Enum):
@@ -94,7 +134,11 @@ class RetrainJob:
     """One retrain: `run()` trains, decides and hot-swaps; `cancel()` stops it from anywhere."""
 
     def __init__(self, options: TrainingOptions, inference: InferenceService, requested_by: str, *,
-                 floor_points: float, train_limit: int | None = None, mnist_dir: Path | None = None) -> None:
+                 floor_points: float, train_limit: int | None = None, mnist_dir: Path | None = None,
+                 database: Path | None = None) -> None:
+        # The bot's corrections are trained on by default, once its database exists; `community=` picks another.
+        if options.community is None and database is not None and database.is_file():
+            options = replace(options, community=database)
         self.options = options
         self.inference = inference
         self.requested_by = requested_by
@@ -126,7 +170,10 @@ class RetrainJob:
         """Promote and hot-swap the trained version if it clears the floor."""
         served = self.inference.served_version
         served_accuracy = self.inference.card.test_accuracy if served is not None else None
-        verdict = promotion_verdict(done.test_accuracy, served_accuracy, self.floor_points)
+        community = None
+        if served is not None and self.options.community is not None:
+            community = await asyncio.to_thread(self._compare_on_community, done.version)
+        verdict = promotion_verdict(done.test_accuracy, served_accuracy, self.floor_points, community)
         summary = (f"Version {done.version}: test accuracy **{done.test_accuracy:.2%}**, loss {done.test_loss:.4f}, "
                    f"trained in {done.fit_seconds:.0f} s.")
         not_served = f"Retrained: version {done.version} saved, not served"
@@ -141,6 +188,15 @@ class RetrainJob:
                            f"{summary}\nPromoting it failed: {error}. Version {served} keeps serving.")
         return Outcome(Status.SERVING, f"Retrained: version {result.version} is now serving",
                        f"{summary}\nPromoted because {verdict.reason}.")
+
+    def _compare_on_community(self, version: int) -> CommunityComparison | None:
+        assert self.options.community is not None
+        try:
+            new = self.inference.store.load(version).network()
+        except StoreError as error:
+            log.error("could not load version %d to read the community test set: %s", version, error)
+            return None
+        return compare_on_community(self.options.community, new, self.inference.network)
 
     async def train(self) -> Done:
         """Run train.py to the end and return its summary; RetrainError (or RetrainCancelled) otherwise."""

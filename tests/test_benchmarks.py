@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -74,3 +75,21 @@ async def test_playground_load_measures_replies_on_the_event_stream(trained_stor
     assert (result["received"], result["recognized"], result["unanswered"]) == (6, 6, 0)
     assert result["correct"] >= 5
     assert 0 < result["p50_ms"] <= result["p99_ms"] and result["ready_seconds"] > 0 and result["rss_mb"] > 0
+
+
+@pytest.mark.timeout(600)
+def test_community_benchmark_reports_before_after_and_the_kill_phase() -> None:
+    """`benchmarks/community.py` at a small size: every figure is there, no acknowledged vote is lost."""
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "community.py"), "--posts", "200", "--unseen", "100", "--members", "20",
+         "--kills", "2", "--train-flags", "--epochs 1 --train-limit 2000", "--json"],
+        capture_output=True, text=True, timeout=540, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert 0 < figures["community_before"] < 1 and 0 < figures["community_after"] < 1
+    assert 0.5 < figures["mnist_before"] < 1 and 0.5 < figures["mnist_after"] < 1
+    assert figures["corrected"] > 0 and figures["wrong_votes"] > 0 and figures["accepted"] > 0
+    assert figures["rows"] == figures["example_rows"] + figures["vote_rows"] == figures["corrected"] + figures["honest_votes"] + figures["wrong_votes"]
+    assert figures["community_examples"] > 0 and figures["database_bytes"] > 0
+    assert figures["acknowledged_votes"] > 0 and figures["lost_rows"] == 0 and figures["integrity_ok"] is True

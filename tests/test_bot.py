@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -115,6 +116,19 @@ async def test_slash_command_and_context_menu(start_bot: StartBot, discord_twin:
     assert answered_digits(followup) == [labels[5], labels[6]]
 
 
+async def test_accuracy_reports_the_community_test_set(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                       twin_world: World, store: Path) -> None:
+    version = ModelStore(store).current()
+    card_file = store / str(version) / "model.json"
+    card = json.loads(card_file.read_text())
+    card.update(community_examples=300, community_test_images=120, community_test_accuracy=0.912)
+    card_file.write_text(json.dumps(card))
+    await start_bot()
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, "!accuracy")
+    text = text_of(await discord_twin.wait_for_reply(posted, timeout=60))
+    assert "Community test set: 91.2% (n=120), trained with 300 community examples" in text
+
+
 async def test_accuracy_matches_the_model_store(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
                                                 store: Path) -> None:
     bot = await start_bot()
@@ -134,6 +148,7 @@ async def test_accuracy_matches_the_model_store(start_bot: StartBot, discord_twi
     assert [a.filename for a in reply.attachments] == ["confusion.png", "reliability.png"]
     assert Image.open(io.BytesIO(reply.attachments[1].data)).format == "PNG"
     assert re.search(r"Expected calibration error \*\*\d+\.\d\d%\*\*", text), text
+    assert "No community test set yet" in text  # trained without community corrections
 
     interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "accuracy")
     answer = await interaction.wait_for_followup(timeout=WAIT)  # after "thinking…" while it computes

@@ -82,7 +82,7 @@ class AdminCog(commands.Cog, name="Admin"):
         settings = self.bot.settings
         job = RetrainJob(to_options(flags), self.bot.inference, requested_by=ctx.author.display_name,
                          floor_points=settings.accuracy_floor_points, train_limit=settings.retrain_train_limit,
-                         mnist_dir=settings.paths.mnist_dir)
+                         mnist_dir=settings.paths.mnist_dir, database=settings.database)
         self.job = job
         try:
             reply = await ctx.reply(embed=self._progress(job))
