@@ -27,11 +27,9 @@ $(INSTALLED): pyproject.toml requirements.lock
 	.venv/bin/pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
 	touch $@
 
-# The first start trains the robust recipe (about a minute on two idle cores) before the bot answers.
+# The first start trains the tutorial's network (seconds), starts the bot, and swaps in the robust recipe's
+# model when it is trained in the background (about a minute): bot/first_start.py.
 run: $(INSTALLED) fonts
-	@$(PYTHON) -m model_store current >/dev/null 2>&1 || { \
-	  echo "No model yet: training the robust recipe first (python train.py --recipe robust, about a minute)..."; \
-	  $(PYTHON) train.py --recipe robust; }
 	@$(PYTHON) -m bot.run
 
 test: $(INSTALLED) fonts browser

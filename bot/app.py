@@ -12,6 +12,7 @@ import discord
 from bot.client import DigitBot
 from bot.config import BotSettings, ConfigError
 from bot.endpoint import point_discord_py_at
+from digits.community import CommunityError
 
 log = logging.getLogger("bot")
 
@@ -34,6 +35,9 @@ def main() -> int:
     except discord.LoginFailure:
         print("digitbot: Discord rejected DISCORD_TOKEN: copy the token again from the Developer Portal (Bot → Reset Token)",
               file=sys.stderr)
+        return EXIT_CONFIG
+    except CommunityError as error:  # the corrections database cannot be opened
+        print(f"digitbot: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except discord.PrivilegedIntentsRequired:
         print("digitbot: the Message Content intent is not enabled for this bot: enable it in the Developer Portal "

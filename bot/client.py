@@ -12,8 +12,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds as drawing
+from bot.answers import RecentAnswers
+from bot.components import DYNAMIC_ITEMS
 from bot.config import BotSettings
 from bot.permissions import ALL, ReplyPlan, plan_reply
+from digits.community import CommunityError, Corrections
 from digits.images import ImageError, ImageLimits
 from digits.inference import InferenceService
 from digits.mnist import MnistError
@@ -22,7 +25,7 @@ from model_store import ModelStore, StoreError
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.recognition", "bot.cogs.info", "bot.cogs.admin")
+COGS = ("bot.cogs.recognition", "bot.cogs.info", "bot.cogs.admin", "bot.cogs.corrections")
 MAX_CONTENT = 2000  # Discord's limit on a message's text
 
 
@@ -81,6 +84,8 @@ class DigitBot(commands.Bot):
         self.inference = InferenceService(self.store, ImageLimits(settings.max_image_bytes, settings.max_image_pixels))
         self.tree.error(self.on_app_command_error)
         self._following: asyncio.Task[None] | None = None
+        self.recent_answers = RecentAnswers()  # the inputs of the latest answers, for corrections
+        self.corrections: Corrections | None = None  # the corrections database, open from setup_hook to close
 
     @property
     def served_version(self) -> int | None:
@@ -88,6 +93,9 @@ class DigitBot(commands.Bot):
         return self.inference.served_version
 
     async def setup_hook(self) -> None:
+        settings = self.settings
+        self.corrections = await asyncio.to_thread(Corrections, settings.database, quorum=settings.correction_quorum)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)  # "Wrong?" and its choices work on answers sent before a restart
         try:
             await asyncio.to_thread(self.inference.load)
         except StoreError as error:
@@ -104,6 +112,8 @@ class DigitBot(commands.Bot):
         if self._following is not None:
             self._following.cancel()
         await asyncio.to_thread(self.inference.close)
+        if self.corrections is not None:
+            await asyncio.to_thread(self.corrections.close)
 
     async def on_ready(self) -> None:
         log.info("logged in as %s in %d servers", self.user, len(self.guilds))
@@ -134,7 +144,8 @@ class DigitBot(commands.Bot):
         return plan_reply(channel.permissions_for(guild.me))
 
     async def answer(self, message: discord.Message, content: str | None = None, *,
-                     embeds: Sequence[discord.Embed] = (), files: Sequence[discord.File] = ()) -> discord.Message | None:
+                     embeds: Sequence[discord.Embed] = (), files: Sequence[discord.File] = (),
+                     view: discord.ui.View | None = None) -> discord.Message | None:
         """Answer `message` as well as the bot's permissions in its channel allow; None if it may not speak there.
 
         Without Read Message History a plain message naming the author replaces the reply, without Embed Links the
@@ -161,9 +172,10 @@ class DigitBot(commands.Bot):
         if content is not None:
             content = drawing.shorten(content, MAX_CONTENT)
         try:
+            extra: dict[str, Any] = {} if view is None else {"view": view}
             if plan.reply:
-                return await message.reply(content, embeds=embeds, files=files)
-            return await message.channel.send(content, embeds=embeds, files=files)
+                return await message.reply(content, embeds=embeds, files=files, **extra)
+            return await message.channel.send(content, embeds=embeds, files=files, **extra)
         except discord.HTTPException as error:
             if error.code == 50035 and "message_reference" in error.text:
                 log.info("message %d was deleted before I could answer it", message.id)
@@ -235,7 +247,7 @@ def explain(error: BaseException) -> str | None:
             return "I couldn't understand the extra words; options are written like `epochs=3 layers=128,64`."
         case commands.UserInputError():
             return f"I couldn't understand that: {original}"
-        case OptionError() | ImageError() | NoModelError():
+        case OptionError() | ImageError() | NoModelError() | CommunityError():
             return str(original)
         case MnistError():
             return f"I couldn't load the MNIST test images: {original}"

@@ -17,7 +17,8 @@ Files, one responsibility each:
     models.py        the world's things (User, Guild, Message, ...) and their Discord JSON payloads
     permissions.py   permission bits; a member's permissions from its roles and a channel's overwrites
     actions.py       UserActions: test users posting, editing, deleting, running commands
-    interactions.py  Interaction: what a command sends the bot, its responses, Discord's deadlines
+    interactions.py  Interaction: what a command or a click on a message component sends the bot, its responses,
+                     Discord's deadlines
     record.py        Record: what the bot did (messages, edits, deletions, reactions, typing); waits
     changes.py       Changes: waking waiters whenever anything changes
     faults.py        Faults: dropped connections, refused resumes, RECONNECT, INVALID_SESSION, lost heartbeats,
@@ -31,7 +32,7 @@ Files, one responsibility each:
     tests/           the twin's own tests, driven by plain discord.py clients
 """
 
-from .interactions import Interaction, InteractionCallback
+from .interactions import ComponentError, Interaction, InteractionCallback
 from .models import (
     Attachment,
     Channel,
@@ -67,6 +68,7 @@ __all__ = [
     "VIEW_CHANNEL",
     "Attachment",
     "Channel",
+    "ComponentError",
     "DiscordTwin",
     "Guild",
     "Interaction",

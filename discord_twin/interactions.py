@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,18 @@ from .models import Channel, Message, User
 from .permissions import channel_permissions
 from .record import Record
 from .world import WorldState
+
+# Component types and the link button's style (interactions/message-components).
+BUTTON, STRING_SELECT, LINK_STYLE = 2, 3, 5
+
+
+class ComponentError(ValueError):
+    """A use of a component that Discord's client would not let a person make; nothing is sent to the bot."""
+
+
+def find_component(rows: list[dict[str, Any]], custom_id: str) -> dict[str, Any] | None:
+    """The component with `custom_id` in a message's action rows."""
+    return next((c for row in rows for c in row.get("components") or [] if c.get("custom_id") == custom_id), None)
 
 
 @dataclass(eq=False)
@@ -29,21 +41,29 @@ class InteractionCallback:
 
 @dataclass(eq=False)
 class Interaction:
-    """An interaction a test user opened, and everything the bot answered to it."""
+    """An interaction a test user opened (a command, or a click on a message's component), and everything the bot
+    answered to it."""
 
     changes: Changes = field(repr=False)
     id: int
     token: str
-    command_type: int  # 1 slash command, 3 message context menu
-    command_name: str
+    command_type: int  # 1 slash command, 3 message context menu; 0 for a component
+    command_name: str  # the command's name, or the component's custom_id
     user: User
     channel: Channel
     payload: dict[str, Any] = field(repr=False)
     target_message: Message | None = None
+    # MESSAGE_COMPONENT interactions: the message whose component was used (the "original" of types 6 and 7).
+    source: Message | None = None
     callbacks: list[InteractionCallback] = field(default_factory=list)
     original: Message | None = None
     followups: list[Message] = field(default_factory=list)
     dispatched_at: float | None = None
+
+    @property
+    def type(self) -> int:
+        """Interaction Type: 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT."""
+        return 2 if self.source is None else 3
 
     @property
     def response(self) -> InteractionCallback | None:
@@ -51,18 +71,20 @@ class Interaction:
 
     @property
     def message_type(self) -> int:
-        """Type of the bot's response messages: 20 for slash commands, 23 for context menus."""
-        return 20 if self.command_type == 1 else 23
+        """Type of the bot's response messages: 20 for slash commands, 23 for context menus, 0 for components."""
+        return {1: 20, 3: 23}.get(self.command_type, 0)
 
     def metadata_payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": str(self.id),
-            "type": 2,
-            "name": self.command_name,
-            "command_type": self.command_type,
+            "type": self.type,
             "user": self.user.payload(),
             "authorizing_integration_owners": {"0": str(self.channel.guild_id)},
         }
+        if self.source is not None:
+            data["interacted_message_id"] = str(self.source.id)
+            return data
+        data["name"], data["command_type"] = self.command_name, self.command_type
         if self.target_message is not None:
             data["target_message_id"] = str(self.target_message.id)
         return data
@@ -114,23 +136,82 @@ class Interactions:
         target: Message | None,
     ) -> Interaction:
         """Send the bot INTERACTION_CREATE for `user` running the application command `data` in `channel`."""
-        world = self.world
-        guild = world.guilds[channel.guild_id]
-        interaction_id = world.ids.next()
-        data["id"] = command["id"] if command else str(world.ids.next())
+        data["id"] = command["id"] if command else str(self.world.ids.next())
         if command is not None and "guild_id" in command:
             data["guild_id"] = command["guild_id"]
-        member = guild.members[user.id]
-        payload: dict[str, Any] = {
-            "id": str(interaction_id),
+        payload = self._payload(channel, user, 2, data)  # APPLICATION_COMMAND
+        interaction = Interaction(
+            changes=self.changes,
+            id=int(payload["id"]),
+            token=payload["token"],
+            command_type=data["type"],
+            command_name=data["name"],
+            user=user,
+            channel=channel,
+            payload=payload,
+            target_message=target,
+        )
+        return await self._dispatch(interaction)
+
+    async def use_component(
+        self, message: Message, user: User, custom_id: str, values: Sequence[str] | None = None
+    ) -> Interaction:
+        """`user` clicks the button `custom_id` of `message`, or picks `values` in its select: MESSAGE_COMPONENT.
+
+        Raises ComponentError where Discord's client offers no such action: a deleted message, another person's
+        ephemeral message, a custom_id not on the message, a disabled component, values the select does not offer.
+        """
+        if message.deleted:
+            raise ComponentError(f"message {message.id} is deleted")
+        if message.ephemeral and (message.interaction is None or message.interaction.user is not user):
+            raise ComponentError(f"message {message.id} is ephemeral: only its viewer sees it")
+        component = find_component(message.components, custom_id)
+        if component is None:
+            raise ComponentError(f"message {message.id} has no component with custom_id {custom_id!r}")
+        if component.get("disabled"):
+            raise ComponentError(f"component {custom_id!r} is disabled")
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": int(component["type"])}
+        if component["type"] == STRING_SELECT:
+            offered = [str(option["value"]) for option in component.get("options") or []]
+            chosen = list(values or [])
+            minimum, maximum = int(component.get("min_values", 1)), int(component.get("max_values", 1))
+            if any(value not in offered for value in chosen) or len(set(chosen)) != len(chosen):
+                raise ComponentError(f"select {custom_id!r} offers {offered}, not {chosen}")
+            if not minimum <= len(chosen) <= maximum:
+                raise ComponentError(f"select {custom_id!r} takes {minimum} to {maximum} values, not {len(chosen)}")
+            data["values"] = chosen
+        elif values is not None:
+            raise ComponentError(f"{custom_id!r} is a button: it takes no values")
+        elif component.get("style") == LINK_STYLE:
+            raise ComponentError(f"{custom_id!r} is a link button: Discord opens its url, the bot hears nothing")
+        payload = self._payload(message.channel, user, 3, data)  # MESSAGE_COMPONENT
+        payload["message"] = self.world.message_payload(message)
+        interaction = Interaction(
+            changes=self.changes,
+            id=int(payload["id"]),
+            token=payload["token"],
+            command_type=0,
+            command_name=custom_id,
+            user=user,
+            channel=message.channel,
+            payload=payload,
+            source=message,
+        )
+        return await self._dispatch(interaction)
+
+    def _payload(self, channel: Channel, user: User, kind: int, data: dict[str, Any]) -> dict[str, Any]:
+        world = self.world
+        guild = world.guilds[channel.guild_id]
+        return {
+            "id": str(world.ids.next()),
             "application_id": str(world.application_id),
-            "type": 2,  # APPLICATION_COMMAND
+            "type": kind,
             "data": data,
             "guild_id": str(guild.id),
             "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
             "channel_id": str(channel.id),
             "channel": channel.payload(),
-            "member": member.payload(permissions=channel_permissions(guild, channel, user)),
+            "member": guild.members[user.id].payload(permissions=channel_permissions(guild, channel, user)),
             "token": f"interaction.{secrets.token_urlsafe(32)}",
             "version": 1,
             "app_permissions": str(world.bot_permissions(channel)),
@@ -141,20 +222,11 @@ class Interactions:
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
         }
-        interaction = Interaction(
-            changes=self.changes,
-            id=interaction_id,
-            token=payload["token"],
-            command_type=data["type"],
-            command_name=data["name"],
-            user=user,
-            channel=channel,
-            payload=payload,
-            target_message=target,
-        )
-        self.by_id[interaction_id] = interaction
+
+    async def _dispatch(self, interaction: Interaction) -> Interaction:
+        self.by_id[interaction.id] = interaction
         self.by_token[interaction.token] = interaction
-        world.sessions.dispatch("INTERACTION_CREATE", payload)
+        self.world.sessions.dispatch("INTERACTION_CREATE", interaction.payload)
         interaction.dispatched_at = time.perf_counter()
         await self.changes.notify()
         return interaction
@@ -162,8 +234,14 @@ class Interactions:
     async def responded(
         self, interaction: Interaction, kind: int, data: dict[str, Any], message: Message | None
     ) -> None:
-        """The bot's initial response, with the message it creates (types 4 and 5), if any."""
+        """The bot's initial response, with the message it creates (types 4 and 5), if any.
+
+        A component's DEFERRED_UPDATE_MESSAGE (6) or UPDATE_MESSAGE (7) makes the component's message the original
+        response: the one that editing "@original" edits.
+        """
         interaction.callbacks.append(InteractionCallback(kind, data))
+        if kind in (6, 7):
+            interaction.original = interaction.source
         if message is not None:
             interaction.original = message
             await self.record.bot_sent(message)

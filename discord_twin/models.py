@@ -384,7 +384,7 @@ class Message:
             data["interaction_metadata"] = self.interaction.metadata_payload()
             data["interaction"] = {
                 "id": str(self.interaction.id),
-                "type": 2,
+                "type": self.interaction.type,
                 "name": self.interaction.command_name,
                 "user": self.interaction.user.payload(),
             }

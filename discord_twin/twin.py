@@ -67,6 +67,7 @@ class DiscordTwin:
         self.delete_message_as_user = self.actions.delete_message_as_user
         self.open_slash_command = self.actions.open_slash_command
         self.open_message_command = self.actions.open_message_command
+        self.use_component = self.interactions.use_component  # click a button, pick in a select
         # Waiting for the bot:
         self.wait_until = self.changes.wait_until
         self.wait_until_connected = self.gateway.wait_until_connected

@@ -74,6 +74,7 @@ async def start_bot(discord_twin: DiscordTwin, twin_world: World, store: Path, t
             "api_base": discord_twin.api_base,
             "gateway_url": discord_twin.gateway_url,
             "retrain_train_limit": TINY_TRAIN_LIMIT,
+            "database": tmp_path / "digitbot.sqlite3",
             **overrides,
         })
         bot = DigitBot(settings, guild_ready_timeout=0.05)

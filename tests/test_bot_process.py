@@ -63,6 +63,22 @@ async def test_rejected_token_is_one_line_exit_2_and_never_printed(discord_twin:
     assert "Traceback" not in output
 
 
+async def test_a_corrections_database_that_is_not_sqlite_is_one_line_and_exit_2(
+        discord_twin: DiscordTwin, tmp_path: Path) -> None:
+    (tmp_path / "notes.sqlite3").write_text("these are my notes, not a database\n" * 100)
+    process = await start_bot_process({
+        "DISCORD_TOKEN": discord_twin.token, "DISCORD_API_BASE": discord_twin.api_base,
+        "DISCORD_GATEWAY_URL": discord_twin.gateway_url, "MODEL_STORE": str(tmp_path / "models"),
+        "BOT_DATABASE": str(tmp_path / "notes.sqlite3"),
+    }, cwd=tmp_path)
+    code, output = await finish(process)
+    assert code == 2, output
+    errors = [line for line in output.splitlines() if line.startswith("digitbot:")]
+    assert len(errors) == 1 and "notes.sqlite3 cannot be used" in errors[0], output
+    assert "Traceback" not in output
+    assert (tmp_path / "notes.sqlite3").read_text().startswith("these are my notes")  # left as it was
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_stop_signal_shuts_down_cleanly_and_without_tensorflow(
         discord_twin: DiscordTwin, twin_world: World, tmp_path: Path, signum: signal.Signals) -> None:

@@ -281,3 +281,34 @@ def test_html_in_a_message_renders_as_text(page: Page) -> None:
     assert mine.locator("img, script, b").count() == 0
     expect(mine.locator("strong")).to_have_text("bold")  # Discord's own markdown still works
     assert page.evaluate("window.pwned") is None
+
+
+def test_correct_an_answer_in_one_click(page: Page) -> None:
+    images, labels = mnist_test_images(100)
+    three = images[first_index_of(labels, 3)]
+    as_identity(page, "member")
+    page.set_input_files("#file-input", files=[{"name": "three.png", "mimeType": "image/png", "buffer": png(three)}])
+    page.press("#text", "Enter")
+    answer = bot_answer(page, "three.png: it's a 3")
+    wrong = answer.locator(".component-button", has_text="Wrong?")
+    expect(wrong).to_have_class(re.compile("secondary"))
+    wrong.click()
+    asked = page.locator(".message.ephemeral").filter(has_text="What is it really? I read 3.")
+    expect(asked).to_be_visible(timeout=WAIT_MS)
+    expect(asked.locator(".reply-line")).to_contain_text("three.png: it's a 3")  # it answers a click on the answer
+    choice = page.locator(f'.message[data-id="{asked.get_attribute("data-id")}"]')
+    expect(choice.locator(".only-you")).to_be_visible()
+    page.mouse.move(0, 0)
+    page.wait_for_timeout(300)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "playground-correction.png"))  # docs/playground-correction.png
+    choice.locator("select.component-select").select_option("8")
+    expect(choice).to_contain_text("Thanks, noted as 8.", timeout=WAIT_MS)  # the same private message, edited
+    expect(choice.locator(".components")).to_have_count(0)
+
+    as_identity(page, "admin")  # alice does not see bob's private messages; she sees the vote in !corrections
+    expect(page.locator(".message.ephemeral")).to_have_count(0)
+    send_text(page, "!corrections")
+    summary = bot_answer(page, "Community corrections")
+    expect(summary).to_contain_text("1 vote from 1 member;")
+    image_loaded(summary.locator(".embed-image img"))

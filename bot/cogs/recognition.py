@@ -16,7 +16,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds
+from bot.answers import Answered, AnswerRecord, answered
 from bot.client import DigitBot, NoModelError
+from bot.components import wrong_view
 from bot.embeds import AttachmentResult
 from digits.inference import Prediction
 
@@ -139,10 +141,22 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         note = self.over_budget(message.author, len(images), read, retry_after) if read < len(images) else None
         try:
             async with typing_indicator(message.channel):
-                reply, files = embeds.answer(await self.recognize(images[:read]))
-                await self.bot.answer(message, note, embeds=reply, files=files)
+                results = await self.recognize(images[:read])
+                reply, files = embeds.answer(results)
+                read_out = answered([r.prediction for r in results])
+                sent = await self.bot.answer(message, note, embeds=reply, files=files, view=wrong_view(read_out))
+                if sent is not None:
+                    self.remember_answer(sent, read_out, message.author.id, message.id)
         except Exception as error:
             await self.bot.reply_with_error(error, message)
+
+    def remember_answer(self, sent: discord.Message, read_out: Answered | None, author_id: int,
+                        original_id: int | None) -> None:
+        """Keep the inputs of an answer for its "Wrong?" button (bounded; see bot/answers.py)."""
+        if read_out is not None:
+            guild_id = sent.guild.id if sent.guild else None
+            self.bot.recent_answers.remember(AnswerRecord(guild_id, sent.channel.id, sent.id, author_id, original_id,
+                                                          read_out.version, read_out.numbers, read_out.inputs))
 
     async def _reply(self, message: discord.Message, text: str) -> None:
         try:
@@ -191,12 +205,14 @@ class RecognitionCog(commands.Cog, name="Recognition"):
     @app_commands.command(name="digit", description="Read the handwritten digit in an image")
     @app_commands.describe(image="A picture of one handwritten digit")
     async def digit(self, interaction: discord.Interaction[DigitBot], image: discord.Attachment) -> None:
-        await self._answer(interaction, [image])
+        await self._answer(interaction, [image], None)
 
     async def recognize_menu(self, interaction: discord.Interaction[DigitBot], message: discord.Message) -> None:
-        await self._answer(interaction, message.attachments)
+        await self._answer(interaction, message.attachments, message)
 
-    async def _answer(self, interaction: discord.Interaction[DigitBot], attachments: list[discord.Attachment]) -> None:
+    async def _answer(self, interaction: discord.Interaction[DigitBot], attachments: list[discord.Attachment],
+                      original: discord.Message | None) -> None:
+        """Answer /digit (no `original`: the picture came with the command) or the menu on `original`."""
         images = [a for a in attachments if is_image(a)][:MAX_ATTACHMENTS]
         if not images:
             await interaction.response.send_message("There is no image to read there.", ephemeral=True)
@@ -209,9 +225,14 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         if self.bot.served_version is None:  # refused before deferring, so the refusal stays private
             raise NoModelError("I have no trained model yet: an admin can train one with `!retrain`.")
         await interaction.response.defer(thinking=True)
-        reply, files = embeds.answer(await self.recognize(images[:read]))
+        results = await self.recognize(images[:read])
+        reply, files = embeds.answer(results)
         note = self.over_budget(interaction.user, len(images), read, retry_after) if read < len(images) else None
-        await interaction.followup.send(note or discord.utils.MISSING, embeds=reply, files=files)
+        read_out = answered([r.prediction for r in results])
+        sent = await interaction.followup.send(note or discord.utils.MISSING, embeds=reply, files=files, wait=True,
+                                               view=wrong_view(read_out) or discord.utils.MISSING)
+        author = original.author.id if original else interaction.user.id
+        self.remember_answer(sent, read_out, author, original.id if original else None)
 
 
 @contextlib.asynccontextmanager

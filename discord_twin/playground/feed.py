@@ -132,7 +132,8 @@ class Feed:
             for message in [interaction.original, *interaction.followups]:
                 if message is None or not message.ephemeral:
                     continue
-                signature = (message.edited_at, message.deleted, message.content, len(message.embeds))
+                signature = (message.edited_at, message.deleted, message.content, len(message.embeds),
+                             len(message.components))
                 if self._ephemeral_seen.get(message.id) != signature:
                     self._ephemeral_seen[message.id] = signature
                     payload = self.twin.world.message_payload(message)

@@ -8,6 +8,7 @@ Routes (besides the twin's own REST, gateway and CDN):
     POST /playground/api/interactions       multipart or JSON: user, name, subcommand, options (JSON), target_id,
                                             and a file part per attachment option, named after the option
     POST /playground/api/reactions          JSON: user, message_id, emoji, remove
+    POST /playground/api/components         JSON: user, message_id, custom_id, values (a select's): a click
     GET  /playground/api/events             server-sent events: the gateway's message events, EPHEMERAL, STATE
 """
 
@@ -24,6 +25,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.hdrs import CONTENT_DISPOSITION, CONTENT_TYPE
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
+from ..interactions import ComponentError
 from ..models import Attachment, Message, User
 from ..scaffold import World, build_world
 from ..twin import DiscordTwin
@@ -92,6 +94,7 @@ class Playground:
             web.post(f"{API}/messages", self.post_message),
             web.post(f"{API}/interactions", self.open_interaction),
             web.post(f"{API}/reactions", self.react),
+            web.post(f"{API}/components", self.use_component),
             web.get(f"{API}/events", self.events),
         ]
 
@@ -160,6 +163,21 @@ class Playground:
         self.twin.world.react(message, emoji, user.id, added=not body.get("remove"))
         await self.twin.changes.notify()
         return json_ok(self.twin.world.message_payload(message))
+
+    async def use_component(self, request: web.Request) -> web.Response:
+        """A click on a button, or a choice in a select, of a message (an ephemeral one only by its viewer)."""
+        body = await _json(request)
+        user = self._identity(body)
+        message = self._message(body.get("message_id"))
+        values = body.get("values")
+        if values is not None and (not isinstance(values, list) or not all(isinstance(v, str) for v in values)):
+            raise ApiError(400, "values must be a list of strings")
+        try:
+            interaction = await self.twin.use_component(message, user, str(body.get("custom_id", "")), values)
+        except ComponentError as error:
+            raise ApiError(400, str(error)) from None
+        self.feed.watch_interaction(interaction)
+        return json_ok({"id": str(interaction.id)})
 
     # -- application commands ----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from aiohttp import BodyPartReader, web
 from ..models import FLAG_EPHEMERAL, FLAG_LOADING, Channel, Message, StoredAttachment
 from ..world import WorldState
 from .http import DiscordError, form_error
-from .validation import validate_files, validate_message
+from .validation import validate_components, validate_files, validate_message
 
 if TYPE_CHECKING:
     from ..interactions import Interaction
@@ -57,6 +57,7 @@ def new_bot_message(
     attachments = _attachments(world, body, channel)
     components = list(data.get("components") or [])
     validate_message(content, embeds, bool(attachments or components or data.get("sticker_ids")))
+    validate_components(components)
     reference_id = None
     reference = data.get("message_reference")
     if reference and reference.get("message_id") is not None:
@@ -94,6 +95,7 @@ def apply_edit(world: WorldState, message: Message, body: ParsedBody) -> None:
         attachments = message.attachments
     components = message.components if "components" not in data else list(data["components"] or [])
     validate_message(content, embeds, bool(attachments or components))
+    validate_components(components)
     message.content, message.embeds, message.attachments, message.components = (
         content,
         embeds,

@@ -54,21 +54,30 @@ class InteractionRoutes:
             )
         elif kind in (6, 7):
             # Interaction Callback Type: DEFERRED_UPDATE_MESSAGE and UPDATE_MESSAGE are "Only valid for
-            # component-based interactions"; the twin's interactions are application commands.
-            raise form_error("type", "INTERACTION_CALLBACK_TYPE_INVALID",
-                             f"Callback type {kind} is only valid for component-based interactions")
+            # component-based interactions".
+            source = interaction.source
+            if source is None:
+                raise form_error("type", "INTERACTION_CALLBACK_TYPE_INVALID",
+                                 f"Callback type {kind} is only valid for component-based interactions")
+            if source.deleted:
+                raise DiscordError(404, 10008, "Unknown Message")
+            if kind == 7:  # UPDATE_MESSAGE: the component's message is edited in place
+                apply_edit(self.world, source, ParsedBody(data, body.files))
+                await self.record.edited(source, by_bot=True)
         elif kind not in (1, 8, 9, 10, 12):
             raise form_error("type", "BASE_TYPE_CHOICES", f"Value must be one of valid callback types, got {kind}")
         await self.interactions.responded(interaction, kind, data, message)
         if request.query.get("with_response") not in ("1", "true", "True"):
             return web.Response(status=204)
         resource: dict[str, Any] = {"type": kind}
+        if kind == 7:
+            message = interaction.source
         if message is not None:
             resource["message"] = self.world.message_payload(message)
         callback = {
             "interaction": {
                 "id": str(interaction.id),
-                "type": 2,
+                "type": interaction.type,
                 "response_message_id": str(message.id) if message else None,
                 "response_message_loading": kind == 5,
                 "response_message_ephemeral": bool(message and message.ephemeral),
@@ -130,6 +139,6 @@ class InteractionRoutes:
     def _webhook_message(self, request: web.Request, interaction: Interaction) -> Message:
         raw_id = request.match_info["message_id"]
         message = interaction.original if raw_id == "@original" else self.world.messages.get(snowflake(raw_id))
-        if message is None or message.deleted or message.interaction is not interaction:
+        if message is None or message.deleted or (message.interaction is not interaction and message is not interaction.original):
             raise DiscordError(404, 10008, "Unknown Message")
         return message

@@ -196,3 +196,103 @@ def _options_size(options: list[dict[str, Any]]) -> int:
         size += sum(len(str(c.get("name", ""))) + len(str(c.get("value", ""))) for c in option.get("choices") or [])
         size += _options_size(option.get("options") or [])
     return size
+
+
+# interactions/message-components (the legacy layout: action rows at the top level).
+ACTION_ROW, BUTTON, STRING_SELECT = 1, 2, 3
+LINK_STYLE = 5
+BUTTON_STYLES = range(1, 6)  # primary, secondary, success, danger, link (6, premium, needs a SKU: not modelled)
+MAX_ROWS = 5  # Action Rows: "up to 5 action rows" per message
+MAX_BUTTONS_PER_ROW = 5  # "an Action Row can contain up to 5 buttons" ... "or a single select component"
+MAX_CUSTOM_ID = 100
+MAX_BUTTON_LABEL = 80
+MAX_SELECT_OPTIONS = 25
+MAX_OPTION_TEXT = 100  # a select option's label, value and description
+MAX_PLACEHOLDER = 150
+
+
+def validate_components(components: list[dict[str, Any]]) -> None:
+    """Message Components: action rows of up to 5 buttons or one string select, at most 5 rows, unique custom_ids."""
+    if len(components) > MAX_ROWS:
+        raise form_error("components", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ROWS} or fewer in length.")
+    custom_ids: set[str] = set()
+    for row_index, row in enumerate(components):
+        path = f"components.{row_index}"
+        if int(row.get("type", 0)) != ACTION_ROW:
+            raise form_error(f"{path}.type", "UNION_TYPE_CHOICES", "Top-level components must be action rows")
+        children = row.get("components") or []
+        if not children:
+            raise form_error(f"{path}.components", "BASE_TYPE_MIN_LENGTH", "Must be 1 or more in length.")
+        kinds = [int(child.get("type", 0)) for child in children]
+        if STRING_SELECT in kinds and len(children) > 1:
+            raise form_error(f"{path}.components", "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                             "The specified component exceeds the maximum width")
+        if len(children) > MAX_BUTTONS_PER_ROW:
+            raise form_error(f"{path}.components", "BASE_TYPE_MAX_LENGTH",
+                             f"Must be {MAX_BUTTONS_PER_ROW} or fewer in length.")
+        for index, child in enumerate(children):
+            at = f"{path}.components.{index}"
+            if kinds[index] == BUTTON:
+                _check_button(at, child)
+            elif kinds[index] == STRING_SELECT:
+                _check_select(at, child)
+            else:
+                raise form_error(f"{at}.type", "UNION_TYPE_CHOICES",
+                                 f"Value must be one of {{{BUTTON}, {STRING_SELECT}}} in an action row.")
+            custom_id = child.get("custom_id")
+            if custom_id is not None:
+                if custom_id in custom_ids:
+                    raise form_error(f"{at}.custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED",
+                                     "Component custom id cannot be duplicated")
+                custom_ids.add(custom_id)
+
+
+def _check_custom_id(path: str, component: dict[str, Any]) -> None:
+    custom_id = component.get("custom_id")
+    if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= MAX_CUSTOM_ID:
+        raise form_error(f"{path}.custom_id", "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_CUSTOM_ID} in length.")
+
+
+def _check_button(path: str, button: dict[str, Any]) -> None:
+    """Button Object: a style 1-5; link buttons have a url and no custom_id, the others a custom_id and no url."""
+    style = int(button.get("style", 0))
+    if style not in BUTTON_STYLES:
+        raise form_error(f"{path}.style", "BASE_TYPE_CHOICES", f"Value must be one of {set(BUTTON_STYLES)}.")
+    if style == LINK_STYLE:
+        if not button.get("url"):
+            raise form_error(f"{path}.url", "BUTTON_LINK_URL_REQUIRED", "A link button requires a url")
+        if "custom_id" in button:
+            raise form_error(f"{path}.custom_id", "BUTTON_LINK_CUSTOM_ID_INVALID", "A link button cannot have a custom id")
+    else:
+        _check_custom_id(path, button)
+        if "url" in button:
+            raise form_error(f"{path}.url", "BUTTON_NON_LINK_URL_INVALID", "Only link buttons can have a url")
+    if not button.get("label") and not button.get("emoji"):
+        raise form_error(f"{path}.label", "BUTTON_LABEL_OR_EMOJI_REQUIRED", "A button requires a label or an emoji")
+    _max_length(f"{path}.label", button.get("label"), MAX_BUTTON_LABEL)
+
+
+def _check_select(path: str, select: dict[str, Any]) -> None:
+    """String Select: 1-25 options with unique values, 0 ≤ min_values ≤ max_values ≤ 25 and ≤ the number of options."""
+    _check_custom_id(path, select)
+    options = select.get("options") or []
+    if not 1 <= len(options) <= MAX_SELECT_OPTIONS:
+        raise form_error(f"{path}.options", "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_SELECT_OPTIONS} in length.")
+    values: set[str] = set()
+    for index, option in enumerate(options):
+        for key in ("label", "value"):
+            if not str(option.get(key) or ""):
+                raise form_error(f"{path}.options.{index}.{key}", "BASE_TYPE_REQUIRED", "This field is required")
+        for key in ("label", "value", "description"):
+            _max_length(f"{path}.options.{index}.{key}", option.get(key), MAX_OPTION_TEXT)
+        if option["value"] in values:
+            raise form_error(f"{path}.options.{index}.value", "SELECT_COMPONENT_OPTION_VALUE_DUPLICATED",
+                             "Select component option values must be unique")
+        values.add(option["value"])
+    minimum, maximum = int(select.get("min_values", 1)), int(select.get("max_values", 1))
+    if not 0 <= minimum <= MAX_SELECT_OPTIONS:
+        raise form_error(f"{path}.min_values", "NUMBER_TYPE_MAX", f"Must be between 0 and {MAX_SELECT_OPTIONS}.")
+    if not 1 <= maximum <= MAX_SELECT_OPTIONS or maximum < minimum or maximum > len(options):
+        raise form_error(f"{path}.max_values", "NUMBER_TYPE_MAX",
+                         "Must be at least min_values and at most the number of options.")
+    _max_length(f"{path}.placeholder", select.get("placeholder"), MAX_PLACEHOLDER)

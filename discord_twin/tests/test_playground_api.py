@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
+from discord_twin import Message
 from discord_twin.playground import Limits, Playground
 
 
@@ -90,3 +91,43 @@ async def test_the_page_is_served_with_a_strict_content_policy(playground: Playg
         for name in ("app.js", "style.css"):
             async with session.get(f"{playground.url}/static/{name}") as response:
                 assert response.status == 200
+
+
+async def test_a_click_on_a_component_is_an_interaction_and_what_the_page_cannot_offer_is_refused(
+    playground: Playground,
+) -> None:
+    twin, world = playground.twin, playground.world
+    components = [{"type": 1, "components": [
+        {"type": 2, "style": 2, "label": "Wrong?", "custom_id": "wrong"},
+        {"type": 2, "style": 1, "label": "Off", "custom_id": "off", "disabled": True}]},
+        {"type": 1, "components": [{"type": 3, "custom_id": "digit", "options": [
+            {"label": str(d), "value": str(d)} for d in range(10)]}]}]
+    answer = Message(id=twin.world.ids.next(), channel=world.channel, author=twin.bot_user, content="it's a 3",
+                     components=components)
+    await twin.record.bot_sent(answer)
+    url = f"{playground.url}/playground/api/components"
+    async with aiohttp.ClientSession() as session:
+        async def click(**body: object) -> tuple[int, dict[str, object]]:
+            async with session.post(url, json=body) as response:
+                return response.status, await response.json()
+
+        status, created = await click(user="member", message_id=str(answer.id), custom_id="wrong")
+        assert status == 200
+        interaction = twin.interactions.by_id[int(str(created["id"]))]
+        assert interaction.payload["data"] == {"custom_id": "wrong", "component_type": 2}
+        assert interaction.user is world.user and interaction.source is answer
+        status, created = await click(user="admin", message_id=str(answer.id), custom_id="digit", values=["7"])
+        assert status == 200 and twin.interactions.by_id[int(str(created["id"]))].payload["data"]["values"] == ["7"]
+
+        refused: list[tuple[dict[str, object], int, str]] = [
+            ({"user": "member", "message_id": str(answer.id), "custom_id": "off"}, 400, "disabled"),
+            ({"user": "member", "message_id": str(answer.id), "custom_id": "nope"}, 400, "no component"),
+            ({"user": "member", "message_id": str(answer.id), "custom_id": "digit", "values": ["x"]}, 400, "offers"),
+            ({"user": "member", "message_id": str(answer.id), "custom_id": "digit", "values": "7"}, 400, "list"),
+            ({"user": "carol", "message_id": str(answer.id), "custom_id": "wrong"}, 400, "user"),
+            ({"user": "member", "message_id": "1", "custom_id": "wrong"}, 404, "no such message"),
+        ]
+        for body, expected, words in refused:
+            status, error = await click(**body)
+            assert status == expected and words in str(error["message"]), (body, error)
+    assert len(twin.interactions.by_id) == 2

@@ -111,7 +111,9 @@ function renderMessage(m) {
   node.dataset.author = m.author.bot ? "bot" : m.author.username;
   if (m.flags & FLAG_EPHEMERAL) node.classList.add("ephemeral");
   const ref = m.message_reference && m.message_reference.message_id;
+  const clicked = m.interaction_metadata && m.interaction_metadata.interacted_message_id;  // a component's answer
   if (ref) node.append(replyLine(m, ref));
+  else if (clicked) node.append(replyLine(m, clicked));
   else if (m.interaction) {
     const line = el("div", "reply-line");
     const slash = !(m.interaction_metadata && m.interaction_metadata.command_type === 3);  // 3: a message menu
@@ -150,6 +152,7 @@ function renderMessage(m) {
     }
     body.append(box);
   }
+  if (m.components && m.components.length && !(m.flags & FLAG_LOADING)) body.append(renderComponents(m));
   if (m.reactions && m.reactions.length) body.append(renderReactions(m));
   if (m.flags & FLAG_EPHEMERAL) body.append(el("div", "only-you", "Only you can see this"));
   node.append(body, toolbar(m));
@@ -161,7 +164,8 @@ function replyLine(m, ref) {
   const target = state.messages.get(ref) || m.referenced_message;
   if (target) {
     line.append(el("span", "who", "@" + displayName(target.author)));
-    const snippet = target.content || (target.attachments && target.attachments.length ? "[image] " + target.attachments[0].filename : "(embed)");
+    const embed = target.embeds && target.embeds.length ? target.embeds[0].title : null;
+    const snippet = target.content || embed || (target.attachments && target.attachments.length ? "[image] " + target.attachments[0].filename : "(embed)");
     line.append(el("span", "snippet", snippet.slice(0, 100)));
   } else line.append(el("span", "snippet", "Original message was deleted"));
   line.addEventListener("click", () => jumpTo(ref));
@@ -219,6 +223,77 @@ function renderEmbed(embed, m, shownInEmbeds) {
   }
   if (embed.footer && embed.footer.text) node.append(el("div", "embed-footer", embed.footer.text));
   return node;
+}
+
+// Message components: action rows of buttons and string selects, drawn as Discord draws them.
+const BUTTON_STYLES = { 1: "primary", 2: "secondary", 3: "success", 4: "danger", 5: "link" };
+
+function renderComponents(m) {
+  const box = el("div", "components");
+  for (const row of m.components) {
+    const line = el("div", "action-row");
+    for (const c of row.components || []) {
+      if (c.type === 2) line.append(renderButton(m, c));
+      else if (c.type === 3) line.append(renderSelect(m, c));
+    }
+    box.append(line);
+  }
+  return box;
+}
+
+function renderButton(m, c) {
+  const label = [c.emoji && c.emoji.name, c.label].filter(Boolean).join(" ");
+  const style = BUTTON_STYLES[c.style] || "secondary";
+  if (c.style === 5) {  // a link button opens its url; the bot hears nothing
+    const link = el("a", "component-button link", label + " ↗");
+    link.href = c.url; link.target = "_blank"; link.rel = "noopener noreferrer";
+    if (c.disabled) link.classList.add("disabled");
+    return link;
+  }
+  const button = el("button", `component-button ${style}`, label);
+  button.type = "button"; button.disabled = Boolean(c.disabled); button.dataset.customId = c.custom_id;
+  button.addEventListener("click", () => useComponent(m, c.custom_id, null, button));
+  return button;
+}
+
+function renderSelect(m, c) {
+  const select = el("select", "component-select");
+  select.dataset.customId = c.custom_id; select.disabled = Boolean(c.disabled);
+  const many = (c.max_values || 1) > 1;
+  if (many) select.multiple = true;
+  else {
+    const placeholder = el("option", null, c.placeholder || "Make a selection");
+    placeholder.value = ""; placeholder.disabled = true; placeholder.selected = true; placeholder.hidden = true;
+    select.append(placeholder);
+  }
+  for (const o of c.options || []) {
+    const option = el("option", null, o.description ? `${o.label} — ${o.description}` : o.label);
+    option.value = o.value;
+    select.append(option);
+  }
+  if (!many) {
+    select.addEventListener("change", () => useComponent(m, c.custom_id, [select.value], select));
+    return select;
+  }
+  const box = el("div", "select-many");
+  const send = el("button", "component-button primary", "Choose"); send.type = "button";
+  send.addEventListener("click", () => useComponent(m, c.custom_id, [...select.selectedOptions].map((o) => o.value), send));
+  box.append(select, send);
+  return box;
+}
+
+async function useComponent(m, customId, values, control) {
+  control.disabled = true;  // until the bot answers (its update redraws the message)
+  control.classList.add("waiting");
+  try {
+    await api("/components", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ user: state.identity, message_id: m.id, custom_id: customId, values }) });
+    showError("");
+  } catch (error) {
+    showError(error.message);
+  } finally {
+    setTimeout(() => { if (control.isConnected) { control.disabled = false; control.classList.remove("waiting"); } }, 3000);
+  }
 }
 
 function renderReactions(m) {
