@@ -61,7 +61,7 @@ def main() -> int:
     started = time.perf_counter()
     for name, style in NUMBER_STYLES.items():
         for length in lengths:
-            scores: NumberScores = measure(service, raw_right, images, labels, style, length, args.count, rng)
+            scores: NumberScores = measure(service, raw_right, images, labels, [style], length, args.count, rng)
             print(f"{name:15}{length:7}{scores.whole:8.3f}{scores.whole_target:8.3f}{scores.per_digit:8.3f}"
                   f"{scores.per_digit_target:8.3f}{scores.raw:8.3f}{scores.segmented:8.3f}  {'yes' if scores.met else 'NO'}",
                   flush=True)

@@ -74,9 +74,17 @@ def numbers(images: np.ndarray, labels: np.ndarray, style: NumberStyle, length: 
 
 
 def measure(service: InferenceService, raw_right: np.ndarray, images: np.ndarray, labels: np.ndarray,
-            style: NumberStyle, length: int, count: int, rng: np.random.Generator) -> NumberScores:
-    """Scores of `count` numbers of `length` digits; `raw_right[i]` says whether the network reads raw image i right."""
-    pictures, truths, picks = numbers(images, labels, style, length, count, rng)
+            styles: Sequence[NumberStyle], length: int, count: int, rng: np.random.Generator) -> NumberScores:
+    """Scores of `count` numbers of `length` digits in each of `styles`, pooled; `raw_right[i]` says whether the
+    network reads raw test image i right."""
+    pictures: list[bytes] = []
+    truths: list[str] = []
+    picks = []
+    for style in styles:
+        styled, numbers_read, digits_used = numbers(images, labels, style, length, count, rng)
+        pictures += styled
+        truths += numbers_read
+        picks.append(digits_used)
     readings = [None if isinstance(result, ImageError) else result.number for result in service.predict_batch(pictures)]
     whole, per_digit, segmented = score(readings, truths)
-    return NumberScores(count, length, whole, per_digit, segmented, float(np.mean(raw_right[picks])))
+    return NumberScores(len(truths), length, whole, per_digit, segmented, float(np.mean(raw_right[np.concatenate(picks)])))
