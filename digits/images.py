@@ -442,15 +442,19 @@ class Segmentation:
     The pieces are over-segmented on purpose (stroke groups, cut again where a group might hold touching digits):
     which runs are digits is for the network to say (`digits.inference`). `crossings[i]` is how many strokes the
     cut between pieces i and i + 1 goes through (0 where they do not touch); `digit_height` is the height of the
-    number's digits in pixels. A picture of one digit is one piece, its whole coverage: what `to_mnist` reads.
+    number's digits in pixels. When the ink is one stroke group, `whole` is the picture's whole coverage, and all
+    the pieces together are read from it: a picture of one digit reads exactly as `to_mnist` reads it.
     """
 
     pieces: tuple[Piece, ...]
     crossings: tuple[float, ...]
     digit_height: float
+    whole: np.ndarray | None = None
 
     def digit(self, start: int, stop: int) -> np.ndarray:
         """Pieces `start` to `stop` (exclusive) framed as one MNIST digit (28×28 uint8)."""
+        if self.whole is not None and (start, stop) == (0, len(self.pieces)):
+            return _centre(self.whole)
         run = self.pieces[start:stop]
         cut = (start > 0 and self.crossings[start - 1] > 0) or (stop < len(self.pieces) and self.crossings[stop - 1] > 0)
         if len(run) == 1 and not cut:
@@ -493,7 +497,8 @@ def _segment(coverage: np.ndarray) -> Segmentation:
         rows, columns = ndimage.find_objects(labels)[0]
         if columns.stop - columns.start <= CUT_ASPECT_ALONE * (rows.stop - rows.start):
             return _whole(coverage)
-    groups = _join_strokes(strokes, labels, count) if count > 1 else labels
+    stroke_width = _stroke_width(strokes)
+    groups = _join_strokes(strokes, labels, count, stroke_width) if count > 1 else labels
     boxes = ndimage.find_objects(groups)
     masses = np.asarray(ndimage.sum_labels(coverage, groups, index=np.arange(1, len(boxes) + 1)))
     heights = np.array([box[0].stop - box[0].start for box in boxes])
@@ -510,21 +515,24 @@ def _segment(coverage: np.ndarray) -> Segmentation:
         raise too_many_digits(len(kept))
     digit_height = float(np.median(heights[kept]))
     slant = _slant(coverage, strokes)
-    stroke_width = 2.0 * float(np.percentile(ndimage.distance_transform_edt(strokes)[strokes], 90))
+    middle = height / 2
+    # Left to right by the groups' centres of mass, upright.
+    centres = ndimage.center_of_mass(coverage, groups, [i + 1 for i in kept])
+    upright = {i: x - slant * (y - middle) for i, (y, x) in zip(kept, centres)}
     cut_width = (CUT_ASPECT if len(kept) > 1 else CUT_ASPECT_ALONE) * digit_height
     pieces: list[Piece] = []
     crossings: list[float] = []
-    for index in sorted(kept, key=lambda i: _upright_centre(coverage, groups == i + 1, slant)):
-        mask = ndimage.binary_dilation(groups == index + 1, iterations=REGION_MARGIN)
-        rows, columns = ndimage.find_objects(mask.astype(np.int8))[0]
-        ink = coverage[rows, columns] * mask[rows, columns]
+    for index in sorted(kept, key=upright.__getitem__):
+        rows, columns = (slice(max(0, box.start - REGION_MARGIN), box.stop + REGION_MARGIN) for box in boxes[index])
+        mask = ndimage.binary_dilation(groups[rows, columns] == index + 1, iterations=REGION_MARGIN)
+        ink = coverage[rows, columns] * mask
         if pieces:
             crossings.append(0.0)
-        group_pieces, group_crossings = _cut(ink, rows.start, columns.start, slant, coverage.shape[0] / 2,
-                                             digit_height, cut_width, stroke_width)
+        group_pieces, group_crossings = _cut(ink, rows.start, columns.start, slant, middle, digit_height, cut_width,
+                                             stroke_width)
         pieces += group_pieces
         crossings += group_crossings
-    return Segmentation(tuple(pieces), tuple(crossings), digit_height)
+    return Segmentation(tuple(pieces), tuple(crossings), digit_height, coverage if len(boxes) == 1 else None)
 
 
 def _without_fragments(ink: np.ndarray) -> np.ndarray:
@@ -540,9 +548,9 @@ def _without_fragments(ink: np.ndarray) -> np.ndarray:
 
 
 def _whole(coverage: np.ndarray) -> Segmentation:
-    """One piece: the whole coverage (a single digit, read exactly as `to_mnist` reads it)."""
+    """One piece: the whole coverage (a single digit)."""
     height, width = coverage.shape
-    return Segmentation((Piece(0, 0, coverage, (0, height), (0.0, float(width))),), (), float(height))
+    return Segmentation((Piece(0, 0, coverage, (0, height), (0.0, float(width))),), (), float(height), coverage)
 
 
 def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:
@@ -557,12 +565,6 @@ def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:
         return float(profile @ profile)
 
     return max(SLANTS, key=sharpness)
-
-
-def _upright_centre(coverage: np.ndarray, mask: np.ndarray, slant: float) -> float:
-    ys, xs = np.nonzero(mask)
-    weights = coverage[ys, xs]
-    return float(np.average(xs - slant * (ys - coverage.shape[0] / 2), weights=weights + 1e-6))
 
 
 def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digit_height: float, cut_width: float,
@@ -605,10 +607,13 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
     return pieces, crossings
 
 
-def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+def _stroke_width(strokes: np.ndarray) -> float:
+    """How wide the strokes are, in pixels (twice the depth of their thickest parts)."""
+    return 2.0 * float(np.percentile(ndimage.distance_transform_edt(strokes)[strokes], 90))
+
+
+def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int, stroke_width: float) -> np.ndarray:
     """Label image of digit candidates: strokes closer than about a stroke's width, or above one another, are one."""
-    depth = ndimage.distance_transform_edt(strokes)
-    stroke_width = 2.0 * float(np.percentile(depth[strokes], 90))
     radius = max(1, round(JOIN_STROKES * stroke_width / 2))
     near, _ = ndimage.label(ndimage.binary_dilation(strokes, iterations=radius), structure=EIGHT_NEIGHBOURS)
     # Each stroke joins the group its grown copy fell into...
