@@ -537,14 +537,14 @@ def _segment(coverage: np.ndarray) -> Segmentation:
 
 def _without_fragments(ink: np.ndarray) -> np.ndarray:
     """The ink less the small bits of strokes a cut through touching digits leaves beside the digit (a neighbour's tip)."""
-    labels, count = ndimage.label(ink > STROKE_COVERAGE, structure=EIGHT_NEIGHBOURS)
+    labels, count = ndimage.label(ink > 0.0, structure=EIGHT_NEIGHBOURS)
     if count < 2:
         return ink
-    masses = np.asarray(ndimage.sum_labels(ink, labels, index=np.arange(1, count + 1)))
-    small = np.flatnonzero(masses < FRAGMENT_SHARE * masses.max()) + 1
-    if small.size == 0:
-        return ink
-    return ink * ~ndimage.binary_dilation(np.isin(labels, small), iterations=REGION_MARGIN)
+    masses = np.bincount(labels.ravel(), weights=ink.ravel())
+    masses[0] = 0.0
+    small = masses < FRAGMENT_SHARE * masses.max()
+    small[0] = False
+    return ink * ~small[labels] if np.any(small) else ink
 
 
 def _whole(coverage: np.ndarray) -> Segmentation:
