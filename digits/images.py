@@ -484,6 +484,7 @@ def segment(data: bytes, limits: ImageLimits = ImageLimits()) -> Segmentation:
 
 
 def too_many_digits(count: int) -> ImageError:
+    """The refusal of a picture that seems to hold `count` digits, over MAX_DIGITS."""
     return ImageError(f"I can read up to {MAX_DIGITS} digits; this picture seems to hold {count}")
 
 

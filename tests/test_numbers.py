@@ -153,8 +153,8 @@ def test_whole_numbers_read_as_well_as_their_raw_digits_predict(number_scores: l
     assert not floor, "; ".join(floor)
 
 
-@pytest.mark.xfail(reason="a number read with the wrong count of digits has all its digits wrong, and 2-7 % of "
-                          "numbers are still segmented wrongly: per-digit accuracy is 1-5 points under the raw digits'")
+@pytest.mark.xfail(reason="a number read with the wrong count of digits has all its digits wrong, and up to 7 % of "
+                          "numbers are still segmented wrongly: per-digit accuracy is 1-8 points under the raw digits'")
 def test_digits_of_numbers_read_within_3_points_of_the_raw_digits(number_scores: list[NumberScores]) -> None:
     missed = [f"{s.length} digits: per digit {s.per_digit:.3f} (target {s.per_digit_target:.3f})" for s in number_scores
               if s.per_digit < s.per_digit_target]
