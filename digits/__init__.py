@@ -5,8 +5,10 @@
     card.py         the model card, `model.json`, written and read by one class
     records.py      the train.py ⇄ bot JSON-lines records, and train.py's reporter
     mnist.py        MNIST: fetch, verify (SHA-256), cache, load
-    images.py       a posted picture → a 28×28 MNIST-convention image (and the tutorial's normalization)
-    inference.py    the inference service: the served version, predictions, accuracy reports, hot swap
+    images.py       a posted picture → a 28×28 MNIST-convention image, or a number's ink cut into pieces
+                    (and the tutorial's normalization)
+    inference.py    the inference service: the served version, predictions (which runs of pieces are a
+                    number's digits), accuracy reports, hot swap
     render.py       text bar charts and PNG pictures of what the model saw
     predict_cli.py  `python -m bot predict IMAGE...`
     retraining.py   a retrain while serving: train.py as a subprocess, the promotion decision, the hot swap

@@ -8,6 +8,11 @@ canvas, else the colour channel with the most contrast), removes a smooth backgr
 lighting), decides which side is ink (the minority), sets aside ink-coloured regions that run
 along the picture's edge (the table around the paper, a shadow), then crops, scales and centres
 the digit.
+
+A picture may hold a number: `segment` cuts its ink into pieces, left to right (stroke groups, and wide groups
+cut again where they may hold touching digits), and frames any run of pieces as one digit; which runs are the
+digits is decided where the network is (`digits.inference`). A picture of one digit is one piece, read exactly
+as `to_mnist` reads it.
 Every failure is an `ImageError` whose message can be shown to the user as is.
 """
 
@@ -78,10 +83,20 @@ JOIN_SMALL_PART_HEIGHT = 0.5
 SPECK_SHARE = 0.08
 # A group cut by the picture's edge with less than this share of the biggest group's ink is clutter, not a digit.
 EDGE_REMNANT_SHARE = 0.5
-# Among several digits, a group wider than this many times their height is touching digits; a picture's only
-# group must be wider still, as a broad 0 or 2 on its own is common.
-SPLIT_ASPECT = 1.25
-SPLIT_ASPECT_ALONE = 1.6
+# Among several digits, a group wider than this many times their height may hold touching digits and is cut at
+# its ink minima (the network then says which cuts were right); a picture's only group must be wider still, as a
+# broad 0 or 2 on its own is common.
+CUT_ASPECT = 0.5
+CUT_ASPECT_ALONE = 1.0
+# Cut pieces are at least this many digit heights wide (a 1 is about 0.15).
+MIN_PIECE = 0.15
+# Touching digits are cut through at most this many strokes (a cut through more is inside a digit).
+MAX_CROSSINGS = 2.5
+# Next to a cut through touching digits, a bit of stroke with less than this share of the digit's biggest stroke's
+# ink is the neighbour's, cut off with it.
+FRAGMENT_SHARE = 0.15
+# The slants tried for a number (columns moved per row down).
+SLANTS = tuple(np.linspace(-0.6, 0.6, 13).tolist())
 # A digit's ink reaches this many pixels beyond its strokes (their soft, antialiased edge).
 REGION_MARGIN = 2
 
@@ -111,15 +126,6 @@ def to_mnist(data: bytes, limits: ImageLimits = ImageLimits()) -> np.ndarray:
     """The digit in an encoded image as a 28×28 uint8 MNIST image (white digit on black); ImageError if none."""
     signal = _signal(_decode(data, limits))
     return _centre(_isolate_ink(signal))
-
-
-def to_mnist_digits(data: bytes, limits: ImageLimits = ImageLimits()) -> list[np.ndarray]:
-    """The digits of the number in an encoded image, left to right, each a 28×28 MNIST image; ImageError if none.
-
-    A picture of one digit gives what `to_mnist` gives.
-    """
-    coverage = _isolate_ink(_signal(_decode(data, limits)))
-    return [_centre(region) for region in _digit_regions(coverage)]
 
 
 def frame(coverage: np.ndarray) -> np.ndarray:
@@ -414,20 +420,91 @@ def _centre(coverage: np.ndarray) -> np.ndarray:
 # -- finding the digits of a number -----------------------------------------------------------
 
 
-def _digit_regions(coverage: np.ndarray) -> list[np.ndarray]:
-    """The ink of each digit, left to right: the whole coverage when it holds one digit (the common case)."""
+@dataclass(frozen=True)
+class Piece:
+    """Part of a number's ink: `ink` is a crop of the coverage whose top-left pixel is (`top`, `left`) in it.
+
+    `rows` is the ink's extent down the picture; `columns` its extent across, measured upright (the number's
+    slant taken out), both in the picture's pixels.
+    """
+
+    top: int
+    left: int
+    ink: np.ndarray
+    rows: tuple[int, int]
+    columns: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """A picture's ink cut into pieces, left to right: each digit is a run of one or more consecutive pieces.
+
+    The pieces are over-segmented on purpose (stroke groups, cut again where a group might hold touching digits):
+    which runs are digits is for the network to say (`digits.inference`). `crossings[i]` is how many strokes the
+    cut between pieces i and i + 1 goes through (0 where they do not touch); `digit_height` is the height of the
+    number's digits in pixels. When the ink is one stroke group, `whole` is the picture's whole coverage, and all
+    the pieces together are read from it: a picture of one digit reads exactly as `to_mnist` reads it.
+    """
+
+    pieces: tuple[Piece, ...]
+    crossings: tuple[float, ...]
+    digit_height: float
+    whole: np.ndarray | None = None
+
+    def digit(self, start: int, stop: int) -> np.ndarray:
+        """Pieces `start` to `stop` (exclusive) framed as one MNIST digit (28×28 uint8)."""
+        if self.whole is not None and (start, stop) == (0, len(self.pieces)):
+            return _centre(self.whole)
+        run = self.pieces[start:stop]
+        cut = (start > 0 and self.crossings[start - 1] > 0) or (stop < len(self.pieces) and self.crossings[stop - 1] > 0)
+        if len(run) == 1 and not cut:
+            return _centre(run[0].ink)
+        top, left = min(p.top for p in run), min(p.left for p in run)
+        bottom, right = max(p.top + p.ink.shape[0] for p in run), max(p.left + p.ink.shape[1] for p in run)
+        canvas = np.zeros((bottom - top, right - left), np.float32)
+        for piece in run:
+            area = canvas[piece.top - top:piece.top - top + piece.ink.shape[0], piece.left - left:piece.left - left + piece.ink.shape[1]]
+            np.maximum(area, piece.ink, out=area)
+        return _centre(_without_fragments(canvas) if cut else canvas)
+
+    def width(self, start: int, stop: int) -> float:
+        """The upright width of pieces `start` to `stop` together, in digit heights."""
+        run = self.pieces[start:stop]
+        return (max(p.columns[1] for p in run) - min(p.columns[0] for p in run)) / self.digit_height
+
+    def height(self, start: int, stop: int) -> float:
+        """The height of pieces `start` to `stop` together, in digit heights."""
+        run = self.pieces[start:stop]
+        return (max(p.rows[1] for p in run) - min(p.rows[0] for p in run)) / self.digit_height
+
+
+def segment(data: bytes, limits: ImageLimits = ImageLimits()) -> Segmentation:
+    """The ink of an encoded image cut into pieces for reading it as a number; ImageError if there is none."""
+    return _segment(_isolate_ink(_signal(_decode(data, limits))))
+
+
+def too_many_digits(count: int) -> ImageError:
+    """The refusal of a picture that seems to hold `count` digits, over MAX_DIGITS."""
+    return ImageError(f"I can read up to {MAX_DIGITS} digits; this picture seems to hold {count}")
+
+
+def _segment(coverage: np.ndarray) -> Segmentation:
+    """Stroke groups (strokes of one digit joined, specks and edge clutter dropped), wide ones cut again at ink minima."""
     strokes = coverage > STROKE_COVERAGE
     labels, count = ndimage.label(strokes, structure=EIGHT_NEIGHBOURS)
     if count == 0:
-        return [coverage]
+        return _whole(coverage)
     if count == 1:  # the common case, settled without measuring the groups
         rows, columns = ndimage.find_objects(labels)[0]
-        if columns.stop - columns.start <= SPLIT_ASPECT_ALONE * (rows.stop - rows.start):
-            return [coverage]
-    groups = _join_strokes(strokes, labels, count) if count > 1 else labels
+        if columns.stop - columns.start <= CUT_ASPECT_ALONE * (rows.stop - rows.start):
+            return _whole(coverage)
+    stroke_width = _stroke_width(strokes)
+    groups = _join_strokes(strokes, labels, count, stroke_width) if count > 1 else labels
     boxes = ndimage.find_objects(groups)
     masses = np.asarray(ndimage.sum_labels(coverage, groups, index=np.arange(1, len(boxes) + 1)))
     heights = np.array([box[0].stop - box[0].start for box in boxes])
+    if len(boxes) == 1 and boxes[0][1].stop - boxes[0][1].start <= CUT_ASPECT_ALONE * heights[0]:
+        return _whole(coverage)  # the strokes of one digit
     # Specks and dirt: little ink, and much shorter than the biggest group; and the remnants of clutter at the
     # picture's edge (a table, a shadow): groups cut by the edge with far less ink than the biggest.
     height, width = coverage.shape
@@ -435,24 +512,109 @@ def _digit_regions(coverage: np.ndarray) -> list[np.ndarray]:
     kept = [index for index in range(len(boxes))
             if (masses[index] >= SPECK_SHARE * masses.max() or heights[index] >= 0.5 * heights.max())
             and not (at_edge[index] and masses[index] < EDGE_REMNANT_SHARE * masses.max())]
-    columns = [(boxes[i][1].start, boxes[i][1].stop) for i in kept]
-    if len(boxes) == 1:
-        regions = [coverage]  # one digit, nothing set aside: exactly what `to_mnist` reads
-    else:
-        regions = [coverage * ndimage.binary_dilation(groups == i + 1, iterations=REGION_MARGIN) for i in kept]
-    # A digit is about as tall as the number's tallest ones: a group much wider than that is touching digits.
-    digit_height = int(np.median(heights[kept]))
-    aspect = SPLIT_ASPECT if len(kept) > 1 else SPLIT_ASPECT_ALONE
-    pieces = [piece for region, span in zip(regions, columns) for piece in _split_touching(region, span, digit_height, aspect)]
-    if len(pieces) > MAX_DIGITS:
-        raise ImageError(f"I can read up to {MAX_DIGITS} digits; this picture seems to hold {len(pieces)}")
-    return [region for _, region in sorted(pieces, key=lambda piece: piece[0])]
+    if len(kept) > MAX_DIGITS:
+        raise too_many_digits(len(kept))
+    digit_height = float(np.median(heights[kept]))
+    slant = _slant(coverage, strokes)
+    middle = height / 2
+    # Left to right by the groups' centres of mass, upright.
+    centres = ndimage.center_of_mass(coverage, groups, [i + 1 for i in kept])
+    upright = {i: x - slant * (y - middle) for i, (y, x) in zip(kept, centres)}
+    cut_width = (CUT_ASPECT if len(kept) > 1 else CUT_ASPECT_ALONE) * digit_height
+    pieces: list[Piece] = []
+    crossings: list[float] = []
+    for index in sorted(kept, key=upright.__getitem__):
+        rows, columns = (slice(max(0, box.start - REGION_MARGIN), box.stop + REGION_MARGIN) for box in boxes[index])
+        mask = ndimage.binary_dilation(groups[rows, columns] == index + 1, iterations=REGION_MARGIN)
+        ink = coverage[rows, columns] * mask
+        if pieces:
+            crossings.append(0.0)
+        group_pieces, group_crossings = _cut(ink, rows.start, columns.start, slant, middle, digit_height, cut_width,
+                                             stroke_width)
+        pieces += group_pieces
+        crossings += group_crossings
+    return Segmentation(tuple(pieces), tuple(crossings), digit_height, coverage if len(boxes) == 1 else None)
 
 
-def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+def _without_fragments(ink: np.ndarray) -> np.ndarray:
+    """The ink less the small bits of strokes a cut through touching digits leaves beside the digit (a neighbour's tip)."""
+    labels, count = ndimage.label(ink > 0.0, structure=EIGHT_NEIGHBOURS)
+    if count < 2:
+        return ink
+    masses = np.bincount(labels.ravel(), weights=ink.ravel())
+    masses[0] = 0.0
+    small = masses < FRAGMENT_SHARE * masses.max()
+    small[0] = False
+    return ink * ~small[labels] if np.any(small) else ink
+
+
+def _whole(coverage: np.ndarray) -> Segmentation:
+    """One piece: the whole coverage (a single digit)."""
+    height, width = coverage.shape
+    return Segmentation((Piece(0, 0, coverage, (0, height), (0.0, float(width))),), (), float(height), coverage)
+
+
+def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:
+    """The number's slant (columns moved per row down): the shear under which its strokes stack up most upright."""
+    ys, xs = np.nonzero(strokes)
+    weights = coverage[ys, xs]
+    lean = ys - coverage.shape[0] / 2
+
+    def sharpness(slant: float) -> float:
+        upright = np.round(xs - slant * lean).astype(np.intp)
+        profile = np.bincount(upright - upright.min(), weights=weights)
+        return float(profile @ profile)
+
+    return max(SLANTS, key=sharpness)
+
+
+def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digit_height: float, cut_width: float,
+         stroke_width: float) -> tuple[list[Piece], list[float]]:
+    """A group's ink as pieces, cut along the slant at the minima of its upright ink profile when it is wide enough
+    to hold touching digits; with the strokes each cut crosses."""
+    y, x = np.mgrid[top:top + ink.shape[0], left:left + ink.shape[1]]
+    upright = x - slant * (y - middle)
+    bins = np.floor(upright - upright.min()).astype(np.intp)
+    profile = np.bincount(bins.ravel(), weights=ink.ravel())
+    origin = float(upright.min())
+    first, last = _span(profile)
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    cuts: list[int] = []
+    if last - first > cut_width:
+        margin = max(1, round(MIN_PIECE * digit_height))
+        inside = range(first + margin, last - margin)
+        minima = [i for i in inside if smooth[i] <= smooth[i - 1] and smooth[i] <= smooth[i + 1]
+                  and smooth[i] <= MAX_CROSSINGS * stroke_width]
+        for candidate in sorted(minima, key=lambda i: smooth[i]):
+            if all(abs(candidate - cut) >= margin for cut in cuts):
+                cuts.append(candidate)
+        cuts.sort()
+    edges = [first, *cuts, last]
+    pieces: list[Piece] = []
+    crossings: list[float] = []
+    crossing = 0.0  # of the cut before the next piece
+    for start, stop, cut in zip(edges, edges[1:], [None, *cuts]):
+        if cut is not None:
+            crossing = max(crossing, float(smooth[cut]) / stroke_width)
+        part = ink * ((bins >= start) & (bins < stop)) if cuts else ink
+        ink_rows = np.flatnonzero(part.max(axis=1) > STROKE_COVERAGE)
+        if ink_rows.size == 0:
+            continue  # nothing but a sliver between two cuts: the cuts around it are one
+        if pieces:
+            crossings.append(crossing)
+        crossing = 0.0
+        rows = (top + int(ink_rows[0]), top + int(ink_rows[-1]) + 1)
+        pieces.append(Piece(top, left, part, rows, (origin + start, origin + stop)))
+    return pieces, crossings
+
+
+def _stroke_width(strokes: np.ndarray) -> float:
+    """How wide the strokes are, in pixels (twice the depth of their thickest parts)."""
+    return 2.0 * float(np.percentile(ndimage.distance_transform_edt(strokes)[strokes], 90))
+
+
+def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int, stroke_width: float) -> np.ndarray:
     """Label image of digit candidates: strokes closer than about a stroke's width, or above one another, are one."""
-    depth = ndimage.distance_transform_edt(strokes)
-    stroke_width = 2.0 * float(np.percentile(depth[strokes], 90))
     radius = max(1, round(JOIN_STROKES * stroke_width / 2))
     near, _ = ndimage.label(ndimage.binary_dilation(strokes, iterations=radius), structure=EIGHT_NEIGHBOURS)
     # Each stroke joins the group its grown copy fell into...
@@ -484,20 +646,6 @@ def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int) -> np.nda
     renumber = np.zeros(count + 1, dtype=np.intp)
     renumber[1:] = [roots.index(root(int(g))) + 1 for g in group]
     return renumber[labels]
-
-
-def _split_touching(region: np.ndarray, span: tuple[int, int], height: int, aspect: float) -> list[tuple[int, np.ndarray]]:
-    """The region as (left column, ink) pieces: cut at its column of least ink while it is over `aspect` × `height` wide."""
-    width = span[1] - span[0]
-    if width <= aspect * height or width < 4:
-        return [(span[0], region)]
-    profile = region[:, span[0]:span[1]].sum(axis=0)
-    middle = slice(int(width * 0.2), int(width * 0.8) + 1)
-    cut = span[0] + middle.start + int(np.argmin(profile[middle]))
-    left, right = region.copy(), region.copy()
-    left[:, cut:] = 0.0
-    right[:, :cut] = 0.0
-    return _split_touching(left, (span[0], cut), height, SPLIT_ASPECT) + _split_touching(right, (cut, span[1]), height, SPLIT_ASPECT)
 
 
 def _span(profile: np.ndarray) -> tuple[int, int]:

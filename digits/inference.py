@@ -26,7 +26,7 @@ import numpy as np
 from digits.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
 from digits.card import ModelCard
 from digits.evaluation import per_digit_accuracy
-from digits.images import ImageError, ImageLimits, normalize, to_mnist_digits
+from digits.images import ImageError, ImageLimits, MAX_DIGITS, Segmentation, normalize, segment, too_many_digits
 from digits.network import NumpyNetwork
 from model_store import ModelStore, StoreError
 
@@ -36,6 +36,16 @@ log = logging.getLogger(__name__)
 FOLLOW_INTERVAL = 1.0
 # Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy.
 _EPSILON = 1e-7
+# Choosing a number's digits among the pieces of its ink: a digit is a run of at most MAX_RUN pieces, at most
+# MAX_RUN_WIDTH digit heights wide. A run scores the log of the network's (calibrated) confidence in it, less
+# WIDTH_WEIGHT × the square of how many digit heights wider than WIDTH_FREE it is (touching digits read as one),
+# less HEIGHT_WEIGHT per digit height it is shorter than HEIGHT_FREE (a part of a digit read as one); each cut
+# between two digits costs CROSSING_WEIGHT per stroke it goes through.
+MAX_RUN = 5
+MAX_RUN_WIDTH = 2.0
+WIDTH_FREE, WIDTH_WEIGHT = 0.6, 2.0
+HEIGHT_FREE, HEIGHT_WEIGHT = 0.6, 4.0
+CROSSING_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -224,33 +234,44 @@ class InferenceService:
         return result
 
     def predict_batch(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
-        """Read many images with one forward pass; each entry is a Prediction or the ImageError of that image."""
-        served = self._current()
-        results: list[list[np.ndarray] | ImageError] = []
-        for image in images:
-            try:
-                results.append(self._to_mnist_digits(image))
-            except ImageError as error:
-                results.append(error)
-        inputs = [digit for result in results if not isinstance(result, ImageError) for digit in result]
-        if not inputs:
-            return [result for result in results if isinstance(result, ImageError)]
-        probabilities = iter(served.network.predict(normalize(np.stack(inputs)), served.card.temperature))
-        return [
-            result if isinstance(result, ImageError)
-            else Prediction(tuple(_reading(digit, next(probabilities)) for digit in result), served.version)
-            for result in results
-        ]
+        """Read many images with one forward pass; each entry is a Prediction or the ImageError of that image.
 
-    def _to_mnist_digits(self, image: bytes) -> list[np.ndarray]:
-        """`to_mnist_digits`, where an unexpected error is that image's ImageError: it must not cost other images their answers."""
+        Each picture's ink comes cut into pieces; every run of pieces that could be a digit is read, and the
+        digits are the runs that read best together (`choose_runs`).
+        """
+        served = self._current()
+        segmentations = [self._segment(image) for image in images]
+        runs = [[] if isinstance(s, ImageError) else candidate_runs(s) for s in segmentations]
+        inputs = [s.digit(*run) for s, image_runs in zip(segmentations, runs) if not isinstance(s, ImageError) for run in image_runs]
+        if not inputs:
+            return [s for s in segmentations if isinstance(s, ImageError)]
+        probabilities = served.network.predict(normalize(np.stack(inputs)), served.card.temperature)
+        results: list[Prediction | ImageError] = []
+        first = 0
+        for segmentation, image_runs in zip(segmentations, runs):
+            if isinstance(segmentation, ImageError):
+                results.append(segmentation)
+                continue
+            read = range(first, first + len(image_runs))
+            first += len(image_runs)
+            scores = [math.log(max(float(probabilities[i].max()), _EPSILON)) + run_prior(segmentation, *run)
+                      for i, run in zip(read, image_runs)]
+            chosen = [read[i] for i in choose_runs(len(segmentation.pieces), image_runs, scores, segmentation.crossings)]
+            if len(chosen) > MAX_DIGITS:
+                results.append(too_many_digits(len(chosen)))
+            else:
+                results.append(Prediction(tuple(_reading(inputs[i], probabilities[i]) for i in chosen), served.version))
+        return results
+
+    def _segment(self, image: bytes) -> Segmentation | ImageError:
+        """`segment`, where an unexpected error is that image's ImageError: it must not cost other images their answers."""
         try:
-            return to_mnist_digits(image, self.limits)
-        except ImageError:
-            raise
+            return segment(image, self.limits)
+        except ImageError as error:
+            return error
         except Exception:
             log.exception("inference: unexpected error reading an image of %d bytes", len(image))
-            raise ImageError("that image could not be read: an unexpected error (logged for the operator)") from None
+            return ImageError("that image could not be read: an unexpected error (logged for the operator)")
 
     async def predict_async(self, image: bytes) -> Prediction:
         """`predict` on the service's worker threads, leaving the event loop free."""
@@ -308,6 +329,45 @@ class InferenceService:
     def close(self) -> None:
         """Stop the worker threads (after the work already given to them)."""
         self._executor.shutdown(wait=True)
+
+
+def candidate_runs(segmentation: Segmentation) -> list[tuple[int, int]]:
+    """The runs (start, stop) of consecutive pieces that could be one digit: each piece alone, and up to MAX_RUN
+    pieces together while they are at most MAX_RUN_WIDTH digit heights wide."""
+    count = len(segmentation.pieces)
+    runs = []
+    for start in range(count):
+        runs.append((start, start + 1))
+        for stop in range(start + 2, min(count, start + MAX_RUN) + 1):
+            if segmentation.width(start, stop) > MAX_RUN_WIDTH:
+                break
+            runs.append((start, stop))
+    return runs
+
+
+def run_prior(segmentation: Segmentation, start: int, stop: int) -> float:
+    """How plausible pieces `start` to `stop` are as one digit by their shape alone, as a log-probability (≤ 0)."""
+    width, height = segmentation.width(start, stop), segmentation.height(start, stop)
+    return -WIDTH_WEIGHT * max(0.0, width - WIDTH_FREE) ** 2 - HEIGHT_WEIGHT * max(0.0, HEIGHT_FREE - height)
+
+
+def choose_runs(pieces: int, runs: Sequence[tuple[int, int]], scores: Sequence[float], crossings: Sequence[float]) -> list[int]:
+    """The indices of the runs that cover pieces 0..`pieces` left to right with the best total score (dynamic
+    programming over the cut points), each cut costing CROSSING_WEIGHT per stroke it crosses (`crossings[i]`:
+    between pieces i and i + 1). Every single piece must be among the runs, so there is always a way."""
+    best = [0.0] + [-math.inf] * pieces
+    last: list[int] = [-1] * (pieces + 1)  # the run ending at each cut point on its best way
+    for index in sorted(range(len(runs)), key=lambda i: runs[i][1]):
+        start, stop = runs[index]
+        total = best[start] + scores[index] - (CROSSING_WEIGHT * crossings[start - 1] if start > 0 else 0.0)
+        if total > best[stop]:
+            best[stop], last[stop] = total, index
+    chosen = []
+    point = pieces
+    while point > 0:
+        chosen.append(last[point])
+        point = runs[last[point]][0]
+    return chosen[::-1]
 
 
 def _reading(digit_image: np.ndarray, probabilities: np.ndarray) -> DigitReading:

@@ -93,3 +93,18 @@ def test_community_benchmark_reports_before_after_and_the_kill_phase() -> None:
     assert figures["rows"] == figures["example_rows"] + figures["vote_rows"] == figures["corrected"] + figures["honest_votes"] + figures["wrong_votes"]
     assert figures["community_examples"] > 0 and figures["database_bytes"] > 0
     assert figures["acknowledged_votes"] > 0 and figures["lost_rows"] == 0 and figures["integrity_ok"] is True
+
+
+def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> None:
+    from samples.pictures import NUMBER_STYLES
+
+    script = SCRIPT.parent / "number_accuracy.py"
+    result = subprocess.run([sys.executable, str(script), "--store", str(trained_store), "--count", "4", "--lengths", "2,3", "--json"],
+                            capture_output=True, text=True, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, timeout=80)
+    assert result.returncode in (0, 1), result.stderr  # 1: some target missed on so few numbers
+    rows = json.loads(result.stdout.strip().splitlines()[-1])["rows"]
+    assert [(row["style"], row["length"]) for row in rows] == [(style, length) for style in NUMBER_STYLES for length in (2, 3)]
+    for row in rows:
+        assert row["numbers"] == 4 and 0 <= row["whole"] <= row["segmented"] <= 1 and row["per_digit"] <= row["segmented"]
+        assert row["whole_target"] == pytest.approx(0.85 * row["raw"] ** row["length"]) and row["met"] == (
+            row["whole"] >= row["whole_target"] and row["per_digit"] >= row["per_digit_target"])

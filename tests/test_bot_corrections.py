@@ -13,7 +13,9 @@ import pytest
 from bot.answers import Refused, parse_wrong
 from bot.cogs.corrections import CorrectionsCog
 from digits.community import in_test_half
-from digits.images import to_mnist_digits
+from digits.images import to_mnist
+from digits.inference import InferenceService
+from model_store import ModelStore
 from discord_twin import READ_MESSAGE_HISTORY, Attachment, ComponentError, DiscordTwin, Interaction, Message, User, World
 from samples import pictures as styles
 from tests.bot_fixtures import WAIT, StartBot, png
@@ -86,7 +88,7 @@ async def test_a_correction_by_click_is_stored_and_thanked_privately(
     _, guild_id, channel_id, message_id, position, author_id, image, model_version, predicted = example
     assert (guild_id, channel_id, message_id, position) == (twin_world.guild.id, twin_world.channel.id, reply.id, 0)
     assert (author_id, model_version, predicted) == (twin_world.user.id, version, int(numbers[0]))
-    [seen] = to_mnist_digits(digit_png)
+    seen = to_mnist(digit_png)
     assert np.array_equal(np.frombuffer(image, np.uint8).reshape(28, 28), seen)  # the 28×28 input, not the picture
     assert database["votes"] == [(example[0], twin_world.user.id, 3, 0)]
 
@@ -113,7 +115,7 @@ async def test_quorum_of_two_members_and_an_admins_confirmation(
 
 
 async def test_a_number_lets_the_member_pick_the_digit(
-    start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits, tmp_path: Path
+    start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits, store: Path, tmp_path: Path
 ) -> None:
     await start_bot()
     picture = styles.number_drawing([test_digits[0][i] for i in (0, 1, 2)], np.random.default_rng(5))
@@ -134,7 +136,11 @@ async def test_a_number_lets_the_member_pick_the_digit(
     assert pick.callbacks[0].type == 6
     [example] = rows(tmp_path / "digitbot.sqlite3")["examples"]
     assert example[4] == 1 and example[8] == int(numbers[0][1])
-    assert np.array_equal(np.frombuffer(example[6], np.uint8).reshape(28, 28), to_mnist_digits(picture)[1])
+    service = InferenceService(ModelStore(store))
+    service.load()
+    seen = service.predict(picture).digits[1].input_image  # the digit as the served model read it
+    service.close()
+    assert np.array_equal(np.frombuffer(example[6], np.uint8).reshape(28, 28), seen)
 
 
 async def test_refusals_change_nothing(
@@ -204,7 +210,7 @@ async def test_the_button_keeps_working_after_a_restart(
     refused = await correct(discord_twin, slash_answer, twin_world.user, 8)  # its picture came with the command
     assert refused.content.startswith("I have restarted since that answer and can't find its picture any more")
     examples = rows(tmp_path / "digitbot.sqlite3")["examples"]
-    [seen] = to_mnist_digits(digit_png)  # rebuilt from the original posts by the same preprocessing
+    seen = to_mnist(digit_png)  # rebuilt from the original posts by the same preprocessing
     assert [(e[3], e[5]) for e in examples] == [(reply.id, twin_world.user.id), (menu_answer.id, twin_world.admin.id)]
     assert all(np.array_equal(np.frombuffer(e[6], np.uint8).reshape(28, 28), seen) for e in examples)
 

@@ -130,13 +130,13 @@ def test_predict_batch_keeps_order_and_reports_each_refusal(trained_store: Path,
 def test_an_unexpected_error_costs_only_its_own_image(trained_store: Path, test_digits, monkeypatch, caplog) -> None:
     import digits.inference
 
-    def to_mnist_digits(data: bytes, limits):
+    def segment(data: bytes, limits):
         if data == b"poison":
             raise RuntimeError("a bug met a picture")
-        return real_to_mnist_digits(data, limits)
+        return real_segment(data, limits)
 
-    real_to_mnist_digits = digits.inference.to_mnist_digits
-    monkeypatch.setattr(digits.inference, "to_mnist_digits", to_mnist_digits)
+    real_segment = digits.inference.segment
+    monkeypatch.setattr(digits.inference, "segment", segment)
     service = InferenceService(ModelStore(trained_store))
     service.load()
     images, _ = test_digits

@@ -21,7 +21,7 @@ from bot.cogs.admin import admin_only
 from bot.cogs.recognition import is_image
 from bot.components import label_view, which_view
 from digits.community import Answer, Corrections
-from digits.images import ImageError, to_mnist_digits
+from digits.images import ImageError
 from digits.render import grid_png
 
 log = logging.getLogger(__name__)
@@ -153,13 +153,14 @@ class CorrectionsCog(commands.Cog, name="Corrections"):
             try:
                 if attachment.size > limits.max_bytes:
                     raise ImageError("too large")
-                digits = await asyncio.to_thread(to_mnist_digits, await attachment.read(), limits)
+                # Read again as it was read: the network chooses how a number splits into digits.
+                reading = await self.bot.inference.predict_async(await attachment.read())
             except (discord.HTTPException, ImageError) as error:
                 log.info("could not read the picture of answer %d again: %s", reply_id, error)
                 raise Refused("I couldn't read that picture again; please post it once more.") from None
-            if len(digits) != len(number):
+            if len(reading.digits) != len(number):
                 raise Refused("That picture no longer matches my answer; please post it once more.")
-            inputs += digits
+            inputs += [digit.input_image for digit in reading.digits]
         if len(images) < len(numbers) and any(numbers[len(images):]):
             raise Refused("That picture no longer matches my answer; please post it once more.")
         guild_id = reply.guild.id if reply.guild else None

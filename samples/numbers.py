@@ -1,0 +1,90 @@
+"""Numbers made of MNIST test digits, read through the inference service and scored (tests and benchmarks only).
+
+How a reading is scored (issue 13):
+
+    whole-number accuracy   the share of numbers read exactly (every digit, none missing, none extra)
+    per-digit accuracy      the share of the numbers' digits read right: when the reading has as many digits as
+                            the number, its digits are compared position by position; otherwise the segmentation
+                            is wrong and every digit of that number counts as wrong
+    segmentation right      the share of numbers read with the right count of digits
+    raw accuracy            the network's accuracy on the very same MNIST digits as 28×28 images (no picture)
+
+The targets: whole-number accuracy at least 85 % of raw^length (what reading each digit independently at the
+raw accuracy predicts), per-digit accuracy within 3 points of raw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from digits.images import ImageError
+from digits.inference import InferenceService
+from samples.pictures import NumberStyle
+
+WHOLE_SHARE = 0.85
+DIGIT_TOLERANCE = 0.03
+
+
+@dataclass(frozen=True)
+class NumberScores:
+    """How well numbers of one length and style were read (see the module's docstring)."""
+
+    numbers: int
+    length: int
+    whole: float
+    per_digit: float
+    segmented: float
+    raw: float
+
+    @property
+    def whole_target(self) -> float:
+        return WHOLE_SHARE * self.raw ** self.length
+
+    @property
+    def per_digit_target(self) -> float:
+        return self.raw - DIGIT_TOLERANCE
+
+    @property
+    def met(self) -> bool:
+        return self.whole >= self.whole_target and self.per_digit >= self.per_digit_target
+
+
+def score(readings: Sequence[str | None], truths: Sequence[str]) -> tuple[float, float, float]:
+    """(whole-number accuracy, per-digit accuracy, segmentation-right share); None is an unreadable picture."""
+    whole = digits_right = segmented = 0
+    for reading, truth in zip(readings, truths, strict=True):
+        if reading is None or len(reading) != len(truth):
+            continue
+        segmented += 1
+        whole += reading == truth
+        digits_right += sum(a == b for a, b in zip(reading, truth))
+    total_digits = sum(len(truth) for truth in truths)
+    return whole / len(truths), digits_right / total_digits, segmented / len(truths)
+
+
+def numbers(images: np.ndarray, labels: np.ndarray, style: NumberStyle, length: int, count: int,
+            rng: np.random.Generator) -> tuple[list[bytes], list[str], np.ndarray]:
+    """`count` pictures of `length`-digit numbers of random test digits: (pictures, their numbers, digit indices)."""
+    picks = rng.integers(0, len(images), (count, length))
+    pictures = [style([images[i] for i in pick], rng) for pick in picks]
+    return pictures, ["".join(str(labels[i]) for i in pick) for pick in picks], picks
+
+
+def measure(service: InferenceService, raw_right: np.ndarray, images: np.ndarray, labels: np.ndarray,
+            styles: Sequence[NumberStyle], length: int, count: int, rng: np.random.Generator) -> NumberScores:
+    """Scores of `count` numbers of `length` digits in each of `styles`, pooled; `raw_right[i]` says whether the
+    network reads raw test image i right."""
+    pictures: list[bytes] = []
+    truths: list[str] = []
+    picks = []
+    for style in styles:
+        styled, numbers_read, digits_used = numbers(images, labels, style, length, count, rng)
+        pictures += styled
+        truths += numbers_read
+        picks.append(digits_used)
+    readings = [None if isinstance(result, ImageError) else result.number for result in service.predict_batch(pictures)]
+    whole, per_digit, segmented = score(readings, truths)
+    return NumberScores(len(truths), length, whole, per_digit, segmented, float(np.mean(raw_right[np.concatenate(picks)])))
