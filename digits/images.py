@@ -55,6 +55,10 @@ TAIL_SHARE = 0.1
 # background when at least 0.5 + EDGE_MARGIN of it is on one side; failing that, the ink is the minority.
 POLARITY_MARGIN = 1.6
 EDGE_MARGIN = 0.15
+# A picture's edge with at most this share on one side is all background: against it the other side must stand
+# out this many times more.
+UNIFORM_EDGE = 0.05
+POLARITY_DECISIVE = 30.0
 # Pictures at least this large a side are photos or scans whose noise is worth averaging out first.
 SMOOTH_FROM = 64
 # The background is what is left when everything thinner than this share of the picture's longer side is filled
@@ -305,6 +309,12 @@ def _signal(image: Image.Image) -> np.ndarray:
 
 def _isolate_ink(signal: np.ndarray) -> np.ndarray:
     """Ink coverage in [0, 1] (1 = full stroke, 0 = background), lighting and polarity removed."""
+    edge = _edge(signal)
+    low, high = float(signal.min()), float(signal.max())
+    if low < high and edge[0] in (low, high) and np.all(edge == edge[0]):
+        # A clean picture (a drawing app's export, MNIST itself): the background is its edge's one level, exactly.
+        polarity = -1.0 if edge[0] == high else 1.0
+        return _coverage(polarity * (signal - float(edge[0])), max(3, round(BACKGROUND_SHARE * max(signal.shape))))
     polarity = _polarity(signal)
     if min(signal.shape) >= SMOOTH_FROM:
         # Photos: average out sensor noise, which the filling-in below would otherwise lift into the paper's level.
@@ -344,7 +354,11 @@ def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool) -> np.ndarra
     else:
         paper = ndimage.grey_opening(padded, size=(size, size))[size:-size, size:-size]
         residual = signal - paper
+    return _coverage(residual, size)
 
+
+def _coverage(residual: np.ndarray, size: int) -> np.ndarray:
+    """Ink coverage from the ink's contrast against the background (`residual`) found with a window of `size`."""
     ink_mask = residual > _otsu(residual)
     background = residual[~ink_mask]
     ink = residual[ink_mask]
@@ -378,18 +392,20 @@ def _polarity(signal: np.ndarray) -> float:
     tau = max(TAIL_SIGMAS * 1.4826 * _median(np.abs(residual)) + 1.0, TAIL_SHARE * contrast)
     dark = float(np.maximum(-residual - tau, 0.0).sum())
     light = float(np.maximum(residual - tau, 0.0).sum())
-    # The ink is the side that stands out of its surroundings the most (when the window is narrow enough to see that)...
-    if 2 * window <= min(small.shape):
-        if dark > POLARITY_MARGIN * light:
-            return -1.0
-        if light > POLARITY_MARGIN * dark:
-            return 1.0
-    # ...else (a digit filling the frame) the picture's edge is background, mostly paper even where the digit touches
-    # it; and if the edge is split too, the ink is the minority.
+    # The picture's edge is mostly background, even where a tight crop cuts the digit.
     darker = small <= _otsu(small)
     edge_share = np.count_nonzero(_edge(darker)) / _edge(darker).size
+    edge_ink = -1.0 if edge_share < 0.5 else 1.0
+    uniform_edge = abs(edge_share - 0.5) >= 0.5 - UNIFORM_EDGE
+    # The ink is the side that stands out of its surroundings the most (when the window is narrow enough to see
+    # that); against an edge all of one side, only by far (thick strokes crowd the window, and paper stands out)...
+    if 2 * window <= min(small.shape):
+        for side, ours, theirs in ((-1.0, dark, light), (1.0, light, dark)):
+            if ours > (POLARITY_DECISIVE if uniform_edge and side != edge_ink else POLARITY_MARGIN) * theirs:
+                return side
+    # ...else (a digit filling the frame) the edge decides; and if the edge is split too, the ink is the minority.
     if abs(edge_share - 0.5) >= EDGE_MARGIN:
-        return -1.0 if edge_share < 0.5 else 1.0
+        return edge_ink
     return -1.0 if np.count_nonzero(darker) * 2 < darker.size else 1.0
 
 
@@ -399,11 +415,11 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     the strokes (a coin); all of the digits of a number stay. Nothing is set aside when that leaves too little ink."""
     ink_mask = coverage > 0.0
     height, width = ink_mask.shape
+    if np.count_nonzero(_edge(ink_mask)) < CLUTTER_EDGE_SHARE * 2 * (height + width) and ndimage.label(ink_mask)[1] <= 1:
+        return np.zeros_like(ink_mask)  # the usual case: one region away from the edge, settled without measuring it
     # Regions a few pixels apart are one: a dashed line, a table's grain, a stroke broken by noise.
     gap = max(1, round(max(height, width) / GROUP_GRID))
     grouped, count = ndimage.label(ndimage.binary_dilation(ink_mask, iterations=gap), structure=EIGHT_NEIGHBOURS)
-    if count <= 1 and np.count_nonzero(_edge(ink_mask)) < CLUTTER_EDGE_SHARE * 2 * (height + width):
-        return np.zeros_like(ink_mask)  # the usual case: one region away from the edge, settled without measuring it
     labels = np.where(ink_mask, grouped, 0)
     index = np.arange(count + 1)
     flat = labels.ravel()
