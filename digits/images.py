@@ -4,10 +4,12 @@ MNIST digits are white on black, scaled to fit a 20×20 box keeping their aspect
 placed in 28×28 so that their centre of mass sits at the centre. `to_mnist` gets any reasonable
 picture there: it decodes with Pillow under byte, pixel and memory limits, takes the first frame and the
 EXIF orientation, reduces the picture to one "signal" channel (alpha for strokes on a transparent
-canvas, else the colour channel with the most contrast), removes a smooth background (uneven
-lighting), decides which side is ink (the minority), sets aside ink-coloured regions that run
-along the picture's edge (the table around the paper, a shadow), then crops, scales and centres
-the digit.
+canvas, else the colour channel with the most contrast), decides which side is ink (the side that
+stands out of its surroundings), takes as background what is left when everything thinner than the
+strokes is filled in (uneven light, hard shadows, the table, the paper's edge stay background; a clean
+picture's background is its edge's one level), keeps faint ink only beside strong ink (not ruled or
+squared paper's lines), sets aside clutter (regions along the picture's edge, a pen, the paper's edge,
+a coin) while keeping every digit of a number, then crops, scales and centres the digit.
 Every failure is an `ImageError` whose message can be shown to the user as is.
 """
 
@@ -94,7 +96,9 @@ GROUP_GRID = 64
 BAR_ELONGATION = 4.0
 LONG_BAR = 1.6
 LONG_BAR_AT_EDGE = 1.2
-# A bar lying flat is clutter from this many times the digits' height on.
+# A bar lying flat (within 30° of the horizontal: spread this many times more across than up) is clutter from this
+# many times the digits' height on; a 1 slants less than that.
+FLAT = 3.0
 LONG_FLAT_BAR = 0.8
 # A region this many times thicker than the picture's typical stroke, and filled in to at least this share of its
 # size from its edge, is a blob (a coin), not a digit.
@@ -452,7 +456,8 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     digits = fair & ~bar
     reference = float(tall[digits].max()) if np.any(digits) else float(length[fair].min()) if np.any(fair) else 0.0
     # A bar lying flat is never a digit on its own; a 7's or a 5's detached bar is shorter, and near the rest.
-    factor = np.where(var_x > var_y, LONG_FLAT_BAR, np.where(contact > 0, LONG_BAR_AT_EDGE, LONG_BAR))
+    flat = var_x >= FLAT * var_y
+    factor = np.where(flat, LONG_FLAT_BAR, np.where(contact > 0, LONG_BAR_AT_EDGE, LONG_BAR))
     long = bar & (length >= factor * reference)
     # A coin or a thumb: a compact region whose strokes are far thicker than the others'.
     strokes = coverage > STROKE_COVERAGE
