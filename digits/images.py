@@ -102,7 +102,7 @@ FLAT = 3.0
 LONG_FLAT_BAR = 0.8
 # A region this many times thicker than the picture's typical stroke, and filled in to at least this share of its
 # size from its edge, is a blob (a coin), not a digit.
-BLOB_DEPTH = 1.8
+BLOB_DEPTH = 1.5
 BLOB_SHAPE = 0.3
 # A number has at most this many digits.
 MAX_DIGITS = 12
@@ -415,8 +415,9 @@ def _polarity(signal: np.ndarray) -> float:
 
 def _clutter(coverage: np.ndarray) -> np.ndarray:
     """What is in the picture besides handwriting, with its fringe: regions along the picture's edge (a table, a
-    shadow), straight bars much longer than the digits are tall (a pen, the paper's edge), blobs far thicker than
-    the strokes (a coin); all of the digits of a number stay. Nothing is set aside when that leaves too little ink."""
+    shadow) or cut by it beside a whole digit, straight bars much longer than the digits are tall (a pen, the
+    paper's edge), blobs far thicker than the strokes (a coin); all of the digits of a number stay. Nothing is set
+    aside when that leaves too little ink."""
     ink_mask = coverage > 0.0
     height, width = ink_mask.shape
     if np.count_nonzero(_edge(ink_mask)) < CLUTTER_EDGE_SHARE * 2 * (height + width) and ndimage.label(ink_mask)[1] <= 1:
@@ -444,6 +445,10 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     wide = np.array([(box[1].stop - box[1].start) if box is not None else 0 for box in boxes], np.float64)
     contact = np.bincount(_edge(labels), minlength=count + 1)
     contact[0] = 0
+    # Cut by the picture's edge: reaching it, or nearly (its last pixels faded into the frame's border).
+    cut = np.zeros(count + 1, bool)
+    cut[np.concatenate([labels[:gap].ravel(), labels[-gap:].ravel(), labels[:, :gap].ravel(), labels[:, -gap:].ravel()])] = True
+    cut[0] = False
 
     along_edge = contact >= CLUTTER_EDGE_SHARE * 2 * (height + width)
     bar = length >= BAR_ELONGATION * thickness
@@ -457,7 +462,7 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     reference = float(tall[digits].max()) if np.any(digits) else float(length[fair].min()) if np.any(fair) else 0.0
     # A bar lying flat is never a digit on its own; a 7's or a 5's detached bar is shorter, and near the rest.
     flat = var_x >= FLAT * var_y
-    factor = np.where(flat, LONG_FLAT_BAR, np.where(contact > 0, LONG_BAR_AT_EDGE, LONG_BAR))
+    factor = np.where(flat, LONG_FLAT_BAR, np.where(cut, LONG_BAR_AT_EDGE, LONG_BAR))
     long = bar & (length >= factor * reference)
     # A coin or a thumb: a compact region whose strokes are far thicker than the others'.
     strokes = coverage > STROKE_COVERAGE
@@ -469,7 +474,11 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     deepest[1:] = ndimage.maximum(depth, labels, index[1:])
     blob = ~bar & (deepest >= BLOB_DEPTH * stroke) & (deepest >= BLOB_SHAPE * np.maximum(tall, wide))
 
-    clutter_ids = np.flatnonzero(along_edge | long | blob)
+    # A whole digit has no part cut by the picture's edge: a lighter region cut by it is a pen's or a coin's remnant.
+    heaviest = int(np.argmax(mass))
+    remnant = cut & ~cut[heaviest] & (mass < EDGE_REMNANT_SHARE * mass[heaviest])
+
+    clutter_ids = np.flatnonzero(along_edge | long | blob | remnant)
     clutter_ids = clutter_ids[clutter_ids > 0]
     # A bar near other ink is a stroke of a digit (a 4 written in two strokes), not a pen.
     kept = []
