@@ -427,18 +427,18 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     grouped, count = ndimage.label(ndimage.binary_dilation(ink_mask, iterations=gap), structure=EIGHT_NEIGHBOURS)
     labels = np.where(ink_mask, grouped, 0)
     index = np.arange(count + 1)
-    flat = labels.ravel()
+    ids = labels.ravel()
     y, x = np.indices(labels.shape, dtype=np.float64)
-    pixels = np.maximum(np.bincount(flat, minlength=count + 1), 1).astype(np.float64)
-    mean_y, mean_x = np.bincount(flat, y.ravel(), count + 1) / pixels, np.bincount(flat, x.ravel(), count + 1) / pixels
-    var_y = np.bincount(flat, (y * y).ravel(), count + 1) / pixels - mean_y**2
-    var_x = np.bincount(flat, (x * x).ravel(), count + 1) / pixels - mean_x**2
-    cov_xy = np.bincount(flat, (x * y).ravel(), count + 1) / pixels - mean_x * mean_y
+    pixels = np.maximum(np.bincount(ids, minlength=count + 1), 1).astype(np.float64)
+    mean_y, mean_x = np.bincount(ids, y.ravel(), count + 1) / pixels, np.bincount(ids, x.ravel(), count + 1) / pixels
+    var_y = np.bincount(ids, (y * y).ravel(), count + 1) / pixels - mean_y**2
+    var_x = np.bincount(ids, (x * x).ravel(), count + 1) / pixels - mean_x**2
+    cov_xy = np.bincount(ids, (x * y).ravel(), count + 1) / pixels - mean_x * mean_y
     spread = np.sqrt(((var_x - var_y) / 2) ** 2 + cov_xy**2)
     # Length and thickness of each region, as those of the uniform bar with the same second moments.
     length = np.sqrt(12 * np.maximum((var_x + var_y) / 2 + spread, 0.0)) + 1
     thickness = np.sqrt(12 * np.maximum((var_x + var_y) / 2 - spread, 0.0)) + 1
-    mass = np.bincount(flat, coverage.ravel(), count + 1)
+    mass = np.bincount(ids, coverage.ravel(), count + 1)
     mass[0] = 0.0
     boxes = [(slice(0, 0), slice(0, 0)), *ndimage.find_objects(labels, count)]
     tall = np.array([(box[0].stop - box[0].start) if box is not None else 0 for box in boxes], np.float64)
@@ -481,16 +481,16 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     clutter_ids = np.flatnonzero(along_edge | long | blob | remnant)
     clutter_ids = clutter_ids[clutter_ids > 0]
     # A bar near other ink is a stroke of a digit (a 4 written in two strokes), not a pen.
-    kept = []
+    aside = []
     for region in clutter_ids:
         if long[region] and not along_edge[region]:
             reach = ndimage.binary_dilation(labels == region, iterations=max(1, round(float(thickness[region]))))
             if np.any(ink_mask & reach & (labels != region) & ~np.isin(labels, clutter_ids)):
                 continue
-        kept.append(region)
-    if not kept:
+        aside.append(region)
+    if not aside:
         return np.zeros_like(ink_mask)
-    clutter = np.isin(labels, kept)
+    clutter = np.isin(labels, aside)
     if np.count_nonzero(ink_mask & ~clutter) < MIN_DIGIT_SHARE * np.count_nonzero(ink_mask):
         return np.zeros_like(ink_mask)
     return ndimage.binary_dilation(clutter, iterations=CLUTTER_MARGIN)
