@@ -104,6 +104,8 @@ LONG_FLAT_BAR = 0.8
 # size from its edge, is a blob (a coin), not a digit.
 BLOB_DEPTH = 1.5
 BLOB_SHAPE = 0.3
+# Only a region filling at least this share of its box can be a blob (a disc fills 0.79; digits far less).
+BLOB_FILL = 0.5
 # A number has at most this many digits.
 MAX_DIGITS = 12
 # Pixels at least this much ink make up the strokes that are grouped into digits.
@@ -424,7 +426,7 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
         return np.zeros_like(ink_mask)  # the usual case: one region away from the edge, settled without measuring it
     # Regions a few pixels apart are one: a dashed line, a table's grain, a stroke broken by noise.
     gap = max(1, round(max(height, width) / GROUP_GRID))
-    grouped, count = ndimage.label(ndimage.binary_dilation(ink_mask, iterations=gap), structure=EIGHT_NEIGHBOURS)
+    grouped, count = ndimage.label(ndimage.maximum_filter(ink_mask, size=2 * gap + 1), structure=EIGHT_NEIGHBOURS)
     labels = np.where(ink_mask, grouped, 0)
     index = np.arange(count + 1)
     ids = labels.ravel()
@@ -464,33 +466,33 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     flat = var_x >= FLAT * var_y
     factor = np.where(flat, LONG_FLAT_BAR, np.where(cut, LONG_BAR_AT_EDGE, LONG_BAR))
     long = bar & (length >= factor * reference)
-    # A coin or a thumb: a compact region whose strokes are far thicker than the others'.
-    strokes = coverage > STROKE_COVERAGE
-    depth = ndimage.distance_transform_edt(strokes)
-    ridge = strokes & (depth >= ndimage.maximum_filter(depth, size=3))
-    others = ridge & ~np.isin(labels, np.flatnonzero(along_edge | long))
-    stroke = float(np.median(depth[others])) if np.any(others) else 0.0
-    deepest = np.zeros(count + 1)
-    deepest[1:] = ndimage.maximum(depth, labels, index[1:])
-    blob = ~bar & (deepest >= BLOB_DEPTH * stroke) & (deepest >= BLOB_SHAPE * np.maximum(tall, wide))
+    # A coin or a thumb: a compact region, mostly filled in, whose strokes are far thicker than the others'.
+    blob = fair & ~bar & (pixels >= BLOB_FILL * tall * wide)
+    if np.any(blob[1:]):
+        strokes = coverage > STROKE_COVERAGE
+        depth = ndimage.distance_transform_edt(strokes)
+        ridge = strokes & (depth >= ndimage.maximum_filter(depth, size=3))
+        others = ridge & ~(along_edge | long)[labels]
+        stroke = float(np.median(depth[others])) if np.any(others) else 0.0
+        deepest = np.zeros(count + 1)
+        deepest[1:] = ndimage.maximum(depth, labels, index[1:])
+        blob &= (deepest >= BLOB_DEPTH * stroke) & (deepest >= BLOB_SHAPE * np.maximum(tall, wide))
 
     # A whole digit has no part cut by the picture's edge: a lighter region cut by it is a pen's or a coin's remnant.
     heaviest = int(np.argmax(mass))
     remnant = cut & ~cut[heaviest] & (mass < EDGE_REMNANT_SHARE * mass[heaviest])
 
-    clutter_ids = np.flatnonzero(along_edge | long | blob | remnant)
-    clutter_ids = clutter_ids[clutter_ids > 0]
+    candidates = along_edge | long | blob | remnant
+    candidates[0] = False
     # A bar near other ink is a stroke of a digit (a 4 written in two strokes), not a pen.
-    aside = []
-    for region in clutter_ids:
-        if long[region] and not along_edge[region]:
-            reach = ndimage.binary_dilation(labels == region, iterations=max(1, round(float(thickness[region]))))
-            if np.any(ink_mask & reach & (labels != region) & ~np.isin(labels, clutter_ids)):
-                continue
-        aside.append(region)
-    if not aside:
+    aside = candidates.copy()
+    for region in np.flatnonzero(long & ~along_edge & candidates):
+        reach = ndimage.binary_dilation(labels == region, iterations=max(1, round(float(thickness[region]))))
+        if np.any(reach & ink_mask & ~candidates[labels]):
+            aside[region] = False
+    if not np.any(aside):
         return np.zeros_like(ink_mask)
-    clutter = np.isin(labels, aside)
+    clutter = aside[labels]
     if np.count_nonzero(ink_mask & ~clutter) < MIN_DIGIT_SHARE * np.count_nonzero(ink_mask):
         return np.zeros_like(ink_mask)
     return ndimage.binary_dilation(clutter, iterations=CLUTTER_MARGIN)
