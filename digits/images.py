@@ -429,19 +429,19 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     grouped, count = ndimage.label(ndimage.maximum_filter(ink_mask, size=2 * gap + 1), structure=EIGHT_NEIGHBOURS)
     labels = np.where(ink_mask, grouped, 0)
     index = np.arange(count + 1)
-    ids = labels.ravel()
-    y, x = np.indices(labels.shape, dtype=np.float64)
+    rows, columns = np.nonzero(ink_mask)
+    ids = labels[rows, columns]
+    y, x = rows.astype(np.float64), columns.astype(np.float64)
     pixels = np.maximum(np.bincount(ids, minlength=count + 1), 1).astype(np.float64)
-    mean_y, mean_x = np.bincount(ids, y.ravel(), count + 1) / pixels, np.bincount(ids, x.ravel(), count + 1) / pixels
-    var_y = np.bincount(ids, (y * y).ravel(), count + 1) / pixels - mean_y**2
-    var_x = np.bincount(ids, (x * x).ravel(), count + 1) / pixels - mean_x**2
-    cov_xy = np.bincount(ids, (x * y).ravel(), count + 1) / pixels - mean_x * mean_y
+    mean_y, mean_x = np.bincount(ids, y, count + 1) / pixels, np.bincount(ids, x, count + 1) / pixels
+    var_y = np.bincount(ids, y * y, count + 1) / pixels - mean_y**2
+    var_x = np.bincount(ids, x * x, count + 1) / pixels - mean_x**2
+    cov_xy = np.bincount(ids, x * y, count + 1) / pixels - mean_x * mean_y
     spread = np.sqrt(((var_x - var_y) / 2) ** 2 + cov_xy**2)
     # Length and thickness of each region, as those of the uniform bar with the same second moments.
     length = np.sqrt(12 * np.maximum((var_x + var_y) / 2 + spread, 0.0)) + 1
     thickness = np.sqrt(12 * np.maximum((var_x + var_y) / 2 - spread, 0.0)) + 1
-    mass = np.bincount(ids, coverage.ravel(), count + 1)
-    mass[0] = 0.0
+    mass = np.bincount(ids, coverage[rows, columns], count + 1)
     boxes = [(slice(0, 0), slice(0, 0)), *ndimage.find_objects(labels, count)]
     tall = np.array([(box[0].stop - box[0].start) if box is not None else 0 for box in boxes], np.float64)
     wide = np.array([(box[1].stop - box[1].start) if box is not None else 0 for box in boxes], np.float64)
