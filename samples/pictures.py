@@ -187,6 +187,254 @@ def shadowed_corner(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     return encode(Image.fromarray(photo.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
 
 
+# -- photos of real desks: tight crops, tables, shadows, printed paper, pencil, clutter -------------
+# Each picture draws its own camera, pen, paper and scene, so that a style covers many posts, not one.
+
+PENS = ((25, 25, 35), (20, 30, 110), (40, 40, 45), (15, 25, 70), (60, 20, 30))  # black, blue, grey, navy, dark red
+
+
+def pen_colour(rng: np.random.Generator) -> tuple[int, int, int]:
+    return PENS[int(rng.integers(len(PENS)))]
+
+
+def paper_colour(rng: np.random.Generator) -> np.ndarray:
+    """White to cream paper, as a camera's white balance leaves it."""
+    level = rng.uniform(200, 250)
+    return np.array([level, level * rng.uniform(0.96, 1.0), level * rng.uniform(0.88, 1.0)], np.float32)
+
+
+def camera(photo: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A photo as a phone stores it: JPEG at some quality."""
+    return encode(Image.fromarray(photo.clip(0, 255).astype(np.uint8)), "JPEG", quality=int(rng.integers(70, 96)))
+
+
+def snapshot(ink: np.ndarray, rng: np.random.Generator, paper: np.ndarray | None = None, ink_colour=None) -> np.ndarray:
+    """`on_paper` with this picture's own paper, pen, lighting and sensor noise (float32 RGB)."""
+    paper = paper_colour(rng) if paper is None else paper
+    colour = pen_colour(rng) if ink_colour is None else ink_colour
+    return on_paper(ink, rng, ink_colour=colour, paper=paper, gradient=rng.uniform(0.05, 0.4), noise=rng.uniform(2, 8)).astype(np.float32)
+
+
+def grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    y, x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    return y, x
+
+
+def smooth_noise(shape: tuple[int, int], rng: np.random.Generator, cells: int) -> np.ndarray:
+    """Noise in [-1, 1] that varies smoothly over about `cells` cells a side."""
+    coarse = rng.uniform(-1, 1, (cells, cells)).astype(np.float32)
+    return np.asarray(Image.fromarray(coarse).resize(shape[::-1], Image.Resampling.BICUBIC)).clip(-1, 1)
+
+
+def ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """Top, bottom, left, right (exclusive) of the visible ink."""
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.15), np.flatnonzero(ink.max(axis=0) > 0.15)
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def cropped_tight(digit: np.ndarray, scale: int, rng: np.random.Generator) -> np.ndarray:
+    """The digit's ink at `scale` pixels per MNIST pixel, cropped to its bounding box give or take up to 3 MNIST pixels."""
+    ink = upscale(digit, 28 * scale)
+    top, bottom, left, right = ink_box(ink)
+    margins = (rng.uniform(-0.5, 3.0, 4) * scale).round().astype(int)
+    ink = np.pad(ink, 4 * scale)
+    return ink[top + 4 * scale - margins[0] : bottom + 4 * scale + margins[1], left + 4 * scale - margins[2] : right + 4 * scale + margins[3]]
+
+
+def line_coverage(position: np.ndarray, spacing: float, width: float, rng: np.random.Generator) -> np.ndarray:
+    """Antialiased parallel lines `width` pixels wide every `spacing` pixels of `position`."""
+    offset = (position - rng.uniform(0, spacing)) % spacing
+    distance = np.minimum(offset, spacing - offset)
+    return np.clip(width / 2 + 0.5 - distance, 0.0, 1.0)
+
+
+def printed_paper(shape: tuple[int, int], digit_size: float, rng: np.random.Generator, squared: bool) -> np.ndarray:
+    """Ruled (or squared) paper: light blue or grey lines a fraction of the digit's height apart, slightly askew."""
+    y, x = grid(shape)
+    tilt = rng.uniform(-0.04, 0.04)
+    spacing = digit_size * rng.uniform(0.22, 0.5 if squared else 0.7)
+    width = rng.uniform(1.0, 3.0)
+    lines = line_coverage(y + tilt * x, spacing, width, rng)
+    if squared:
+        lines = np.maximum(lines, line_coverage(x - tilt * y, spacing, width, rng))
+    paper = paper_colour(rng)
+    blue = rng.random() < 0.6
+    line = np.array([rng.uniform(140, 190), rng.uniform(170, 205), rng.uniform(215, 245)] if blue else [rng.uniform(150, 200)] * 3, np.float32)
+    surface = paper * (1 - lines[..., np.newaxis]) + line * lines[..., np.newaxis]
+    if not squared and rng.random() < 0.3:
+        # The red margin line of a school exercise book.
+        column = rng.uniform(0.05, 0.25) * shape[1]
+        red = np.clip(rng.uniform(1.5, 3.0) / 2 + 0.5 - np.abs(x - tilt * y - column), 0.0, 1.0)[..., np.newaxis]
+        surface = surface * (1 - red) + np.array([220, 110, 120], np.float32) * red
+    return surface
+
+
+def table_surface(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A table: dark to light, grey or wood-coloured, often with wood grain."""
+    hues = ((1.0, 0.78, 0.55), (1.0, 1.0, 1.0), (0.9, 0.92, 1.0), (1.0, 0.85, 0.7))
+    colour = 235 * rng.uniform(0.15, 0.9) * np.array(hues[int(rng.integers(len(hues)))], np.float32)
+    if rng.random() < 0.4:
+        return np.broadcast_to(colour, (*shape, 3)).astype(np.float32)
+    y, x = grid(shape)
+    angle = rng.uniform(-0.3, 0.3) + (np.pi / 2 if rng.random() < 0.5 else 0.0)
+    across = x * np.cos(angle) + y * np.sin(angle)
+    grain = 1 + rng.uniform(0.05, 0.2) * np.sin(2 * np.pi * across / rng.uniform(5, 20) + 3 * smooth_noise(shape, rng, 4))
+    return colour * grain[..., np.newaxis]
+
+
+def tight_crop_photo(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A phone photo cropped so tightly that the digit fills the frame."""
+    return camera(snapshot(cropped_tight(digit, int(rng.integers(6, 13)), rng), rng), rng)
+
+
+def tight_crop_drawing(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A drawing-app export trimmed to the strokes, in black or a colour."""
+    ink = cropped_tight(digit, int(rng.integers(3, 17)), rng)[..., np.newaxis]
+    colour = np.asarray(pen_colour(rng) if rng.random() < 0.5 else (0, 0, 0), np.float32)
+    return encode(Image.fromarray((255 * (1 - ink) + colour * ink).round().astype(np.uint8)), "PNG")
+
+
+def wide_table(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """The paper on a table that covers up to 35 % of the picture on one or two sides, its edges slightly askew."""
+    shape = (int(rng.integers(320, 420)), int(rng.integers(280, 380)))
+    y, x = grid(shape)
+    paper = np.ones(shape, bool)
+    inner = [0.0, float(shape[0]), 0.0, float(shape[1])]  # top, bottom, left, right of the paper's sure part
+    for side in rng.choice(4, size=int(rng.integers(1, 3)), replace=False):
+        length, across = (shape[1], shape[0]) if side < 2 else (shape[0], shape[1])
+        depth = rng.uniform(0.05, 0.35) * across
+        tilt = rng.uniform(-0.06, 0.06)
+        along, inward = (x, y) if side < 2 else (y, x)
+        if side % 2:
+            inward = across - 1 - inward
+        paper &= inward >= depth + tilt * (along - length / 2)
+        reach = depth + abs(tilt) * length / 2
+        inner[side] = reach if side % 2 == 0 else across - reach
+    height, width = inner[1] - inner[0], inner[3] - inner[2]
+    size = int(min(height, width) * rng.uniform(0.6, 0.95))
+    ink = np.zeros(shape, np.float32)
+    top = int(inner[0] + rng.uniform(0, height - size))
+    left = int(inner[2] + rng.uniform(0, width - size))
+    ink[top : top + size, left : left + size] = upscale(digit, size)
+    photo = snapshot(ink, rng)
+    photo[~paper] = (table_surface(shape, rng) + rng.normal(0, 4, (*shape, 3)).astype(np.float32))[~paper]
+    return camera(photo, rng)
+
+
+def shadow_across(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """A hard-edged shadow (a hand, the phone) whose edge runs across the digit itself."""
+    shape, size = (400, 360), int(rng.integers(180, 300))
+    ink = place(upscale(digit, size), shape, rng)
+    top, bottom, left, right = ink_box(ink)
+    photo = snapshot(ink, rng)
+    y, x = grid(shape)
+    centre_y = (top + bottom) / 2 + rng.uniform(-0.25, 0.25) * size
+    centre_x = (left + right) / 2 + rng.uniform(-0.25, 0.25) * size
+    angle = rng.uniform(0, 2 * np.pi)
+    across = (x - centre_x) * np.cos(angle) + (y - centre_y) * np.sin(angle)
+    along = -(x - centre_x) * np.sin(angle) + (y - centre_y) * np.cos(angle)
+    across += rng.uniform(-1, 1) * along**2 / 1500  # a gently curved edge
+    shade = 1 - rng.uniform(0.3, 0.65) * 0.5 * (1 + np.tanh(across / rng.uniform(1, 12)))
+    return camera(photo * shade[..., np.newaxis], rng)
+
+
+def _on_printed_paper(digit: np.ndarray, rng: np.random.Generator, squared: bool) -> bytes:
+    shape, size = (400, 360), int(rng.integers(180, 320))
+    ink = place(upscale(digit, size), shape, rng)
+    return camera(snapshot(ink, rng, paper=printed_paper(shape, size * 0.7, rng, squared)), rng)
+
+
+def ruled_paper(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Written on lined paper: light blue or grey lines, sometimes a red margin."""
+    return _on_printed_paper(digit, rng, squared=False)
+
+
+def squared_paper(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Written on squared (grid) paper."""
+    return _on_printed_paper(digit, rng, squared=True)
+
+
+def pencil(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Pencil: grey, low-contrast, grainy strokes."""
+    shape, size = (400, 360), int(rng.integers(160, 320))
+    ink = place(upscale(digit, size), shape, rng)
+    if rng.random() < 0.5:
+        ink = np.asarray(Image.fromarray(ink).filter(ImageFilter.MinFilter(5)))  # a finer lead
+    ink = ink * np.clip(rng.normal(0.75, 0.25, shape), 0, 1).astype(np.float32)  # graphite on the paper's grain
+    paper = paper_colour(rng)
+    lead = float(paper.mean()) - rng.uniform(55, 130)
+    return camera(snapshot(ink, rng, paper=paper, ink_colour=(lead, lead, lead + 6)), rng)
+
+
+def second_object(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """Something else in the frame beside the digit: a pen, a coin or a smudge."""
+    shape, size = (400, 360), int(rng.integers(150, 230))
+    ink = place(upscale(digit, size), shape, rng)
+    top, bottom, left, right = ink_box(ink)
+    photo = snapshot(ink, rng)
+    y, x = grid(shape)
+    kind = int(rng.integers(3))
+    if kind == 2:
+        # A smudge: a faint blurred blob anywhere, the digit included.
+        centre, spread = rng.uniform(0, 1, 2) * shape, rng.uniform(15, 45)
+        blob = np.exp(-((y - centre[0]) ** 2 + (x - centre[1]) ** 2) / (2 * spread**2))
+        return camera(photo * (1 - rng.uniform(0.05, 0.2) * blob)[..., np.newaxis], rng)
+    # Put the object in the widest free band between the digit and the picture's edge.
+    free = {"top": top, "bottom": shape[0] - bottom, "left": left, "right": shape[1] - right}
+    side = max(free, key=lambda name: free[name])
+    band = free[side]
+    if kind == 0:
+        # A pen lying roughly along that edge, partly out of the frame.
+        radius = rng.uniform(6, 14)
+        offset = rng.uniform(-radius, max(0.6 * band - radius, 0))
+        horizontal = side in ("top", "bottom")
+        length = (shape[1] if horizontal else shape[0]) * rng.uniform(0.5, 0.9)
+        start = rng.uniform(-0.2, 0.5) * (shape[1] if horizontal else shape[0])
+        axis_position = {"top": offset, "bottom": shape[0] - offset, "left": offset, "right": shape[1] - offset}[side]
+        along, across = (x, y) if horizontal else (y, x)
+        tilt = rng.uniform(-0.05, 0.05)
+        distance = np.hypot(np.clip(along, start, start + length) - along, across - axis_position - tilt * (along - start))
+        cover = np.clip(radius + 0.5 - distance, 0, 1)
+        body = np.array(PENS[int(rng.integers(len(PENS)))], np.float32) * rng.uniform(0.8, 2.5)
+    else:
+        # A coin near the edge: metallic grey with a darker rim.
+        radius = rng.uniform(15, 35)
+        depth = rng.uniform(-0.3, 0.6) * max(band - 2 * radius, 0)
+        lateral = rng.uniform(0.1, 0.9)
+        middle = {"top": (depth + radius, lateral * shape[1]), "bottom": (shape[0] - depth - radius, lateral * shape[1]),
+                  "left": (lateral * shape[0], depth + radius), "right": (lateral * shape[0], shape[1] - depth - radius)}[side]
+        distance = np.hypot(y - middle[0], x - middle[1])
+        cover = np.clip(radius + 0.5 - distance, 0, 1)
+        body = rng.uniform(100, 190) * (1 - 0.3 * np.clip(distance / radius - 0.8, 0, 1))[..., np.newaxis] * np.array([1.0, 0.95, 0.8], np.float32)
+    photo = photo * (1 - cover[..., np.newaxis]) + body * cover[..., np.newaxis]
+    return camera(photo, rng)
+
+
+def paper_edge(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """The sheet's edge in the frame: beyond it a surface about as bright as the paper, along it a thin shadow."""
+    shape, size = (400, 360), int(rng.integers(160, 260))
+    y, x = grid(shape)
+    side = int(rng.integers(4))
+    across = (y, shape[0] - 1 - y, x, shape[1] - 1 - x)[side]
+    along = x if side < 2 else y
+    edge = rng.uniform(0.04, 0.2) * (shape[0] if side < 2 else shape[1]) + rng.uniform(-0.08, 0.08) * (along - along.mean())
+    # The digit goes somewhere on the sheet's side of the edge.
+    margin = int(edge.max()) + 2
+    window = (shape[0] - margin, shape[1]) if side < 2 else (shape[0], shape[1] - margin)
+    ink = np.zeros(shape, np.float32)
+    placed = place(upscale(digit, min(size, *window)), window, rng)
+    if side % 2 == 0:
+        ink[-window[0] :, -window[1] :] = placed
+    else:
+        ink[: window[0], : window[1]] = placed
+    photo = snapshot(ink, rng)
+    beyond = (across < edge)[..., np.newaxis]
+    surface = table_surface(shape, rng) if rng.random() < 0.5 else np.broadcast_to(photo.mean(axis=(0, 1)) * rng.uniform(0.75, 1.08), photo.shape)
+    photo = np.where(beyond, surface + rng.normal(0, 4, photo.shape).astype(np.float32), photo)
+    shadow = np.clip(rng.uniform(1, 4) / 2 + 0.5 - np.abs(across - edge), 0, 1)[..., np.newaxis]
+    return camera(photo * (1 - rng.uniform(0.2, 0.6) * shadow), rng)
+
+
 Style = Callable[[np.ndarray, np.random.Generator], bytes]
 
 USER_IMAGE_STYLES: dict[str, Style] = {
@@ -210,6 +458,15 @@ USER_IMAGE_STYLES: dict[str, Style] = {
     "cmyk_jpeg": cmyk_jpeg,
     "grey_alpha": grey_alpha,
     "white_on_black_photo": white_on_black_photo,
+    "tight_crop_photo": tight_crop_photo,
+    "tight_crop_drawing": tight_crop_drawing,
+    "wide_table": wide_table,
+    "shadow_across": shadow_across,
+    "ruled_paper": ruled_paper,
+    "squared_paper": squared_paper,
+    "pencil": pencil,
+    "second_object": second_object,
+    "paper_edge": paper_edge,
 }
 
 

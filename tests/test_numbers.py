@@ -94,6 +94,22 @@ def test_a_four_and_a_five_written_in_two_strokes_are_one_digit_each(service: In
     assert len(read(service, canvas_with((lifted, 50, 60), (parts, 50, 330), size=(300, 600)))) == 2
 
 
+def test_a_pen_and_a_coin_beside_a_number_are_set_aside_and_every_digit_stays(service: InferenceService, test_digits) -> None:
+    number = tuple((digit_of(test_digits, d), 60, left) for d, left in ((2, 120), (1, 330), (6, 520)))
+    plain = [d.input_image for d in service.predict(canvas_with(*number, size=(420, 950))).digits]
+    y, x = np.mgrid[-40:41, -40:41]
+    clutter = {
+        "a pen lying flat below": (np.ones((22, 640), np.float32), 330, 100),
+        "a pen standing beside": (np.ones((330, 22), np.float32), 40, 20),
+        "a coin": ((np.hypot(y, x) <= 40).astype(np.float32), 300, 820),
+    }
+    assert len(plain) == 3
+    for name, thing in clutter.items():
+        digits = [d.input_image for d in service.predict(canvas_with(*number, thing, size=(420, 950))).digits]
+        assert len(digits) == 3, name
+        assert all(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1] > 0.95 for a, b in zip(plain, digits)), name
+
+
 def test_more_than_twelve_digits_are_refused_clearly(service: InferenceService, test_digits) -> None:
     one = digit_of(test_digits, 1, size=60)
     picture = canvas_with(*((one, 20, 10 + 45 * i) for i in range(14)), size=(100, 680))
