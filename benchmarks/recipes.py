@@ -14,6 +14,7 @@ temperature (`--validation 5000`), so the tutorial-like rows train on 55,000 ima
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -39,6 +40,7 @@ from samples.userlike import CATEGORIES, user_like_set  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 PER_CATEGORY = 150
+SET_SOURCES = ("digits/images.py", "samples/pictures.py", "samples/userlike.py")
 RECIPES: dict[str, list[str]] = {
     "tutorial": [],
     "lr 0.0005": ["--learning-rate", "0.0005"],
@@ -186,7 +188,9 @@ def main() -> None:
     paths = Paths.from_env()
     mnist = load_mnist(ensure_mnist(paths.mnist_dir, paths.mnist_cache))
     test = (mnist.test_images, mnist.test_labels.astype(np.int64))
-    users = user_set(mnist.test_images, mnist.test_labels, paths.mnist_cache.parent / f"user_like_set_{PER_CATEGORY}.npz")
+    # Cached per version of the code that makes and reads the pictures: a change there makes a new set.
+    code = hashlib.sha256(b"".join((REPO / name).read_bytes() for name in SET_SOURCES)).hexdigest()[:12]
+    users = user_set(mnist.test_images, mnist.test_labels, paths.mnist_cache.parent / f"user_like_set_{PER_CATEGORY}_{code}.npz")
     # Results are kept run by run in recipes.json: a later call adds to them (and skips runs already there).
     saved = args.out / "recipes.json"
     rows: dict[str, list[dict]] = json.loads(saved.read_text()) if saved.exists() and not args.fresh else {}

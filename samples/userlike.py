@@ -58,8 +58,11 @@ def _choose(*styles: pictures.Style) -> pictures.Style:
 
 
 HANDWRITTEN: dict[str, pictures.Style] = {
-    "paper_photo": _choose(pictures.phone_photo, pictures.paper_on_table, pictures.shadowed_corner),
-    "drawing_app": _choose(pictures.drawing_1000, pictures.transparent_canvas, pictures.coloured_ink, pictures.off_centre),
+    "paper_photo": _choose(pictures.phone_photo, pictures.paper_on_table, pictures.shadowed_corner, pictures.tight_crop_photo,
+                           pictures.wide_table, pictures.shadow_across, pictures.ruled_paper, pictures.squared_paper,
+                           pictures.pencil, pictures.second_object, pictures.paper_edge),
+    "drawing_app": _choose(pictures.drawing_1000, pictures.transparent_canvas, pictures.coloured_ink, pictures.off_centre,
+                           pictures.tight_crop_drawing),
     "light_on_dark": _choose(pictures.white_on_black_photo, pictures.tiny_inverted),
     "low_res_scan": _low_res_scan,
     "thick_marker": _thick_marker,
