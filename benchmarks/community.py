@@ -232,6 +232,7 @@ async def kill_phase(store: Path, database: Path, pictures: list[bytes], members
         bot, _ = await start_bot(twin, env, log)
         restarts: list[float] = []  # seconds from a restart to a connected bot
         bursts: list[float] = []  # seconds from a burst's first click to its kill
+        after_restart = 0  # acknowledged votes on answers the restarted bot rebuilt from their original posts
         private: dict[Ballot, Message] = {}
         refused: list[str] = []
         try:
@@ -252,6 +253,7 @@ async def kill_phase(store: Path, database: Path, pictures: list[bytes], members
                 burst, seconds = await burst_until_killed(twin, bot, [ballots[i] for i in share], refused, rng)
                 private |= burst
                 bursts.append(seconds)
+                after_restart += sum(map(thanked, burst.values())) if run else 0
         finally:
             if bot.returncode is None:
                 bot.kill()
@@ -262,7 +264,7 @@ async def kill_phase(store: Path, database: Path, pictures: list[bytes], members
         stored = set(db.execute("SELECT e.message_id, v.voter_id, v.label FROM votes v JOIN examples e ON e.id = v.example_id"))
         kill_rows = sum(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("examples", "votes"))
     return {"kills": kills, "kill_answers": len(answers), "votes_tried": len(private),
-            "acknowledged_votes": len(acknowledged),
+            "acknowledged_votes": len(acknowledged), "acknowledged_after_restart": after_restart,
             "lost_rows": sum((b.reply.id, b.member.id, b.label) not in stored for b in acknowledged),
             "refused_votes": len(refused), "refusals": sorted(set(refused))[:3],
             "integrity_ok": integrity == [("ok",)], "kill_rows": kill_rows,
