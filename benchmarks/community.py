@@ -356,8 +356,7 @@ def main() -> None:
     chosen = rng.permutation(len(mnist.test_labels))[: args.posts + args.unseen]
     posted, unseen = chosen[: args.posts], chosen[args.posts :]
     flags = ["--seed", str(args.seed), *args.train_flags.split()]
-    result: dict[str, object] = {"posts": args.posts, "unseen": args.unseen, "members": args.members, "seed": args.seed,
-                                 "train_flags": flags}
+    result: dict[str, object] = {"members": args.members, "seed": args.seed, "train_flags": flags}
     lines: list[str] = []
 
     with tempfile.TemporaryDirectory(prefix="community-bench-") as scratch:
@@ -371,7 +370,7 @@ def main() -> None:
             figures, lines = teach(store_root, folder / "digitbot.sqlite3", before, flags, pictures,
                                    mnist.test_labels[posted], unseen_pictures, mnist.test_labels[unseen],
                                    [10_000 + m for m in range(args.members)], rng, say)
-            result |= figures
+            result |= {"posts": args.posts, "unseen": args.unseen, **figures}
 
         say(f"kill phase: the bot against the twin, {args.kills} bursts of corrections ended by SIGKILL")
         kill_pictures = [community_picture(mnist.test_images[i], rng) for i in posted[:KILL_ANSWERS]]
