@@ -2,6 +2,7 @@
 
     python benchmarks/community.py            # 8,000 posts, 2,000 unseen, 60 members, the tutorial recipe at 10 epochs
     python benchmarks/community.py --json     # one JSON object
+    python benchmarks/community.py --only-kill --json   # the kill phase alone (on a model trained with --train-flags)
 
 The community writes like `samples.community` (MNIST *test* digits re-drawn with a thick marker and a strong slant).
 (a) Members post `--posts` pictures and the served model (trained here with train.py) answers them, through the
@@ -11,39 +12,53 @@ The community writes like `samples.community` (MNIST *test* digits re-drawn with
     the quorum leaves it disputed).
 (c) An admin retrains: `train.py --community DB` in a subprocess, into the same temporary store, same recipe and seed.
 (d) The community posts `--unseen` new pictures (other MNIST test digits): accuracy of the old and the new version.
-Then the kill phase: a subprocess casting a burst of votes (printing each acknowledged one) is SIGKILLed at random
-moments; `PRAGMA integrity_check` must say ok and every acknowledged vote must be in the database (`lost_rows`).
+Then the kill phase, with the real bot (`python -m bot`) against the Discord twin in this process, on a fresh
+database: members post `KILL_ANSWERS` pictures; then `--kills` bursts of corrections by click ("Wrong?", then the digit
+in the private select), CLICKERS members at once, each (member, answer) voting at most once, a vote counting as
+acknowledged when the member's private message says "Thanks". Each burst ends with SIGKILL at a random moment (0–2 s
+after its first acknowledged vote), and the bot is restarted for the next one (it rebuilds the earlier answers from
+their original posts). On the file as the last kill left it, `PRAGMA integrity_check` must say ok and every
+acknowledged vote must be there (`lost_rows`).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import os
-import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from digits.community import Answer, Corrections, accepted_examples  # noqa: E402
+from bot.answers import parse_wrong  # noqa: E402
+from digits.community import VOTES_PER_HOUR, Answer, Corrections, accepted_examples  # noqa: E402
 from digits.inference import InferenceService, Prediction  # noqa: E402
 from digits.mnist import ensure_mnist, load_mnist  # noqa: E402
 from digits.retraining import compare_on_community, promotion_verdict  # noqa: E402
 from digits.settings import Paths  # noqa: E402
+from discord_twin import Attachment, DiscordTwin, Message, User, build_world  # noqa: E402
 from model_store import ModelStore  # noqa: E402
 from samples.community import community_picture  # noqa: E402
 
 START = 1_750_000_000.0  # the simulated clock of the votes (seconds)
-BURST_VOTES = 100_000
+KILL_ANSWERS = 40  # pictures the bot answers before the bursts: more than a member may vote on in an hour
+CLICKERS = 8  # members voting at the same moment
+STARTUP_TIMEOUT = 180.0  # seconds for the bot to load its model and connect
+BOT_WAIT = 30.0  # seconds any one answer of the bot may take on a busy machine
 
 
 def train(store: Path, flags: list[str]) -> dict:
@@ -95,40 +110,227 @@ def vote_on_wrong_answers(corrections: Corrections, predictions: list[Prediction
     return counts
 
 
-def burst(database: Path, first_message: int) -> None:
-    """The kill phase's child: vote as fast as possible, printing each vote once it is acknowledged (committed)."""
-    corrections = Corrections(database, votes_per_hour=10 * BURST_VOTES)
-    rng = np.random.default_rng(first_message)
-    for k in range(BURST_VOTES):
-        message, voter, label = first_message + k // 2, 500 + k % 2, int(rng.integers(10))
-        answer = Answer(1, 2, message, 0, 900 + k % 7, rng.random((28, 28), dtype=np.float32), 1, 0)
-        corrections.vote(answer, voter, label)
-        print(message, voter, label, flush=True)
+class BenchmarkFailed(Exception):
+    """The kill phase could not measure what it claims."""
 
 
-def kill_phase(database: Path, kills: int, rng: np.random.Generator) -> dict[str, object]:
-    """SIGKILL vote bursts at random moments; then check the file and look for every acknowledged vote."""
-    acknowledged: list[tuple[int, int, int]] = []
-    for run in range(kills):
-        child = subprocess.Popen([sys.executable, __file__, "--burst", str(database), str((run + 1) * 10_000_000)],
-                                 stdout=subprocess.PIPE, text=True, cwd=REPO)
-        lines: list[str] = []
-        reader = threading.Thread(target=lambda: lines.extend(child.stdout or []), daemon=True)
-        reader.start()
-        while not lines:  # killed while voting, not while Python starts
-            time.sleep(0.05)
-            if child.poll() is not None:
-                sys.exit("the vote burst stopped by itself")
-        time.sleep(float(rng.uniform(0.1, 1.5)))
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        reader.join()
-        acknowledged += [tuple(int(x) for x in line.split()) for line in lines if line.endswith("\n")]  # type: ignore[misc]
-    with sqlite3.connect(database) as db:
+@dataclass(frozen=True, eq=False)
+class Ballot:
+    """One member's vote on one answer: the expected row is (the answer's id, the member's id, the label)."""
+
+    member: User
+    reply: Message
+    label: int
+
+
+def wrong_button(reply: Message) -> str | None:
+    """The custom_id of the "Wrong?" button of an answer naming exactly one digit; None for any other reply."""
+    for row in reply.components:
+        for component in row.get("components", []):
+            parsed = parse_wrong(str(component.get("custom_id", "")))
+            if parsed is not None and len(parsed[1]) == 1 and len(parsed[1][0]) == 1:
+                return str(component["custom_id"])
+    return None
+
+
+async def start_bot(twin: DiscordTwin, env: dict[str, str], log: IO[bytes]) -> tuple[asyncio.subprocess.Process, float]:
+    """`python -m bot` against the twin; returns once its gateway session is connected, with the seconds that took."""
+    await twin.wait_until(lambda: not twin.gateway.connected_sessions, BOT_WAIT, "the killed bot's session to drop")
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=REPO, env=env, stdout=log, stderr=log)
+    try:
+        await twin.wait_until_connected(timeout=STARTUP_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise BenchmarkFailed("the bot did not connect to the twin") from None
+    return process, time.perf_counter() - started
+
+
+async def vote(twin: DiscordTwin, ballot: Ballot, private: dict[Ballot, Message], refused: list[str],
+               killed: asyncio.Event) -> None:
+    """Click "Wrong?" and pick the label in the private select, as a member does; `private` gets the private message,
+    `refused` what the bot said if it refused the vote. Stops waiting once `killed` is set.
+
+    (Waits end by `killed`, not by cancelling them: on Python 3.11, cancelling many waits on the twin's condition
+    at once can leave them stuck re-acquiring its lock.)
+    """
+    button = wrong_button(ballot.reply)
+    assert button is not None
+    click = await twin.use_component(ballot.reply, ballot.member, button)
+    await twin.wait_until(lambda: killed.is_set() or click.original, BOT_WAIT, "the private choice")
+    if click.original is None:
+        return
+    choice = private[ballot] = click.original
+    [select] = choice.components[0]["components"]
+    pick = await twin.use_component(choice, ballot.member, select["custom_id"], [str(ballot.label)])
+    await twin.wait_until(lambda: killed.is_set() or not choice.components or pick.followups, BOT_WAIT, "the vote's answer")
+    refused += [message.content for message in pick.followups]
+
+
+def thanked(message: Message) -> bool:
+    """What the member sees: the private message says "Thanks, noted as 7" once the vote is stored."""
+    return message.content.startswith("Thanks, noted as")
+
+
+async def burst_until_killed(twin: DiscordTwin, bot: asyncio.subprocess.Process, ballots: list[Ballot],
+                             refused: list[str], rng: np.random.Generator) -> tuple[dict[Ballot, Message], float]:
+    """CLICKERS members vote at once, each taking the next ballot; SIGKILL the bot at a random moment of the burst.
+
+    The moment: once a random number of the burst's votes were acknowledged (up to three quarters of them, so that
+    it is still going: the bot stores votes faster than a fixed delay could aim at), and a random part of a vote's
+    time later. Every ballot gets one try (a vote cut short by the kill is not cast again). Returns the private
+    message of every ballot that got one (those saying "Thanks" are the acknowledged votes) and the burst's seconds.
+    """
+    private: dict[Ballot, Message] = {}
+    queue = iter(ballots)
+    killed = asyncio.Event()
+
+    async def clicker() -> None:
+        for ballot in queue:
+            if killed.is_set():
+                return
+            with contextlib.suppress(TimeoutError):  # unanswered: not acknowledged, and not cast again
+                await vote(twin, ballot, private, refused, killed)
+
+    target = int(rng.integers(1, max(2, 3 * len(ballots) // 4)))
+    started = time.perf_counter()
+    voting = asyncio.gather(*(clicker() for _ in range(CLICKERS)))
+    try:
+        await twin.wait_until(lambda: voting.done() or sum(map(thanked, private.values())) >= target, STARTUP_TIMEOUT,
+                              f"{target} acknowledged votes")
+        await asyncio.sleep(float(rng.uniform(0.0, 0.05)))
+        if voting.done():
+            voting.result()  # a clicker's error, if that is why
+            raise BenchmarkFailed(f"the burst of {len(ballots)} votes ended before the kill")
+        bot.kill()  # SIGKILL
+        await bot.wait()
+    finally:
+        killed.set()
+        await twin.changes.notify()
+        await asyncio.gather(voting, return_exceptions=True)
+    return private, time.perf_counter() - started
+
+
+async def kill_phase(store: Path, database: Path, pictures: list[bytes], members: int, kills: int,
+                     rng: np.random.Generator, log: IO[bytes]) -> dict[str, object]:
+    """The real bot against the twin: members post, then bursts of corrections by click, each ended by SIGKILL.
+
+    The bot is restarted after each kill but the last; it rebuilds the answers from before the restart from their
+    original posts. Then `PRAGMA integrity_check` on the file as the last kill left it, and every acknowledged
+    vote looked up in it.
+    """
+    async with DiscordTwin() as twin:
+        twin.relax_rate_limits()  # the bot's limits are measured here, not Discord's 5 messages per 5 s
+        world = build_world(twin, channel_name="community")
+        people = [twin.create_user(f"member{m}") for m in range(members)]
+        for person in people:
+            twin.add_member(world.guild, person)
+        env = {**os.environ, "DISCORD_TOKEN": twin.token, "DISCORD_API_BASE": twin.api_base,
+               "DISCORD_GATEWAY_URL": twin.gateway_url, "MODEL_STORE": str(store), "BOT_DATABASE": str(database),
+               "PYTHONUNBUFFERED": "1"}
+        bot, _ = await start_bot(twin, env, log)
+        restarts: list[float] = []  # seconds from a restart to a connected bot
+        bursts: list[float] = []  # seconds from a burst's first click to its kill
+        after_restart = 0  # acknowledged votes on answers the restarted bot rebuilt from their original posts
+        private: dict[Ballot, Message] = {}
+        refused: list[str] = []
+        try:
+            replies = []
+            for index, picture in enumerate(pictures):
+                posted = await twin.post_message(world.channel, people[index % members],
+                                                 attachments=[Attachment(picture, "digit.png")])
+                replies.append(await twin.wait_for_reply(posted, timeout=BOT_WAIT))
+            answers = [reply for reply in replies if wrong_button(reply) is not None]
+            # Each member votes on up to VOTES_PER_HOUR answers, once each: never rate-limited, one row per vote.
+            ballots = [Ballot(person, answers[a], int(rng.integers(10))) for person in people
+                       for a in rng.permutation(len(answers))[:VOTES_PER_HOUR]]
+            ballots = [ballots[i] for i in rng.permutation(len(ballots))]
+            for run, share in enumerate(np.array_split(np.arange(len(ballots)), kills)):
+                if run:
+                    bot, seconds = await start_bot(twin, env, log)
+                    restarts.append(seconds)
+                burst, seconds = await burst_until_killed(twin, bot, [ballots[i] for i in share], refused, rng)
+                private |= burst
+                bursts.append(seconds)
+                after_restart += sum(map(thanked, burst.values())) if run else 0
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+                await bot.wait()
+    acknowledged = [b for b, message in private.items() if thanked(message)]
+    with contextlib.closing(sqlite3.connect(database)) as db:
         integrity = db.execute("PRAGMA integrity_check").fetchall()
         stored = set(db.execute("SELECT e.message_id, v.voter_id, v.label FROM votes v JOIN examples e ON e.id = v.example_id"))
-    return {"kills": kills, "acknowledged_votes": len(acknowledged), "lost_rows": sum(vote not in stored for vote in acknowledged),
-            "integrity_ok": integrity == [("ok",)]}
+        kill_rows = sum(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("examples", "votes"))
+    return {"kills": kills, "kill_answers": len(answers), "votes_tried": len(private),
+            "acknowledged_votes": len(acknowledged), "acknowledged_after_restart": after_restart,
+            "lost_rows": sum((b.reply.id, b.member.id, b.label) not in stored for b in acknowledged),
+            "refused_votes": len(refused), "refusals": sorted(set(refused))[:3],
+            "integrity_ok": integrity == [("ok",)], "kill_rows": kill_rows,
+            "votes_per_second": round(len(acknowledged) / sum(bursts), 1),
+            "restart_seconds": round(statistics.median(restarts), 2) if restarts else None}
+
+
+def teach(store_root: Path, database: Path, before: dict, flags: list[str], pictures: list[bytes], labels: np.ndarray,
+          unseen_pictures: list[bytes], unseen_labels: np.ndarray, members: list[int],
+          rng: np.random.Generator, say: Callable[[str], None]) -> tuple[dict[str, object], list[str]]:
+    """Phases (a) to (d): the figures, and the lines that report them."""
+    store = ModelStore(store_root)
+    served = InferenceService(store)
+    served.load()
+    say(f"(a) {len(pictures)} community posts")
+    authors = rng.choice(members, len(pictures))
+    answers = read(served, pictures)
+    posts_accuracy = accuracy(answers, labels)
+
+    say("(b) corrections")
+    corrections = Corrections(database)
+    votes = vote_on_wrong_answers(corrections, answers, labels, authors, members, rng)
+    summary = corrections.summary()
+    corrections.close()
+    data = accepted_examples(database)
+
+    say(f"(c) retraining with {len(data.train_labels)} accepted examples ({len(data.test_labels)} held out)")
+    after = train(store_root, [*flags, "--community", str(database), "--no-promote"])
+    new_card = store.card(after["version"])
+    comparison = compare_on_community(database, store.load(after["version"]).network(), served.network)
+    verdict = promotion_verdict(after["test_accuracy"], before["test_accuracy"], 0.5, comparison)
+
+    say(f"(d) {len(unseen_pictures)} new community posts, before and after")
+    community_before = accuracy(read(served, unseen_pictures), unseen_labels)
+    store.promote(after["version"])
+    served.reload()
+    community_after = accuracy(read(served, unseen_pictures), unseen_labels)
+    served.close()
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        examples, vote_rows = (db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("examples", "votes"))
+    database_bytes = sum(f.stat().st_size for f in database.parent.glob(f"{database.name}*"))
+    figures = {
+        "posts_accuracy": round(posts_accuracy, 4),
+        "community_before": round(community_before, 4), "community_after": round(community_after, 4),
+        "mnist_before": before["test_accuracy"], "mnist_after": after["test_accuracy"],
+        **votes, "pending": summary.pending, "accepted": summary.accepted, "disputed": summary.disputed,
+        "community_examples": new_card.community_examples, "community_test_images": new_card.community_test_images,
+        "community_test_before": comparison.served_accuracy if comparison else None,
+        "community_test_after": new_card.community_test_accuracy,
+        "promoted_by_the_rule": verdict.promote, "verdict": verdict.reason,
+        "rows": examples + vote_rows, "example_rows": examples, "vote_rows": vote_rows, "database_bytes": database_bytes,
+    }
+    lines = [
+        f"community posts: {len(pictures)} by {len(members)} members, read right {posts_accuracy:.1%}; "
+        f"{votes['corrected']} wrong answers corrected with {votes['honest_votes']} honest and {votes['wrong_votes']} wrong votes",
+        f"database: {summary.accepted} accepted, {summary.disputed} disputed, {summary.pending} pending; "
+        f"{examples + vote_rows} rows, {database_bytes / 1024:.0f} KiB",
+        f"retrain: {new_card.community_examples} community examples trained on; community test set "
+        f"{comparison.served_accuracy if comparison else float('nan'):.1%} → {new_card.community_test_accuracy or float('nan'):.1%} "
+        f"(n={new_card.community_test_images}); promotion rule: {'serve' if verdict.promote else 'refuse'}",
+        f"unseen community posts: {community_before:.1%} → {community_after:.1%} "
+        f"({(community_after - community_before) * 100:+.1f} points)",
+        f"MNIST test: {before['test_accuracy']:.2%} → {after['test_accuracy']:.2%} "
+        f"({(after['test_accuracy'] - before['test_accuracy']) * 100:+.2f} points)",
+    ]
+    return figures, lines
 
 
 def main() -> None:
@@ -139,95 +341,57 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-flags", default="--epochs 10",
                         help="train.py flags for both trainings (default %(default)r: the tutorial is too noisy at 5 epochs)")
-    parser.add_argument("--kills", type=int, default=5, help="vote bursts killed with SIGKILL (default %(default)s)")
+    parser.add_argument("--kills", type=int, default=5, help="bursts of corrections ended by SIGKILL (default %(default)s)")
+    parser.add_argument("--only-kill", action="store_true", help="skip phases (a) to (d): train the served model, then the kill phase")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--burst", nargs=2, metavar=("DB", "FIRST_MESSAGE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.burst:
-        burst(Path(args.burst[0]), int(args.burst[1]))
-        return
     if args.posts + args.unseen > 10_000:
         parser.error("--posts and --unseen share MNIST's 10,000 test digits")
+    if args.kills < 1 or args.members < 2:
+        parser.error("the kill phase needs --kills 1 or more and --members 2 or more")
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else (lambda text: print(text, flush=True))
     rng = np.random.default_rng(args.seed)
     paths = Paths.from_env()
     mnist = load_mnist(ensure_mnist(paths.mnist_dir, paths.mnist_cache))
     chosen = rng.permutation(len(mnist.test_labels))[: args.posts + args.unseen]
     posted, unseen = chosen[: args.posts], chosen[args.posts :]
-    members = [10_000 + m for m in range(args.members)]
     flags = ["--seed", str(args.seed), *args.train_flags.split()]
+    result: dict[str, object] = {"members": args.members, "seed": args.seed, "train_flags": flags}
+    lines: list[str] = []
 
     with tempfile.TemporaryDirectory(prefix="community-bench-") as scratch:
         folder = Path(scratch)
-        store_root, database = folder / "models", folder / "digitbot.sqlite3"
+        store_root = folder / "models"
         say(f"training the served model: train.py {' '.join(flags)}")
         before = train(store_root, flags)
-        store = ModelStore(store_root)
-        served = InferenceService(store)
-        served.load()
+        if not args.only_kill:
+            pictures = [community_picture(mnist.test_images[i], rng) for i in posted]
+            unseen_pictures = [community_picture(mnist.test_images[i], rng) for i in unseen]
+            figures, lines = teach(store_root, folder / "digitbot.sqlite3", before, flags, pictures,
+                                   mnist.test_labels[posted], unseen_pictures, mnist.test_labels[unseen],
+                                   [10_000 + m for m in range(args.members)], rng, say)
+            result |= {"posts": args.posts, "unseen": args.unseen, **figures}
 
-        say(f"(a) {args.posts} community posts")
-        pictures = [community_picture(mnist.test_images[i], rng) for i in posted]
-        authors = rng.choice(members, len(posted))
-        answers = read(served, pictures)
-        posts_accuracy = accuracy(answers, mnist.test_labels[posted])
+        say(f"kill phase: the bot against the twin, {args.kills} bursts of corrections ended by SIGKILL")
+        kill_pictures = [community_picture(mnist.test_images[i], rng) for i in posted[:KILL_ANSWERS]]
+        with tempfile.NamedTemporaryFile(prefix="community-bot-", suffix=".log", delete=False) as log:
+            try:
+                kills = asyncio.run(kill_phase(store_root, folder / "kill.sqlite3", kill_pictures, args.members,
+                                               args.kills, rng, log))
+            except BenchmarkFailed as error:
+                sys.exit(f"kill phase: {error}; the bot's log: {log.name}")
+        os.unlink(log.name)  # kept when the kill phase failed
 
-        say("(b) corrections")
-        corrections = Corrections(database)
-        votes = vote_on_wrong_answers(corrections, answers, mnist.test_labels[posted], authors, members, rng)
-        summary = corrections.summary()
-        corrections.close()
-        data = accepted_examples(database)
-
-        say(f"(c) retraining with {len(data.train_labels)} accepted examples ({len(data.test_labels)} held out)")
-        after = train(store_root, [*flags, "--community", str(database), "--no-promote"])
-        new_card = store.card(after["version"])
-        comparison = compare_on_community(database, store.load(after["version"]).network(), served.network)
-        verdict = promotion_verdict(after["test_accuracy"], before["test_accuracy"], 0.5, comparison)
-
-        say(f"(d) {args.unseen} new community posts, before and after")
-        unseen_pictures = [community_picture(mnist.test_images[i], rng) for i in unseen]
-        community_before = accuracy(read(served, unseen_pictures), mnist.test_labels[unseen])
-        store.promote(after["version"])
-        served.reload()
-        community_after = accuracy(read(served, unseen_pictures), mnist.test_labels[unseen])
-        served.close()
-        with sqlite3.connect(database) as db:
-            examples, vote_rows = (db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("examples", "votes"))
-        database_bytes = sum(f.stat().st_size for f in folder.glob("digitbot.sqlite3*"))
-
-        say(f"kill phase: {args.kills} vote bursts killed with SIGKILL")
-        kills = kill_phase(folder / "kill.sqlite3", args.kills, rng)
-
-    result = {
-        "posts": args.posts, "unseen": args.unseen, "members": args.members, "seed": args.seed, "train_flags": flags,
-        "posts_accuracy": round(posts_accuracy, 4),
-        "community_before": round(community_before, 4), "community_after": round(community_after, 4),
-        "mnist_before": before["test_accuracy"], "mnist_after": after["test_accuracy"],
-        **votes, "pending": summary.pending, "accepted": summary.accepted, "disputed": summary.disputed,
-        "community_examples": new_card.community_examples, "community_test_images": new_card.community_test_images,
-        "community_test_before": comparison.served_accuracy if comparison else None,
-        "community_test_after": new_card.community_test_accuracy,
-        "promoted_by_the_rule": verdict.promote, "verdict": verdict.reason,
-        "rows": examples + vote_rows, "example_rows": examples, "vote_rows": vote_rows, "database_bytes": database_bytes,
-        **kills, "load_average": round(os.getloadavg()[0], 1),
-    }
+    result |= {**kills, "load_average": round(os.getloadavg()[0], 1)}
     if args.json:
         print(json.dumps(result))
         return
-    print(f"community posts: {args.posts} by {args.members} members, read right {posts_accuracy:.1%}; "
-          f"{votes['corrected']} wrong answers corrected with {votes['honest_votes']} honest and {votes['wrong_votes']} wrong votes")
-    print(f"database: {summary.accepted} accepted, {summary.disputed} disputed, {summary.pending} pending; "
-          f"{examples + vote_rows} rows, {database_bytes / 1024:.0f} KiB")
-    print(f"retrain: {new_card.community_examples} community examples trained on; community test set "
-          f"{comparison.served_accuracy if comparison else float('nan'):.1%} → {new_card.community_test_accuracy or float('nan'):.1%} "
-          f"(n={new_card.community_test_images}); promotion rule: {'serve' if verdict.promote else 'refuse'}")
-    print(f"unseen community posts: {community_before:.1%} → {community_after:.1%} "
-          f"({(community_after - community_before) * 100:+.1f} points)")
-    print(f"MNIST test: {before['test_accuracy']:.2%} → {after['test_accuracy']:.2%} "
-          f"({(after['test_accuracy'] - before['test_accuracy']) * 100:+.2f} points)")
-    print(f"kill phase: {kills['kills']} bursts killed, {kills['acknowledged_votes']} votes acknowledged, "
-          f"{kills['lost_rows']} lost, integrity {'ok' if kills['integrity_ok'] else 'DAMAGED'}")
+    for line in lines:
+        print(line)
+    print(f"kill phase: {kills['kills']} bursts killed ({kills['votes_tried']} votes tried by {args.members} members on "
+          f"{kills['kill_answers']} answers), {kills['acknowledged_votes']} acknowledged, {kills['lost_rows']} lost, "
+          f"{kills['refused_votes']} refused, integrity {'ok' if kills['integrity_ok'] else 'DAMAGED'}; "
+          f"{kills['votes_per_second']} votes acknowledged per second; restart to connected: median {kills['restart_seconds']} s")
 
 
 if __name__ == "__main__":

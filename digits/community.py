@@ -28,6 +28,7 @@ DEFAULT_QUORUM = 2
 DEFAULT_DATABASE = Path("data/digitbot.sqlite3")
 TEST_SHARE_PERCENT = 25  # contributors (by a hash of their id) whose examples form the community test set
 RATE_WINDOW_SECONDS = 3600.0
+VOTES_PER_HOUR = 30  # per member, within RATE_WINDOW_SECONDS (admins are not limited)
 BUSY_TIMEOUT_MS = 10_000  # another process holding the write lock (a backup, a second bot) is waited for
 
 
@@ -173,7 +174,7 @@ def _not_a_database(path: Path, error: sqlite3.Error) -> CommunityError:
 class Corrections:
     """The bot's read-write handle on the corrections database; thread-safe, synchronous (call it off the loop)."""
 
-    def __init__(self, path: Path, *, quorum: int = DEFAULT_QUORUM, votes_per_hour: int = 30) -> None:
+    def __init__(self, path: Path, *, quorum: int = DEFAULT_QUORUM, votes_per_hour: int = VOTES_PER_HOUR) -> None:
         if quorum < 1 or votes_per_hour < 1:
             raise ValueError("quorum and votes_per_hour must be at least 1")
         self.path, self.quorum, self.votes_per_hour = path, quorum, votes_per_hour
