@@ -289,13 +289,14 @@ def test_correct_an_answer_in_one_click(page: Page) -> None:
     as_identity(page, "member")
     page.set_input_files("#file-input", files=[{"name": "three.png", "mimeType": "image/png", "buffer": png(three)}])
     page.press("#text", "Enter")
-    answer = bot_answer(page, "three.png: it's a 3")
+    # The suite's small model may be unsure of it ("probably a 3, maybe a 2"): the flow is the same.
+    answer = bot_answer(page, re.compile(r"three\.png: (it's|probably) a 3"))
     wrong = answer.locator(".component-button", has_text="Wrong?")
     expect(wrong).to_have_class(re.compile("secondary"))
     wrong.click()
     asked = page.locator(".message.ephemeral").filter(has_text="What is it really? I read 3.")
     expect(asked).to_be_visible(timeout=WAIT_MS)
-    expect(asked.locator(".reply-line")).to_contain_text("three.png: it's a 3")  # it answers a click on the answer
+    expect(asked.locator(".reply-line")).to_contain_text(re.compile(r"three\.png: (it's|probably) a 3"))  # it answers a click on the answer
     choice = page.locator(f'.message[data-id="{asked.get_attribute("data-id")}"]')
     expect(choice.locator(".only-you")).to_be_visible()
     page.mouse.move(0, 0)
