@@ -23,13 +23,18 @@ from digits.settings import Paths, environment
 from model_store import ModelStore
 
 
+def run_settings(env: dict[str, str]) -> BotSettings:
+    """The bot's settings as it will read them; without a token, as the playground's bot (which gets one)."""
+    return BotSettings.from_env({**env, "DISCORD_TOKEN": env.get("DISCORD_TOKEN", "").strip() or "playground"})
+
+
 def command(env: dict[str, str]) -> list[str]:
     """What `make run` runs, given the environment (with `.env` read in)."""
     python = sys.executable
     if env.get("DISCORD_TOKEN", "").strip():
         return [python, "-m", "bot"]
     # The bot's own settings, read as it will read them: a bad one stops here, in the bot's words.
-    settings = BotSettings.from_env({**env, "DISCORD_TOKEN": "playground"})
+    settings = run_settings(env)
     return [python, "-m", "discord_twin.playground",
             "--max-upload-bytes", str(settings.max_image_bytes),
             "--max-upload-pixels", str(settings.max_image_pixels),
@@ -40,7 +45,7 @@ def main() -> int:
     env = dict(environment())
     try:
         argv = command(env)
-        settings = BotSettings.from_env({**env, "DISCORD_TOKEN": env.get("DISCORD_TOKEN") or "playground"})
+        settings = run_settings(env)
     except ConfigError as error:
         print(f"digitbot: configuration error: {error}", file=sys.stderr)
         return 2
