@@ -142,7 +142,7 @@ MAX_CROSSINGS = 2.5
 FRAGMENT_SHARE = 0.15
 # A cut between touching digits follows the least ink within PATH_REACH digit heights of its slanted line, each
 # column away from the line costing PATH_DRIFT (in coverage) per row.
-PATH_REACH = 0.25
+PATH_REACH = 0.5
 PATH_DRIFT = 0.01
 # The slants tried for a number (columns moved per row down).
 SLANTS = tuple(np.linspace(-0.6, 0.6, 13).tolist())

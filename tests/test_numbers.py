@@ -15,7 +15,7 @@ from digits.images import ImageError, Piece, Segmentation, normalize, segment, t
 from digits.inference import MAX_RUN, InferenceService, candidate_runs, choose_runs
 from model_store import ModelStore
 from samples import pictures as styles
-from samples.numbers import NumberScores, measure
+from samples.numbers import NumberScores, edit_distance, measure, score
 from tests.inference_fixtures import REPO
 
 
@@ -139,6 +139,14 @@ def test_candidate_digits_are_runs_of_up_to_five_pieces_at_most_two_digit_height
     # Pieces far apart never make one digit.
     apart = Segmentation((piece(0, 8), piece(30, 38)), (0.0,), 10.0)
     assert candidate_runs(apart) == [(0, 1), (1, 2)]
+
+
+def test_a_number_read_with_a_digit_missing_loses_every_digit_positionally_and_one_aligned() -> None:
+    whole, per_digit, aligned, segmented = score(["2026", "226", None, "20261"], ["2026", "2026", "2026", "2026"])
+    assert (whole, segmented) == (0.25, 0.25)
+    assert per_digit == 4 / 16  # only the first reading has as many digits as its number
+    assert aligned == (4 + 3 + 0 + 3) / 16  # a digit missing or added costs that one digit
+    assert [edit_distance(a, b) for a, b in [("", "12"), ("12", "12"), ("123", "13"), ("321", "123"), ("7", "1")]] == [2, 0, 1, 2, 1]
 
 
 # The accuracy tests' numbers: this many per style and length, from this seed (the segmentation was developed on
