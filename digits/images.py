@@ -99,6 +99,9 @@ GROUP_GRID = 64
 # when this many times longer than the digits are tall (digits of one number differ by less), or when cut by the
 # picture's edge (it goes on beyond), this many times.
 BAR_ELONGATION = 4.0
+# A bar fills at least this share of the bar with its length and thickness (a pen, a line); a row of touching digits
+# is as elongated but mostly paper.
+BAR_FILL = 0.7
 LONG_BAR = 1.6
 LONG_BAR_AT_EDGE = 1.2
 # A bar lying flat (within 30° of the horizontal: spread this many times more across than up) is clutter from this
@@ -111,6 +114,8 @@ BLOB_DEPTH = 1.5
 BLOB_SHAPE = 0.3
 # Only a region filling at least this share of its box can be a blob (a disc fills 0.79; digits far less).
 BLOB_FILL = 0.5
+# A blob at least this share of the other digits' height is a digit written bold (a filled-in 8), not a coin.
+BOLD_DIGIT = 0.8
 # A number has at most this many digits.
 MAX_DIGITS = 12
 # Pixels at least this much ink make up the strokes that are grouped into digits.
@@ -428,8 +433,8 @@ def _polarity(signal: np.ndarray) -> float:
 def _clutter(coverage: np.ndarray) -> np.ndarray:
     """What is in the picture besides handwriting, with its fringe: regions along the picture's edge (a table, a
     shadow) or cut by it beside a whole digit, straight bars much longer than the digits are tall (a pen, the
-    paper's edge), blobs far thicker than the strokes (a coin); all of the digits of a number stay. Nothing is set
-    aside when that leaves too little ink."""
+    paper's edge), blobs far thicker than the strokes and shorter than the digits (a coin); all of the digits of a
+    number stay. Nothing is set aside when that leaves too little ink."""
     ink_mask = coverage > 0.0
     height, width = ink_mask.shape
     if np.count_nonzero(_edge(ink_mask)) < CLUTTER_EDGE_SHARE * 2 * (height + width) and ndimage.label(ink_mask)[1] <= 1:
@@ -463,7 +468,7 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     cut[0] = False
 
     along_edge = contact >= CLUTTER_EDGE_SHARE * 2 * (height + width)
-    bar = length >= BAR_ELONGATION * thickness
+    bar = (length >= BAR_ELONGATION * thickness) & (pixels >= BAR_FILL * length * thickness)
     # A bar fading along its length (a pen's highlight) is as long as its box, whatever its moments say.
     length = np.maximum(length, np.maximum(tall, wide))
     # The digits: regions with a fair share of the ink that are neither along the edge nor bars; failing those,
@@ -487,6 +492,8 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
         deepest = np.zeros(count + 1)
         deepest[1:] = ndimage.maximum(depth, labels, index[1:])
         blob &= (deepest >= BLOB_DEPTH * stroke) & (deepest >= BLOB_SHAPE * np.maximum(tall, wide))
+        if np.any(digits & ~blob):
+            blob &= tall < BOLD_DIGIT * tall[digits & ~blob].max()
 
     # A whole digit has no part cut by the picture's edge: a lighter region cut by it is a pen's or a coin's remnant.
     heaviest = int(np.argmax(mass))
