@@ -153,9 +153,9 @@ def test_a_number_read_with_a_digit_missing_loses_every_digit_positionally_and_o
 # other seeds; README's numbers section has the figures for a larger fresh set).
 NUMBERS_PER_STYLE = 30
 SEED = 4711
-# The issue asks per-digit accuracy within 3 points of the raw digits; not met yet (see below), so regressions
-# are caught at this many points (the development seeds came to 8 points under raw at worst).
-PER_DIGIT_FLOOR = 0.10
+# The issue asks per-digit accuracy within 3 points of the raw digits; not met yet with the suite's small model
+# (see below), so regressions are caught at this many points (3.6 points under raw at worst on this seed).
+PER_DIGIT_FLOOR = 0.06
 
 
 @pytest.fixture(scope="module")
@@ -177,8 +177,9 @@ def test_whole_numbers_read_as_well_as_their_raw_digits_predict(number_scores: l
     assert not floor, "; ".join(floor)
 
 
-@pytest.mark.xfail(reason="a number read with the wrong count of digits has all its digits wrong, and up to 7 % of "
-                          "numbers are still segmented wrongly: per-digit accuracy is 1-8 points under the raw digits'")
+@pytest.mark.xfail(reason="a number read with the wrong count of digits has all its digits wrong; the suite's 3-epoch "
+                          "model, less sure of its digits, misses a digit in a few 5- and 6-digit numbers: 3.4-3.6 points "
+                          "under the raw digits' there (the robust model: 14 of 15 cells within 3 points, README)")
 def test_digits_of_numbers_read_within_3_points_of_the_raw_digits(number_scores: list[NumberScores]) -> None:
     missed = [f"{s.length} digits: per digit {s.per_digit:.3f} (target {s.per_digit_target:.3f})" for s in number_scores
               if s.per_digit < s.per_digit_target]
