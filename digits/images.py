@@ -109,13 +109,11 @@ LONG_BAR_AT_EDGE = 1.2
 FLAT = 3.0
 LONG_FLAT_BAR = 0.8
 # A region this many times thicker than the picture's typical stroke, and filled in to at least this share of its
-# size from its edge, is a blob (a coin), not a digit.
+# size from its edge, is a blob (a coin: 0.45-0.5), not a digit (a bold 6 or 8 with its loops filled in: about 0.3).
 BLOB_DEPTH = 1.5
-BLOB_SHAPE = 0.3
+BLOB_SHAPE = 0.4
 # Only a region filling at least this share of its box can be a blob (a disc fills 0.79; digits far less).
 BLOB_FILL = 0.5
-# A blob at least this share of the other digits' height is a digit written bold (a filled-in 8), not a coin.
-BOLD_DIGIT = 0.8
 # A number has at most this many digits.
 MAX_DIGITS = 12
 # Pixels at least this much ink make up the strokes that are grouped into digits.
@@ -433,8 +431,8 @@ def _polarity(signal: np.ndarray) -> float:
 def _clutter(coverage: np.ndarray) -> np.ndarray:
     """What is in the picture besides handwriting, with its fringe: regions along the picture's edge (a table, a
     shadow) or cut by it beside a whole digit, straight bars much longer than the digits are tall (a pen, the
-    paper's edge), blobs far thicker than the strokes and shorter than the digits (a coin); all of the digits of a
-    number stay. Nothing is set aside when that leaves too little ink."""
+    paper's edge), blobs far thicker than the strokes (a coin); all of the digits of a number stay. Nothing is set
+    aside when that leaves too little ink."""
     ink_mask = coverage > 0.0
     height, width = ink_mask.shape
     if np.count_nonzero(_edge(ink_mask)) < CLUTTER_EDGE_SHARE * 2 * (height + width) and ndimage.label(ink_mask)[1] <= 1:
@@ -492,8 +490,6 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
         deepest = np.zeros(count + 1)
         deepest[1:] = ndimage.maximum(depth, labels, index[1:])
         blob &= (deepest >= BLOB_DEPTH * stroke) & (deepest >= BLOB_SHAPE * np.maximum(tall, wide))
-        if np.any(digits & ~blob):
-            blob &= tall < BOLD_DIGIT * tall[digits & ~blob].max()
 
     # A whole digit has no part cut by the picture's edge: a lighter region cut by it is a pen's or a coin's remnant.
     heaviest = int(np.argmax(mass))
