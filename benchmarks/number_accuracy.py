@@ -5,7 +5,8 @@
 Numbers of 2 to 6 random MNIST *test* digits are drawn as `samples.pictures.NUMBER_STYLES` (paper photos,
 drawing-app exports, light on dark: size, baseline, slant and gaps jittered), read by `InferenceService`, and
 scored as `samples.numbers` defines: whole-number accuracy, per-digit accuracy (a number read with the wrong
-count of digits has all its digits wrong), the share with the right count of digits, and the raw accuracy of
+count of digits has all its digits wrong), aligned per-digit accuracy (a digit missed or added costs one digit),
+the share with the right count of digits, and the raw accuracy of
 the network on the same digits as 28×28 images, with the issue's targets (whole ≥ 0.85·raw^length, per-digit ≥
 raw − 0.03). Uses the served version of the store (default $MODEL_STORE; train one with
 `python train.py --recipe robust --store DIR` and pass `--store DIR`). Exits 1 if some target is missed.
@@ -54,7 +55,7 @@ def main() -> int:
     raw_right = service.store.load(service.version).network().predict(normalize(images)).argmax(axis=1) == labels
     print(f"model version {service.version} from {service.store.root}: raw MNIST test accuracy {raw_right.mean():.4f}")
     print(f"{args.count} numbers per style and length, seed {args.seed}")
-    print(f"{'style':15}{'length':>7}{'whole':>8}{'target':>8}{'digits':>8}{'target':>8}{'raw':>8}{'segm.':>8}  met")
+    print(f"{'style':15}{'length':>7}{'whole':>8}{'target':>8}{'digits':>8}{'target':>8}{'aligned':>8}{'raw':>8}{'segm.':>8}  met")
 
     rng = np.random.default_rng(args.seed)
     rows: list[dict[str, object]] = []
@@ -63,11 +64,11 @@ def main() -> int:
         for length in lengths:
             scores: NumberScores = measure(service, raw_right, images, labels, [style], length, args.count, rng)
             print(f"{name:15}{length:7}{scores.whole:8.3f}{scores.whole_target:8.3f}{scores.per_digit:8.3f}"
-                  f"{scores.per_digit_target:8.3f}{scores.raw:8.3f}{scores.segmented:8.3f}  {'yes' if scores.met else 'NO'}",
+                  f"{scores.per_digit_target:8.3f}{scores.aligned:8.3f}{scores.raw:8.3f}{scores.segmented:8.3f}  {'yes' if scores.met else 'NO'}",
                   flush=True)
             rows.append({"style": name, "length": length, "numbers": scores.numbers, "whole": scores.whole,
                          "whole_target": scores.whole_target, "per_digit": scores.per_digit,
-                         "per_digit_target": scores.per_digit_target, "raw": scores.raw,
+                         "per_digit_target": scores.per_digit_target, "aligned": scores.aligned, "raw": scores.raw,
                          "segmented": scores.segmented, "met": scores.met})
     seconds = time.perf_counter() - started
     met = all(bool(row["met"]) for row in rows)

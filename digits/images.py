@@ -99,6 +99,9 @@ GROUP_GRID = 64
 # when this many times longer than the digits are tall (digits of one number differ by less), or when cut by the
 # picture's edge (it goes on beyond), this many times.
 BAR_ELONGATION = 4.0
+# A bar fills at least this share of the bar with its length and thickness (a pen, a line); a row of touching digits
+# is as elongated but mostly paper.
+BAR_FILL = 0.7
 LONG_BAR = 1.6
 LONG_BAR_AT_EDGE = 1.2
 # A bar lying flat (within 30° of the horizontal: spread this many times more across than up) is clutter from this
@@ -106,9 +109,9 @@ LONG_BAR_AT_EDGE = 1.2
 FLAT = 3.0
 LONG_FLAT_BAR = 0.8
 # A region this many times thicker than the picture's typical stroke, and filled in to at least this share of its
-# size from its edge, is a blob (a coin), not a digit.
+# size from its edge, is a blob (a coin: 0.45-0.5), not a digit (a bold 6 or 8 with its loops filled in: about 0.3).
 BLOB_DEPTH = 1.5
-BLOB_SHAPE = 0.3
+BLOB_SHAPE = 0.4
 # Only a region filling at least this share of its box can be a blob (a disc fills 0.79; digits far less).
 BLOB_FILL = 0.5
 # A number has at most this many digits.
@@ -140,6 +143,10 @@ MAX_CROSSINGS = 2.5
 # Next to a cut through touching digits, a bit of stroke with less than this share of the digit's biggest stroke's
 # ink is the neighbour's, cut off with it.
 FRAGMENT_SHARE = 0.15
+# A cut between touching digits follows the least ink within PATH_REACH digit heights of its slanted line, each
+# column away from the line costing PATH_DRIFT (in coverage) per row.
+PATH_REACH = 0.5
+PATH_DRIFT = 0.01
 # The slants tried for a number (columns moved per row down).
 SLANTS = tuple(np.linspace(-0.6, 0.6, 13).tolist())
 # A digit's ink reaches this many pixels beyond its strokes (their soft, antialiased edge).
@@ -459,7 +466,7 @@ def _clutter(coverage: np.ndarray) -> np.ndarray:
     cut[0] = False
 
     along_edge = contact >= CLUTTER_EDGE_SHARE * 2 * (height + width)
-    bar = length >= BAR_ELONGATION * thickness
+    bar = (length >= BAR_ELONGATION * thickness) & (pixels >= BAR_FILL * length * thickness)
     # A bar fading along its length (a pen's highlight) is as long as its box, whatever its moments say.
     length = np.maximum(length, np.maximum(tall, wide))
     # The digits: regions with a fair share of the ink that are neither along the edge nor bars; failing those,
@@ -619,6 +626,11 @@ class Segmentation:
         run = self.pieces[start:stop]
         return (max(p.columns[1] for p in run) - min(p.columns[0] for p in run)) / self.digit_height
 
+    def blank(self, start: int, stop: int) -> float:
+        """The blank paper between pieces `start` to `stop` where they do not touch, in digit heights."""
+        return sum(max(0.0, self.pieces[i + 1].columns[0] - self.pieces[i].columns[1]) for i in range(start, stop - 1)
+                   if self.crossings[i] == 0) / self.digit_height
+
     def height(self, start: int, stop: int) -> float:
         """The height of pieces `start` to `stop` together, in digit heights."""
         run = self.pieces[start:stop]
@@ -717,13 +729,14 @@ def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:
 
 def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digit_height: float, cut_width: float,
          stroke_width: float) -> tuple[list[Piece], list[float]]:
-    """A group's ink as pieces, cut along the slant at the minima of its upright ink profile when it is wide enough
-    to hold touching digits; with the strokes each cut crosses."""
+    """A group's ink as pieces, cut where its upright ink profile has minima when it is wide enough to hold
+    touching digits; with the strokes each cut crosses. Each cut runs top to bottom along the path through the
+    least ink near the slanted line at its minimum (touching digits rarely meet along a straight line)."""
     y, x = np.mgrid[top:top + ink.shape[0], left:left + ink.shape[1]]
     upright = x - slant * (y - middle)
-    bins = np.floor(upright - upright.min()).astype(np.intp)
-    profile = np.bincount(bins.ravel(), weights=ink.ravel())
     origin = float(upright.min())
+    bins = np.floor(upright - origin).astype(np.intp)
+    profile = np.bincount(bins.ravel(), weights=ink.ravel())
     first, last = _span(profile)
     smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
     cuts: list[int] = []
@@ -736,23 +749,72 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
             if all(abs(candidate - cut) >= margin for cut in cuts):
                 cuts.append(candidate)
         cuts.sort()
-    edges = [first, *cuts, last]
+    if not cuts:
+        return [_piece(ink, top, left, upright)], []
+    # Each cut's path, as the first column right of it in each row; kept in order where two paths come close.
+    reach = max(1, round(PATH_REACH * digit_height))
+    lines = [origin + cut + slant * (np.arange(top, top + ink.shape[0]) - middle) - left for cut in cuts]
+    paths = [_least_ink_path(ink, line, reach) for line in lines]
+    for earlier, later in zip(paths, paths[1:]):
+        np.maximum(later, earlier, out=later)
+    columns = np.arange(ink.shape[1])
+    bounds = [np.zeros(ink.shape[0], np.intp), *paths, np.full(ink.shape[0], ink.shape[1], np.intp)]
     pieces: list[Piece] = []
     crossings: list[float] = []
     crossing = 0.0  # of the cut before the next piece
-    for start, stop, cut in zip(edges, edges[1:], [None, *cuts]):
-        if cut is not None:
-            crossing = max(crossing, float(smooth[cut]) / stroke_width)
-        part = ink * ((bins >= start) & (bins < stop)) if cuts else ink
-        ink_rows = np.flatnonzero(part.max(axis=1) > STROKE_COVERAGE)
-        if ink_rows.size == 0:
+    for index, (start, stop) in enumerate(zip(bounds, bounds[1:])):
+        if index > 0:
+            crossing = max(crossing, _path_ink(ink, start) / stroke_width)
+        part = ink * ((columns >= start[:, None]) & (columns < stop[:, None]))
+        if not np.any(part > STROKE_COVERAGE):
             continue  # nothing but a sliver between two cuts: the cuts around it are one
         if pieces:
             crossings.append(crossing)
         crossing = 0.0
-        rows = (top + int(ink_rows[0]), top + int(ink_rows[-1]) + 1)
-        pieces.append(Piece(top, left, part, rows, (origin + start, origin + stop)))
+        pieces.append(_piece(part, top, left, upright))
     return pieces, crossings
+
+
+def _piece(part: np.ndarray, top: int, left: int, upright: np.ndarray) -> Piece:
+    """A Piece of the ink `part` (a crop whose top-left pixel is (`top`, `left`); `upright` its pixels' upright columns)."""
+    strokes = part > STROKE_COVERAGE
+    ink_rows = np.flatnonzero(strokes.any(axis=1))
+    if ink_rows.size == 0:  # faint ink only: measure it all
+        strokes = part > 0.0
+        ink_rows = np.flatnonzero(strokes.any(axis=1))
+    upright_ink = upright[strokes]
+    return Piece(top, left, part, (top + int(ink_rows[0]), top + int(ink_rows[-1]) + 1),
+                 (float(upright_ink.min()), float(upright_ink.max()) + 1.0))
+
+
+def _least_ink_path(ink: np.ndarray, line: np.ndarray, reach: int) -> np.ndarray:
+    """The column, in each row, of the top-to-bottom path through the least ink that stays within `reach` columns
+    of `line` (a column per row) and moves at most one column a row: the cut falls left of that column."""
+    rows, width = ink.shape
+    offsets = np.arange(-reach, reach + 1)
+    columns = np.clip(np.rint(line).astype(np.intp)[:, None] + offsets, 0, width - 1)
+    # A faint preference for the straight line settles paths through blank paper.
+    cost = ink[np.arange(rows)[:, None], columns] + PATH_DRIFT * np.abs(offsets)
+    totals = np.empty_like(cost)  # the least ink of a path from the top to each place
+    totals[0] = cost[0]
+    reachable = np.full(offsets.size + 2, np.inf, cost.dtype)  # a row's totals, walled in by inf
+    for row in range(1, rows):
+        reachable[1:-1] = totals[row - 1]
+        np.minimum(np.minimum(reachable[:-2], reachable[1:-1]), reachable[2:], out=totals[row])
+        totals[row] += cost[row]
+    path = np.empty(rows, np.intp)
+    step = int(totals[-1].argmin())
+    for row in range(rows - 1, -1, -1):
+        path[row] = columns[row, step]
+        if row > 0:
+            low = max(0, step - 1)
+            step = low + int(totals[row - 1, low:step + 2].argmin())
+    return path
+
+
+def _path_ink(ink: np.ndarray, path: np.ndarray) -> float:
+    """The ink a cut along `path` (a column per row) goes through."""
+    return float(ink[np.arange(ink.shape[0]), np.minimum(path, ink.shape[1] - 1)].sum())
 
 
 def _stroke_width(strokes: np.ndarray) -> float:

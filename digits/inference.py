@@ -40,12 +40,15 @@ _EPSILON = 1e-7
 # Choosing a number's digits among the pieces of its ink: a digit is a run of at most MAX_RUN pieces, at most
 # MAX_RUN_WIDTH digit heights wide. A run scores the log of the network's (calibrated) confidence in it, less
 # WIDTH_WEIGHT × the square of how many digit heights wider than WIDTH_FREE it is (touching digits read as one),
-# less HEIGHT_WEIGHT per digit height it is shorter than HEIGHT_FREE (a part of a digit read as one); each cut
-# between two digits costs CROSSING_WEIGHT per stroke it goes through.
+# less HEIGHT_WEIGHT per digit height it is shorter than HEIGHT_FREE (a part of a digit read as one), less
+# BLANK_WEIGHT per digit height of blank paper between its pieces (two digits read as one); each cut between two
+# digits costs CROSSING_WEIGHT per stroke it goes through. The weights were chosen on generated numbers
+# (`benchmarks/number_accuracy.py`'s pictures, other seeds than its default and the tests').
 MAX_RUN = 5
 MAX_RUN_WIDTH = 2.0
-WIDTH_FREE, WIDTH_WEIGHT = 0.6, 2.0
-HEIGHT_FREE, HEIGHT_WEIGHT = 0.6, 4.0
+WIDTH_FREE, WIDTH_WEIGHT = 0.5, 1.0
+HEIGHT_FREE, HEIGHT_WEIGHT = 0.75, 4.0
+BLANK_WEIGHT = 2.0
 CROSSING_WEIGHT = 1.0
 
 
@@ -355,7 +358,8 @@ def candidate_runs(segmentation: Segmentation) -> list[tuple[int, int]]:
 def run_prior(segmentation: Segmentation, start: int, stop: int) -> float:
     """How plausible pieces `start` to `stop` are as one digit by their shape alone, as a log-probability (≤ 0)."""
     width, height = segmentation.width(start, stop), segmentation.height(start, stop)
-    return -WIDTH_WEIGHT * max(0.0, width - WIDTH_FREE) ** 2 - HEIGHT_WEIGHT * max(0.0, HEIGHT_FREE - height)
+    return (-WIDTH_WEIGHT * max(0.0, width - WIDTH_FREE) ** 2 - HEIGHT_WEIGHT * max(0.0, HEIGHT_FREE - height)
+            - BLANK_WEIGHT * segmentation.blank(start, stop))
 
 
 def choose_runs(pieces: int, runs: Sequence[tuple[int, int]], scores: Sequence[float], crossings: Sequence[float]) -> list[int]:

@@ -6,6 +6,9 @@ How a reading is scored (issue 13):
     per-digit accuracy      the share of the numbers' digits read right: when the reading has as many digits as
                             the number, its digits are compared position by position; otherwise the segmentation
                             is wrong and every digit of that number counts as wrong
+    aligned per-digit       the share of the numbers' digits read right when the reading is aligned with the
+                            number (1 − edit distance / length, at least 0: OCR's character accuracy); a digit
+                            missed or added costs one digit, not the whole number; reported, not a target
     segmentation right      the share of numbers read with the right count of digits
     raw accuracy            the network's accuracy on the very same MNIST digits as 28×28 images (no picture)
 
@@ -36,6 +39,7 @@ class NumberScores:
     length: int
     whole: float
     per_digit: float
+    aligned: float
     segmented: float
     raw: float
 
@@ -52,17 +56,31 @@ class NumberScores:
         return self.whole >= self.whole_target and self.per_digit >= self.per_digit_target
 
 
-def score(readings: Sequence[str | None], truths: Sequence[str]) -> tuple[float, float, float]:
-    """(whole-number accuracy, per-digit accuracy, segmentation-right share); None is an unreadable picture."""
-    whole = digits_right = segmented = 0
+def score(readings: Sequence[str | None], truths: Sequence[str]) -> tuple[float, float, float, float]:
+    """(whole-number accuracy, per-digit accuracy, aligned per-digit accuracy, segmentation-right share); None is an
+    unreadable picture."""
+    whole = digits_right = aligned_right = segmented = 0
     for reading, truth in zip(readings, truths, strict=True):
-        if reading is None or len(reading) != len(truth):
+        if reading is None:
+            continue
+        aligned_right += max(0, len(truth) - edit_distance(reading, truth))
+        if len(reading) != len(truth):
             continue
         segmented += 1
         whole += reading == truth
         digits_right += sum(a == b for a, b in zip(reading, truth))
     total_digits = sum(len(truth) for truth in truths)
-    return whole / len(truths), digits_right / total_digits, segmented / len(truths)
+    return whole / len(truths), digits_right / total_digits, aligned_right / total_digits, segmented / len(truths)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """The fewest digits to change, add or remove to turn `a` into `b` (Levenshtein)."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (x != y))
+    return row[-1]
 
 
 def numbers(images: np.ndarray, labels: np.ndarray, style: NumberStyle, length: int, count: int,
@@ -86,5 +104,6 @@ def measure(service: InferenceService, raw_right: np.ndarray, images: np.ndarray
         truths += numbers_read
         picks.append(digits_used)
     readings = [None if isinstance(result, ImageError) else result.number for result in service.predict_batch(pictures)]
-    whole, per_digit, segmented = score(readings, truths)
-    return NumberScores(len(truths), length, whole, per_digit, segmented, float(np.mean(raw_right[np.concatenate(picks)])))
+    whole, per_digit, aligned, segmented = score(readings, truths)
+    return NumberScores(len(truths), length, whole, per_digit, aligned, segmented,
+                        float(np.mean(raw_right[np.concatenate(picks)])))

@@ -15,7 +15,7 @@ from digits.images import ImageError, Piece, Segmentation, normalize, segment, t
 from digits.inference import MAX_RUN, InferenceService, candidate_runs, choose_runs
 from model_store import ModelStore
 from samples import pictures as styles
-from samples.numbers import NumberScores, measure
+from samples.numbers import NumberScores, edit_distance, measure, score
 from tests.inference_fixtures import REPO
 
 
@@ -141,13 +141,21 @@ def test_candidate_digits_are_runs_of_up_to_five_pieces_at_most_two_digit_height
     assert candidate_runs(apart) == [(0, 1), (1, 2)]
 
 
+def test_a_number_read_with_a_digit_missing_loses_every_digit_positionally_and_one_aligned() -> None:
+    whole, per_digit, aligned, segmented = score(["2026", "226", None, "20261"], ["2026", "2026", "2026", "2026"])
+    assert (whole, segmented) == (0.25, 0.25)
+    assert per_digit == 4 / 16  # only the first reading has as many digits as its number
+    assert aligned == (4 + 3 + 0 + 3) / 16  # a digit missing or added costs that one digit
+    assert [edit_distance(a, b) for a, b in [("", "12"), ("12", "12"), ("123", "13"), ("321", "123"), ("7", "1")]] == [2, 0, 1, 2, 1]
+
+
 # The accuracy tests' numbers: this many per style and length, from this seed (the segmentation was developed on
 # other seeds; README's numbers section has the figures for a larger fresh set).
 NUMBERS_PER_STYLE = 30
 SEED = 4711
-# The issue asks per-digit accuracy within 3 points of the raw digits; not met yet (see below), so regressions
-# are caught at this many points (the development seeds came to 8 points under raw at worst).
-PER_DIGIT_FLOOR = 0.10
+# The issue asks per-digit accuracy within 3 points of the raw digits; not met yet with the suite's small model
+# (see below), so regressions are caught at this many points (3.6 points under raw at worst on this seed).
+PER_DIGIT_FLOOR = 0.06
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +177,9 @@ def test_whole_numbers_read_as_well_as_their_raw_digits_predict(number_scores: l
     assert not floor, "; ".join(floor)
 
 
-@pytest.mark.xfail(reason="a number read with the wrong count of digits has all its digits wrong, and up to 7 % of "
-                          "numbers are still segmented wrongly: per-digit accuracy is 1-8 points under the raw digits'")
+@pytest.mark.xfail(reason="a number read with the wrong count of digits has all its digits wrong; the suite's 3-epoch "
+                          "model, less sure of its digits, misses a digit in a few 5- and 6-digit numbers: 3.4-3.6 points "
+                          "under the raw digits' there (the robust model: 14 of 15 cells within 3 points, README)")
 def test_digits_of_numbers_read_within_3_points_of_the_raw_digits(number_scores: list[NumberScores]) -> None:
     missed = [f"{s.length} digits: per digit {s.per_digit:.3f} (target {s.per_digit_target:.3f})" for s in number_scores
               if s.per_digit < s.per_digit_target]
