@@ -751,7 +751,7 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
         cuts.sort()
     if not cuts:
         return [_piece(ink, top, left, upright)], []
-    # Each cut's path, as the first column right of it in each row; kept in order where two paths come close.
+    # Each cut's path: row by row, the first column of the piece right of it (paths that cross are kept in order).
     reach = max(1, round(PATH_REACH * digit_height))
     lines = [origin + cut + slant * (np.arange(top, top + ink.shape[0]) - middle) - left for cut in cuts]
     paths = [_least_ink_path(ink, line, reach) for line in lines]
