@@ -776,12 +776,10 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
 
 
 def _piece(part: np.ndarray, top: int, left: int, upright: np.ndarray) -> Piece:
-    """A Piece of the ink `part` (a crop whose top-left pixel is (`top`, `left`); `upright` its pixels' upright columns)."""
+    """A Piece of the ink `part`, which holds some stroke (a crop whose top-left pixel is (`top`, `left`); `upright`
+    its pixels' upright columns)."""
     strokes = part > STROKE_COVERAGE
     ink_rows = np.flatnonzero(strokes.any(axis=1))
-    if ink_rows.size == 0:  # faint ink only: measure it all
-        strokes = part > 0.0
-        ink_rows = np.flatnonzero(strokes.any(axis=1))
     upright_ink = upright[strokes]
     return Piece(top, left, part, (top + int(ink_rows[0]), top + int(ink_rows[-1]) + 1),
                  (float(upright_ink.min()), float(upright_ink.max()) + 1.0))
