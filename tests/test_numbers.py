@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits.images import ImageError, Piece, Segmentation, normalize, segment, to_mnist
+from digits.images import STROKE_COVERAGE, ImageError, Piece, Segmentation, _slant, normalize, segment, to_mnist
 from digits.inference import MAX_RUN, InferenceService, candidate_runs, choose_runs
 from model_store import ModelStore
 from samples import pictures as styles
@@ -108,6 +108,18 @@ def test_a_pen_and_a_coin_beside_a_number_are_set_aside_and_every_digit_stays(se
         digits = [d.input_image for d in service.predict(canvas_with(*number, thing, size=(420, 950))).digits]
         assert len(digits) == 3, name
         assert all(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1] > 0.95 for a, b in zip(plain, digits)), name
+
+
+@pytest.mark.parametrize("slant", [-0.3, -0.2, 0.0, 0.2])
+def test_a_numbers_slant_is_found_on_round_digits_too(slant: float) -> None:
+    # Zeros leaning by `slant`: no straight stroke to line up, so only the rings' own shape says how they lean.
+    rows, columns = np.mgrid[0:120, 0:400]
+    upright = columns - slant * (rows - 60)
+    coverage = np.zeros((120, 400), np.float32)
+    for centre in (60, 150, 240, 330):
+        radius = np.hypot((upright - centre) / 28, (rows - 60) / 40)
+        coverage[np.abs(radius - 1) * 34 < 3] = 1.0
+    assert _slant(coverage, coverage > STROKE_COVERAGE) == pytest.approx(slant, abs=0.05)
 
 
 def test_more_than_twelve_digits_are_refused_clearly(service: InferenceService, test_digits) -> None:
