@@ -6,9 +6,9 @@ Numbers of 2 to 6 random MNIST *test* digits are drawn as `samples.pictures.NUMB
 drawing-app exports, light on dark: size, baseline, slant and gaps jittered), read by `InferenceService`, and
 scored as `samples.numbers` defines: whole-number accuracy, per-digit accuracy (a number read with the wrong
 count of digits has all its digits wrong), aligned per-digit accuracy (a digit missed or added costs one digit),
-the share with the right count of digits, and the raw accuracy of
-the network on the same digits as 28×28 images, with the issue's targets (whole ≥ 0.85·raw^length in each
-row; per digit ≥ raw − 0.03 over all the digits, and shown for each row). Uses the served version of the store (default $MODEL_STORE; train one with
+the share with the right count of digits, and the raw accuracy of the network on the same digits as 28×28
+images, with the issue's targets (whole ≥ 0.85·raw^length in each row; per digit ≥ raw − 0.03 over all the
+digits, and shown for each row). Uses the served version of the store (default $MODEL_STORE; train one with
 `python train.py --recipe robust --store DIR` and pass `--store DIR`). Exits 1 if some target is missed.
 """
 
