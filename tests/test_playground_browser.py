@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from samples import pictures as styles
 from tests.bot_fixtures import TINY_TRAIN_LIMIT, png
 from tests.inference_fixtures import verified_mnist_dir
 
@@ -198,6 +199,25 @@ def test_attach_a_file_and_paste_one(page: Page) -> None:
     expect(page.locator("#pending .chip")).to_have_count(1)
     page.press("#text", "Enter")
     bot_answer(page, "pasted.png: it's a 1")
+
+
+def test_a_number_is_answered_with_a_row_per_digit_and_the_strip(page: Page) -> None:
+    images, _ = mnist_test_images(100)
+    picture = styles.number_drawing([images[i] for i in (0, 1, 2, 3)], np.random.default_rng(5))
+    as_identity(page, "member")
+    page.set_input_files("#file-input", files=[{"name": "year.png", "mimeType": "image/png", "buffer": picture}])
+    page.press("#text", "Enter")
+    answer = bot_answer(page, re.compile(r"year\.png: it's \d{4}"))
+    number = re.search(r"it's (\d{4})", answer.inner_text())
+    assert number is not None
+    rows = answer.locator(".embed pre").inner_text().strip().splitlines()
+    assert [row.split()[0] for row in rows] == list(number.group(1))  # one row per digit, in order
+    strip = answer.locator(".embed-image img")
+    image_loaded(strip)
+    assert strip.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [(4 * 30 - 2) * 4, 28 * 4]
+    page.mouse.move(0, 0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    answer.screenshot(path=str(ARTIFACTS / "playground-number.png"))
 
 
 def test_accuracy_shows_the_confusion_matrix_and_the_reliability_diagram(page: Page) -> None:
