@@ -54,16 +54,35 @@ class NumberScores:
         return self.raw - DIGIT_TOLERANCE
 
     @property
+    def whole_met(self) -> bool:
+        return self.whole >= self.whole_target
+
+    @property
     def met(self) -> bool:
-        return self.whole >= self.whole_target and self.per_digit >= self.per_digit_target
+        return self.whole_met and self.per_digit >= self.per_digit_target
 
 
-def all_digits(scores: Sequence[NumberScores]) -> tuple[float, float]:
-    """(per-digit accuracy, raw accuracy) over every digit of the numbers scored; the per-digit target is
-    raw − DIGIT_TOLERANCE."""
+@dataclass(frozen=True)
+class AllDigitScores:
+    """Per-digit and raw accuracy over every digit of many numbers: what the per-digit target is judged on."""
+
+    per_digit: float
+    raw: float
+
+    @property
+    def target(self) -> float:
+        return self.raw - DIGIT_TOLERANCE
+
+    @property
+    def met(self) -> bool:
+        return self.per_digit >= self.target
+
+
+def all_digits(scores: Sequence[NumberScores]) -> AllDigitScores:
+    """The scores of every digit of the numbers scored, each row weighted by its count of digits."""
     weights = [s.numbers * s.length for s in scores]
-    return (sum(w * s.per_digit for w, s in zip(weights, scores)) / sum(weights),
-            sum(w * s.raw for w, s in zip(weights, scores)) / sum(weights))
+    return AllDigitScores(sum(w * s.per_digit for w, s in zip(weights, scores)) / sum(weights),
+                          sum(w * s.raw for w, s in zip(weights, scores)) / sum(weights))
 
 
 def score(readings: Sequence[str | None], truths: Sequence[str]) -> tuple[float, float, float, float]:
