@@ -24,16 +24,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter would bury the tutorial's output
 
-from digits.calibration import expected_calibration_error, fit_temperature, softmax
-from digits.card import Hyperparameters, ModelCard, library_versions
-from digits.evaluation import per_digit_accuracy
-from digits.images import normalize
 from digits.mnist import IDX_SHA256, MnistError, ensure_mnist, load_mnist
-from digits.network import NumpyNetwork
 from digits.options import parse_train_command
 from digits.records import Done, Reporter
 from digits.settings import Paths
 from model_store import ModelStore, StoreError
+from network.architecture import NumpyNetwork, normalize
+from network.calibration import expected_calibration_error, fit_temperature
+from network.card import ModelCard, library_versions
+from network.evaluation import per_digit_accuracy
 
 paths = Paths.from_env()
 command = parse_train_command(sys.argv[1:], default_store=paths.model_store)
@@ -96,8 +95,16 @@ tempfile.tempdir = str(scratch)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from digits.training import (ProgressBar, build_keras_model, configure_tensorflow, dense_weights, finish, fit,  # noqa: E402
-                             fit_epochs, make_optimizer)
+from digits.training import (  # noqa: E402
+    ProgressBar,
+    build_keras_model,
+    configure_tensorflow,
+    dense_weights,
+    finish,
+    fit,
+    fit_epochs,
+    make_optimizer,
+)
 
 configure_tensorflow(options.seed)
 
@@ -147,12 +154,11 @@ report.line(f"Labels:      {mnist.test_labels[:5]}")
 
 # Honest confidence: a temperature fitted on the held-out images (1.0 when none are held out).
 network = NumpyNetwork(options.spec, dense_weights(model))
-test_logits = network.logits(test_images)
 temperature = 1.0
 if options.validation:
     temperature = fit_temperature(network.logits(normalize(mnist.train_images[held_out])), mnist.train_labels[held_out])
-test_ece = expected_calibration_error(softmax(test_logits), mnist.test_labels)
-test_ece_calibrated = expected_calibration_error(softmax(test_logits, temperature), mnist.test_labels)
+test_ece = expected_calibration_error(network.predict(test_images), mnist.test_labels)
+test_ece_calibrated = expected_calibration_error(network.predict(test_images, temperature), mnist.test_labels)
 if options.validation:
     report.line(f"Calibration: temperature {temperature:.3f} fitted on {options.validation} held-out images; "
                 f"test ECE {test_ece:.4f} before, {test_ece_calibrated:.4f} after")
@@ -167,7 +173,7 @@ if community is not None and len(community.test_labels):
 # Save the weights as a new version in the model store, with its model card.
 card = ModelCard(
     architecture=options.spec,
-    hyperparameters=Hyperparameters.of_run(options, train_images=len(train_images)),
+    hyperparameters=options.hyperparameters(train_images=len(train_images)),
     test_accuracy=float(test_accuracy),
     test_loss=float(test_loss),
     per_digit_accuracy=tuple(per_digit_accuracy(predicted, mnist.test_labels)),

@@ -25,11 +25,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from digits.images import normalize  # noqa: E402
 from digits.inference import InferenceService  # noqa: E402
 from digits.mnist import load_test_set  # noqa: E402
 from digits.settings import Paths  # noqa: E402
 from model_store import ModelStore, StoreError  # noqa: E402
+from network.architecture import normalize  # noqa: E402
 from samples.numbers import NumberScores, all_digits, measure  # noqa: E402
 from samples.pictures import NUMBER_STYLES  # noqa: E402
 

@@ -31,11 +31,15 @@ from PIL import Image, ImageDraw, ImageFont
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from digits.calibration import expected_calibration_error, softmax, unsure_mask  # noqa: E402
-from digits.images import ImageError, normalize, to_mnist  # noqa: E402
 from digits.mnist import ensure_mnist, load_mnist  # noqa: E402
+from digits.reading import ImageError, to_mnist  # noqa: E402
 from digits.settings import Paths  # noqa: E402
 from model_store import ModelStore  # noqa: E402
+from network.architecture import (
+    normalize,  # noqa: E402
+    softmax,  # noqa: E402
+)
+from network.calibration import expected_calibration_error, unsure_mask  # noqa: E402
 from samples.userlike import CATEGORIES, user_like_set  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"

@@ -17,10 +17,10 @@ from bot.components import DYNAMIC_ITEMS
 from bot.config import BotSettings
 from bot.permissions import ALL, ReplyPlan, plan_reply
 from digits.community import CommunityError, Corrections
-from digits.images import ImageError, ImageLimits
 from digits.inference import InferenceService
 from digits.mnist import MnistError
 from digits.options import OptionError
+from digits.reading import ImageError, ImageLimits
 from model_store import ModelStore, StoreError
 
 log = logging.getLogger(__name__)

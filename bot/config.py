@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from digits.community import DEFAULT_DATABASE, DEFAULT_QUORUM
-from digits.images import ImageLimits
+from digits.reading import ImageLimits
 from digits.settings import Paths, environment
 
 T = TypeVar("T")

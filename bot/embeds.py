@@ -8,11 +8,20 @@ from dataclasses import dataclass
 
 import discord
 
-from digits.card import ModelCard
 from digits.inference import AccuracyReport, Prediction
 from digits.records import Progress
-from digits.render import bar, confusion_png, duration, preview_png, probability_chart, reading, reliability_png, strip_png
+from digits.render import (
+    bar,
+    confusion_png,
+    duration,
+    preview_png,
+    probability_chart,
+    reading,
+    reliability_png,
+    strip_png,
+)
 from digits.retraining import Outcome, Status
+from network.card import ModelCard
 
 # Discord's limit on an embed title.
 MAX_TITLE = 256

@@ -3,7 +3,7 @@
 Each epoch every training digit is drawn anew: a small rotation, shear, scale and aspect change,
 a shift of up to ±2 px and an elastic distortion (one bilinear resampling), thicker or thinner
 strokes, sometimes a blur. The digit is *not* re-centred afterwards: the network learns to
-tolerate imperfect framing, as pictures framed by `digits.images.to_mnist` are.
+tolerate imperfect framing, as pictures framed by `digits.reading.to_mnist` are.
 
 Speed: the geometric warps come from a bank of `BANK` random maps drawn per epoch (each a full
 28×28 field of source coordinates, so elastic distortion costs nothing per image), paired with

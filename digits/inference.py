@@ -24,12 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digits.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
-from digits.card import ModelCard
-from digits.evaluation import per_digit_accuracy
-from digits.images import ImageError, ImageLimits, MAX_DIGITS, Segmentation, normalize, segment, too_many_digits
-from digits.network import NumpyNetwork
+from digits.reading import MAX_DIGITS, ImageError, ImageLimits, Segmentation, segment, too_many_digits
+from digits.reading.splitting import candidate_runs, choose_runs
 from model_store import ModelStore, StoreError
+from network.architecture import NumpyNetwork, normalize
+from network.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
+from network.card import ModelCard
+from network.evaluation import per_digit_accuracy
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +38,6 @@ log = logging.getLogger(__name__)
 FOLLOW_INTERVAL = 1.0
 # Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy.
 _EPSILON = 1e-7
-# Choosing a number's digits among the pieces of its ink: a digit is a run of at most MAX_RUN pieces, at most
-# MAX_RUN_WIDTH digit heights wide. A run scores the log of the network's (calibrated) confidence in it, less
-# WIDTH_WEIGHT × the square of how many digit heights wider than WIDTH_FREE it is (touching digits read as one),
-# less HEIGHT_WEIGHT per digit height it is shorter than HEIGHT_FREE (a part of a digit read as one), less
-# BLANK_WEIGHT per digit height of blank paper between its pieces (two digits read as one); each cut between two
-# digits costs CROSSING_WEIGHT per stroke it goes through. The weights were chosen on generated numbers
-# (`benchmarks/number_accuracy.py`'s pictures, other seeds than its default and the tests').
-MAX_RUN = 5
-MAX_RUN_WIDTH = 2.0
-WIDTH_FREE, WIDTH_WEIGHT = 0.5, 1.0
-HEIGHT_FREE, HEIGHT_WEIGHT = 0.75, 4.0
-BLANK_WEIGHT = 2.0
-CROSSING_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -57,7 +45,7 @@ class DigitReading:
     """One digit read: the digit, its ten probabilities, and the 28×28 input it was read from (white on black).
 
     The probabilities are calibrated (the model card's temperature); `unsure` says whether the answer
-    should be given as "probably `digit`, maybe `runner_up`" (`digits.calibration.is_unsure`).
+    should be given as "probably `digit`, maybe `runner_up`" (`network.calibration.is_unsure`).
     """
 
     digit: int
@@ -247,7 +235,7 @@ class InferenceService:
         """Read many images with one forward pass; each entry is a Prediction or the ImageError of that image.
 
         Each picture's ink comes cut into pieces; every run of pieces that could be a digit is read, and the
-        digits are the runs that read best together (`choose_runs`).
+        digits are the runs that read best together (`digits.reading.splitting`).
         """
         served = self._current()
         segmentations = [self._segment(image) for image in images]
@@ -264,9 +252,7 @@ class InferenceService:
                 continue
             read = range(first, first + len(image_runs))
             first += len(image_runs)
-            scores = [math.log(max(float(probabilities[i].max()), _EPSILON)) + run_prior(segmentation, *run)
-                      for i, run in zip(read, image_runs)]
-            chosen = [read[i] for i in choose_runs(len(segmentation.pieces), image_runs, scores, segmentation.crossings)]
+            chosen = [read[i] for i in choose_runs(segmentation, image_runs, probabilities[read].max(axis=1))]
             if len(chosen) > MAX_DIGITS:
                 results.append(too_many_digits(len(chosen)))
             else:
@@ -339,46 +325,6 @@ class InferenceService:
     def close(self) -> None:
         """Stop the worker threads (after the work already given to them)."""
         self._executor.shutdown(wait=True)
-
-
-def candidate_runs(segmentation: Segmentation) -> list[tuple[int, int]]:
-    """The runs (start, stop) of consecutive pieces that could be one digit: each piece alone, and up to MAX_RUN
-    pieces together while they are at most MAX_RUN_WIDTH digit heights wide."""
-    count = len(segmentation.pieces)
-    runs = []
-    for start in range(count):
-        runs.append((start, start + 1))
-        for stop in range(start + 2, min(count, start + MAX_RUN) + 1):
-            if segmentation.width(start, stop) > MAX_RUN_WIDTH:
-                break
-            runs.append((start, stop))
-    return runs
-
-
-def run_prior(segmentation: Segmentation, start: int, stop: int) -> float:
-    """How plausible pieces `start` to `stop` are as one digit by their shape alone, as a log-probability (≤ 0)."""
-    width, height = segmentation.width(start, stop), segmentation.height(start, stop)
-    return (-WIDTH_WEIGHT * max(0.0, width - WIDTH_FREE) ** 2 - HEIGHT_WEIGHT * max(0.0, HEIGHT_FREE - height)
-            - BLANK_WEIGHT * segmentation.blank(start, stop))
-
-
-def choose_runs(pieces: int, runs: Sequence[tuple[int, int]], scores: Sequence[float], crossings: Sequence[float]) -> list[int]:
-    """The indices of the runs that cover pieces 0..`pieces` left to right with the best total score (dynamic
-    programming over the cut points), each cut costing CROSSING_WEIGHT per stroke it crosses (`crossings[i]`:
-    between pieces i and i + 1). Every single piece must be among the runs, so there is always a way."""
-    best = [0.0] + [-math.inf] * pieces
-    last: list[int] = [-1] * (pieces + 1)  # the run ending at each cut point on its best way
-    for index in sorted(range(len(runs)), key=lambda i: runs[i][1]):
-        start, stop = runs[index]
-        total = best[start] + scores[index] - (CROSSING_WEIGHT * crossings[start - 1] if start > 0 else 0.0)
-        if total > best[stop]:
-            best[stop], last[stop] = total, index
-    chosen = []
-    point = pieces
-    while point > 0:
-        chosen.append(last[point])
-        point = runs[last[point]][0]
-    return chosen[::-1]
 
 
 def _reading(digit_image: np.ndarray, probabilities: np.ndarray) -> DigitReading:

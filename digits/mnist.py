@@ -25,8 +25,8 @@ from pathlib import Path
 import mnist
 import numpy as np
 
-from digits.files import atomic_write, sha256_stream
 from digits.settings import Paths
+from model_store.files import atomic_write, sha256_stream
 
 log = logging.getLogger(__name__)
 

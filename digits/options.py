@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn
 
-from digits.network import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, ArchitectureSpec
+from network.architecture import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, ArchitectureSpec
+from network.card import Hyperparameters
 
 MAX_EPOCHS = 100
 MAX_BATCH_SIZE = 60_000
@@ -127,6 +128,12 @@ class TrainingOptions:
     @property
     def spec(self) -> ArchitectureSpec:
         return ArchitectureSpec(hidden_units=self.layers, activation=self.activation, dropout=self.dropout)
+
+    def hyperparameters(self, train_images: int) -> Hyperparameters:
+        """How a run with these options trains, as its model card records it."""
+        return Hyperparameters(self.epochs, self.batch_size, self.learning_rate, self.seed, train_images,
+                               recipe=self.recipe, augment=self.augment, ema=self.ema, fonts=self.fonts,
+                               schedule=self.schedule, validation_images=self.validation)
 
     @classmethod
     def from_text(cls, values: Mapping[str, str]) -> TrainingOptions:

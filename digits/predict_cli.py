@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from digits.images import ImageError
 from digits.inference import InferenceService, Prediction
+from digits.reading import ImageError
 from digits.render import probability_chart, reading
 from digits.settings import Paths
 from model_store import ModelStore, StoreError

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from digits.calibration import ReliabilityBin
+from network.calibration import ReliabilityBin
 
 BAR_WIDTH = 16
 PREVIEW_SCALE = 4  # the 28×28 input shown at 112×112

@@ -22,12 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from digits.community import CommunityError, accepted_examples
-from digits.images import normalize
 from digits.inference import InferenceService
-from digits.network import NumpyNetwork
 from digits.options import TrainingOptions
 from digits.records import Done, Failure, Notice, Progress, RecordError, read_record
 from model_store import StoreError
+from network.architecture import NumpyNetwork, normalize
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from digits.network import ArchitectureSpec
 from digits.records import EpochProgress
+from network.architecture import ArchitectureSpec
 
 # Progress is reported this many times per epoch; each report is one return to Python.
 CHUNKS_PER_EPOCH = 10
@@ -135,7 +135,7 @@ def finish(model: keras.Model) -> None:
 
 
 def dense_weights(model: keras.Model) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(kernel, bias) of each Dense layer, in order: what `digits.network.NumpyNetwork` evaluates."""
+    """(kernel, bias) of each Dense layer, in order: what `network.architecture.NumpyNetwork` evaluates."""
     return [(layer.kernel.numpy(), layer.bias.numpy()) for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from digits.images import ImageError, frame
+from digits.reading import ImageError, frame
 
 # Debian packages providing the fonts (the Makefile's run and test targets install them as root).
 FONT_PACKAGES = ("fonts-dejavu-core", "fonts-freefont-ttf", "fonts-liberation2")

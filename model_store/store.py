@@ -1,7 +1,7 @@
 """A versioned model store laid out like TensorFlow Serving's.
 
     <store>/<version>/model.weights.h5   the Keras weights file
-    <store>/<version>/model.json         its model card (digits.card): spec, training, metrics, SHA-256 of the weights
+    <store>/<version>/model.json         its model card (network.card): spec, training, metrics, SHA-256 of the weights
     <store>/SERVING                      {"version": N, "history": [...]}: the served version
 
 A version is written in a hidden temporary folder and renamed into place, so it appears
@@ -28,9 +28,9 @@ from typing import Any
 import h5py
 import numpy as np
 
-from digits.card import CardError, ModelCard
-from digits.files import atomic_write, sha256_file
-from digits.network import ArchitectureSpec, NumpyNetwork, Weights
+from model_store.files import atomic_write, sha256_file
+from network.architecture import ArchitectureSpec, NumpyNetwork, Weights
+from network.card import CardError, ModelCard
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digits.images import ImageError
 from digits.inference import InferenceService
+from digits.reading import ImageError
 from samples.pictures import NumberStyle
 
 WHOLE_SHARE = 0.85

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from digits.card import Hyperparameters, ModelCard
 from digits.mnist import ensure_mnist, load_mnist
-from digits.network import ArchitectureSpec
 from digits.settings import Paths
+from network.architecture import ArchitectureSpec
+from network.card import Hyperparameters, ModelCard
 
 REPO = Path(__file__).resolve().parents[1]
 # The shared data folder lies beside the work tree (and beside CI's clone).

@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits.calibration import unsure_mask
-from digits.images import normalize, to_mnist
-from model_store import ModelStore
-from tests.bot_fixtures import StartBot, WAIT, png, text_of
+from digits.reading import to_mnist
 from discord_twin import Attachment, DiscordTwin, World
+from model_store import ModelStore
+from network.architecture import normalize
+from network.calibration import unsure_mask
+from tests.bot_fixtures import WAIT, StartBot, png, text_of
 
 pytestmark = pytest.mark.timeout(120)
 

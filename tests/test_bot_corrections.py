@@ -13,10 +13,19 @@ import pytest
 from bot.answers import Refused, parse_wrong
 from bot.cogs.corrections import CorrectionsCog
 from digits.community import in_test_half
-from digits.images import to_mnist
 from digits.inference import InferenceService
+from digits.reading import to_mnist
+from discord_twin import (
+    READ_MESSAGE_HISTORY,
+    Attachment,
+    ComponentError,
+    DiscordTwin,
+    Interaction,
+    Message,
+    User,
+    World,
+)
 from model_store import ModelStore
-from discord_twin import READ_MESSAGE_HISTORY, Attachment, ComponentError, DiscordTwin, Interaction, Message, User, World
 from samples import pictures as styles
 from tests.bot_fixtures import WAIT, StartBot, png
 from tests.test_bot import confident_digits

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from digits.augment import COMMUNITY_MAX_DRAWS, EpochAugmenter
-from digits.card import ModelCard
 from digits.community import Answer, Corrections, accepted_examples, in_test_half
-from digits.images import normalize
 from digits.inference import InferenceService
 from digits.options import TrainingOptions, parse_train_command
 from digits.retraining import CommunityComparison, RetrainJob, compare_on_community, promotion_verdict
 from model_store import ModelStore
+from network.architecture import normalize
+from network.card import ModelCard
 from tests.inference_fixtures import model_card
 from tests.test_train import SMALL, json_events, run_train
 

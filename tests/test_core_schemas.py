@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.cogs.admin import RetrainFlags
-from digits.card import CardError, ModelCard
 from digits.options import OptionError, TrainingOptions, option_infos, parse_train_command
 from digits.records import RECORDS, Done, Failure, Notice, Progress, RecordError, read_record
 from model_store import CorruptVersionError, ModelStore
+from network.card import CardError, ModelCard
 from tests.inference_fixtures import model_card
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digits.images import normalize
 from digits.mnist import (
     IDX_SHA256,
     MnistError,
@@ -27,6 +26,7 @@ from digits.mnist import (
     verify_file,
     verify_folder,
 )
+from network.architecture import normalize
 from tests.inference_fixtures import verified_mnist_dir
 
 MNIST = verified_mnist_dir()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import io
-import zlib
 import struct
+import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from digits.reading import ImageError, ImageLimits, to_mnist
 from samples import pictures as styles
 from tests import inference_fixtures as fx
-from digits.images import ImageError, ImageLimits, to_mnist
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from samples import pictures as styles
-from digits.images import normalize
 from digits.inference import InferenceService
 from model_store import ModelStore
+from network.architecture import normalize
+from samples import pictures as styles
 
 DIGITS = 300
 TOLERANCE = 0.03

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
-from hypothesis import HealthCheck, given, settings, strategies as st
 
-from samples import pictures as styles
-from digits.images import ImageError, ImageLimits
 from digits.inference import InferenceService, Prediction
+from digits.reading import ImageError, ImageLimits
 from model_store import ModelStore
+from samples import pictures as styles
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

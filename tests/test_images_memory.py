@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digits.images import ImageLimits
+from digits.reading import ImageLimits
 from samples import pictures as styles
 from tests import inference_fixtures as fx
 
@@ -32,7 +32,7 @@ MEASURE = """
 import io, sys
 from pathlib import Path
 from PIL import Image, ImageDraw
-from digits.images import ImageError, to_mnist
+from digits.reading import ImageError, to_mnist
 
 def status(field):
     line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith(field + ":"))

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits.images import ImageError, normalize
 from digits.inference import InferenceService, Prediction
 from digits.mnist import load_mnist
-from digits.network import ArchitectureSpec
+from digits.reading import ImageError
 from digits.training import build_keras_model
 from model_store import ModelStore
+from network.architecture import ArchitectureSpec, normalize
 from samples import pictures as styles
 from tests import inference_fixtures as fx
 

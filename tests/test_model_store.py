@@ -19,11 +19,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digits.card import ModelCard
-from digits.files import sha256_file
-from digits.network import ArchitectureSpec, NumpyNetwork
 from model_store import CorruptVersionError, ModelStore, StoreError
+from model_store.files import sha256_file
 from model_store.store import METADATA_FILE, POINTER_FILE, WEIGHTS_FILE
+from network.architecture import ArchitectureSpec, NumpyNetwork
+from network.card import ModelCard
 from tests.inference_fixtures import model_card
 
 REPO = Path(__file__).resolve().parents[1]
@@ -284,7 +284,7 @@ def test_an_unwritable_store_is_refused(tmp_path: Path, weights: Path) -> None:
 SAVER = """
 import json, sys, time
 from pathlib import Path
-from digits.card import ModelCard
+from network.card import ModelCard
 from model_store import ModelStore
 store, weights, meta = ModelStore(sys.argv[1]), Path(sys.argv[2]), ModelCard.from_json(json.loads(sys.argv[3]))
 mode = sys.argv[4]

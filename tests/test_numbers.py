@@ -11,9 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits.images import STROKE_COVERAGE, ImageError, Piece, Segmentation, _slant, normalize, segment, to_mnist
-from digits.inference import MAX_RUN, InferenceService, candidate_runs, choose_runs
+from digits.inference import InferenceService
+from digits.reading.splitting import MAX_RUN, best_cover, candidate_runs
+from digits.reading import ImageError, Segmentation, segment, to_mnist
+from digits.reading.pixels import STROKE_COVERAGE
+from digits.reading.segmentation import Piece, _slant
 from model_store import ModelStore
+from network.architecture import normalize
 from samples import pictures as styles
 from samples.numbers import NumberScores, all_digits, edit_distance, measure, score
 from tests.inference_fixtures import REPO
@@ -133,10 +137,10 @@ def test_the_digits_are_the_runs_of_pieces_that_read_best_together() -> None:
     # Three pieces; reading pieces 1 and 2 as one digit scores better than apart, unless the cut is free.
     runs = [(0, 1), (1, 2), (2, 3), (1, 3)]
     scores = [-0.1, -1.0, -1.0, -0.2]
-    assert choose_runs(3, runs, scores, crossings=(0.0, 1.0)) == [0, 3]
-    assert choose_runs(3, runs, [-0.1, -0.05, -0.05, -0.2], crossings=(0.0, 0.0)) == [0, 1, 2]
+    assert best_cover(3, runs, scores, crossings=(0.0, 1.0)) == [0, 3]
+    assert best_cover(3, runs, [-0.1, -0.05, -0.05, -0.2], crossings=(0.0, 0.0)) == [0, 1, 2]
     # A cut through a stroke costs: the same two pieces stay one digit when the cut crosses two strokes.
-    assert choose_runs(3, runs, [-0.1, -0.05, -0.05, -0.2], crossings=(0.0, 2.0)) == [0, 3]
+    assert best_cover(3, runs, [-0.1, -0.05, -0.05, -0.2], crossings=(0.0, 2.0)) == [0, 3]
 
 
 def test_candidate_digits_are_runs_of_up_to_five_pieces_at_most_two_digit_heights_wide() -> None:

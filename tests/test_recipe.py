@@ -13,13 +13,13 @@ import pytest
 from bot import embeds
 from bot.embeds import AttachmentResult
 from digits.augment import EpochAugmenter, augment
-from digits.calibration import expected_calibration_error, is_unsure, softmax
-from digits.card import ModelCard
-from digits.images import normalize
 from digits.inference import InferenceService
 from digits.options import RECIPES, OptionError, TrainingOptions, parse_train_command
 from digits.typed import find_fonts, typed_digits
 from model_store import ModelStore
+from network.architecture import normalize, softmax
+from network.calibration import expected_calibration_error, is_unsure
+from network.card import ModelCard
 from samples import pictures as styles
 from tests.test_predict_cli import run_cli
 from tests.test_train import SMALL, json_events, run_train, small_run, weights_of  # noqa: F401  (small_run: a fixture)

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from digits.files import sha256_file
 from digits.mnist import IDX_SHA256
-from digits.network import ArchitectureSpec
 from model_store import ModelStore
+from model_store.files import sha256_file
+from network.architecture import ArchitectureSpec
 from tests.inference_fixtures import verified_mnist_dir
 from tests.test_model_store import metadata, write_weights
 

@@ -21,7 +21,7 @@ from bot.cogs.admin import admin_only
 from bot.cogs.recognition import is_image
 from bot.components import label_view, which_view
 from digits.community import Answer, Corrections
-from digits.images import ImageError
+from digits.reading import ImageError
 from digits.render import grid_png
 
 log = logging.getLogger(__name__)

@@ -2,12 +2,13 @@
 
 Training builds the Keras model from an `ArchitectureSpec` (`digits.training`); inference
 rebuilds the same layers from the same spec with NumPy (no TensorFlow) and the saved weights.
+Both feed it images normalized the tutorial's way (`normalize`).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -81,7 +82,15 @@ class ArchitectureSpec:
 Weights = list[tuple[np.ndarray, np.ndarray]]
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def normalize(images: np.ndarray) -> np.ndarray:
+    """The tutorial's normalization, for training and serving alike: uint8 28×28 images → rows of 784 in [-0.5, 0.5]."""
+    flat = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    return flat / 255.0 - 0.5
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of `logits / temperature`, computed in the logits' own float type (a new array)."""
+    z = logits if temperature == 1.0 else logits / np.asarray(temperature, logits.dtype)
     z = z - z.max(axis=-1, keepdims=True)
     np.exp(z, out=z)
     z /= z.sum(axis=-1, keepdims=True)
@@ -94,7 +103,7 @@ _NUMPY_ACTIVATIONS: dict[str, Activation] = {
     "relu": lambda z: np.maximum(z, 0.0, out=z),
     "sigmoid": lambda z: np.reciprocal(1.0 + np.exp(-z)),
     "tanh": np.tanh,
-    "softmax": _softmax,
+    "softmax": softmax,
 }
 
 
@@ -123,7 +132,7 @@ class NumpyNetwork:
         With a `temperature` other than 1 the output layer's logits are divided by it first (calibration).
         """
         if temperature != 1.0:
-            return _softmax(self.logits(inputs) / np.float32(temperature))
+            return softmax(self.logits(inputs), temperature)
         activations = np.asarray(inputs, dtype=np.float32)
         for kernel, bias, activation in self._layers:
             activations = activation(activations @ kernel + bias)

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any
 
-from digits.network import ArchitectureSpec
-from digits.options import TrainingOptions
+from network.architecture import ArchitectureSpec
 
 # The libraries a saved model depends on, recorded with their versions.
 LIBRARIES = ("keras", "tensorflow-cpu", "numpy", "h5py")
@@ -36,12 +35,6 @@ class Hyperparameters:
     fonts: float = 0.0
     schedule: str = "constant"
     validation_images: int = 0
-
-    @classmethod
-    def of_run(cls, options: TrainingOptions, train_images: int) -> Hyperparameters:
-        return cls(options.epochs, options.batch_size, options.learning_rate, options.seed, train_images,
-                   recipe=options.recipe, augment=options.augment, ema=options.ema, fonts=options.fonts,
-                   schedule=options.schedule, validation_images=options.validation)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from network.architecture import softmax
+
 UNSURE_BELOW = 0.8
 CLOSE_MARGIN = 0.3
 ECE_BINS = 15
@@ -28,17 +30,8 @@ RELIABILITY_BINS = 10
 _TINY = 1e-12
 
 
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Row-wise softmax of `logits / temperature`, in float64 for the fit's sake."""
-    z = np.asarray(logits, np.float64) / temperature
-    z -= z.max(axis=-1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=-1, keepdims=True)
-    return z
-
-
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
-    probabilities = softmax(logits, temperature)
+    probabilities = softmax(np.asarray(logits, np.float64), temperature)  # float64 for the fit's sake
     return float(-np.mean(np.log(np.maximum(probabilities[np.arange(len(labels)), labels], _TINY))))
 
 

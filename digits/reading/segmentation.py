@@ -1,0 +1,360 @@
+"""Segmentation: ink coverage → pieces, left to right, and any run of pieces framed as an MNIST digit.
+
+MNIST digits are white on black, scaled to fit a 20×20 box keeping their aspect ratio, and placed in 28×28 so that
+their centre of mass sits at the centre (`frame`). A number's ink is cut into pieces: stroke groups (strokes of one
+digit joined, specks and edge clutter dropped), and wide groups cut again where they may hold touching digits, along
+the least-ink path near the number's slant. Which runs of pieces are the digits is decided with the network's
+readings (`digits.reading.splitting`). A picture of one digit is one piece, framed exactly as a single digit is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from digits.reading.clutter import EDGE_REMNANT_SHARE, SPECK_SHARE
+from digits.reading.decode import ImageError
+from digits.reading.pixels import EIGHT_NEIGHBOURS, STROKE_COVERAGE, resize, span
+
+
+MNIST_SIZE = 28
+BOX_SIZE = 20
+# MNIST's digits have their centre of mass at (14, 14) in pixel indices (mean over the test set: 13.99, 14.01).
+MNIST_CENTRE = 14.0
+# A number has at most this many digits.
+MAX_DIGITS = 12
+# Strokes closer than this many stroke widths belong to one digit (a 4 or 5 in two strokes, a broken 0)...
+JOIN_STROKES = 0.5
+# ...as do strokes above one another, sharing this share of the narrower one's columns (a 5's flag, a 7's bar).
+# Only a part clearly shorter than the other is a flag, a bar or a dot (two whole digits never nest); a part
+# under half the other's height joins it if they share a column at all.
+JOIN_OVERLAP = 0.5
+JOIN_PART_HEIGHT = 0.75
+JOIN_SMALL_PART_HEIGHT = 0.5
+# Among several digits, a group wider than this many times their height may hold touching digits and is cut at
+# its ink minima (the network then says which cuts were right); a picture's only group must be wider still, as a
+# broad 0 or 2 on its own is common.
+CUT_ASPECT = 0.5
+CUT_ASPECT_ALONE = 1.0
+# Cut pieces are at least this many digit heights wide (a 1 is about 0.15).
+MIN_PIECE = 0.15
+# Touching digits are cut through at most this many strokes (a cut through more is inside a digit).
+MAX_CROSSINGS = 2.5
+# Next to a cut through touching digits, a bit of stroke with less than this share of the digit's biggest stroke's
+# ink is the neighbour's, cut off with it.
+FRAGMENT_SHARE = 0.15
+# A cut between touching digits follows the least ink within PATH_REACH digit heights of its slanted line, each
+# column away from the line costing PATH_DRIFT (in coverage) per row.
+PATH_REACH = 0.5
+PATH_DRIFT = 0.01
+# The slants tried for a number (columns moved per row down).
+SLANTS = tuple(np.linspace(-0.6, 0.6, 13).tolist())
+# A digit's ink reaches this many pixels beyond its strokes (their soft, antialiased edge).
+REGION_MARGIN = 2
+
+
+def frame(coverage: np.ndarray) -> np.ndarray:
+    """Ink coverage (2-D, any size, 0 = none) framed as MNIST did: the ink cropped, fitted into a 20×20 box keeping its
+    aspect ratio, its centre of mass at the centre of 28×28 (uint8, white on black)."""
+    coverage = np.asarray(coverage, np.float32)
+    top, bottom = span(coverage.sum(axis=1))
+    left, right = span(coverage.sum(axis=0))
+    crop = coverage[top:bottom, left:right]
+    height, width = crop.shape
+    scale = BOX_SIZE / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    boxed = resize(crop, size, Image.Resampling.LANCZOS)
+    peak = float(boxed.max())
+    if peak <= 0.0:
+        raise ImageError("no digit found: the image looks empty")
+    # Strokes much thinner than a pixel of the box come out grey: bring the strongest back to full white.
+    digit = np.clip(boxed * (255.0 / peak), 0.0, 255.0).round().astype(np.uint8)
+
+    mass = digit.astype(np.float32)
+    total = float(mass.sum())
+    centre_y = float(mass.sum(axis=1) @ np.arange(digit.shape[0], dtype=np.float32)) / total
+    centre_x = float(mass.sum(axis=0) @ np.arange(digit.shape[1], dtype=np.float32)) / total
+    canvas = Image.new("L", (MNIST_SIZE, MNIST_SIZE))
+    canvas.paste(Image.fromarray(digit), (round(MNIST_CENTRE - centre_x), round(MNIST_CENTRE - centre_y)))
+    return np.asarray(canvas)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Part of a number's ink: `ink` is a crop of the coverage whose top-left pixel is (`top`, `left`) in it.
+
+    `rows` is the ink's extent down the picture; `columns` its extent across, measured upright (the number's
+    slant taken out), both in the picture's pixels.
+    """
+
+    top: int
+    left: int
+    ink: np.ndarray
+    rows: tuple[int, int]
+    columns: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """A picture's ink cut into pieces, left to right: each digit is a run of one or more consecutive pieces.
+
+    The pieces are over-segmented on purpose (stroke groups, cut again where a group might hold touching digits):
+    which runs are digits is for the network to say (`digits.reading.splitting`). `crossings[i]` is how many strokes the
+    cut between pieces i and i + 1 goes through (0 where they do not touch); `digit_height` is the height of the
+    number's digits in pixels. When the ink is one stroke group, `whole` is the picture's whole coverage, and all
+    the pieces together are read from it: a picture of one digit reads exactly as `to_mnist` reads it.
+    """
+
+    pieces: tuple[Piece, ...]
+    crossings: tuple[float, ...]
+    digit_height: float
+    whole: np.ndarray | None = None
+
+    def digit(self, start: int, stop: int) -> np.ndarray:
+        """Pieces `start` to `stop` (exclusive) framed as one MNIST digit (28×28 uint8)."""
+        if self.whole is not None and (start, stop) == (0, len(self.pieces)):
+            return frame(self.whole)
+        run = self.pieces[start:stop]
+        cut = (start > 0 and self.crossings[start - 1] > 0) or (stop < len(self.pieces) and self.crossings[stop - 1] > 0)
+        if len(run) == 1 and not cut:
+            return frame(run[0].ink)
+        top, left = min(p.top for p in run), min(p.left for p in run)
+        bottom, right = max(p.top + p.ink.shape[0] for p in run), max(p.left + p.ink.shape[1] for p in run)
+        canvas = np.zeros((bottom - top, right - left), np.float32)
+        for piece in run:
+            area = canvas[piece.top - top:piece.top - top + piece.ink.shape[0], piece.left - left:piece.left - left + piece.ink.shape[1]]
+            np.maximum(area, piece.ink, out=area)
+        return frame(_without_fragments(canvas) if cut else canvas)
+
+    def width(self, start: int, stop: int) -> float:
+        """The upright width of pieces `start` to `stop` together, in digit heights."""
+        run = self.pieces[start:stop]
+        return (max(p.columns[1] for p in run) - min(p.columns[0] for p in run)) / self.digit_height
+
+    def blank(self, start: int, stop: int) -> float:
+        """The blank paper between pieces `start` to `stop` where they do not touch, in digit heights."""
+        return sum(max(0.0, self.pieces[i + 1].columns[0] - self.pieces[i].columns[1]) for i in range(start, stop - 1)
+                   if self.crossings[i] == 0) / self.digit_height
+
+    def height(self, start: int, stop: int) -> float:
+        """The height of pieces `start` to `stop` together, in digit heights."""
+        run = self.pieces[start:stop]
+        return (max(p.rows[1] for p in run) - min(p.rows[0] for p in run)) / self.digit_height
+
+
+def too_many_digits(count: int) -> ImageError:
+    """The refusal of a picture that seems to hold `count` digits, over MAX_DIGITS."""
+    return ImageError(f"I can read up to {MAX_DIGITS} digits; this picture seems to hold {count}")
+
+
+def segment_ink(coverage: np.ndarray) -> Segmentation:
+    """Stroke groups (strokes of one digit joined, specks and edge clutter dropped), wide ones cut again at ink minima."""
+    strokes = coverage > STROKE_COVERAGE
+    labels, count = ndimage.label(strokes, structure=EIGHT_NEIGHBOURS)
+    if count == 0:
+        return _whole(coverage)
+    if count == 1:  # the common case, settled without measuring the groups
+        rows, columns = ndimage.find_objects(labels)[0]
+        if columns.stop - columns.start <= CUT_ASPECT_ALONE * (rows.stop - rows.start):
+            return _whole(coverage)
+    stroke_width = _stroke_width(strokes)
+    groups = _join_strokes(strokes, labels, count, stroke_width) if count > 1 else labels
+    boxes = ndimage.find_objects(groups)
+    masses = np.asarray(ndimage.sum_labels(coverage, groups, index=np.arange(1, len(boxes) + 1)))
+    heights = np.array([box[0].stop - box[0].start for box in boxes])
+    if len(boxes) == 1 and boxes[0][1].stop - boxes[0][1].start <= CUT_ASPECT_ALONE * heights[0]:
+        return _whole(coverage)  # the strokes of one digit
+    # Specks and dirt: little ink, and much shorter than the biggest group; and the remnants of clutter at the
+    # picture's edge (a table, a shadow): groups cut by the edge with far less ink than the biggest.
+    height, width = coverage.shape
+    at_edge = [box[0].start == 0 or box[1].start == 0 or box[0].stop == height or box[1].stop == width for box in boxes]
+    kept = [index for index in range(len(boxes))
+            if (masses[index] >= SPECK_SHARE * masses.max() or heights[index] >= 0.5 * heights.max())
+            and not (at_edge[index] and masses[index] < EDGE_REMNANT_SHARE * masses.max())]
+    if len(kept) > MAX_DIGITS:
+        raise too_many_digits(len(kept))
+    digit_height = float(np.median(heights[kept]))
+    slant = _slant(coverage, strokes)
+    middle = height / 2
+    # Left to right by the groups' centres of mass, upright.
+    centres = ndimage.center_of_mass(coverage, groups, [i + 1 for i in kept])
+    upright = {i: x - slant * (y - middle) for i, (y, x) in zip(kept, centres)}
+    cut_width = (CUT_ASPECT if len(kept) > 1 else CUT_ASPECT_ALONE) * digit_height
+    pieces: list[Piece] = []
+    crossings: list[float] = []
+    for index in sorted(kept, key=upright.__getitem__):
+        rows, columns = (slice(max(0, box.start - REGION_MARGIN), box.stop + REGION_MARGIN) for box in boxes[index])
+        mask = ndimage.binary_dilation(groups[rows, columns] == index + 1, iterations=REGION_MARGIN)
+        ink = coverage[rows, columns] * mask
+        if pieces:
+            crossings.append(0.0)
+        group_pieces, group_crossings = _cut(ink, rows.start, columns.start, slant, middle, digit_height, cut_width,
+                                             stroke_width)
+        pieces += group_pieces
+        crossings += group_crossings
+    return Segmentation(tuple(pieces), tuple(crossings), digit_height, coverage if len(boxes) == 1 else None)
+
+
+def _without_fragments(ink: np.ndarray) -> np.ndarray:
+    """The ink less the small bits of strokes a cut through touching digits leaves beside the digit (a neighbour's tip)."""
+    labels, count = ndimage.label(ink > 0.0, structure=EIGHT_NEIGHBOURS)
+    if count < 2:
+        return ink
+    masses = np.bincount(labels.ravel(), weights=ink.ravel())
+    masses[0] = 0.0
+    small = masses < FRAGMENT_SHARE * masses.max()
+    small[0] = False
+    return ink * ~small[labels] if np.any(small) else ink
+
+
+def _whole(coverage: np.ndarray) -> Segmentation:
+    """One piece: the whole coverage (a single digit)."""
+    height, width = coverage.shape
+    return Segmentation((Piece(0, 0, coverage, (0, height), (0.0, float(width))),), (), float(height), coverage)
+
+
+def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:
+    """The number's slant (columns moved per row down): the shear under which its strokes stack up most upright."""
+    ys, xs = np.nonzero(strokes)
+    weights = coverage[ys, xs]
+    lean = ys - coverage.shape[0] / 2
+
+    def sharpness(slant: float) -> float:
+        # Floor, not round: rounding half to even piles the half columns of a ±0.5 shear into the even columns,
+        # a false sharpness that chose ±0.5 for two numbers in five.
+        upright = np.floor(xs - slant * lean).astype(np.intp)
+        profile = np.bincount(upright - upright.min(), weights=weights)
+        return float(profile @ profile)
+
+    return max(SLANTS, key=sharpness)
+
+
+def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digit_height: float, cut_width: float,
+         stroke_width: float) -> tuple[list[Piece], list[float]]:
+    """A group's ink as pieces, cut where its upright ink profile has minima when it is wide enough to hold
+    touching digits; with the strokes each cut crosses. Each cut runs top to bottom along the path through the
+    least ink near the slanted line at its minimum (touching digits rarely meet along a straight line)."""
+    y, x = np.mgrid[top:top + ink.shape[0], left:left + ink.shape[1]]
+    upright = x - slant * (y - middle)
+    origin = float(upright.min())
+    bins = np.floor(upright - origin).astype(np.intp)
+    profile = np.bincount(bins.ravel(), weights=ink.ravel())
+    first, last = span(profile)
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    cuts: list[int] = []
+    if last - first > cut_width:
+        margin = max(1, round(MIN_PIECE * digit_height))
+        inside = range(first + margin, last - margin)
+        minima = [i for i in inside if smooth[i] <= smooth[i - 1] and smooth[i] <= smooth[i + 1]
+                  and smooth[i] <= MAX_CROSSINGS * stroke_width]
+        for candidate in sorted(minima, key=lambda i: smooth[i]):
+            if all(abs(candidate - cut) >= margin for cut in cuts):
+                cuts.append(candidate)
+        cuts.sort()
+    if not cuts:
+        return [_piece(ink, top, left, upright)], []
+    # Each cut's path: row by row, the first column of the piece right of it (paths that cross are kept in order).
+    reach = max(1, round(PATH_REACH * digit_height))
+    lines = [origin + cut + slant * (np.arange(top, top + ink.shape[0]) - middle) - left for cut in cuts]
+    paths = [_least_ink_path(ink, line, reach) for line in lines]
+    for earlier, later in zip(paths, paths[1:]):
+        np.maximum(later, earlier, out=later)
+    columns = np.arange(ink.shape[1])
+    bounds = [np.zeros(ink.shape[0], np.intp), *paths, np.full(ink.shape[0], ink.shape[1], np.intp)]
+    pieces: list[Piece] = []
+    crossings: list[float] = []
+    crossing = 0.0  # of the cut before the next piece
+    for index, (start, stop) in enumerate(zip(bounds, bounds[1:])):
+        if index > 0:
+            crossing = max(crossing, _path_ink(ink, start) / stroke_width)
+        part = ink * ((columns >= start[:, None]) & (columns < stop[:, None]))
+        if not np.any(part > STROKE_COVERAGE):
+            continue  # nothing but a sliver between two cuts: the cuts around it are one
+        if pieces:
+            crossings.append(crossing)
+        crossing = 0.0
+        pieces.append(_piece(part, top, left, upright))
+    return pieces, crossings
+
+
+def _piece(part: np.ndarray, top: int, left: int, upright: np.ndarray) -> Piece:
+    """A Piece of the ink `part`, which holds some stroke (a crop whose top-left pixel is (`top`, `left`); `upright`
+    its pixels' upright columns)."""
+    strokes = part > STROKE_COVERAGE
+    ink_rows = np.flatnonzero(strokes.any(axis=1))
+    upright_ink = upright[strokes]
+    return Piece(top, left, part, (top + int(ink_rows[0]), top + int(ink_rows[-1]) + 1),
+                 (float(upright_ink.min()), float(upright_ink.max()) + 1.0))
+
+
+def _least_ink_path(ink: np.ndarray, line: np.ndarray, reach: int) -> np.ndarray:
+    """The column, in each row, of the top-to-bottom path through the least ink that stays within `reach` columns
+    of `line` (a column per row) and moves at most one column a row: the cut falls left of that column."""
+    rows, width = ink.shape
+    offsets = np.arange(-reach, reach + 1)
+    columns = np.clip(np.rint(line).astype(np.intp)[:, None] + offsets, 0, width - 1)
+    # A faint preference for the straight line settles paths through blank paper.
+    cost = ink[np.arange(rows)[:, None], columns] + PATH_DRIFT * np.abs(offsets)
+    totals = np.empty_like(cost)  # the least ink of a path from the top to each place
+    totals[0] = cost[0]
+    reachable = np.full(offsets.size + 2, np.inf, cost.dtype)  # a row's totals, walled in by inf
+    for row in range(1, rows):
+        reachable[1:-1] = totals[row - 1]
+        np.minimum(np.minimum(reachable[:-2], reachable[1:-1]), reachable[2:], out=totals[row])
+        totals[row] += cost[row]
+    path = np.empty(rows, np.intp)
+    step = int(totals[-1].argmin())
+    for row in range(rows - 1, -1, -1):
+        path[row] = columns[row, step]
+        if row > 0:
+            low = max(0, step - 1)
+            step = low + int(totals[row - 1, low:step + 2].argmin())
+    return path
+
+
+def _path_ink(ink: np.ndarray, path: np.ndarray) -> float:
+    """The ink a cut along `path` (a column per row) goes through."""
+    return float(ink[np.arange(ink.shape[0]), np.minimum(path, ink.shape[1] - 1)].sum())
+
+
+def _stroke_width(strokes: np.ndarray) -> float:
+    """How wide the strokes are, in pixels (twice the depth of their thickest parts)."""
+    return 2.0 * float(np.percentile(ndimage.distance_transform_edt(strokes)[strokes], 90))
+
+
+def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int, stroke_width: float) -> np.ndarray:
+    """Label image of digit candidates: strokes closer than about a stroke's width, or above one another, are one."""
+    radius = max(1, round(JOIN_STROKES * stroke_width / 2))
+    near, _ = ndimage.label(ndimage.binary_dilation(strokes, iterations=radius), structure=EIGHT_NEIGHBOURS)
+    # Each stroke joins the group its grown copy fell into...
+    group = np.asarray(ndimage.maximum(near, labels, index=np.arange(1, count + 1)), dtype=np.intp)
+    # ...and groups above one another (a 5's flag, a 7's bar, a dot) join too.
+    boxes = ndimage.find_objects(labels)
+    parent = {g: g for g in set(group.tolist())}
+
+    def root(g: int) -> int:
+        while parent[g] != g:
+            g = parent[g]
+        return g
+
+    extents: dict[int, tuple[int, int, int, int]] = {}  # group → top, bottom, left, right
+    for index, box in enumerate(boxes):
+        g = int(group[index])
+        top, bottom, left, right = extents.get(g, (box[0].start, box[0].stop, box[1].start, box[1].stop))
+        extents[g] = (min(top, box[0].start), max(bottom, box[0].stop), min(left, box[1].start), max(right, box[1].stop))
+    ordered = sorted(extents)
+    for a_index, a in enumerate(ordered):
+        for b in ordered[a_index + 1:]:
+            (a_top, a_bottom, a0, a1), (b_top, b_bottom, b0, b1) = extents[a], extents[b]
+            overlap = min(a1, b1) - max(a0, b0)
+            shorter, taller = sorted((a_bottom - a_top, b_bottom - b_top))
+            if (overlap >= JOIN_OVERLAP * min(a1 - a0, b1 - b0) and shorter < JOIN_PART_HEIGHT * taller
+                    or overlap > 0 and shorter < JOIN_SMALL_PART_HEIGHT * taller):
+                parent[root(b)] = root(a)
+    roots = sorted({root(g) for g in parent})
+    renumber = np.zeros(count + 1, dtype=np.intp)
+    renumber[1:] = [roots.index(root(int(g))) + 1 for g in group]
+    return renumber[labels]

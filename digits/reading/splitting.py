@@ -1,0 +1,80 @@
+"""Splitting: which runs of a number's pieces are its digits, decided with the network's confidence in each run.
+
+Every run of consecutive pieces that could be one digit is a candidate (`candidate_runs`); the network reads each
+candidate, and the digits are the runs that cover the pieces left to right with the best total score
+(`choose_runs`): the log of the network's (calibrated) confidence in each run plus how plausible its shape is
+(`run_prior`), less the strokes each cut between two digits goes through.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from digits.reading.segmentation import Segmentation
+
+# A digit is a run of at most MAX_RUN pieces, at most MAX_RUN_WIDTH digit heights wide. A run scores the log of the
+# network's (calibrated) confidence in it, less WIDTH_WEIGHT × the square of how many digit heights wider than
+# WIDTH_FREE it is (touching digits read as one), less HEIGHT_WEIGHT per digit height it is shorter than HEIGHT_FREE
+# (a part of a digit read as one), less BLANK_WEIGHT per digit height of blank paper between its pieces (two digits
+# read as one); each cut between two digits costs CROSSING_WEIGHT per stroke it goes through. The weights were
+# chosen on generated numbers (`benchmarks/number_accuracy.py`'s pictures, other seeds than its default and the
+# tests').
+MAX_RUN = 5
+MAX_RUN_WIDTH = 2.0
+WIDTH_FREE, WIDTH_WEIGHT = 0.5, 1.0
+HEIGHT_FREE, HEIGHT_WEIGHT = 0.75, 4.0
+BLANK_WEIGHT = 2.0
+CROSSING_WEIGHT = 1.0
+# Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy; so does a run's score.
+EPSILON = 1e-7
+
+
+def candidate_runs(segmentation: Segmentation) -> list[tuple[int, int]]:
+    """The runs (start, stop) of consecutive pieces that could be one digit: each piece alone, and up to MAX_RUN
+    pieces together while they are at most MAX_RUN_WIDTH digit heights wide."""
+    count = len(segmentation.pieces)
+    runs = []
+    for start in range(count):
+        runs.append((start, start + 1))
+        for stop in range(start + 2, min(count, start + MAX_RUN) + 1):
+            if segmentation.width(start, stop) > MAX_RUN_WIDTH:
+                break
+            runs.append((start, stop))
+    return runs
+
+
+def run_prior(segmentation: Segmentation, start: int, stop: int) -> float:
+    """How plausible pieces `start` to `stop` are as one digit by their shape alone, as a log-probability (≤ 0)."""
+    width, height = segmentation.width(start, stop), segmentation.height(start, stop)
+    return (-WIDTH_WEIGHT * max(0.0, width - WIDTH_FREE) ** 2 - HEIGHT_WEIGHT * max(0.0, HEIGHT_FREE - height)
+            - BLANK_WEIGHT * segmentation.blank(start, stop))
+
+
+def choose_runs(segmentation: Segmentation, runs: Sequence[tuple[int, int]], confidences: np.ndarray) -> list[int]:
+    """The indices of the `runs` that are the number's digits, left to right, given the network's confidence in
+    each run: the runs that cover every piece with the best total score (dynamic programming over the cut points).
+    Every single piece is among the candidate runs, so there is always a way."""
+    scores = [math.log(max(float(confidence), EPSILON)) + run_prior(segmentation, *run)
+              for confidence, run in zip(confidences, runs)]
+    return best_cover(len(segmentation.pieces), runs, scores, segmentation.crossings)
+
+
+def best_cover(pieces: int, runs: Sequence[tuple[int, int]], scores: Sequence[float], crossings: Sequence[float]) -> list[int]:
+    """The indices of the runs that cover pieces 0..`pieces` left to right with the best total score, each cut
+    costing CROSSING_WEIGHT per stroke it crosses (`crossings[i]`: between pieces i and i + 1)."""
+    best = [0.0] + [-math.inf] * pieces
+    last: list[int] = [-1] * (pieces + 1)  # the run ending at each cut point on its best way
+    for index in sorted(range(len(runs)), key=lambda i: runs[i][1]):
+        start, stop = runs[index]
+        total = best[start] + scores[index] - (CROSSING_WEIGHT * crossings[start - 1] if start > 0 else 0.0)
+        if total > best[stop]:
+            best[stop], last[stop] = total, index
+    chosen = []
+    point = pieces
+    while point > 0:
+        chosen.append(last[point])
+        point = runs[last[point]][0]
+    return chosen[::-1]
