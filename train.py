@@ -95,16 +95,7 @@ tempfile.tempdir = str(scratch)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from digits.training import (  # noqa: E402
-    ProgressBar,
-    build_keras_model,
-    configure_tensorflow,
-    dense_weights,
-    finish,
-    fit,
-    fit_epochs,
-    make_optimizer,
-)
+from digits.training import ProgressBar, build_keras_model, configure_tensorflow, dense_weights, finish, fit, make_optimizer  # noqa: E402
 
 configure_tensorflow(options.seed)
 
@@ -131,12 +122,11 @@ model.compile(
 # Train the model: what model.fit(images, to_categorical(labels), epochs=5, batch_size=32) does, faster.
 started = time.perf_counter()
 on_progress = report.progress if command.json else ProgressBar()
-if augmenter is None:
-    fit(model, train_images, train_labels, options.epochs, options.batch_size, on_progress=on_progress)
-else:
-    try:
-        fit_epochs(model, augmenter.next, options.epochs, options.batch_size, on_progress=on_progress)
-    finally:
+try:
+    epoch_data = augmenter.next if augmenter else lambda: (train_images, train_labels)
+    fit(model, epoch_data, options.epochs, options.batch_size, on_progress=on_progress)
+finally:
+    if augmenter:
         augmenter.close()
 finish(model)
 fit_seconds = time.perf_counter() - started
@@ -163,12 +153,20 @@ if options.validation:
     report.line(f"Calibration: temperature {temperature:.3f} fitted on {options.validation} held-out images; "
                 f"test ECE {test_ece:.4f} before, {test_ece_calibrated:.4f} after")
 
-# The community test set: other contributors' corrections, never trained on.
-community_test_accuracy = None
+# The community test set: other contributors' corrections, never trained on. The version served now reads it too,
+# so that whoever promotes can compare the two on the same examples.
+community_test_accuracy = served_version = served_community_accuracy = None
 if community is not None and len(community.test_labels):
-    community_predicted = np.argmax(network.logits(normalize(community.test_images)), axis=1)
-    community_test_accuracy = float(np.mean(community_predicted == community.test_labels))
-    report.line(f"Community test accuracy: {community_test_accuracy:.4f} on {len(community.test_labels)} images")
+    community_inputs, community_labels = normalize(community.test_images), community.test_labels
+    community_test_accuracy = float(np.mean(network.logits(community_inputs).argmax(axis=1) == community_labels))
+    report.line(f"Community test accuracy: {community_test_accuracy:.4f} on {len(community_labels)} images")
+    try:
+        served = store.load_served()
+        served_version = served.version
+        served_logits = served.network().logits(community_inputs)
+        served_community_accuracy = float(np.mean(served_logits.argmax(axis=1) == community_labels))
+    except StoreError:
+        pass  # nothing served yet: nothing to compare with
 
 # Save the weights as a new version in the model store, with its model card.
 card = ModelCard(
@@ -208,4 +206,8 @@ report.done(Done(
     fit_seconds=round(fit_seconds, 3),
     first_predictions=predicted[:5].tolist(),
     first_labels=mnist.test_labels[:5].tolist(),
+    community_test_images=card.community_test_images,
+    community_test_accuracy=community_test_accuracy,
+    compared_version=served_version,
+    compared_community_test_accuracy=served_community_accuracy,
 ))

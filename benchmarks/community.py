@@ -45,10 +45,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bot.answers import parse_wrong  # noqa: E402
-from digits.community import VOTES_PER_HOUR, Answer, Corrections, accepted_examples  # noqa: E402
+from digits.community import VOTES_PER_HOUR, AnsweredDigit, Corrections, accepted_examples  # noqa: E402
 from digits.inference import InferenceService, Prediction  # noqa: E402
 from digits.mnist import ensure_mnist, load_mnist  # noqa: E402
-from digits.retraining import compare_on_community, promotion_verdict  # noqa: E402
+from digits.retraining import CommunityComparison, decide_promotion  # noqa: E402
 from digits.settings import Paths  # noqa: E402
 from discord_twin import Attachment, DiscordTwin, Message, User, build_world  # noqa: E402
 from model_store import ModelStore  # noqa: E402
@@ -92,7 +92,7 @@ def vote_on_wrong_answers(corrections: Corrections, predictions: list[Prediction
         if prediction.digit == int(label):
             continue
         reading = prediction.digits[0]
-        answer = Answer(guild_id=1, channel_id=2, message_id=1_000_000 + index, position=0, author_id=int(author),
+        answer = AnsweredDigit(guild_id=1, channel_id=2, message_id=1_000_000 + index, position=0, author_id=int(author),
                         image=reading.input_image.astype(np.float32) / 255, model_version=prediction.version,
                         predicted=reading.digit)
         others = [m for m in members if m != author]
@@ -294,8 +294,12 @@ def teach(store_root: Path, database: Path, before: dict, flags: list[str], pict
     say(f"(c) retraining with {len(data.train_labels)} accepted examples ({len(data.test_labels)} held out)")
     after = train(store_root, [*flags, "--community", str(database), "--no-promote"])
     new_card = store.card(after["version"])
-    comparison = compare_on_community(database, store.load(after["version"]).network(), served.network)
-    verdict = promotion_verdict(after["test_accuracy"], before["test_accuracy"], 0.5, comparison)
+    # The trainer read the community test set with the new version and the served one (its `done` record).
+    comparison = None
+    if after["community_test_accuracy"] is not None and after["compared_community_test_accuracy"] is not None:
+        comparison = CommunityComparison(after["community_test_accuracy"], after["compared_community_test_accuracy"],
+                                         after["community_test_images"])
+    decision = decide_promotion(after["test_accuracy"], before["test_accuracy"], 0.5, comparison)
 
     say(f"(d) {len(unseen_pictures)} new community posts, before and after")
     community_before = accuracy(read(served, unseen_pictures), unseen_labels)
@@ -314,7 +318,7 @@ def teach(store_root: Path, database: Path, before: dict, flags: list[str], pict
         "community_examples": new_card.community_examples, "community_test_images": new_card.community_test_images,
         "community_test_before": comparison.served_accuracy if comparison else None,
         "community_test_after": new_card.community_test_accuracy,
-        "promoted_by_the_rule": verdict.promote, "verdict": verdict.reason,
+        "promoted_by_the_rule": decision.promote, "verdict": decision.reason.value,
         "rows": examples + vote_rows, "example_rows": examples, "vote_rows": vote_rows, "database_bytes": database_bytes,
     }
     lines = [
@@ -324,7 +328,7 @@ def teach(store_root: Path, database: Path, before: dict, flags: list[str], pict
         f"{examples + vote_rows} rows, {database_bytes / 1024:.0f} KiB",
         f"retrain: {new_card.community_examples} community examples trained on; community test set "
         f"{comparison.served_accuracy if comparison else float('nan'):.1%} → {new_card.community_test_accuracy or float('nan'):.1%} "
-        f"(n={new_card.community_test_images}); promotion rule: {'serve' if verdict.promote else 'refuse'}",
+        f"(n={new_card.community_test_images}); promotion rule: {'serve' if decision.promote else 'refuse'}",
         f"unseen community posts: {community_before:.1%} → {community_after:.1%} "
         f"({(community_after - community_before) * 100:+.1f} points)",
         f"MNIST test: {before['test_accuracy']:.2%} → {after['test_accuracy']:.2%} "

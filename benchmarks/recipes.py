@@ -35,16 +35,13 @@ from digits.mnist import ensure_mnist, load_mnist  # noqa: E402
 from digits.reading import ImageError, to_mnist  # noqa: E402
 from digits.settings import Paths  # noqa: E402
 from model_store import ModelStore  # noqa: E402
-from network.architecture import (
-    normalize,  # noqa: E402
-    softmax,  # noqa: E402
-)
+from network.architecture import normalize, softmax  # noqa: E402
 from network.calibration import expected_calibration_error, unsure_mask  # noqa: E402
 from samples.userlike import CATEGORIES, user_like_set  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 PER_CATEGORY = 150
-SET_SOURCES = ("digits/images.py", "samples/pictures.py", "samples/userlike.py")
+SET_SOURCES = ("digits/reading", "samples/pictures.py", "samples/userlike.py")
 RECIPES: dict[str, list[str]] = {
     "tutorial": [],
     "lr 0.0005": ["--learning-rate", "0.0005"],
@@ -193,7 +190,8 @@ def main() -> None:
     mnist = load_mnist(ensure_mnist(paths.mnist_dir, paths.mnist_cache))
     test = (mnist.test_images, mnist.test_labels.astype(np.int64))
     # Cached per version of the code that makes and reads the pictures: a change there makes a new set.
-    code = hashlib.sha256(b"".join((REPO / name).read_bytes() for name in SET_SOURCES)).hexdigest()[:12]
+    sources = sorted(path for name in SET_SOURCES for path in ([REPO / name] if name.endswith(".py") else (REPO / name).glob("*.py")))
+    code = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()[:12]
     users = user_set(mnist.test_images, mnist.test_labels, paths.mnist_cache.parent / f"user_like_set_{PER_CATEGORY}_{code}.npz")
     # Results are kept run by run in recipes.json: a later call adds to them (and skips runs already there).
     saved = args.out / "recipes.json"

@@ -1,9 +1,9 @@
-"""The bot's recent answers, and what correcting one needs from them. Plain Python: no Discord here.
+"""What the bot's replies answered, in plain Python (no Discord here): what a correction needs from a reply.
 
-An answer's "Wrong?" button carries, in its custom_id, the model version and what each picture read
+A reply's "Wrong?" button carries, in its custom_id, the model version and what each picture read
 (`digitbot:wrong:v3:7,,2026`: a 7, an unreadable picture, the number 2026), so that a click after a restart still
-knows what was answered. The 28×28 inputs the model saw are kept in `RecentAnswers` (bounded, in memory); after a
-restart the corrections cog rebuilds them from the original post.
+knows what was answered. The 28×28 inputs the model saw are kept in `RecentReplies` (bounded, in memory); after a
+restart the corrections flow rebuilds them from the original post (`bot.corrections`).
 """
 
 from __future__ import annotations
@@ -15,18 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from digits.community import Answer, CommunityError
+from digits.community import AnsweredDigit
 from digits.inference import Prediction
 
 MAX_CUSTOM_ID = 100  # Discord's limit on a component's custom_id
-MAX_CHOICES = 25  # Discord's limit on a select's options: the digits of one answer that can be corrected
-REMEMBERED = 2000  # answers kept with their inputs; older ones are rebuilt from the original post
+MAX_CHOICES = 25  # Discord's limit on a select's options: the digits of one reply that can be corrected
+REMEMBERED = 2000  # replies kept with their inputs; older ones are rebuilt from the original post
 WRONG_TEMPLATE = r"digitbot:wrong:v(?P<version>[0-9]+):(?P<read>[0-9,]*)"
 _WRONG = re.compile(WRONG_TEMPLATE)
-
-
-class Refused(CommunityError):
-    """A correction that cannot be taken; the message says why, politely, and nothing was changed."""
 
 
 def wrong_custom_id(version: int, numbers: Sequence[str]) -> str:
@@ -54,7 +50,7 @@ def parse_wrong(custom_id: str) -> tuple[int, tuple[str, ...]] | None:
 
 @dataclass(frozen=True)
 class Place:
-    """One digit of an answer: its position among all the digits the reply answered, and where it was read."""
+    """One digit of a reply: its position among all the digits the reply answered, and where it was read."""
 
     position: int
     picture: int  # index of the picture in the message
@@ -63,7 +59,7 @@ class Place:
 
 
 def places(numbers: Sequence[str]) -> list[Place]:
-    """Every digit an answer read, in order; a reply's digits are numbered across its pictures."""
+    """Every digit a reply read, in order; a reply's digits are numbered across its pictures."""
     found: list[Place] = []
     for picture, number in enumerate(numbers):
         for digit, character in enumerate(number):
@@ -71,26 +67,17 @@ def places(numbers: Sequence[str]) -> list[Place]:
     return found
 
 
-def describe(place: Place, numbers: Sequence[str]) -> str:
-    """How the choice of a digit names it: `picture 2: digit 3 of 2026, read as 2`."""
-    number = numbers[place.picture]
-    where = f"digit {place.digit + 1} of {number}" if len(number) > 1 else "the digit"
-    if len(numbers) > 1:
-        where = f"picture {place.picture + 1}: {where}"
-    return f"{where}, read as {place.predicted}"
-
-
 @dataclass(frozen=True)
-class Answered:
-    """What a reply answered, as its "Wrong?" button carries it, with the inputs of those digits."""
+class AnsweredDigits:
+    """The digits a reply answered, as its "Wrong?" button names them, with their inputs."""
 
     version: int
     numbers: tuple[str, ...]  # what each picture read ("" for one that was not read), as in the button's custom_id
     inputs: tuple[np.ndarray, ...]  # the 28×28 input (uint8) of each digit, in `places` order
 
 
-def answered(predictions: Sequence[Prediction | None]) -> Answered | None:
-    """The pictures' predictions (None for a picture that could not be read); None when none was read."""
+def answered_digits(predictions: Sequence[Prediction | None]) -> AnsweredDigits | None:
+    """What a reply to these pictures answers (None for a picture that could not be read); None when none was read."""
     read = [p for p in predictions if p is not None]
     if not read:
         return None
@@ -98,46 +85,44 @@ def answered(predictions: Sequence[Prediction | None]) -> Answered | None:
     assert parsed is not None
     version, numbers = parsed
     inputs = tuple(d.input_image for p in predictions[: len(numbers)] if p is not None for d in p.digits)
-    return Answered(version, numbers, inputs)
+    return AnsweredDigits(version, numbers, inputs)
 
 
 @dataclass(frozen=True)
-class AnswerRecord:
-    """One reply of the bot: where it is, whose picture it answered, and every digit's 28×28 input (uint8)."""
+class ReplyRecord:
+    """One reply of the bot: where it is, whose picture it answered, and the digits it answered."""
 
     guild_id: int | None
     channel_id: int
     reply_id: int
     author_id: int  # who posted the picture
     original_id: int | None  # the message holding the picture (None for /digit, whose picture was the command's)
-    version: int
-    numbers: tuple[str, ...]  # what each picture read, as in the button's custom_id
-    inputs: tuple[np.ndarray, ...]  # one per digit, in `places` order
+    answered: AnsweredDigits
 
-    def answer(self, position: int) -> Answer:
-        """The digit at `position` as the corrections database takes it."""
-        digits = places(self.numbers)
-        if not 0 <= position < len(digits) or len(self.inputs) != len(digits):
-            raise Refused("That digit is not part of my answer.")
-        image = np.asarray(self.inputs[position], dtype=np.float32) / 255
-        return Answer(self.guild_id, self.channel_id, self.reply_id, position, self.author_id, image, self.version,
-                      digits[position].predicted)
+    def digit(self, position: int) -> AnsweredDigit | None:
+        """The digit at `position` as the corrections database takes it; None if the reply has no such digit."""
+        digits = places(self.answered.numbers)
+        if not 0 <= position < len(digits) or len(self.answered.inputs) != len(digits):
+            return None
+        image = np.asarray(self.answered.inputs[position], dtype=np.float32) / 255
+        return AnsweredDigit(self.guild_id, self.channel_id, self.reply_id, position, self.author_id, image,
+                             self.answered.version, digits[position].predicted)
 
 
-class RecentAnswers:
-    """The latest answers by reply id, oldest forgotten first (REMEMBERED at most)."""
+class RecentReplies:
+    """The latest replies by id, oldest forgotten first (REMEMBERED at most)."""
 
     def __init__(self, limit: int = REMEMBERED) -> None:
         self.limit = limit
-        self._records: OrderedDict[int, AnswerRecord] = OrderedDict()
+        self._records: OrderedDict[int, ReplyRecord] = OrderedDict()
 
-    def remember(self, record: AnswerRecord) -> None:
+    def remember(self, record: ReplyRecord) -> None:
         self._records[record.reply_id] = record
         self._records.move_to_end(record.reply_id)
         while len(self._records) > self.limit:
             self._records.popitem(last=False)
 
-    def get(self, reply_id: int) -> AnswerRecord | None:
+    def get(self, reply_id: int) -> ReplyRecord | None:
         return self._records.get(reply_id)
 
     def __len__(self) -> int:

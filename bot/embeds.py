@@ -1,4 +1,8 @@
-"""Every reply the bot draws: Discord embeds and their attached pictures, built from plain results."""
+"""Every reply the bot writes: its wording, its Discord embeds and their attached pictures, built from plain results.
+
+Refusals and notes are here as short sentences; errors are turned into one by `explain`. The core's own errors
+(a picture it cannot read, a bad option, the store refusing) carry their sentence with them.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import discord
+from discord import app_commands
+from discord.ext import commands
 
+from bot.answers import Place
+from bot.checks import NoModelError, NotAdminError
+from digits.community import CommunityError, CorrectionsSummary, VoteOutcome
 from digits.inference import AccuracyReport, Prediction
+from digits.mnist import MnistError
+from digits.options import OptionError
+from digits.reading import ImageError
 from digits.records import Progress
-from digits.render import (
-    bar,
-    confusion_png,
-    duration,
-    preview_png,
-    probability_chart,
-    reading,
-    reliability_png,
-    strip_png,
-)
-from digits.retraining import Outcome, Status
+from digits.render import bar, confusion_png, duration, grid_png, preview_png, probability_chart, reading, reliability_png, strip_png
+from digits.retraining import PromotionDecision, Reason, RetrainOutcome, Status
+from model_store import StoreError
 from network.card import ModelCard
 
-# Discord's limit on an embed title.
-MAX_TITLE = 256
+MAX_TITLE = 256  # Discord's limit on an embed title
+MAX_CONTENT = 2000  # ... and on a message's text
 CONFIDENT = 0.8  # answers at least this sure are green, the others gold
 OUTCOME_COLOURS = {
     Status.SERVING: discord.Colour.green(),
@@ -33,19 +37,80 @@ OUTCOME_COLOURS = {
     Status.FAILED: discord.Colour.red(),
 }
 
+# -- refusals and notes -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class AttachmentResult:
-    """What became of one attachment: a prediction, or why there is none."""
-
-    filename: str
-    prediction: Prediction | None = None
-    error: str | None = None
+SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side. The details are in my log."
+NO_MODEL_YET = "I have no trained model yet: an admin can train one with `!retrain`."
+NO_MODEL_FOR_ACCURACY = "I have no trained model yet, so there is no accuracy to show."
+EMPTY_STORE = "The model store is empty: an admin can train a model with `!retrain`."
+SERVERS_ONLY = "I read digits in servers only: post the picture in a channel I'm in."
+NO_IMAGE_THERE = "There is no image to read there."
+NO_RETRAIN_RUNNING = "No retrain is running."
+NOTHING_TO_ROLL_BACK = "there is no previous version to roll back to"
+# The "Wrong?" flow's refusals: each changes nothing.
+BOTS_CANNOT_CORRECT = "Bots can't correct answers."
+NOT_PART_OF_ANSWER = "That digit is not part of my answer."
+ANSWER_DELETED = "That answer has been deleted."
+PICTURE_DELETED = "The picture of that answer has been deleted, so I won't learn from it."
+NOT_MY_ANSWER = "That message is not one of my answers."
+NO_HISTORY = "I may not read this channel's history, so I can't check that answer's picture."
+PICTURE_GONE_AFTER_RESTART = ("I have restarted since that answer and can't find its picture any more: "
+                              "post the picture in the channel and correct my new answer.")
+CANNOT_READ_AGAIN = "I couldn't read that picture again; please post it once more."
+PICTURE_CHANGED = "That picture no longer matches my answer; please post it once more."
 
 
 def shorten(text: str, limit: int) -> str:
     """`text` cut to `limit` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def sentence(text: str) -> str:
+    """`the file is empty` → `The file is empty.`"""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def explain(error: BaseException) -> str | None:
+    """A short, polite sentence for an error the user can act on; None for a bug (logged instead)."""
+    original = error
+    while isinstance(original, (commands.HybridCommandError, commands.CommandInvokeError, app_commands.CommandInvokeError)):
+        original = original.original
+    match original:
+        case commands.CommandOnCooldown() | app_commands.CommandOnCooldown():
+            return f"Slow down a little: try again in {original.retry_after:.0f} s."
+        case NotAdminError():
+            return "Only the bot's admins can do that."
+        case commands.MissingRequiredArgument():
+            return f"Missing `{original.param.name}`; `help` shows how to use the command."
+        case commands.TooManyArguments():
+            return "I couldn't understand the extra words; options are written like `epochs=3 layers=128,64`."
+        case commands.UserInputError():
+            return f"I couldn't understand that: {original}"
+        case OptionError() | ImageError() | NoModelError() | CommunityError():
+            return str(original)
+        case MnistError():
+            return f"I couldn't load the MNIST test images: {original}"
+        case StoreError():
+            return f"The model store refused: {original}"
+        case commands.NoPrivateMessage() | app_commands.NoPrivateMessage():
+            return "That only works in a server."
+        case commands.CheckFailure() | app_commands.CheckFailure():
+            return "You can't use that command here."
+    return None
+
+
+def over_budget(images: int, read: int, retry_after: float, rate: int, seconds: float) -> str:
+    """The note for images over a member's budget: none read, or some."""
+    limit = f"{rate} images per {seconds:g} s"
+    if read == 0:
+        return f"Slow down a little: you can have {limit} read; try again in {max(retry_after, 1):.0f} s."
+    return (f"Slow down a little: I read {read} of your {images} images; the other {images - read} are over "
+            f"your limit of {limit} (try again in {max(retry_after, 1):.0f} s).")
 
 
 def as_text(embed: discord.Embed) -> str:
@@ -57,7 +122,19 @@ def as_text(embed: discord.Embed) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def answer(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], list[discord.File]]:
+# -- reading pictures --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttachmentResult:
+    """What became of one attachment: a prediction, or why there is none."""
+
+    filename: str
+    prediction: Prediction | None = None
+    error: str | None = None
+
+
+def reading_embeds(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], list[discord.File]]:
     """One embed per attachment, each recognized one with its input picture as the embed's image."""
     embeds: list[discord.Embed] = []
     files: list[discord.File] = []
@@ -94,6 +171,9 @@ def answer(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], li
     return embeds, files
 
 
+# -- the served model --------------------------------------------------------------------------
+
+
 def accuracy(report: AccuracyReport, card: ModelCard) -> tuple[list[discord.Embed], list[discord.File]]:
     """The served model's test accuracy, per digit, with the confusion matrix and the reliability diagram beside it."""
     per_digit = "  ".join(f"{digit}: {share:.1%}" for digit, share in enumerate(report.per_digit_accuracy))
@@ -115,11 +195,39 @@ def accuracy(report: AccuracyReport, card: ModelCard) -> tuple[list[discord.Embe
                               discord.File(io.BytesIO(reliability_png(report.reliability, report.ece)), filename="reliability.png")]
 
 
+def model_list(rows: Sequence[tuple[int, bool, ModelCard | None]], hidden: int) -> str:
+    """`!model`: the versions, newest first, the served one marked (`card` None: damaged)."""
+    lines = [f"  v{version}  (damaged)" if card is None else
+             f"{'▶' if served else ' '} v{version}  {card.test_accuracy:.2%}  {card.created}" for version, served, card in rows]
+    more = f"\n…and {hidden} older versions" if hidden > 0 else ""
+    return "Model versions (▶ is serving):\n```\n" + "\n".join(lines) + f"\n```{more}"
+
+
+def rolled_back(before: int | None, version: int, accuracy: float) -> str:
+    return f"Rolled back from version {before} to version {version} (test accuracy {accuracy:.2%}); it is now serving."
+
+
+def rollback_not_loaded(version: int, before: int | None) -> str:
+    return f"The store now points at version {version}, but loading it failed (see my log); version {before} keeps serving."
+
+
+# -- retraining --------------------------------------------------------------------------------
+
+
 def describe_progress(progress: Progress | None) -> str:
     """Where a retrain is, in one line."""
     if progress is None:
         return "loading TensorFlow"
     return f"epoch {progress.epoch}/{progress.epochs}, {progress.fraction:.0%} done, about {duration(progress.eta_seconds)} left"
+
+
+def retrain_running(requested_by: str, progress: Progress | None, prefix: str) -> str:
+    return (f"A retrain requested by {requested_by} is already running ({describe_progress(progress)}). "
+            f"`{prefix}retrain cancel` stops it.")
+
+
+def retrain_cancelled(requested_by: str) -> str:
+    return f"Cancelled the retrain requested by {requested_by}; the served model is unchanged."
 
 
 def retrain_progress(requested_by: str, options_line: str, progress: Progress | None) -> discord.Embed:
@@ -138,11 +246,111 @@ def retrain_progress(requested_by: str, options_line: str, progress: Progress | 
     return embed
 
 
-def retrain_outcome(outcome: Outcome) -> discord.Embed:
-    return discord.Embed(title=shorten(outcome.title, MAX_TITLE), description=outcome.description,
-                         colour=OUTCOME_COLOURS[outcome.status])
+def promotion_reason(decision: PromotionDecision) -> str:
+    """Why a new version is served or not, with the figures: `its accuracy is below the floor (96.40% vs …)`."""
+    if decision.reason is Reason.NOTHING_SERVED:
+        return decision.reason.value
+    comparison = (f"{decision.new_accuracy:.2%} vs {decision.served_accuracy:.2%} served; "
+                  f"the floor is {decision.floor:.2%}")
+    community = decision.community
+    if community is None:
+        return f"{decision.reason.value} ({comparison})"
+    on_community = (f"{community.new_accuracy:.2%} vs {community.served_accuracy:.2%} served "
+                    f"on the community test set of {community.images}")
+    if decision.reason is Reason.READS_COMMUNITY_WORSE:
+        return f"{decision.reason.value} ({on_community})"
+    return f"{decision.reason.value} ({comparison}) and it reads the community test set at least as well ({on_community})"
+
+
+def retrain_outcome_text(outcome: RetrainOutcome) -> tuple[str, str]:
+    """The end of a retrain in words: a title and a few lines (Markdown)."""
+    keeps = f"Version {outcome.serving} keeps serving."
+    done = outcome.done
+    if outcome.status is Status.CANCELLED:
+        return "Retrain cancelled", f"Nothing was saved; version {outcome.serving} keeps serving."
+    if done is None:
+        return "Retrain failed", f"{outcome.error}\n{keeps}"
+    summary = (f"Version {done.version}: test accuracy **{done.test_accuracy:.2%}**, loss {done.test_loss:.4f}, "
+               f"trained in {done.fit_seconds:.0f} s.")
+    why = promotion_reason(outcome.decision) if outcome.decision is not None else ""
+    if outcome.status is Status.SERVING:
+        return f"Retrained: version {outcome.serving} is now serving", f"{summary}\nPromoted because {why}."
+    not_served = f"Retrained: version {done.version} saved, not served"
+    if outcome.error is not None:
+        return not_served, f"{summary}\nPromoting it failed: {outcome.error}. {keeps}"
+    return not_served, f"{summary}\nNot promoted because {why}. {keeps}"
+
+
+def retrain_outcome(outcome: RetrainOutcome) -> discord.Embed:
+    title, description = retrain_outcome_text(outcome)
+    return discord.Embed(title=shorten(title, MAX_TITLE), description=description, colour=OUTCOME_COLOURS[outcome.status])
 
 
 def retrain_crashed() -> discord.Embed:
     return discord.Embed(title="Retrain failed", colour=discord.Colour.red(),
                          description="Something went wrong on my side; the details are in my log.")
+
+
+# -- community corrections ---------------------------------------------------------------------
+
+
+def which_digit_question(numbers: Sequence[str]) -> str:
+    return f"Which digit did I get wrong? I read {' '.join(n for n in numbers if n)}."
+
+
+def what_is_it_question(read: int | str) -> str:
+    """`What is it really? I read 3.` (or, once a digit of several was chosen, `What is it really? (digit 2 of …)`)."""
+    return f"What is it really? I read {read}." if isinstance(read, int) else f"What is it really? ({read})"
+
+
+def digit_choice(place: Place, numbers: Sequence[str]) -> str:
+    """How the choice of a digit names it: `picture 2: digit 3 of 2026, read as 2`."""
+    number = numbers[place.picture]
+    where = f"digit {place.digit + 1} of {number}" if len(number) > 1 else "the digit"
+    if len(numbers) > 1:
+        where = f"picture {place.picture + 1}: {where}"
+    return f"{where}, read as {place.predicted}"
+
+
+def vote_thanks(outcome: VoteOutcome, admin: bool, quorum: int) -> str:
+    """`Thanks, noted as 8. 1 of the 2 votes needed so far.`"""
+    if outcome.status == "accepted":
+        standing = "Confirmed: the next retrain learns it." if admin else "Enough members agree: the next retrain learns it."
+    else:
+        standing = f"{outcome.agreeing} of the {quorum} votes needed so far."
+    return f"Thanks, noted as {outcome.label}. {standing}"
+
+
+def corrections_summary(summary: CorrectionsSummary, quorum: int, prefix: str) -> tuple[discord.Embed, list[discord.File]]:
+    """`!corrections`: counts, agreement, and the latest examples as a picture grid."""
+    agreement = "no votes yet" if summary.agreement is None else f"{summary.agreement:.0%} of the votes agree"
+    embed = discord.Embed(
+        title="Community corrections",
+        description=(f"**{summary.accepted}** accepted · **{summary.pending}** pending · **{summary.disputed}** "
+                     f"disputed\n{plural(summary.votes, 'vote')} from {plural(summary.contributors, 'member')}; "
+                     f"{agreement}.\n"
+                     f"An example is learned once an admin confirms it or {quorum} members agree "
+                     f"and fewer disagree. `{prefix}corrections remove <id>` deletes one, "
+                     f"`{prefix}corrections purge @member` all of a member's."),
+        colour=discord.Colour.blurple(),
+    )
+    files = []
+    if summary.latest:
+        captions = [f"#{e.id} {'?' if e.label is None else e.label} {e.status[0]}" for e in summary.latest]
+        picture = grid_png([e.image for e in summary.latest], captions)
+        files.append(discord.File(io.BytesIO(picture), filename="corrections.png"))
+        embed.set_image(url="attachment://corrections.png")
+        embed.set_footer(text="latest first: #id, label, a(ccepted) p(ending) d(isputed)")
+    return embed, files
+
+
+def purged(rows: int, mention: str) -> str:
+    return f"Deleted {rows} rows contributed by {mention}."
+
+
+def removed(example_id: int, found: bool) -> str:
+    return f"Removed example #{example_id}." if found else f"There is no example #{example_id}."
+
+
+def forgotten(rows: int) -> str:
+    return f"Done: deleted {rows} rows you contributed." if rows else "I keep nothing you contributed."

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from bot.embeds import retrain_outcome_text
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
 from digits.retraining import TRAIN_SCRIPT, RetrainJob, Status
@@ -88,8 +89,9 @@ async def _upgrade(job: RetrainJob, say: Say) -> None:
     finally:
         reporter.cancel()
     if outcome.status is not Status.CANCELLED:
-        details = outcome.description.replace("**", "").replace("\n", " ")
-        say(f"{outcome.title.replace('Retrained', 'robust recipe')}. {details}")
+        title, description = retrain_outcome_text(outcome)
+        details = description.replace("**", "").replace("\n", " ")
+        say(f"{title.replace('Retrained', 'robust recipe')}. {details}")
 
 
 async def _report_progress(job: RetrainJob, say: Say) -> None:

@@ -41,7 +41,7 @@ class RateLimited(CommunityError):
 
 
 @dataclass(frozen=True)
-class Answer:
+class AnsweredDigit:
     """One digit the bot answered, as a correction needs it."""
 
     guild_id: int | None
@@ -64,8 +64,8 @@ class VoteOutcome:
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """What the votes on one example decide (`trust`)."""
+class Standing:
+    """Where the votes on one example stand (`trust`)."""
 
     status: str  # "pending" | "accepted" | "disputed"
     label: int | None  # the leading label (the admin's, once confirmed); None without votes
@@ -79,7 +79,7 @@ class Ballot:
     admin: bool
 
 
-def trust(ballots: Iterable[Ballot], quorum: int) -> Verdict:
+def trust(ballots: Iterable[Ballot], quorum: int) -> Standing:
     """The trust rule, in one place.
 
     - An admin's vote confirms: accepted with the label of the last admin vote (ballots in the order cast).
@@ -90,15 +90,15 @@ def trust(ballots: Iterable[Ballot], quorum: int) -> Verdict:
     counts = Counter(b.label for b in ballots)
     admin_labels = [b.label for b in ballots if b.admin]
     if not counts:
-        return Verdict("pending", None, 0, 0)
+        return Standing("pending", None, 0, 0)
     ranked = counts.most_common()
     label = admin_labels[-1] if admin_labels else ranked[0][0]
     agreeing = counts[label]
     disagreeing = len(ballots) - agreeing
     runner_up = ranked[1][1] if len(ranked) > 1 else 0
     if admin_labels or (agreeing >= quorum and runner_up < agreeing):
-        return Verdict("accepted", label, agreeing, disagreeing)
-    return Verdict("disputed" if len(counts) > 1 else "pending", label, agreeing, disagreeing)
+        return Standing("accepted", label, agreeing, disagreeing)
+    return Standing("disputed" if len(counts) > 1 else "pending", label, agreeing, disagreeing)
 
 
 @dataclass(frozen=True)
@@ -211,11 +211,11 @@ class Corrections:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
 
-    def vote(self, answer: Answer, voter_id: int, label: int, *, admin: bool = False, now: float | None = None) -> VoteOutcome:
-        """Record `voter_id`'s label for `answer` (replacing their earlier vote on it) and return where it stands."""
+    def vote(self, digit: AnsweredDigit, voter_id: int, label: int, *, admin: bool = False, now: float | None = None) -> VoteOutcome:
+        """Record `voter_id`'s label for `digit` (replacing their earlier vote on it) and return where it stands."""
         if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
             raise CommunityError("A correction is a digit from 0 to 9.")
-        pixels = _pixels(answer.image)
+        pixels = _pixels(digit.image)
         now = time.time() if now is None else now
         with self._transaction() as db:
             if not admin:
@@ -223,17 +223,17 @@ class Corrections:
             db.execute(
                 "INSERT INTO examples (guild_id, channel_id, message_id, position, author_id, image, model_version, "
                 "predicted, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, position) DO NOTHING",
-                (answer.guild_id, answer.channel_id, answer.message_id, answer.position, answer.author_id, pixels,
-                 answer.model_version, answer.predicted, now))
+                (digit.guild_id, digit.channel_id, digit.message_id, digit.position, digit.author_id, pixels,
+                 digit.model_version, digit.predicted, now))
             example_id = db.execute("SELECT id FROM examples WHERE message_id = ? AND position = ?",
-                                    (answer.message_id, answer.position)).fetchone()[0]
+                                    (digit.message_id, digit.position)).fetchone()[0]
             db.execute(
                 "INSERT INTO votes (example_id, voter_id, label, admin, created) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (example_id, voter_id) DO UPDATE SET label = excluded.label, admin = excluded.admin, "
                 "created = excluded.created",
                 (example_id, voter_id, label, int(admin), now))
-            verdict = trust(_ballots(db, example_id), self.quorum)
-        return VoteOutcome(example_id, label, verdict.status, verdict.agreeing, verdict.disagreeing)
+            standing = trust(_ballots(db, example_id), self.quorum)
+        return VoteOutcome(example_id, label, standing.status, standing.agreeing, standing.disagreeing)
 
     def _check_rate(self, db: sqlite3.Connection, voter_id: int, now: float) -> None:
         recent = db.execute("SELECT count(*), min(created) FROM votes WHERE voter_id = ? AND created > ?",
@@ -245,14 +245,14 @@ class Corrections:
     def summary(self, latest: int = 16) -> CorrectionsSummary:
         """Counts by status, votes, contributors, agreement, and the `latest` most recently voted examples."""
         with self._transaction() as db:
-            verdicts = {example_id: trust(ballots, self.quorum) for example_id, ballots in _all_ballots(db).items()}
+            standings = {example_id: trust(ballots, self.quorum) for example_id, ballots in _all_ballots(db).items()}
             votes, contributors = db.execute("SELECT count(*), count(DISTINCT voter_id) FROM votes").fetchone()
             recent = db.execute("SELECT e.id, e.image FROM examples e JOIN votes v ON v.example_id = e.id "
                                 "GROUP BY e.id ORDER BY max(v.created) DESC, e.id DESC LIMIT ?", (latest,)).fetchall()
-        statuses = Counter(v.status for v in verdicts.values())
-        agreeing = sum(v.agreeing for v in verdicts.values())
-        views = tuple(ExampleView(example_id, _image(blob), verdicts[example_id].label, verdicts[example_id].status,
-                                  verdicts[example_id].agreeing + verdicts[example_id].disagreeing)
+        statuses = Counter(v.status for v in standings.values())
+        agreeing = sum(v.agreeing for v in standings.values())
+        views = tuple(ExampleView(example_id, _image(blob), standings[example_id].label, standings[example_id].status,
+                                  standings[example_id].agreeing + standings[example_id].disagreeing)
                       for example_id, blob in recent)
         return CorrectionsSummary(statuses["pending"], statuses["accepted"], statuses["disputed"], votes, contributors,
                                   agreeing / votes if votes else None, views)
@@ -362,11 +362,11 @@ def accepted_examples(path: Path, *, quorum: int = DEFAULT_QUORUM) -> CommunityD
         db.close()
     halves: dict[bool, tuple[list[bytes], list[int]]] = {False: ([], []), True: ([], [])}
     for example_id, author_id, blob in rows:
-        verdict = trust(ballots.get(example_id, []), quorum)
-        if verdict.status == "accepted" and verdict.label is not None:
+        standing = trust(ballots.get(example_id, []), quorum)
+        if standing.status == "accepted" and standing.label is not None:
             images, labels = halves[in_test_half(author_id)]
             images.append(blob)
-            labels.append(verdict.label)
+            labels.append(standing.label)
 
     def arrays(images: list[bytes], labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
         pixels = np.frombuffer(b"".join(images), dtype=np.uint8).reshape(-1, 28, 28)

@@ -8,11 +8,12 @@ validated here. The network's own limits (layers, activation, dropout) are `Arch
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, get_type_hints
 
 from network.architecture import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, ArchitectureSpec
 from network.card import Hyperparameters
@@ -154,9 +155,28 @@ class TrainingOptions:
         """Every option as text that `from_text` reads back to the same value."""
         return {name: info.show(getattr(self, name)) for name, info in option_infos().items()}
 
-    def to_argv(self) -> list[str]:
-        """These options as `train.py` flags."""
-        return [part for name, text in self.to_text().items() for part in (flag(name), text)]
+    def to_record(self) -> str:
+        """These options as one JSON object, as the bot hands them to `train.py --options` (`from_record` reads it)."""
+        record = {name: getattr(self, name) for name in option_infos()}
+        record["layers"] = list(self.layers)
+        record["community"] = None if self.community is None else str(self.community)
+        return json.dumps(record)
+
+    @classmethod
+    def from_record(cls, text: str) -> TrainingOptions:
+        """The options `to_record` wrote; OptionError for anything else (checked as every option is)."""
+        try:
+            record = json.loads(text)
+            if not isinstance(record, dict) or set(record) != set(option_infos()):
+                raise ValueError(f"not the {len(option_infos())} training options")
+            typed = {**record, "layers": tuple(record["layers"]),
+                     "community": None if record["community"] is None else Path(record["community"])}
+            for name, kind in get_type_hints(cls).items():
+                if kind in (int, float, str, bool) and not (type(typed[name]) is kind or kind is float and type(typed[name]) is int):
+                    raise ValueError(f"{name} is not a {kind.__name__}")
+            return cls(**typed)
+        except (ValueError, TypeError) as error:
+            raise OptionError(f"unreadable options record: {error}") from None
 
     def describe(self) -> str:
         """One line for people: `5 epochs · batch 32 · learning rate 0.001 · layers 64,64 relu · dropout 0`."""
@@ -217,9 +237,14 @@ def parse_train_command(argv: list[str], default_store: Path) -> TrainCommand:
     parser.add_argument("--no-promote", action="store_true", help="save the new version without serving it")
     parser.add_argument("--json", action="store_true", help="print one JSON object per line: progress events, then a summary")
     parser.add_argument("--train-limit", type=int, default=None, metavar="N", help="train on the first N images only (for quick tests)")
+    parser.add_argument("--options", default=None, metavar="JSON",
+                        help="every training option as one JSON object, instead of the flags above (what the bot sends)")
     args = parser.parse_args(argv)
+    given = {name: getattr(args, name) for name in option_infos() if getattr(args, name) is not None}
     try:
-        options = TrainingOptions.from_text({name: getattr(args, name) for name in option_infos() if getattr(args, name) is not None})
+        if args.options is not None and given:
+            raise OptionError(f"--options replaces the option flags; drop {', '.join(flag(name) for name in given)}")
+        options = TrainingOptions.from_record(args.options) if args.options is not None else TrainingOptions.from_text(given)
     except OptionError as error:
         parser.error(str(error))
     if args.train_limit is not None and args.train_limit < 1:

@@ -16,14 +16,14 @@ import time
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, TypeVar, get_type_hints
 
-R = TypeVar("R", bound="Record")
+R = TypeVar("R", bound="TrainerRecord")
 
 
 class RecordError(ValueError):
     """A line that is not one of train.py's records (unknown event, missing or mistyped field)."""
 
 
-class Record:
+class TrainerRecord:
     """A JSON-lines record: a frozen dataclass whose `event` names it on the wire."""
 
     event: ClassVar[str]
@@ -44,7 +44,7 @@ class Record:
             value, kind = data[name], hints[name]
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
-            origin = getattr(kind, "__origin__", kind)
+            origin = getattr(kind, "__origin__", kind)  # list[int] → list; `float | None` is checked as it is
             if not isinstance(value, origin) or isinstance(value, bool) and origin is not bool:
                 raise RecordError(f"{cls.event} record: {name} must be {kind}, got {value!r}"[:200])
             values[name] = value
@@ -69,7 +69,7 @@ class EpochProgress:
 
 
 @dataclass(frozen=True)
-class Progress(EpochProgress, Record):
+class Progress(EpochProgress, TrainerRecord):
     """Training progress with its timing."""
 
     event: ClassVar[str] = "progress"
@@ -78,7 +78,7 @@ class Progress(EpochProgress, Record):
 
 
 @dataclass(frozen=True)
-class Notice(Record):
+class Notice(TrainerRecord):
     """Something the operator should know; training goes on."""
 
     event: ClassVar[str] = "warning"
@@ -86,7 +86,7 @@ class Notice(Record):
 
 
 @dataclass(frozen=True)
-class Failure(Record):
+class Failure(TrainerRecord):
     """Why the run stopped without saving anything."""
 
     event: ClassVar[str] = "error"
@@ -94,7 +94,7 @@ class Failure(Record):
 
 
 @dataclass(frozen=True)
-class Done(Record):
+class Done(TrainerRecord):
     """The run's summary: the version it saved and its test figures."""
 
     event: ClassVar[str] = "done"
@@ -108,12 +108,18 @@ class Done(Record):
     fit_seconds: float
     first_predictions: list[int]
     first_labels: list[int]
+    # The community test set (0 images and None without one), read by the new version and by the version that was
+    # served when training ended (`compared_version`; None when nothing was served).
+    community_test_images: int
+    community_test_accuracy: float | None
+    compared_version: int | None
+    compared_community_test_accuracy: float | None
 
 
-RECORDS: dict[str, type[Record]] = {kind.event: kind for kind in (Progress, Notice, Failure, Done)}
+RECORDS: dict[str, type[TrainerRecord]] = {kind.event: kind for kind in (Progress, Notice, Failure, Done)}
 
 
-def read_record(line: str | bytes) -> Record:
+def read_record(line: str | bytes) -> TrainerRecord:
     """Parse one line of `train.py --json`; RecordError if it is not one of its records."""
     try:
         data = json.loads(line)
@@ -131,7 +137,7 @@ class Reporter:
         self.json_lines = json_lines
         self._started = time.monotonic()
 
-    def _emit(self, record: Record) -> None:
+    def _emit(self, record: TrainerRecord) -> None:
         print(record.to_json(), flush=True)
 
     def progress(self, progress: EpochProgress) -> None:

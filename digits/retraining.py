@@ -1,8 +1,10 @@
 """Retraining while serving: train.py in a subprocess, then the promotion decision and the hot swap.
 
-TensorFlow only ever runs in the `train.py --json --no-promote` subprocess; this side reads its
-records (`digits.records`). Whether the new version is served is decided here (`promotion_verdict`),
-not by train.py. Nothing here knows Discord: a test drives a `RetrainJob` directly.
+TensorFlow only ever runs in the `train.py --json --no-promote` subprocess; this side hands it the options as one
+record (`TrainingOptions.to_record`) and reads its records (`digits.records`), whose summary carries the test and
+community figures the decision needs. Whether the new version is served is decided here (`decide_promotion`), not
+by train.py. The outcome is data: the bot words it (`bot.embeds`). Nothing here knows Discord: a test drives a
+`RetrainJob` directly.
 """
 
 from __future__ import annotations
@@ -19,14 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
-from digits.community import CommunityError, accepted_examples
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
 from digits.records import Done, Failure, Notice, Progress, RecordError, read_record
 from model_store import StoreError
-from network.architecture import NumpyNetwork, normalize
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +47,6 @@ class RetrainCancelled(RetrainError):
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """Whether a new version should be served, and why, in words for the chat."""
-
-    promote: bool
-    reason: str
-
-
-@dataclass(frozen=True)
 class CommunityComparison:
     """The new and the served version read the same community test set (`images` corrections)."""
 
@@ -65,41 +55,39 @@ class CommunityComparison:
     images: int
 
 
-def promotion_verdict(new_accuracy: float, served_accuracy: float | None, floor_points: float,
-                      community: CommunityComparison | None = None) -> Verdict:
+class Reason(enum.Enum):
+    """Why a new version is served, or not."""
+
+    NOTHING_SERVED = "no model was being served"
+    CLEARS_FLOOR = "its accuracy clears the floor"
+    BELOW_FLOOR = "its accuracy is below the floor"
+    READS_COMMUNITY_WORSE = "it reads the community test set worse"
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """Whether a new version should be served, why, and the figures it was decided on."""
+
+    promote: bool
+    reason: Reason
+    new_accuracy: float
+    served_accuracy: float | None
+    floor: float | None  # the lowest MNIST accuracy that is served (None when nothing was served)
+    community: CommunityComparison | None = None
+
+
+def decide_promotion(new_accuracy: float, served_accuracy: float | None, floor_points: float,
+                     community: CommunityComparison | None = None) -> PromotionDecision:
     """Promote when the new MNIST accuracy is at most `floor_points` percentage points below the served one
     and, when there is a community test set, the new version reads it at least as well as the served one."""
     if served_accuracy is None:
-        return Verdict(True, "no model was being served")
+        return PromotionDecision(True, Reason.NOTHING_SERVED, new_accuracy, None, None)
     floor = served_accuracy - floor_points / 100
-    comparison = f"{new_accuracy:.2%} vs {served_accuracy:.2%} served; the floor is {floor:.2%}"
     if new_accuracy < floor:
-        return Verdict(False, f"its accuracy is below the floor ({comparison})")
-    if community is None:
-        return Verdict(True, f"its accuracy clears the floor ({comparison})")
-    on_community = (f"{community.new_accuracy:.2%} vs {community.served_accuracy:.2%} served "
-                    f"on the community test set of {community.images}")
-    if community.new_accuracy < community.served_accuracy:
-        return Verdict(False, f"it reads the community test set worse ({on_community})")
-    return Verdict(True, f"its accuracy clears the floor ({comparison}) and it reads the community test set "
-                         f"at least as well ({on_community})")
-
-
-def compare_on_community(database: Path, new: NumpyNetwork, served: NumpyNetwork) -> CommunityComparison | None:
-    """Both versions on the database's community test set as it is now; None without one (or without a database)."""
-    try:
-        data = accepted_examples(database)
-    except CommunityError as error:
-        log.info("no community comparison: %s", error)
-        return None
-    if not len(data.test_labels):
-        return None
-    inputs = normalize(data.test_images)
-
-    def accuracy(network: NumpyNetwork) -> float:
-        return float(np.mean(np.argmax(network.logits(inputs), axis=1) == data.test_labels))
-
-    return CommunityComparison(accuracy(new), accuracy(served), len(data.test_labels))
+        return PromotionDecision(False, Reason.BELOW_FLOOR, new_accuracy, served_accuracy, floor)
+    if community is not None and community.new_accuracy < community.served_accuracy:
+        return PromotionDecision(False, Reason.READS_COMMUNITY_WORSE, new_accuracy, served_accuracy, floor, community)
+    return PromotionDecision(True, Reason.CLEARS_FLOOR, new_accuracy, served_accuracy, floor, community)
 
 
 class Status(enum.Enum):
@@ -112,12 +100,15 @@ class Status(enum.Enum):
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """The end of a retrain, in words for people: a title and a few lines."""
+class RetrainOutcome:
+    """How a retrain ended, as data for whoever words it: the version serving at the end, the trained version's
+    summary (None when nothing was saved), the promotion decision (None when there was none) and what failed."""
 
     status: Status
-    title: str
-    description: str
+    serving: int | None
+    done: Done | None = None
+    decision: PromotionDecision | None = None
+    error: str | None = None
 
 
 def trainer_environment(environ: Mapping[str, str], mnist_dir: Path | None) -> dict[str, str]:
@@ -145,7 +136,7 @@ class RetrainJob:
         self.progress: Progress | None = None
         self.progressed = asyncio.Event()  # set on each progress record; the watcher clears it
         self._argv = [sys.executable, str(TRAIN_SCRIPT), "--json", "--no-promote",
-                      "--store", str(inference.store.root), *options.to_argv()]
+                      "--store", str(inference.store.root), "--options", options.to_record()]
         if train_limit is not None:
             self._argv += ["--train-limit", str(train_limit)]
         self._env = trainer_environment(os.environ, mnist_dir)
@@ -153,49 +144,39 @@ class RetrainJob:
         self._cancelled = False
         self._stderr_tail: deque[str] = deque(maxlen=20)
 
-    async def run(self) -> Outcome:
+    async def run(self) -> RetrainOutcome:
         """Train, then serve the new version if it clears the floor; the outcome says what happened."""
-        served = self.inference.served_version
         try:
             done = await self.train()
         except RetrainCancelled:
-            return Outcome(Status.CANCELLED, "Retrain cancelled", f"Nothing was saved; version {served} keeps serving.")
+            return RetrainOutcome(Status.CANCELLED, self.inference.served_version)
         except RetrainError as error:
             log.error("retrain by %s failed: %s", self.requested_by, error)
-            return Outcome(Status.FAILED, "Retrain failed", f"{error}\nVersion {served} keeps serving.")
+            return RetrainOutcome(Status.FAILED, self.inference.served_version, error=str(error))
         return await self.conclude(done)
 
-    async def conclude(self, done: Done) -> Outcome:
-        """Promote and hot-swap the trained version if it clears the floor."""
+    async def conclude(self, done: Done) -> RetrainOutcome:
+        """Promote and hot-swap the trained version if it clears the floor (and reads the community test set at
+        least as well as the served version, by the trainer's figures for both)."""
         served = self.inference.served_version
         served_accuracy = self.inference.card.test_accuracy if served is not None else None
         community = None
-        if served is not None and self.options.community is not None:
-            community = await asyncio.to_thread(self._compare_on_community, done.version)
-        verdict = promotion_verdict(done.test_accuracy, served_accuracy, self.floor_points, community)
-        summary = (f"Version {done.version}: test accuracy **{done.test_accuracy:.2%}**, loss {done.test_loss:.4f}, "
-                   f"trained in {done.fit_seconds:.0f} s.")
-        not_served = f"Retrained: version {done.version} saved, not served"
-        if not verdict.promote:
-            return Outcome(Status.NOT_SERVED, not_served,
-                           f"{summary}\nNot promoted because {verdict.reason}. Version {served} keeps serving.")
+        if done.community_test_accuracy is not None and done.compared_community_test_accuracy is not None:
+            if done.compared_version == served:
+                community = CommunityComparison(done.community_test_accuracy, done.compared_community_test_accuracy,
+                                                done.community_test_images)
+            else:  # a promotion elsewhere while training: the trainer compared with another version
+                log.warning("retrain by %s: the trainer compared with version %s, version %s is served now; "
+                            "deciding on MNIST alone", self.requested_by, done.compared_version, served)
+        decision = decide_promotion(done.test_accuracy, served_accuracy, self.floor_points, community)
+        if not decision.promote:
+            return RetrainOutcome(Status.NOT_SERVED, served, done, decision)
         try:
             result = await self.inference.promote_async(done.version)
         except StoreError as error:
             log.error("could not promote version %d: %s", done.version, error)
-            return Outcome(Status.NOT_SERVED, not_served,
-                           f"{summary}\nPromoting it failed: {error}. Version {served} keeps serving.")
-        return Outcome(Status.SERVING, f"Retrained: version {result.version} is now serving",
-                       f"{summary}\nPromoted because {verdict.reason}.")
-
-    def _compare_on_community(self, version: int) -> CommunityComparison | None:
-        assert self.options.community is not None
-        try:
-            new = self.inference.store.load(version).network()
-        except StoreError as error:
-            log.error("could not load version %d to read the community test set: %s", version, error)
-            return None
-        return compare_on_community(self.options.community, new, self.inference.network)
+            return RetrainOutcome(Status.NOT_SERVED, served, done, decision, error=str(error))
+        return RetrainOutcome(Status.SERVING, result.version, done, decision)
 
     async def train(self) -> Done:
         """Run train.py to the end and return its summary; RetrainError (or RetrainCancelled) otherwise."""

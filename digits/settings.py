@@ -9,6 +9,8 @@ from pathlib import Path
 
 from dotenv import find_dotenv, load_dotenv
 
+from model_store import store_location
+
 
 def environment() -> Mapping[str, str]:
     """The process environment, completed by a `.env` file in (or above) the working directory.
@@ -33,7 +35,7 @@ class Paths:
         env = environment() if env is None else env
         cache_home = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         return cls(
-            model_store=Path(env.get("MODEL_STORE") or "models"),
+            model_store=store_location(env),
             mnist_dir=Path(env["MNIST_DIR"]) if env.get("MNIST_DIR") else None,
             mnist_cache=cache_home / "digitbot" / "mnist",
         )

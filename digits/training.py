@@ -66,26 +66,24 @@ def configure_tensorflow(seed: int) -> None:
 
 def fit(
     model: keras.Model,
-    images: np.ndarray,
-    labels: np.ndarray,
+    epoch_data: Callable[[], tuple[np.ndarray, np.ndarray]],
     epochs: int,
     batch_size: int,
     on_progress: Callable[[EpochProgress], None] = lambda progress: None,
 ) -> list[EpochProgress]:
     """Train a compiled model like `model.fit(images, to_categorical(labels), epochs, batch_size)`.
 
-    Returns the end-of-epoch figures (mean loss and accuracy over the epoch's samples).
+    `epoch_data()` gives each epoch's normalized (n, 784) images and labels: the same arrays every time for the
+    tutorial, drawn anew (augmented, on another thread) for the robust recipe. Returns the end-of-epoch figures
+    (mean loss and accuracy over the epoch's samples).
     """
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
     num_classes = model.output_shape[-1]
-    x = tf.constant(images, dtype=tf.float32)
-    y = tf.one_hot(tf.constant(labels), num_classes)
-    count = len(images)
-    steps = math.ceil(count / batch_size)
 
     @tf.function
-    def run_batches(order: tf.Tensor, first: tf.Tensor, last: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def run_batches(x: tf.Tensor, y: tf.Tensor, order: tf.Tensor, first: tf.Tensor, last: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        count = tf.shape(x, out_type=tf.int64)[0]
         loss_sum = tf.constant(0.0)
         correct = tf.constant(0.0)
         for step in tf.range(first, last):
@@ -102,12 +100,20 @@ def fit(
         return loss_sum, correct
 
     history = []
-    bounds = np.linspace(0, steps, min(CHUNKS_PER_EPOCH, steps) + 1).round().astype(int)
+    data: tuple[np.ndarray, np.ndarray] | None = None
     for epoch in range(1, epochs + 1):
+        images, labels = epoch_data()
+        if data is None or images is not data[0] or labels is not data[1]:  # new data: new tensors
+            data = images, labels
+            x = tf.constant(images, dtype=tf.float32)
+            y = tf.one_hot(tf.constant(labels), num_classes)
+        count = len(images)
+        steps = math.ceil(count / batch_size)
+        bounds = np.linspace(0, steps, min(CHUNKS_PER_EPOCH, steps) + 1).round().astype(int)
         order = tf.random.shuffle(tf.range(count))
         loss_sum = correct = 0.0
         for first, last in zip(bounds[:-1], bounds[1:]):
-            chunk_loss, chunk_correct = run_batches(order, tf.constant(first), tf.constant(last))
+            chunk_loss, chunk_correct = run_batches(x, y, order, tf.constant(first), tf.constant(last))
             loss_sum += float(chunk_loss)
             correct += float(chunk_correct)
             seen = min(last * batch_size, count)
@@ -137,57 +143,3 @@ def finish(model: keras.Model) -> None:
 def dense_weights(model: keras.Model) -> list[tuple[np.ndarray, np.ndarray]]:
     """(kernel, bias) of each Dense layer, in order: what `network.architecture.NumpyNetwork` evaluates."""
     return [(layer.kernel.numpy(), layer.bias.numpy()) for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-
-
-def fit_epochs(
-    model: keras.Model,
-    next_epoch: Callable[[], tuple[np.ndarray, np.ndarray]],
-    epochs: int,
-    batch_size: int,
-    on_progress: Callable[[EpochProgress], None] = lambda progress: None,
-) -> list[EpochProgress]:
-    """`fit` on data drawn anew for each epoch by `next_epoch()` (normalized (n, 784) images, labels; same n each time).
-
-    The augmented recipe's loop: the epoch's images are made (on another thread) while the previous epoch trains.
-    """
-    optimizer = model.optimizer
-    optimizer.build(model.trainable_variables)
-    num_classes = model.output_shape[-1]
-
-    @tf.function
-    def run_batches(x: tf.Tensor, y: tf.Tensor, order: tf.Tensor, first: tf.Tensor, last: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        count = tf.shape(x, out_type=tf.int64)[0]
-        loss_sum = tf.constant(0.0)
-        correct = tf.constant(0.0)
-        for step in tf.range(first, last):
-            batch = order[step * batch_size : tf.minimum((step + 1) * batch_size, count)]
-            batch_x, batch_y = tf.gather(x, batch), tf.gather(y, batch)
-            with tf.GradientTape() as tape:
-                probabilities = model(batch_x, training=True)
-                loss = model.compute_loss(x=batch_x, y=batch_y, y_pred=probabilities, training=True)
-            gradients = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply(gradients, model.trainable_variables)
-            loss_sum += loss * tf.cast(tf.shape(batch)[0], tf.float32)
-            hits = tf.equal(tf.argmax(probabilities, axis=1), tf.argmax(batch_y, axis=1))
-            correct += tf.reduce_sum(tf.cast(hits, tf.float32))
-        return loss_sum, correct
-
-    history = []
-    for epoch in range(1, epochs + 1):
-        images, labels = next_epoch()
-        count = len(images)
-        steps = math.ceil(count / batch_size)
-        bounds = np.linspace(0, steps, min(CHUNKS_PER_EPOCH, steps) + 1).round().astype(int)
-        x = tf.constant(images, dtype=tf.float32)
-        y = tf.one_hot(tf.constant(labels), num_classes)
-        order = tf.random.shuffle(tf.range(count))
-        loss_sum = correct = 0.0
-        for first, last in zip(bounds[:-1], bounds[1:]):
-            chunk_loss, chunk_correct = run_batches(x, y, order, tf.constant(first), tf.constant(last))
-            loss_sum += float(chunk_loss)
-            correct += float(chunk_correct)
-            seen = min(last * batch_size, count)
-            progress = EpochProgress(epoch, epochs, int(last), steps, loss_sum / seen, correct / seen)
-            on_progress(progress)
-        history.append(progress)
-    return history

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-from digits.settings import Paths
-from model_store import CorruptVersionError, ModelStore, StoreError
+from dotenv import find_dotenv, load_dotenv
+
+from model_store import CorruptVersionError, ModelStore, StoreError, store_location
 from model_store.store import POINTER_FILE
 
 
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("promote", help="serve a version").add_argument("version", type=int)
     commands.add_parser("rollback", help="serve the previously served version again")
     args = parser.parse_args(argv)
-    store = ModelStore(args.store or Paths.from_env().model_store)
+    load_dotenv(find_dotenv(usecwd=True))  # as every entry point: `.env` fills in what the environment leaves unset
+    store = ModelStore(args.store or store_location(os.environ))
 
     try:
         if args.command == "list":

@@ -1,4 +1,6 @@
-"""Shared fixtures: the twin's (`discord_twin`, `twin_world`) and the bot's (a trained store, the real bot started against the twin)."""
+"""The fixtures every test may use (`tests/fixtures/`), and the twin's (`discord_twin.fixtures`)."""
 
 from discord_twin.fixtures import discord_twin, twin_world  # noqa: F401
-from tests.bot_fixtures import start_bot, store, test_digits, trained_store  # noqa: F401
+from tests.fixtures.bot import start_bot  # noqa: F401
+from tests.fixtures.mnist import test_digits  # noqa: F401
+from tests.fixtures.models import small_run, store, trained_store  # noqa: F401

@@ -21,10 +21,9 @@ import numpy as np
 import pytest
 
 from samples import pictures as styles
-from tests.bot_fixtures import TINY_TRAIN_LIMIT, png
-from tests.inference_fixtures import verified_mnist_dir
+from tests.fixtures.bot import TINY_TRAIN_LIMIT, png
+from tests.fixtures.mnist import REPO, verified_mnist_dir
 
-REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",

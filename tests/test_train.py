@@ -17,36 +17,9 @@ from digits.mnist import IDX_SHA256
 from model_store import ModelStore
 from model_store.files import sha256_file
 from network.architecture import ArchitectureSpec
-from tests.inference_fixtures import verified_mnist_dir
-from tests.test_model_store import metadata, write_weights
-
-REPO = Path(__file__).resolve().parents[1]
-SMALL = ["--epochs", "1", "--train-limit", "2000"]
-
-
-def run_train(store: Path, *flags: str, cache: Path | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "MODEL_STORE"}
-    env["MNIST_DIR"] = str(verified_mnist_dir())
-    if cache is not None:
-        env["XDG_CACHE_HOME"] = str(cache)
-    return subprocess.run([sys.executable, str(REPO / "train.py"), "--store", str(store), *flags],
-                          capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
-
-
-def json_events(result: subprocess.CompletedProcess) -> list[dict]:
-    assert result.returncode == 0, result.stderr[-3000:]
-    return [json.loads(line) for line in result.stdout.splitlines()]
-
-
-def weights_of(store: Path, version: int = 1) -> list[np.ndarray]:
-    return [array for pair in ModelStore(store).load(version).weights for array in pair]
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
-    """One small JSON run (1 epoch on 2,000 images, seed 0) into a fresh store."""
-    store = tmp_path_factory.mktemp("train-small") / "models"
-    return store, json_events(run_train(store, *SMALL, "--json"))
+from tests.fixtures.mnist import REPO, verified_mnist_dir
+from tests.fixtures.models import TINY_SPEC, model_card, weights_of, write_weights
+from tests.fixtures.processes import SMALL, json_events, run_train
 
 
 def test_json_lines_progress_then_done(small_run: tuple[Path, list[dict]]) -> None:
@@ -144,7 +117,7 @@ def test_a_killed_trainer_leaves_nothing_after_the_next_save(tmp_path: Path) -> 
     [staging] = store.glob(".staging-*")
     assert list(staging.rglob("__autograph_generated_file*.py"))
     weights = write_weights(tmp_path / "source.weights.h5")
-    assert ModelStore(store).save(weights, metadata(), promote=False) == 1
+    assert ModelStore(store).save(weights, model_card(TINY_SPEC), promote=False) == 1
     assert sorted(p.name for p in store.iterdir()) == [".lock", "1"]
 
 

@@ -5,35 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Optional, TypeVar, get_type_hints
+from typing import Optional, get_type_hints
 
 import discord
 from discord.ext import commands
 
 from bot import embeds
-from bot.client import DigitBot, NotAdminError
+from bot.checks import admin_only
+from bot.client import DigitBot
+from bot.replies import plan_for
 from digits.options import TrainingOptions, option_infos
 from digits.retraining import RetrainJob
 from model_store import StoreError
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 # Discord allows about five edits per five seconds on a message; one a second leaves room for the rest.
 EDIT_INTERVAL = 1.0
-
-
-def admin_only() -> Callable[[T], T]:
-    """Configured admin users or roles, or members with the Administrator permission."""
-
-    async def predicate(ctx: commands.Context[DigitBot]) -> bool:
-        if not ctx.bot.is_admin(ctx.author):
-            raise NotAdminError()
-        return True
-
-    return commands.check(predicate)
 
 
 def _retrain_flags() -> type[commands.FlagConverter]:
@@ -76,8 +64,7 @@ class AdminCog(commands.Cog, name="Admin"):
     async def retrain(self, ctx: commands.Context[DigitBot], *, flags: RetrainFlags) -> None:  # type: ignore[valid-type]
         """Train a new model (admins); it is served if its accuracy clears the floor."""
         if self.job is not None:
-            await ctx.reply(f"A retrain requested by {self.job.requested_by} is already running "
-                            f"({embeds.describe_progress(self.job.progress)}). `{ctx.clean_prefix}retrain cancel` stops it.")
+            await ctx.reply(embeds.retrain_running(self.job.requested_by, self.job.progress, ctx.clean_prefix))
             return
         settings = self.bot.settings
         job = RetrainJob(to_options(flags), self.bot.inference, requested_by=ctx.author.display_name,
@@ -101,15 +88,15 @@ class AdminCog(commands.Cog, name="Admin"):
         job = self.job
         if job is None:
             # Decided before deferring: after a public deferral Discord would show this to everyone.
-            await ctx.reply("No retrain is running.", ephemeral=True)
+            await ctx.reply(embeds.NO_RETRAIN_RUNNING, ephemeral=True)
             return
         await ctx.defer()  # stopping the trainer can outlast the 3 s Discord gives an interaction
         if not await job.cancel():
-            await ctx.reply("No retrain is running.")
+            await ctx.reply(embeds.NO_RETRAIN_RUNNING)
             return
         if self._supervisor is not None:
             await self._supervisor  # the status message says "cancelled" and a new retrain may start
-        await ctx.reply(f"Cancelled the retrain requested by {job.requested_by}; the served model is unchanged.")
+        await ctx.reply(embeds.retrain_cancelled(job.requested_by))
 
     @commands.hybrid_command(name="rollback")  # type: ignore[arg-type]  # see info.py
     @admin_only()
@@ -117,17 +104,14 @@ class AdminCog(commands.Cog, name="Admin"):
         """Serve the previously served model version again (admins)."""
         if not await asyncio.to_thread(self.bot.store.has_previous):
             # Refused before deferring, so that the refusal stays private (see client.reply_with_error).
-            raise StoreError("there is no previous version to roll back to")
+            raise StoreError(embeds.NOTHING_TO_ROLL_BACK)
         await ctx.defer()  # loading a version can outlast the 3 s Discord gives an interaction
         before = self.bot.served_version
         version = await asyncio.to_thread(self.bot.store.rollback)
         if (await self.bot.inference.reload_async()).version != version:
-            await ctx.reply(f"The store now points at version {version}, but loading it failed (see my log); "
-                            f"version {before} keeps serving.")
+            await ctx.reply(embeds.rollback_not_loaded(version, before))
             return
-        accuracy = self.bot.inference.card.test_accuracy
-        await ctx.reply(f"Rolled back from version {before} to version {version} (test accuracy {accuracy:.2%}); "
-                        "it is now serving.")
+        await ctx.reply(embeds.rolled_back(before, version, self.bot.inference.card.test_accuracy))
 
     @staticmethod
     def _progress(job: RetrainJob) -> discord.Embed:
@@ -160,7 +144,7 @@ class AdminCog(commands.Cog, name="Admin"):
 
     async def _edit(self, status: discord.PartialMessage, embed: discord.Embed) -> None:
         try:
-            if self.bot.plan_for(status.channel).embeds:
+            if plan_for(status.channel).embeds:
                 await status.edit(embed=embed)
             else:  # Embed Links taken away meanwhile: Discord would drop the embed, so the news goes in as text
                 await status.edit(content=embeds.as_text(embed), embed=None)

@@ -9,9 +9,11 @@ import numpy as np
 from discord.ext import commands
 
 from bot import embeds
-from bot.client import DigitBot, NoModelError
+from bot.checks import NoModelError
+from bot.client import DigitBot
 from digits.mnist import load_test_set
 from model_store import CorruptVersionError
+from network.card import ModelCard
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ class InfoCog(commands.Cog, name="Info"):
     async def accuracy(self, ctx: commands.Context[DigitBot]) -> None:
         """The served model's accuracy on the 10,000 MNIST test images."""
         if self.bot.served_version is None:
-            raise NoModelError("I have no trained model yet, so there is no accuracy to show.")
+            raise NoModelError(embeds.NO_MODEL_FOR_ACCURACY)
         async with ctx.typing():
             report = await self.bot.inference.accuracy_report_async(*await self.test_set())
             card = await asyncio.to_thread(self.bot.store.card, report.version)
@@ -48,19 +50,19 @@ class InfoCog(commands.Cog, name="Info"):
         served = self.bot.served_version
         versions = await asyncio.to_thread(self.bot.store.versions)
         if not versions:
-            raise NoModelError("The model store is empty: an admin can train a model with `!retrain`.")
-        lines = []
-        for version in reversed(versions[-MAX_LISTED_VERSIONS:]):
+            raise NoModelError(embeds.EMPTY_STORE)
+        rows = await asyncio.to_thread(self._listed, versions[-MAX_LISTED_VERSIONS:], served)
+        await ctx.reply(embeds.model_list(rows, hidden=len(versions) - MAX_LISTED_VERSIONS))
+
+    def _listed(self, versions: list[int], served: int | None) -> list[tuple[int, bool, ModelCard | None]]:
+        """Newest first: each version, whether it is served, and its card (None when it is damaged)."""
+        rows: list[tuple[int, bool, ModelCard | None]] = []
+        for version in reversed(versions):
             try:
-                card = self.bot.store.card(version)
+                rows.append((version, version == served, self.bot.store.card(version)))
             except CorruptVersionError:
-                lines.append(f"  v{version}  (damaged)")
-                continue
-            marker = "▶" if version == served else " "
-            lines.append(f"{marker} v{version}  {card.test_accuracy:.2%}  {card.created}")
-        hidden = len(versions) - MAX_LISTED_VERSIONS
-        more = f"\n…and {hidden} older versions" if hidden > 0 else ""
-        await ctx.reply("Model versions (▶ is serving):\n```\n" + "\n".join(lines) + f"\n```{more}")
+                rows.append((version, False, None))
+        return rows
 
 
 async def setup(bot: DigitBot) -> None:

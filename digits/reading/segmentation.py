@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 from scipy import ndimage
+from scipy.cluster.hierarchy import DisjointSet
 
 from digits.reading.clutter import EDGE_REMNANT_SHARE, SPECK_SHARE
 from digits.reading.decode import ImageError
@@ -333,19 +334,13 @@ def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int, stroke_wi
     group = np.asarray(ndimage.maximum(near, labels, index=np.arange(1, count + 1)), dtype=np.intp)
     # ...and groups above one another (a 5's flag, a 7's bar, a dot) join too.
     boxes = ndimage.find_objects(labels)
-    parent = {g: g for g in set(group.tolist())}
-
-    def root(g: int) -> int:
-        while parent[g] != g:
-            g = parent[g]
-        return g
-
     extents: dict[int, tuple[int, int, int, int]] = {}  # group → top, bottom, left, right
     for index, box in enumerate(boxes):
         g = int(group[index])
         top, bottom, left, right = extents.get(g, (box[0].start, box[0].stop, box[1].start, box[1].stop))
         extents[g] = (min(top, box[0].start), max(bottom, box[0].stop), min(left, box[1].start), max(right, box[1].stop))
     ordered = sorted(extents)
+    joined = DisjointSet(ordered)
     for a_index, a in enumerate(ordered):
         for b in ordered[a_index + 1:]:
             (a_top, a_bottom, a0, a1), (b_top, b_bottom, b0, b1) = extents[a], extents[b]
@@ -353,8 +348,12 @@ def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int, stroke_wi
             shorter, taller = sorted((a_bottom - a_top, b_bottom - b_top))
             if (overlap >= JOIN_OVERLAP * min(a1 - a0, b1 - b0) and shorter < JOIN_PART_HEIGHT * taller
                     or overlap > 0 and shorter < JOIN_SMALL_PART_HEIGHT * taller):
-                parent[root(b)] = root(a)
-    roots = sorted({root(g) for g in parent})
+                joined.merge(a, b)
+    # Numbered in the order of each joined group's first part.
+    first_part: dict[int, int] = {}
+    for part in ordered:
+        first_part.setdefault(joined[part], part)
+    number = {root: index + 1 for index, root in enumerate(sorted(first_part, key=first_part.__getitem__))}
     renumber = np.zeros(count + 1, dtype=np.intp)
-    renumber[1:] = [roots.index(root(int(g))) + 1 for g in group]
+    renumber[1:] = [number[joined[int(g)]] for g in group]
     return renumber[labels]

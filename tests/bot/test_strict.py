@@ -1,0 +1,355 @@
+"""The bot against a twin as strict as Discord (issue 16): deferred responses, limits, permissions, intents, rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from discord_twin import (
+    ATTACH_FILES,
+    EMBED_LINKS,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    Attachment,
+    DiscordTwin,
+    Interaction,
+    World,
+)
+from tests.fixtures.bot import TINY_RETRAIN, WAIT, StartBot, png, text_of
+from tests.fixtures.processes import finish, start_bot_process
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def digit(test_digits: tuple, index: int = 0, filename: str | None = None) -> Attachment:
+    return Attachment(png(test_digits[0][index]), filename or f"digit{index}.png", "image/png")
+
+
+async def private_refusal(interaction: Interaction) -> str:
+    """The refusal must be the initial response itself (type 4, ephemeral): a deferral would have decided it public."""
+    response = await interaction.wait_for_response(timeout=WAIT)
+    assert response.type == 4, f"deferred (type {response.type}) before refusing: Discord would show the refusal to everyone"
+    assert response.data["flags"] & 64, response.data
+    assert interaction.original is not None and interaction.original.ephemeral
+    return str(response.data["content"])
+
+
+# -- errors after a deferred response (Receiving and Responding › Create Followup Message) ------------------------
+
+
+async def test_refusals_of_deferring_commands_stay_private(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                           twin_world: World, store: Path, test_digits) -> None:
+    """/digit and the menu without a model, /accuracy without a model, /model on an empty store: refused privately."""
+    shutil.rmtree(store)
+    await start_bot()
+    world = twin_world
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "digit", {"image": digit(test_digits)})
+    assert "no trained model" in await private_refusal(interaction)
+    target = await discord_twin.post_message(world.channel, world.admin, attachments=[digit(test_digits)])
+    await discord_twin.wait_for_reply(target, timeout=WAIT)
+    menu = await discord_twin.open_message_command(world.channel, world.user, "Recognize digit", target)
+    assert "no trained model" in await private_refusal(menu)
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "accuracy")
+    assert "no trained model" in await private_refusal(interaction)
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "model")
+    assert "store is empty" in await private_refusal(interaction)
+
+
+async def test_admin_refusals_after_which_nothing_happens_stay_private(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                      twin_world: World) -> None:
+    """/rollback with nothing to roll back to, /retrain cancel with nothing running, and a non-admin's /rollback."""
+    await start_bot()
+    world = twin_world
+    interaction = await discord_twin.open_slash_command(world.channel, world.admin, "rollback")
+    assert "no previous version" in await private_refusal(interaction)
+    interaction = await discord_twin.open_slash_command(world.channel, world.admin, "retrain", subcommand="cancel")
+    assert await private_refusal(interaction) == "No retrain is running."
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "rollback")
+    assert await private_refusal(interaction) == "Only the bot's admins can do that."
+    public = [m for m in discord_twin.bot_messages if not m.ephemeral]
+    assert public == [], [m.content for m in public]
+
+
+async def test_answers_after_a_deferral_fill_in_the_thinking_message(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                     twin_world: World, test_digits) -> None:
+    """The answer to a deferred /digit replaces the "thinking…" message rather than adding one."""
+    await start_bot()
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "digit",
+                                                        {"image": digit(test_digits, 1)})
+    answer = await interaction.wait_for_followup(timeout=WAIT)
+    assert interaction.callbacks[0].type == 5
+    assert answer is interaction.original and not answer.loading and not answer.ephemeral
+    assert "it's a" in text_of(answer)
+
+
+# -- limits (Message › Embed Limits) ----------------------------------------------------------------------------------
+
+
+async def test_a_250_character_file_name_is_shortened_in_the_title(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                   twin_world: World, test_digits) -> None:
+    """Embed titles are capped at 256 characters: the bot shortens the user's file name instead of failing."""
+    await start_bot()
+    name = "d" * 246 + ".png"
+    assert len(name) == 250
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0, name)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    title = reply.embeds[0]["title"]
+    assert len(title) <= 256 and "it's a" in title and title.startswith("ddd") and "…" in title, title
+    assert "went wrong" not in text_of(reply)
+
+
+async def test_a_message_with_ten_images_gets_one_reply_with_ten_answers(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                         twin_world: World, test_digits) -> None:
+    """Ten images: ten embeds and ten preview files, Discord's most per message."""
+    await start_bot()
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user,
+                                             attachments=[digit(test_digits, i) for i in range(10)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert len(reply.embeds) == 10 and len(reply.attachments) == 10
+    assert all("it's a" in embed["title"] for embed in reply.embeds)
+
+
+async def test_replying_to_a_message_deleted_before_the_reply(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                              twin_world: World, test_digits) -> None:
+    """Message › Create Message: a reply to a deleted message fails (fail_if_not_exists defaults to true); the bot
+    logs it and keeps answering."""
+    await start_bot()
+    discord_twin.cdn_delay(0.5)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits)])
+    await asyncio.sleep(0.1)
+    await discord_twin.delete_message_as_user(posted)
+    await asyncio.sleep(1.0)
+    discord_twin.cdn_delay(0)
+    assert not [m for m in discord_twin.bot_messages if m.reference_id == posted.id]
+    later = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 1)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(later, timeout=WAIT))
+
+
+# -- permissions (topics/permissions; resources/message › Create Message) --------------------------------------------
+
+
+async def test_without_read_message_history_it_answers_with_a_plain_message_naming_the_author(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, READ_MESSAGE_HISTORY)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits)])
+    answer = await discord_twin.wait_for_bot_message(lambda m: m.content.startswith(f"<@{twin_world.user.id}>"),
+                                                     timeout=WAIT)
+    assert answer.reference_id is None and "it's a" in text_of(answer) and answer.attachments
+    command = await discord_twin.post_message(twin_world.channel, twin_world.user, "!model")
+    listing = await discord_twin.wait_for_bot_message(lambda m: "Model versions" in m.content, timeout=WAIT)
+    assert listing.content.startswith(f"<@{twin_world.user.id}>")
+    assert not [m for m in discord_twin.bot_messages if m.reference_id in (posted.id, command.id)]
+
+
+async def test_without_attach_files_the_answer_comes_without_pictures(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, ATTACH_FILES)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert "it's a" in reply.embeds[0]["title"] and "image" not in reply.embeds[0]
+    assert reply.attachments == []
+
+
+async def test_without_embed_links_the_answer_is_plain_text(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, EMBED_LINKS)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user,
+                                             attachments=[digit(test_digits, 0), digit(test_digits, 1)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert reply.embeds == []
+    assert reply.content.count("it's a") == 2 and "Confidence" in reply.content
+
+
+@pytest.mark.parametrize("permission", [VIEW_CHANNEL, SEND_MESSAGES], ids=["view-channel", "send-messages"])
+async def test_where_it_may_not_speak_it_logs_the_missing_permission(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits,
+        caplog: pytest.LogCaptureFixture, permission: int) -> None:
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, permission)
+    await asyncio.sleep(0.1)  # the overwrite reaches the bot (CHANNEL_UPDATE)
+    name = "View Channel" if permission == VIEW_CHANNEL else "Send Messages"
+    await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits)])
+    await discord_twin.post_message(twin_world.channel, twin_world.user, "!model")
+    if permission == SEND_MESSAGES:  # it still sees the messages: one clear line each
+        for _ in range(100):
+            if sum(f"missing {name} there" in r.getMessage() for r in caplog.records) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail(f"no log lines naming {name}: {[r.getMessage() for r in caplog.records]}")
+    await asyncio.sleep(0.3)
+    assert discord_twin.bot_messages == [] and discord_twin.typing == []
+    assert not [c for c in discord_twin.rest_calls if c.status == 403], "the bot knew better than to try"
+    # The other channels are unaffected.
+    other = discord_twin.create_channel(twin_world.guild, "elsewhere")
+    posted = await discord_twin.post_message(other, twin_world.user, attachments=[digit(test_digits)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(posted, timeout=WAIT))
+
+
+# -- intents and the gateway (events/gateway; topics/opcodes-and-status-codes › Gateway Close Event Codes) ----------
+
+
+async def test_without_the_message_content_intent_end_to_end(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                             twin_world: World, test_digits) -> None:
+    """BOT_MESSAGE_CONTENT=false with the intent off in the portal: the bot connects; plain image posts are invisible
+    to it; /digit, the menu, a reply that pings it and a mention still work."""
+    discord_twin.set_privileged_intents(message_content=False)
+    await start_bot(message_content=False)
+    world = twin_world
+    unseen = await discord_twin.post_message(world.channel, world.user, attachments=[digit(test_digits, 0)])
+    interaction = await discord_twin.open_slash_command(world.channel, world.user, "digit", {"image": digit(test_digits, 1)})
+    answer = await interaction.wait_for_followup(timeout=WAIT)
+    assert "it's a" in text_of(answer)
+    menu = await discord_twin.open_message_command(world.channel, world.user, "Recognize digit", unseen)
+    assert "it's a" in text_of(await menu.wait_for_followup(timeout=WAIT))
+    # Replying to the bot's answer pings it: a mention, whose content (and attachments) it may read.
+    pinging = await discord_twin.post_message(world.channel, world.user, "and this one?", reply_to=answer,
+                                              attachments=[digit(test_digits, 2)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(pinging, timeout=WAIT))
+    mention = await discord_twin.post_message(world.channel, world.user, f"<@{discord_twin.bot_user.id}> model")
+    assert "Model versions" in (await discord_twin.wait_for_reply(mention, timeout=WAIT)).content
+    prefixed = await discord_twin.post_message(world.channel, world.user, "!model")
+    await asyncio.sleep(0.3)
+    assert not [m for m in discord_twin.bot_messages if m.reference_id in (unseen.id, prefixed.id)]
+
+
+async def test_op_7_reconnect_and_a_resumable_invalid_session(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                              twin_world: World, test_digits) -> None:
+    """events/gateway › Resuming: after op 7 RECONNECT and after INVALID_SESSION d=true the bot resumes, and the
+    images posted meanwhile are answered once."""
+    await start_bot()
+    assert discord_twin.reconnect_gateway() == 1
+    first = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(first, timeout=30))
+    await discord_twin.invalidate_session(resumable=True)
+    second = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 1)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(second, timeout=30))
+    assert discord_twin.gateway.resumes == 2 and discord_twin.gateway.identifies == 1
+    await asyncio.sleep(0.3)
+    assert len([m for m in discord_twin.bot_messages if m.reference_id in (first.id, second.id)]) == 2
+
+
+async def test_a_heartbeat_timeout_ends_the_session_and_what_was_missed_is_answered(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    """Close code 4009 "Session timed out. Reconnect and start a new one": the bot identifies anew (discord.py waits
+    about 5 s first) and catches up on the images posted while it had no session."""
+    discord_twin.gateway.heartbeat_interval_ms = 500  # Discord's is about 41 s
+    await start_bot()
+    discord_twin.lose_heartbeats()
+    await discord_twin.wait_until(lambda: discord_twin.gateway.timeouts == 1 or None, timeout=WAIT, what="a timeout")
+    missed = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(missed, timeout=30))
+    assert discord_twin.gateway.identifies == 2
+
+
+async def test_a_disallowed_intent_exits_2_with_one_line(discord_twin: DiscordTwin, twin_world: World,
+                                                         tmp_path: Path) -> None:
+    """Close code 4014 "Disallowed intent(s)": Message Content asked for but not enabled in the portal."""
+    discord_twin.set_privileged_intents(message_content=False)
+    code, output = await run_bot_process(discord_twin, tmp_path)
+    assert code == 2, output
+    assert [line for line in output.splitlines() if line.startswith("digitbot:")] == [
+        "digitbot: the Message Content intent is not enabled for this bot: enable it in the Developer Portal "
+        "(Bot → Privileged Gateway Intents) or set BOT_MESSAGE_CONTENT=false"]
+    assert "Traceback" not in output and discord_twin.token not in output
+
+
+async def test_a_token_rejected_by_the_gateway_exits_2_with_one_line(discord_twin: DiscordTwin, twin_world: World,
+                                                                     tmp_path: Path) -> None:
+    """Close code 4004 "Authentication failed" at IDENTIFY, although REST accepted the token."""
+    discord_twin.reject_gateway_token()
+    code, output = await run_bot_process(discord_twin, tmp_path)
+    assert code == 2, output
+    assert [line for line in output.splitlines() if line.startswith("digitbot:")] == [
+        "digitbot: the Discord gateway rejected DISCORD_TOKEN (close code 4004)"]
+    assert "Traceback" not in output and discord_twin.token not in output
+
+
+async def run_bot_process(discord_twin: DiscordTwin, tmp_path: Path) -> tuple[int, str]:
+    process = await start_bot_process({
+        "DISCORD_TOKEN": discord_twin.token, "DISCORD_API_BASE": discord_twin.api_base,
+        "DISCORD_GATEWAY_URL": discord_twin.gateway_url, "MODEL_STORE": str(tmp_path / "models"),
+    }, cwd=tmp_path)
+    return await finish(process, timeout=60)
+
+
+# -- rate limits at Discord's rate (topics/rate-limits) ---------------------------------------------------------------
+
+
+async def test_replies_at_discords_rate_all_arrive(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
+                                                  test_digits) -> None:
+    """Eight image messages at once in one channel: Discord allows 5 messages per 5 s there; every one is answered,
+    never more than 5 in any 5 s, and no reply is lost to a 429."""
+    await start_bot(cooldown_rate=100)
+    posted = [await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, i)])
+              for i in range(8)]
+    replies = [await discord_twin.wait_for_reply(message, timeout=20) for message in posted]
+    assert all("it's a" in text_of(reply) for reply in replies)
+    sent = sorted(c.at for c in discord_twin.rest_calls if c.method == "POST" and c.route.endswith("/messages")
+                  and c.status == 200)
+    assert all(later - earlier >= 4.9 for earlier, later in zip(sent, sent[5:])), "never more than 5 per 5 s"
+
+
+async def test_a_429_on_a_follow_up_is_waited_out(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
+                                                 test_digits) -> None:
+    """The answer to /digit (its first follow-up) meets a 429 with Discord's retry_after: it arrives after it."""
+    await start_bot()
+    discord_twin.fail_next_rest(429, retry_after=1.5, route="POST /api/v10/webhooks/")
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "digit",
+                                                        {"image": digit(test_digits, 3)})
+    answer = await interaction.wait_for_followup(timeout=WAIT)
+    assert "it's a" in text_of(answer)
+    statuses = [c.status for c in discord_twin.rest_calls if c.method == "POST" and "/webhooks/" in c.path]
+    assert statuses == [429, 200]
+
+
+@pytest.mark.timeout(240)
+async def test_retrain_progress_edits_meet_429s_and_the_outcome_still_arrives(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World) -> None:
+    """The retrain's status edits (one a second) under a stricter edit bucket than Discord's (1 per 3 s) and two
+    injected 429s: discord.py waits them out, training is not held up, and the outcome edit arrives."""
+    await start_bot(accuracy_floor_points=100.0)
+    discord_twin.set_route_limit("PATCH", "/api/v10/channels/{channel_id}/messages/{message_id}", 1, 3.0)
+    discord_twin.fail_next_rest(429, retry_after=1.0, route="PATCH /api/v10/channels/", count=2)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.admin, f"!retrain {TINY_RETRAIN}")
+    status = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    done = await discord_twin.wait_for_edit(lambda e: e.embeds[0]["title"].startswith("Retrained"), message=status,
+                                            timeout=180)
+    assert done.embeds[0]["title"] == "Retrained: version 2 is now serving"
+    patches = [c.status for c in discord_twin.rest_calls if c.method == "PATCH"]
+    assert patches.count(429) >= 2 and patches[-1] == 200
+
+
+# -- direct messages ---------------------------------------------------------------------------------------------------
+
+
+async def test_commands_are_registered_for_servers_only(start_bot: StartBot, discord_twin: DiscordTwin) -> None:
+    """interactions/application-commands › Interaction Contexts: every command is registered with contexts [0]
+    (GUILD) (dm_permission is deprecated in favour of contexts), and passes the twin's full validation."""
+    await start_bot()
+    assert {c["name"] for c in discord_twin.commands} >= {"digit", "Recognize digit", "accuracy", "model", "retrain",
+                                                          "rollback"}
+    for command in discord_twin.commands:
+        assert command["contexts"] == [0], command["name"]
+
+
+@pytest.mark.timeout(240)
+async def test_retrain_status_in_a_channel_without_embed_links_is_text(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World) -> None:
+    """Without Embed Links Discord drops embeds silently: the retrain's status message and its progress and outcome
+    edits are written as text instead, so they are seen."""
+    await start_bot(accuracy_floor_points=100.0)
+    discord_twin.take_from_bot(twin_world.channel, EMBED_LINKS)
+    await asyncio.sleep(0.1)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.admin, f"!retrain {TINY_RETRAIN}")
+    status = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert status.embeds == [] and "Retraining, requested by alice" in status.content
+    done = await discord_twin.wait_for_edit(lambda e: "Retrained" in e.content, message=status, timeout=180)
+    assert "version 2 is now serving" in done.content and done.embeds == []

@@ -1,0 +1,59 @@
+"""A retrain while serving, driven without Discord: train.py as a subprocess, the promotion decision, the hot swap."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from digits.inference import InferenceService
+from digits.options import TrainingOptions
+from digits.retraining import Reason, RetrainJob, Status, trainer_environment
+from model_store import ModelStore
+from tests.fixtures.mnist import verified_mnist_dir
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def service(trained_store: Path, tmp_path: Path):
+    root = tmp_path / "models"
+    shutil.copytree(trained_store, root)
+    service = InferenceService(ModelStore(root))
+    service.load()
+    yield service
+    service.close()
+
+
+def job(service: InferenceService, floor_points: float, train_limit: int = 3000) -> RetrainJob:
+    return RetrainJob(TrainingOptions(epochs=1, batch_size=64), service, "a test", floor_points=floor_points,
+                      train_limit=train_limit, mnist_dir=verified_mnist_dir())
+
+
+async def test_a_version_that_clears_the_floor_is_promoted_and_hot_swapped(service: InferenceService) -> None:
+    outcome = await job(service, floor_points=100).run()
+    assert outcome.status is Status.SERVING and outcome.serving == 2 and outcome.decision is not None
+    assert service.version == 2 and service.store.current() == 2 and service.card.hyperparameters.train_images == 3000
+
+
+async def test_a_version_below_the_floor_is_saved_but_not_served(service: InferenceService) -> None:
+    outcome = await job(service, floor_points=0.5, train_limit=300).run()  # 300 images: far below the served ~97 %
+    assert outcome.status is Status.NOT_SERVED and outcome.decision is not None
+    assert outcome.decision.reason is Reason.BELOW_FLOOR and outcome.serving == 1
+    assert service.version == 1 and service.store.current() == 1 and service.store.versions() == [1, 2]
+
+
+async def test_the_trainer_never_sees_the_bot_token(service: InferenceService, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "secret.token.value")
+    assert "DISCORD_TOKEN" not in trainer_environment(os.environ, None)
+    retrain = job(service, floor_points=100, train_limit=60000)
+    running = asyncio.create_task(retrain.run())
+    await asyncio.wait_for(retrain.progressed.wait(), 120)
+    assert retrain._process is not None
+    environ = Path(f"/proc/{retrain._process.pid}/environ").read_bytes()
+    assert b"secret.token.value" not in environ and b"MNIST_DIR=" in environ
+    assert await retrain.cancel()
+    assert (await running).status is Status.CANCELLED and service.store.versions() == [1]
