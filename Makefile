@@ -32,9 +32,11 @@ $(INSTALLED): pyproject.toml requirements.lock
 run: $(INSTALLED) fonts
 	@$(PYTHON) -m bot.run
 
+# Types, the layers (pyproject's import-linter contracts), then the suite on every core (pytest-xdist).
 test: $(INSTALLED) fonts browser
 	$(PYTHON) -m mypy
-	$(if $(MNIST_DIR),MNIST_DIR=$(MNIST_DIR)) $(PYTHON) -m pytest
+	.venv/bin/lint-imports
+	$(if $(MNIST_DIR),MNIST_DIR=$(MNIST_DIR)) $(PYTHON) -m pytest -n auto
 
 # The playground's browser tests drive Debian's chromium (headless, through Playwright; nothing is downloaded
 # at test time). Installed here when missing and running as root; otherwise those tests are skipped.

@@ -58,6 +58,10 @@ class DigitBot(commands.Bot):
         """The model version answering now; None while the store has no trained model."""
         return self.inference.served_version
 
+    def watches(self, channel_id: int) -> bool:
+        """Whether messages in this channel are read (an empty BOT_CHANNEL_IDS means all)."""
+        return not self.settings.channel_ids or channel_id in self.settings.channel_ids
+
     @property
     def corrections(self) -> CorrectionsFlow:
         """The correction flow of every reply, with its database: open from setup_hook to close."""
@@ -94,7 +98,7 @@ class DigitBot(commands.Bot):
         log.info("logged in as %s in %d servers", self.user, len(self.guilds))
 
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or not self.settings.watches(message.channel.id):
+        if message.author.bot or not self.watches(message.channel.id):
             return
         ctx = await self.get_context(message)
         if ctx.command is None:

@@ -96,10 +96,6 @@ class BotSettings(BaseSettings):
         values.setdefault("paths", Paths.from_env(values))
         return values
 
-    def watches(self, channel_id: int) -> bool:
-        """Whether messages in this channel are read (an empty BOT_CHANNEL_IDS means all)."""
-        return not self.channel_ids or channel_id in self.channel_ids
-
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BotSettings:
         """Read the settings from `env` (default: the process environment, completed by `.env`).

@@ -89,7 +89,7 @@ class RecognitionCog(commands.Cog, name="Recognition"):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or not self.bot.settings.watches(message.channel.id):
+        if message.author.bot or not self.bot.watches(message.channel.id):
             return
         self._last_seen[message.channel.id] = max(message.id, self._last_seen.get(message.channel.id, 0))
         images = [a for a in message.attachments if is_image(a)][:MAX_ATTACHMENTS]
@@ -149,7 +149,7 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         since = discord.utils.utcnow() - CATCH_UP_WINDOW
         answered = 0
         for channel in self.bot.get_all_channels():
-            if not isinstance(channel, discord.TextChannel) or not self.bot.settings.watches(channel.id):
+            if not isinstance(channel, discord.TextChannel) or not self.bot.watches(channel.id):
                 continue
             last = self._last_seen.get(channel.id)
             after = discord.Object(last) if last is not None and discord.utils.snowflake_time(last) > since else since

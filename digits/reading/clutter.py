@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from digits.reading.pixels import EIGHT_NEIGHBOURS, STROKE_COVERAGE, edge
 
 
+# Pixels at least this much ink make up the strokes (of digits, and of a bar or a blob).
+STROKE_COVERAGE = 0.25
+EIGHT_NEIGHBOURS = np.ones((3, 3))
 # A region of ink covering this share of the picture's edge is the table, a shadow or the paper's edge...
 CLUTTER_EDGE_SHARE = 0.05
 # ...unless setting it aside leaves less than this share of the ink: a digit cropped tight touches the edge too.
@@ -123,3 +125,8 @@ def clutter_mask(coverage: np.ndarray) -> np.ndarray:
     if np.count_nonzero(ink_mask & ~clutter) < MIN_DIGIT_SHARE * np.count_nonzero(ink_mask):
         return np.zeros_like(ink_mask)
     return ndimage.binary_dilation(clutter, iterations=CLUTTER_MARGIN)
+
+
+def edge(values: np.ndarray) -> np.ndarray:
+    """The values along the border of a 2-D array."""
+    return np.concatenate([values[0], values[-1], values[1:-1, 0], values[1:-1, -1]])

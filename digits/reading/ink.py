@@ -9,11 +9,11 @@ ruled or squared paper's lines); clutter is set aside (`digits.reading.clutter`)
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
-from digits.reading.clutter import clutter_mask
+from digits.reading.clutter import clutter_mask, edge
 from digits.reading.decode import ImageError
-from digits.reading.pixels import edge, median, otsu, quantile, reduce_to, span
 
 
 # Polarity is judged on a copy at most this large, against a median over this share of its longer side...
@@ -48,6 +48,8 @@ FAINT_REACH = 0.1
 MIN_CONTRAST = 8.0
 # Background pixels count as ink only beyond this many standard deviations of their noise.
 NOISE_SIGMAS = 4.0
+# The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
+SPECK_MASS = 0.003
 
 
 def isolate_ink(signal: np.ndarray) -> np.ndarray:
@@ -150,3 +152,60 @@ def _polarity(signal: np.ndarray) -> float:
     if abs(edge_share - 0.5) >= EDGE_MARGIN:
         return edge_ink
     return -1.0 if np.count_nonzero(darker) * 2 < darker.size else 1.0
+
+
+# -- measuring arrays (also used to frame a digit) ---------------------------------------------
+
+
+def median(values: np.ndarray) -> float:
+    return quantile(values, 0.5)
+
+
+def quantile(values: np.ndarray, share: float) -> float:
+    """The value below which about `share` of `values` lie (np.percentile is several times slower)."""
+    index = min(values.size - 1, int(share * values.size))
+    return float(np.partition(values, index, axis=None)[index])
+
+
+def otsu(values: np.ndarray, bins: int = 64) -> float:
+    """Otsu's threshold: the split of the values into two classes with the largest between-class variance."""
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return high
+    step = (high - low) / bins
+    indices = np.minimum(((values - low) * (1.0 / step)).astype(np.intp), bins - 1)
+    counts = np.bincount(indices.ravel(), minlength=bins).astype(np.float64)
+    centres = low + step * (np.arange(bins) + 0.5)
+    below = np.cumsum(counts)[:-1]
+    below_sum = np.cumsum(counts * centres)[:-1]
+    total, total_sum = below[-1] + counts[-1], below_sum[-1] + counts[-1] * centres[-1]
+    above = total - below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (below_sum * total - total_sum * below) ** 2 / (below * above)
+    return low + step * (int(np.nanargmax(between)) + 1) if np.any(between > 0) else high
+
+
+def span(profile: np.ndarray) -> tuple[int, int]:
+    """Start and end of the ink along one axis, less a sliver of its mass at each end (stray specks of noise)."""
+    cumulative = np.cumsum(profile, dtype=np.float64)
+    total = cumulative[-1]
+    if total <= 0.0:
+        raise ImageError("no digit found: the image looks empty")
+    start = int(np.searchsorted(cumulative, SPECK_MASS * total, side="right"))
+    end = int(np.searchsorted(cumulative, (1.0 - SPECK_MASS) * total, side="left")) + 1
+    return start, max(end, start + 1)
+
+
+def resize(values: np.ndarray, size: tuple[int, int], method: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
+    """Resize a float32 array to (width, height) with Pillow, which antialiases when shrinking."""
+    if values.shape == (size[1], size[0]):
+        return values
+    return np.asarray(Image.fromarray(values).resize(size, method))
+
+
+def reduce_to(values: np.ndarray, limit: int) -> np.ndarray:
+    """`values` box-averaged to at most `limit` a side (as is when already that small)."""
+    if max(values.shape) <= limit:
+        return values
+    scale = limit / max(values.shape)
+    return resize(values, (max(1, round(values.shape[1] * scale)), max(1, round(values.shape[0] * scale))))

@@ -16,9 +16,9 @@ from PIL import Image
 from scipy import ndimage
 from scipy.cluster.hierarchy import DisjointSet
 
-from digits.reading.clutter import EDGE_REMNANT_SHARE, SPECK_SHARE
-from digits.reading.decode import ImageError
-from digits.reading.pixels import EIGHT_NEIGHBOURS, STROKE_COVERAGE, resize, span
+from digits.reading.clutter import EDGE_REMNANT_SHARE, EIGHT_NEIGHBOURS, SPECK_SHARE, STROKE_COVERAGE
+from digits.reading.decode import ImageError, ImageLimits, decode
+from digits.reading.ink import isolate_ink, resize, span
 
 
 MNIST_SIZE = 28
@@ -55,6 +55,16 @@ PATH_DRIFT = 0.01
 SLANTS = tuple(np.linspace(-0.6, 0.6, 13).tolist())
 # A digit's ink reaches this many pixels beyond its strokes (their soft, antialiased edge).
 REGION_MARGIN = 2
+
+
+def to_mnist(data: bytes, limits: ImageLimits = ImageLimits()) -> np.ndarray:
+    """The digit in an encoded image as a 28×28 uint8 MNIST image (white digit on black); ImageError if none."""
+    return frame(isolate_ink(decode(data, limits)))
+
+
+def segment(data: bytes, limits: ImageLimits = ImageLimits()) -> Segmentation:
+    """The ink of an encoded image cut into pieces for reading it as a number; ImageError if there is none."""
+    return segment_ink(isolate_ink(decode(data, limits)))
 
 
 def frame(coverage: np.ndarray) -> np.ndarray:

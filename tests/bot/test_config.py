@@ -12,7 +12,7 @@ from bot.config import BotSettings, ConfigError
 def test_defaults_need_only_a_token() -> None:
     settings = BotSettings.from_env({"DISCORD_TOKEN": "secret-token"})
     assert settings.prefix == "!"
-    assert settings.channel_ids == frozenset() and settings.watches(123)
+    assert settings.channel_ids == frozenset()
     assert settings.paths.model_store == Path("models")
     assert settings.accuracy_floor_points == 0.5
     assert settings.database == Path("data/digitbot.sqlite3") and settings.correction_quorum == 2
@@ -32,7 +32,6 @@ def test_every_setting_is_read() -> None:
     })
     assert settings.prefix == "?"
     assert settings.admin_user_ids == {1, 2} and settings.admin_role_ids == {3} and settings.channel_ids == {4, 5}
-    assert settings.watches(4) and not settings.watches(6)
     assert settings.paths.model_store == Path("/srv/models") and settings.paths.mnist_dir == Path("/data/mnist")
     assert (settings.max_image_bytes, settings.max_image_pixels) == (1000, 2000)
     assert (settings.cooldown_rate, settings.cooldown_seconds) == (3, 7.5)

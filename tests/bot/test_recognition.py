@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import re
 import shutil
+import sys
+import threading
 from pathlib import Path
+from types import FrameType
 
 import numpy as np
 import pytest
@@ -18,6 +22,8 @@ from discord_twin import Attachment, DiscordTwin, World
 from model_store import ModelStore
 from network.architecture import normalize
 from network.calibration import unsure_mask
+from samples import pictures as styles
+from tests.fixtures.mnist import REPO
 from tests.fixtures.bot import WAIT, StartBot, answered_digits, confident_digits, digit_attachment, png, text_of
 
 pytestmark = pytest.mark.timeout(120)
@@ -234,3 +240,34 @@ async def test_attachment_that_cannot_be_downloaded(start_bot: StartBot, discord
     reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
     assert reply.embeds[0]["title"] == "Couldn't read digit0.png"
     assert reply.embeds[0]["description"] == "I couldn't download it from Discord; please try again."
+
+
+async def test_an_image_reaches_its_reply_through_few_rooms(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                            twin_world: World, test_digits) -> None:
+    """The project files an image message enters on its way to the reply (all threads), traced: a number's photo, the
+    longest way. Reading pictures is one room of five stage modules (docs/architecture.md); the rest are files."""
+    await start_bot()
+    rng = np.random.default_rng(0)
+    picture = styles.number_paper_photo([test_digits[0][i] for i in range(4)], rng)
+    entered: set[str] = set()
+    packages = tuple(f"{REPO}{os.sep}{package}{os.sep}" for package in ("bot", "digits", "model_store", "network"))
+
+    def trace(frame: FrameType, event: str, arg: object) -> None:
+        name = frame.f_code.co_filename
+        if event == "call" and name.startswith(packages):
+            entered.add(os.path.relpath(name, REPO))
+
+    sys.setprofile(trace)
+    threading.setprofile(trace)  # the inference workers start with the first image
+    try:
+        posted = await discord_twin.post_message(twin_world.channel, twin_world.user,
+                                                 attachments=[Attachment(picture, "number.jpg", "image/jpeg")])
+        reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    finally:
+        sys.setprofile(None)
+        threading.setprofile(None)  # type: ignore[arg-type]
+    assert "it's" in text_of(reply)
+    rooms = {"digits/reading/" if name.startswith("digits/reading/") else name for name in entered}
+    assert {"bot/cogs/recognition.py", "digits/inference.py", "digits/reading/", "bot/replies.py"} <= rooms
+    assert len(rooms) <= 12, sorted(entered)
+    assert len(entered) <= 16, sorted(entered)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from digits.inference import InferenceService
 from digits.reading import ImageError, Segmentation, segment, to_mnist
-from digits.reading.pixels import STROKE_COVERAGE
+from digits.reading.clutter import STROKE_COVERAGE
 from digits.reading.segmentation import Piece, _slant
 from digits.reading.splitting import MAX_RUN, best_cover, candidate_runs
 from model_store import ModelStore
