@@ -1,0 +1,16 @@
+"""The Discord bot: discord.py on top of the digit core (`digits`), never the other way round.
+
+    client.py       DigitBot: the settings, the store, the inference service, downloads and the corrections flow
+    cogs/           the commands and the image listener, thin: recognition, info, admin, corrections
+    checks.py       who may do what: servers only, the bot's admins
+    attachments.py  which attachments are pictures, their bounded downloads, "is typing…"
+    replies.py      replies within the channel's permissions (planned once), and the one error handler
+    embeds.py       every reply's wording, embeds and pictures
+    corrections.py  the correction flow of every reply ("Wrong?", which digit, which label) and its components
+    answers.py      what a reply answered, in plain Python: the button's custom_id, digit places, recent replies
+    config.py       the settings (pydantic-settings)
+    endpoint.py     the one place that points discord.py at another Discord (a REST proxy, the local twin)
+    app.py          `python -m bot`: settings, logging, run until a signal
+    run.py          `make run`: the bot on Discord with a token, the playground without; first_start.py: the
+                    first model of an empty store
+"""

@@ -1,0 +1,1 @@
+"""The cogs: each a feature, thin; the decisions are in the modules of `bot` and the digit core."""
