@@ -62,13 +62,18 @@ def test_model_json_records_the_run(small_run: tuple[Path, list[dict]]) -> None:
     assert loaded.spec == ArchitectureSpec()
 
 
-def test_same_seed_gives_identical_weights(small_run: tuple[Path, list[dict]], tmp_path: Path) -> None:
+def test_same_seed_gives_identical_weights_and_the_tutorial_recipe_is_the_tutorial(
+        small_run: tuple[Path, list[dict]], tmp_path: Path) -> None:
+    """The run of the small_run fixture again, seed 0, named `--recipe tutorial`: the very same weights."""
     store, _ = small_run
     again = tmp_path / "models"
-    json_events(run_train(again, *SMALL, "--json", "--seed", "0"))
+    json_events(run_train(again, *SMALL, "--json", "--seed", "0", "--recipe", "tutorial"))
     first, second = weights_of(store), weights_of(again)
     assert len(first) == len(second) == 6
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    card = json.loads((again / "1" / "model.json").read_text())
+    assert card["hyperparameters"]["recipe"] == "tutorial" and card["temperature"] == 1.0
+    assert card["hyperparameters"]["validation_images"] == 0 and card["hyperparameters"]["train_images"] == 2000
 
 
 def test_no_promote_and_another_seed(small_run: tuple[Path, list[dict]], tmp_path: Path) -> None:

@@ -20,8 +20,7 @@ from model_store import ModelStore
 from network.architecture import normalize, softmax
 from network.calibration import expected_calibration_error, is_unsure
 from samples import pictures as styles
-from tests.fixtures.models import weights_of
-from tests.fixtures.processes import SMALL, json_events, run_cli, run_train
+from tests.fixtures.processes import json_events, run_cli, run_train
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -83,15 +82,6 @@ def test_typed_digits_are_rendered_from_the_installed_fonts_and_mixed_into_epoch
 
 
 # -- train.py --------------------------------------------------------------------------------------
-
-
-def test_recipe_tutorial_is_the_tutorial_bit_for_bit(small_run: tuple[Path, list[dict]], tmp_path: Path) -> None:
-    plain, named = small_run[0], tmp_path / "named"
-    json_events(run_train(named, *SMALL, "--json", "--recipe", "tutorial"))
-    assert all(np.array_equal(a, b) for a, b in zip(weights_of(plain), weights_of(named)))
-    card = json.loads((named / "1" / "model.json").read_text())
-    assert card["hyperparameters"]["recipe"] == "tutorial" and card["temperature"] == 1.0
-    assert card["hyperparameters"]["validation_images"] == 0 and card["hyperparameters"]["train_images"] == 2000
 
 
 def test_robust_recipe_trains_and_records_its_defaults(tmp_path: Path) -> None:
