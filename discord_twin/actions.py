@@ -6,8 +6,8 @@ import time
 from typing import Any, Iterable, Mapping
 
 from .changes import Changes
-from .interactions import Interaction, Interactions
-from .models import Attachment, Channel, Message, User
+from .interactions import Interactions
+from .models import Attachment, Channel, Interaction, Message, User
 from .record import Record
 from .world import WorldState
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-from .changes import DEFAULT_TIMEOUT, Changes
-from .models import Channel, Message, User
+from .changes import Changes
+from .models import Channel, Interaction, InteractionCallback, Message, User
 from .permissions import channel_permissions
 from .record import Record
 from .world import WorldState
@@ -28,89 +27,6 @@ class ComponentError(ValueError):
 def find_component(rows: list[dict[str, Any]], custom_id: str) -> dict[str, Any] | None:
     """The component with `custom_id` in a message's action rows."""
     return next((c for row in rows for c in row.get("components") or [] if c.get("custom_id") == custom_id), None)
-
-
-@dataclass(eq=False)
-class InteractionCallback:
-    """The bot's initial response to an interaction (POST .../callback)."""
-
-    type: int  # 4 message, 5 deferred message, 6 deferred update, 7 update, 9 modal, ...
-    data: dict[str, Any]
-    at: float = field(default_factory=time.perf_counter)
-
-
-@dataclass(eq=False)
-class Interaction:
-    """An interaction a test user opened (a command, or a click on a message's component), and everything the bot
-    answered to it."""
-
-    changes: Changes = field(repr=False)
-    id: int
-    token: str
-    command_type: int  # 1 slash command, 3 message context menu; 0 for a component
-    command_name: str  # the command's name, or the component's custom_id
-    user: User
-    channel: Channel
-    payload: dict[str, Any] = field(repr=False)
-    target_message: Message | None = None
-    # MESSAGE_COMPONENT interactions: the message whose component was used (the "original" of types 6 and 7).
-    source: Message | None = None
-    callbacks: list[InteractionCallback] = field(default_factory=list)
-    original: Message | None = None
-    followups: list[Message] = field(default_factory=list)
-    dispatched_at: float | None = None
-
-    @property
-    def type(self) -> int:
-        """Interaction Type: 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT."""
-        return 2 if self.source is None else 3
-
-    @property
-    def response(self) -> InteractionCallback | None:
-        return self.callbacks[0] if self.callbacks else None
-
-    @property
-    def message_type(self) -> int:
-        """Type of the bot's response messages: 20 for slash commands, 23 for context menus, 0 for components."""
-        return {1: 20, 3: 23}.get(self.command_type, 0)
-
-    def metadata_payload(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": str(self.id),
-            "type": self.type,
-            "user": self.user.payload(),
-            "authorizing_integration_owners": {"0": str(self.channel.guild_id)},
-        }
-        if self.source is not None:
-            data["interacted_message_id"] = str(self.source.id)
-            return data
-        data["name"], data["command_type"] = self.command_name, self.command_type
-        if self.target_message is not None:
-            data["target_message_id"] = str(self.target_message.id)
-        return data
-
-    async def wait_for_response(self, timeout: float = DEFAULT_TIMEOUT) -> InteractionCallback:
-        """The bot's initial response (any callback type)."""
-        return await self.changes.wait_until(lambda: self.response, timeout, f"a response to /{self.command_name}")
-
-    async def wait_for_original(
-        self, predicate: Callable[[Message], bool] | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> Message:
-        """The original response message once `predicate` holds (e.g. a deferred one filled in)."""
-
-        def find() -> Message | None:
-            original = self.original
-            return original if original is not None and (predicate is None or predicate(original)) else None
-
-        return await self.changes.wait_until(find, timeout, f"the original response to /{self.command_name}")
-
-    async def wait_for_followup(
-        self, predicate: Callable[[Message], bool] | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> Message:
-        def find() -> Message | None:
-            return next((m for m in self.followups if predicate is None or predicate(m)), None)
-
-        return await self.changes.wait_until(find, timeout, f"a follow-up to /{self.command_name}")
 
 
 class Interactions:

@@ -9,11 +9,7 @@ MENTION_EVERYONE, SEND_TTS_MESSAGES, ATTACH_FILES and EMBED_LINKS.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .models import Channel, Guild, User
+from .models import MEMBER, ROLE, Channel, Guild, User
 
 # Bitwise Permission Flags.
 ADD_REACTIONS = 1 << 6
@@ -41,22 +37,6 @@ NAMES = {
     READ_MESSAGE_HISTORY: "Read Message History",
     ADD_REACTIONS: "Add Reactions",
 }
-
-ROLE, MEMBER = 0, 1  # overwrite types
-
-
-@dataclass
-class Overwrite:
-    """A channel permission overwrite for a role (type 0) or a member (type 1)."""
-
-    id: int
-    type: int
-    allow: int = 0
-    deny: int = 0
-
-    def payload(self) -> dict[str, object]:
-        return {"id": str(self.id), "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
-
 
 def guild_permissions(guild: Guild, user: User) -> int:
     """The owner has every permission; others those of @everyone and their roles (all of them with Administrator)."""

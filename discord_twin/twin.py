@@ -12,7 +12,8 @@ from .actions import UserActions
 from .cdn import Cdn
 from .changes import Changes
 from .faults import Faults
-from .gateway import Gateway, Sessions
+from .gateway import Gateway
+from .sessions import Sessions
 from .interactions import Interactions
 from .models import Channel, Message, MessageEdit, User
 from .record import Record

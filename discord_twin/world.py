@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from . import gateway as gw
-from .gateway import Sessions
 from .models import (
+    MEMBER,
+    ROLE,
     Channel,
     Guild,
     Member,
     Message,
+    Overwrite,
     Role,
     SnowflakeFactory,
     StoredAttachment,
@@ -23,14 +24,9 @@ from .models import (
     guess_content_type,
     image_size,
 )
-from .permissions import (
-    DEFAULT_EVERYONE_PERMISSIONS,
-    MEMBER,
-    ROLE,
-    VIEW_CHANNEL,
-    Overwrite,
-    channel_permissions,
-)
+from .permissions import DEFAULT_EVERYONE_PERMISSIONS, VIEW_CHANNEL, channel_permissions
+from .sessions import GUILD_MEMBERS, GUILD_MESSAGE_REACTIONS, GUILD_MESSAGES, GUILDS, Sessions
+
 
 class WorldState:
     """Everything Discord knows in the twin; each change that Discord announces goes out to `sessions`."""
@@ -72,14 +68,14 @@ class WorldState:
         # from a guild listed in READY becoming available.
         joined = guild.payload()
         del joined["unavailable"]
-        self.sessions.dispatch("GUILD_CREATE", joined, intent=gw.GUILDS)
+        self.sessions.dispatch("GUILD_CREATE", joined, intent=GUILDS)
         return guild
 
     def create_channel(self, guild: Guild, name: str) -> Channel:
         channel = Channel(self.ids.next(), guild.id, name, position=len(guild.channels))
         guild.channels[channel.id] = channel
         self.channels[channel.id] = channel
-        self.sessions.dispatch("CHANNEL_CREATE", channel.payload(), intent=gw.GUILDS)
+        self.sessions.dispatch("CHANNEL_CREATE", channel.payload(), intent=GUILDS)
         return channel
 
     def create_role(self, guild: Guild, name: str, permissions: int = 0) -> Role:
@@ -87,7 +83,7 @@ class WorldState:
         role = Role(self.ids.next(), guild.id, name, permissions, position=len(guild.roles))
         guild.roles[role.id] = role
         self.sessions.dispatch(
-            "GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.payload()}, intent=gw.GUILDS
+            "GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.payload()}, intent=GUILDS
         )
         return role
 
@@ -95,7 +91,7 @@ class WorldState:
         member = Member(user, guild.id, [role.id for role in roles], datetime.now(timezone.utc))
         guild.members[user.id] = member
         self.sessions.dispatch(
-            "GUILD_MEMBER_ADD", {**member.payload(), "guild_id": str(guild.id)}, intent=gw.GUILD_MEMBERS
+            "GUILD_MEMBER_ADD", {**member.payload(), "guild_id": str(guild.id)}, intent=GUILD_MEMBERS
         )
         return member
 
@@ -108,7 +104,7 @@ class WorldState:
             channel.overwrites[target.id] = Overwrite(target.id, kind, allow, deny)
         else:
             channel.overwrites.pop(target.id, None)
-        self.sessions.dispatch("CHANNEL_UPDATE", channel.payload(), intent=gw.GUILDS)
+        self.sessions.dispatch("CHANNEL_UPDATE", channel.payload(), intent=GUILDS)
         return channel.overwrites.get(target.id)
 
     def bot_permissions(self, channel: Channel) -> int:
@@ -161,7 +157,7 @@ class WorldState:
         message.deleted = True
         if not message.ephemeral and self.bot_sees(message.channel):
             data = {"id": str(message.id), "channel_id": str(message.channel.id), "guild_id": str(message.guild_id)}
-            self.sessions.dispatch("MESSAGE_DELETE", data, intent=gw.GUILD_MESSAGES)
+            self.sessions.dispatch("MESSAGE_DELETE", data, intent=GUILD_MESSAGES)
 
     def react(self, message: Message, emoji: str, user_id: int, *, added: bool) -> None:
         users = message.reactions.setdefault(emoji, set())
@@ -181,7 +177,7 @@ class WorldState:
             "burst": False,
             "type": 0,
         }
-        self.sessions.dispatch(event, data, intent=gw.GUILD_MESSAGE_REACTIONS)
+        self.sessions.dispatch(event, data, intent=GUILD_MESSAGE_REACTIONS)
 
     def _dispatch_message(self, event: str, message: Message) -> None:
         if not self.bot_sees(message.channel):
@@ -189,7 +185,7 @@ class WorldState:
         # MESSAGE_CONTENT is privileged except for the bot's own messages and ones mentioning it.
         privileged = message.author is not self.bot_user and self.bot_user.id not in message.mention_ids()
         self.sessions.dispatch(
-            event, self.message_payload(message), intent=gw.GUILD_MESSAGES, privileged_content=privileged
+            event, self.message_payload(message), intent=GUILD_MESSAGES, privileged_content=privileged
         )
 
     # -- payloads ------------------------------------------------------------------------------

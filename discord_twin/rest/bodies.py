@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from ..models import FLAG_EPHEMERAL, FLAG_LOADING, Channel, Message, StoredAttachment
+from ..models import FLAG_EPHEMERAL, FLAG_LOADING, Channel, Interaction, Message, StoredAttachment
 from ..world import WorldState
 from .http import DiscordError, form_error
 from .validation import validate_components, validate_files, validate_message
-
-if TYPE_CHECKING:
-    from ..interactions import Interaction
 
 
 @dataclass

@@ -7,8 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..interactions import Interaction, Interactions
-from ..models import FLAG_EPHEMERAL, FLAG_LOADING, Message
+from ..interactions import Interactions
+from ..models import FLAG_EPHEMERAL, FLAG_LOADING, Interaction, Message
 from ..record import Record
 from ..world import WorldState
 from .bodies import ParsedBody, apply_edit, new_bot_message, read_body

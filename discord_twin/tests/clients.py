@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import discord
+import discord.gateway
+import discord.http
+import yarl
 from PIL import Image
 
 WAIT = 5.0  # Seconds any single wait may take; everything here normally completes in milliseconds.
 
 StartClient = Callable[[discord.Client], Awaitable[discord.Client]]
+
+
+@contextlib.contextmanager
+def pointed_at(api_base: str, gateway_url: str) -> Iterator[None]:
+    """discord.py's REST base (`Route.BASE`) and gateway (`DiscordWebSocket.DEFAULT_GATEWAY`) at the twin, for a block.
+
+    Both are class attributes: for the block they apply to every client in the process.
+    """
+    previous = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+    discord.http.Route.BASE = api_base
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    try:
+        yield
+    finally:
+        discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = previous
 
 
 def digit_png(size: int = 28) -> bytes:

@@ -7,9 +7,16 @@ import asyncio
 import discord
 import pytest
 
-from bot.endpoint import discord_py_pointed_at
 from discord_twin import Attachment, DiscordTwin, World
-from discord_twin.tests.clients import WAIT, StartClient, make_client, no_identify_delay, received, record_messages
+from discord_twin.tests.clients import (
+    WAIT,
+    StartClient,
+    make_client,
+    no_identify_delay,
+    pointed_at,
+    received,
+    record_messages,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -143,7 +150,7 @@ async def test_disallowed_intent_closes_with_4014(discord_twin: DiscordTwin, twi
     intent is asked for that is not enabled in the developer portal; discord.py raises PrivilegedIntentsRequired."""
     discord_twin.set_privileged_intents(message_content=False)
     client = make_client(message_content=True)
-    with discord_py_pointed_at(discord_twin.api_base, discord_twin.gateway_url):
+    with pointed_at(discord_twin.api_base, discord_twin.gateway_url):
         with pytest.raises(discord.PrivilegedIntentsRequired):
             await asyncio.wait_for(client.start(discord_twin.token), WAIT)
         await client.close()
@@ -154,7 +161,7 @@ async def test_rejected_token_at_the_gateway_closes_with_4004(discord_twin: Disc
     ConnectionClosed code 4004."""
     discord_twin.reject_gateway_token()
     client = make_client()
-    with discord_py_pointed_at(discord_twin.api_base, discord_twin.gateway_url):
+    with pointed_at(discord_twin.api_base, discord_twin.gateway_url):
         with pytest.raises(discord.ConnectionClosed) as closed:
             await asyncio.wait_for(client.start(discord_twin.token), WAIT)
         await client.close()
