@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -25,7 +28,9 @@ from .sessions import (
     GatewayConnection,
     GatewaySession,
     Sessions,
+    shard_of,
 )
+from .models import Guild
 from .world import WorldState
 
 log = logging.getLogger(__name__)
@@ -52,6 +57,8 @@ NOT_AUTHENTICATED = 4003
 AUTHENTICATION_FAILED = 4004
 ALREADY_AUTHENTICATED = 4005
 SESSION_TIMED_OUT = 4009
+INVALID_SHARD = 4010
+SHARDING_REQUIRED = 4011
 DISALLOWED_INTENTS = 4014
 
 # A connection whose heartbeat is this many intervals late is closed with 4009 (Gateway › Sending Heartbeats:
@@ -59,14 +66,67 @@ DISALLOWED_INTENTS = 4014
 # times out). Discord allows some slack beyond one interval; so does the twin.
 HEARTBEAT_GRACE = 1.5
 
+# events/gateway › Sharding: "Each shard can only support a maximum of 2500 guilds".
+MAX_GUILDS_PER_SHARD = 2500
+# The guilds per shard behind /gateway/bot's recommended `shards`. Discord does not document how it computes the
+# recommendation; bots observe about one shard per 1,000 guilds.
+RECOMMENDED_GUILDS_PER_SHARD = 1000
+
+
+@dataclass
+class SessionStarts:
+    """Starting sessions (IDENTIFY; RESUME does not count), as events/gateway documents it.
+
+    Session Start Limit Object: `total` starts a day; Max Concurrency: shards start in buckets,
+    `rate_limit_key = shard_id % max_concurrency`; Rate Limiting: one IDENTIFY per bucket per 5 seconds, an early
+    one is answered with Invalid Session (opcode 9). `identify_interval` shortens the 5 s for tests.
+    """
+
+    total: int = 1000
+    max_concurrency: int = 1
+    identify_interval: float = 5.0
+    day: float = 24 * 3600.0
+    used: int = 0
+    window_start: float | None = None  # the first start of the current day
+    last_identify: dict[int, float] = field(default_factory=dict)  # by rate-limit key
+    early: int = 0  # IDENTIFYs answered with op 9 because their bucket's interval had not passed
+
+    def _roll(self, now: float) -> None:
+        if self.window_start is not None and now - self.window_start >= self.day:
+            self.window_start, self.used = None, 0
+
+    def remaining(self, now: float) -> int:
+        self._roll(now)
+        return max(self.total - self.used, 0)
+
+    def too_early(self, shard_id: int, now: float) -> bool:
+        last = self.last_identify.get(shard_id % self.max_concurrency)
+        return last is not None and now - last < self.identify_interval
+
+    def start(self, shard_id: int, now: float) -> None:
+        self._roll(now)
+        self.window_start = now if self.window_start is None else self.window_start
+        self.used += 1
+        self.last_identify[shard_id % self.max_concurrency] = now
+
+    def payload(self, now: float) -> dict[str, int]:
+        """The Session Start Limit Object of /gateway/bot."""
+        remaining = self.remaining(now)
+        reset_after = 0.0 if self.window_start is None else self.day - (now - self.window_start)
+        return {
+            "total": self.total,
+            "remaining": remaining,
+            "reset_after": int(reset_after * 1000),
+            "max_concurrency": self.max_concurrency,
+        }
+
 
 class Gateway:
     """Accepts gateway websockets: HELLO, IDENTIFY and READY, RESUME, heartbeats, member requests."""
 
-    def __init__(self, world: WorldState, sessions: Sessions, token: str, changes: Changes) -> None:
+    def __init__(self, world: WorldState, sessions: Sessions, changes: Changes) -> None:
         self.world = world
         self.sessions = sessions
-        self.token = token
         self.changes = changes
         self.url = ""  # ws://host:port/gateway once the twin serves
         self.connections: set[GatewayConnection] = set()
@@ -75,6 +135,10 @@ class Gateway:
         self.refuse_resumes = 0
         self.reject_token = False  # Faults: IDENTIFY and RESUME fail with 4004 even with the right token
         self.timeouts = 0  # connections closed with 4009 because their heartbeats stopped
+        # Sharding (events/gateway › Sharding): lower max_guilds_per_shard to test 4011 with a few guilds.
+        self.max_guilds_per_shard = MAX_GUILDS_PER_SHARD
+        self.recommended_guilds_per_shard = RECOMMENDED_GUILDS_PER_SHARD
+        self.session_starts = SessionStarts()
         # Counters tests can wait on.
         self.identifies = 0
         self.resumes = 0
@@ -87,6 +151,13 @@ class Gateway:
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/gateway", self.handle), web.get("/gateway/resume", self.handle)]
+
+    def recommended_shards(self) -> int:
+        """/gateway/bot's `shards`: enough shards for `recommended_guilds_per_shard` guilds each."""
+        return max(1, math.ceil(len(self.world.guilds) / self.recommended_guilds_per_shard))
+
+    def shard_guilds(self, shard_id: int, shard_count: int) -> list[Guild]:
+        return [guild for guild in self.world.guilds.values() if shard_of(guild.id, shard_count) == shard_id]
 
     @property
     def connected_sessions(self) -> list[GatewaySession]:
@@ -224,26 +295,58 @@ class Gateway:
         if connection.session is not None:
             await connection.close(ALREADY_AUTHENTICATED, "Already authenticated.")
             return
-        if data.get("token") != self.token or self.reject_token:
+        if data.get("token") != self.world.token or self.reject_token:
             await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
         intents = int(data.get("intents", 0))
         if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
             await connection.close(DISALLOWED_INTENTS, "Disallowed intent(s).")
             return
-        session = GatewaySession(id=uuid.uuid4().hex, intents=intents, shard=data.get("shard"))
+        shard = data.get("shard")
+        if shard is not None and not _valid_shard(shard):
+            await connection.close(INVALID_SHARD, "Invalid shard.")
+            return
+        shard_id, shard_count = shard or (0, 1)
+        guilds = self.shard_guilds(shard_id, shard_count)
+        if len(guilds) > self.max_guilds_per_shard:
+            await connection.close(SHARDING_REQUIRED, "Sharding required.")
+            return
+        now = time.monotonic()
+        if self.session_starts.too_early(shard_id, now):
+            # Rate Limiting: more IDENTIFYs in a bucket than max_concurrency allows per 5 s get op 9.
+            self.session_starts.early += 1
+            connection.send({"op": INVALID_SESSION, "d": False})
+            await self.changes.notify()
+            return
+        if self.session_starts.remaining(now) == 0:
+            await self._reset_token(connection)
+            return
+        self.session_starts.start(shard_id, now)
+        session = GatewaySession(id=uuid.uuid4().hex, intents=intents, shard=shard)
         self.sessions.by_id[session.id] = session
         connection.session = session
         session.connection = connection
         self.identifies += 1
-        session.dispatch("READY", self._ready_payload(session))
+        session.dispatch("READY", self._ready_payload(session, guilds))
         if intents & GUILDS:
-            for guild in self.world.guilds.values():
+            for guild in guilds:
                 session.dispatch("GUILD_CREATE", guild.payload())
         await self.changes.notify()
 
+    async def _reset_token(self, connection: GatewayConnection) -> None:
+        """Identifying: past the day's session starts "all active sessions for the app will be terminated, the bot
+        token will be reset": every connection closes with 4004 and only the new token (twin.token) works."""
+        self.world.reset_token()
+        for other in list(self.connections):
+            if other.session is not None:
+                other.session.connection = None
+                self.sessions.by_id.pop(other.session.id, None)
+            await other.close(AUTHENTICATION_FAILED, "Authentication failed.")
+        await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
+        await self.changes.notify()
+
     async def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
-        if data.get("token") != self.token or self.reject_token:
+        if data.get("token") != self.world.token or self.reject_token:
             await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
         session = self.sessions.by_id.get(str(data.get("session_id")))
@@ -293,16 +396,15 @@ class Gateway:
             chunk["nonce"] = data["nonce"]
         session.dispatch("GUILD_MEMBERS_CHUNK", chunk)
 
-    def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
+    def _ready_payload(self, session: GatewaySession, guilds: list[Guild]) -> dict[str, Any]:
         world = self.world
-        return {
+        data: dict[str, Any] = {
             "v": 10,
             "user": {**world.bot_user.payload(), "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in world.guilds],
+            "guilds": [{"id": str(guild.id), "unavailable": True} for guild in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_url,
-            "shard": session.shard or [0, 1],
             "application": {"id": str(world.application_id), "flags": world.application_flags},
             "private_channels": [],
             "relationships": [],
@@ -312,3 +414,14 @@ class Gateway:
             "user_settings": {},
             "auth": {},
         }
+        if session.shard is not None:
+            data["shard"] = session.shard  # Ready › shard: "if sent when identifying"
+        return data
+
+
+def _valid_shard(shard: Any) -> bool:
+    """IDENTIFY's `shard`: [shard_id, num_shards] with 0 <= shard_id < num_shards (events/gateway › Sharding)."""
+    return (
+        isinstance(shard, list) and len(shard) == 2 and all(type(n) is int for n in shard)
+        and 0 <= shard[0] < shard[1]
+    )

@@ -117,6 +117,8 @@ class Interactions:
 
     def _payload(self, channel: Channel, user: User, kind: int, data: dict[str, Any]) -> dict[str, Any]:
         world = self.world
+        if channel.guild_id is None:
+            raise ValueError("the twin opens interactions in guild channels only, not in direct messages")
         guild = world.guilds[channel.guild_id]
         return {
             "id": str(world.ids.next()),

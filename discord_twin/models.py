@@ -3,10 +3,13 @@ JSON payloads."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import itertools
 import mimetypes
 import re
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,8 +31,10 @@ class SnowflakeFactory:
     """Increasing snowflakes built like Discord's: milliseconds since 2015 in the top bits."""
 
     def __init__(self) -> None:
-        self._last = 0
+        self._started = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        self._last = self._started << 22  # later ids, even if the clock steps back, stay above the earlier() ones
         self._increment = itertools.count()
+        self._earlier = itertools.count(1)
 
     def next(self) -> int:
         millis = int(time.time() * 1000) - DISCORD_EPOCH_MS
@@ -37,6 +42,37 @@ class SnowflakeFactory:
         # Strictly increasing even when many ids fall in one millisecond or the clock steps back.
         self._last = max(candidate, self._last + 1)
         return self._last
+
+    def earlier(self) -> int:
+        """An id from before the first `next()`, each a millisecond before the previous one.
+
+        For guilds: a shard is chosen from the id's milliseconds (events/gateway › Sharding Formula), so guilds made
+        in one burst would all land on one shard; a millisecond apart, consecutive guilds fall on consecutive shards,
+        as guilds created over months do on Discord.
+        """
+        return ((self._started - next(self._earlier)) << 22) | (1 << 17)
+
+
+def bot_token(user_id: int) -> str:
+    """A bot token shaped like Discord's: the user id in base64, a base64 timestamp, and a secret part.
+
+    Libraries read the bot's id from the first part (hikari does, and refuses a token where it is not).
+    """
+
+    def encode(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    return f"{encode(str(user_id).encode())}.{encode(int(time.time()).to_bytes(4, 'big'))}.{secrets.token_urlsafe(27)}"
+
+
+def user_id_of_token(token: str) -> int | None:
+    """The bot user id a Discord-shaped token names in its first part; None for a token of another shape."""
+    first = token.split(".", 1)[0]
+    try:
+        decoded = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return int(decoded) if decoded.isdigit() and 0 < int(decoded) < 1 << 63 else None
 
 
 def snowflake_time(snowflake: int) -> datetime:
@@ -110,18 +146,36 @@ class Overwrite:
         return {"id": str(self.id), "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
 
 
+GUILD_TEXT, DM = 0, 1  # channel types
+
+
 @dataclass(eq=False)
 class Channel:
+    """A guild's text channel, or (type DM, no guild) the direct messages between the bot and `recipient`."""
+
     id: int
-    guild_id: int
+    guild_id: int | None
     name: str
     position: int = 0
-    type: int = 0  # GUILD_TEXT
+    type: int = GUILD_TEXT
     last_message_id: int | None = None
     # Permission overwrites by role or member id (permissions.Overwrite).
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
+    recipient: User | None = None  # DM channels: the user the bot talks with
+
+    @property
+    def is_dm(self) -> bool:
+        return self.guild_id is None
 
     def payload(self) -> dict[str, Any]:
+        if self.recipient is not None:
+            return {  # resources/channel › Example DM Channel
+                "id": str(self.id),
+                "type": DM,
+                "last_message_id": None if self.last_message_id is None else str(self.last_message_id),
+                "recipients": [self.recipient.payload()],
+                "flags": 0,
+            }
         return {
             "id": str(self.id),
             "type": self.type,
@@ -332,7 +386,7 @@ class Message:
         return snowflake_time(self.id)
 
     @property
-    def guild_id(self) -> int:
+    def guild_id(self) -> int | None:
         return self.channel.guild_id
 
     @property
@@ -367,7 +421,6 @@ class Message:
         data: dict[str, Any] = {
             "id": str(self.id),
             "channel_id": str(self.channel.id),
-            "guild_id": str(self.channel.guild_id),
             "author": self.author.payload(),
             "content": self.content,
             "timestamp": iso(self.timestamp),
@@ -388,6 +441,8 @@ class Message:
             "type": self.type,
             "flags": self.flags,
         }
+        if self.channel.guild_id is not None:  # direct messages carry no guild_id
+            data["guild_id"] = str(self.channel.guild_id)
         if member is not None:
             # Discord sends the author's member without its nested user.
             member_data = member.payload()
@@ -409,8 +464,9 @@ class Message:
                 "type": 0,
                 "message_id": str(self.reference_id),
                 "channel_id": str(self.channel.id),
-                "guild_id": str(self.channel.guild_id),
             }
+            if self.channel.guild_id is not None:
+                data["message_reference"]["guild_id"] = str(self.channel.guild_id)
             if include_reference:
                 data["referenced_message"] = (
                     None

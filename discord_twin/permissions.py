@@ -28,6 +28,11 @@ DEFAULT_EVERYONE_PERMISSIONS = (
     VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
     | USE_APPLICATION_COMMANDS
 )
+# What the bot may do in a direct message channel: there are no roles or overwrites there.
+DM_PERMISSIONS = (
+    VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
+    | USE_APPLICATION_COMMANDS
+)
 # The names Discord's client shows, for error messages and logs.
 NAMES = {
     VIEW_CHANNEL: "View Channel",

@@ -1,7 +1,9 @@
 """The bot's gateway sessions and their websocket connections: how every change in the twin reaches the bot.
 
 A session (IDENTIFY'd, RESUME-able) numbers its dispatches and keeps a backlog for RESUME; `Sessions` fans an event
-out to the sessions that should get it (by intent). The websocket endpoint that makes sessions is gateway.py.
+out to the sessions that should get it: by intent, and by shard (events/gateway › Sharding: a guild's events go to
+the sessions of shard `(guild_id >> 22) % num_shards`, events without a guild_id, such as direct messages, to shard 0).
+The websocket endpoint that makes sessions is gateway.py.
 """
 
 from __future__ import annotations
@@ -23,11 +25,27 @@ GUILD_MEMBERS = 1 << 1
 GUILD_PRESENCES = 1 << 8
 GUILD_MESSAGES = 1 << 9
 GUILD_MESSAGE_REACTIONS = 1 << 10
+DIRECT_MESSAGES = 1 << 12
+DIRECT_MESSAGE_REACTIONS = 1 << 13
 MESSAGE_CONTENT = 1 << 15
 PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
 
 # How many dispatches a session keeps for RESUME; older gaps get INVALID_SESSION.
 BACKLOG_SIZE = 10_000
+
+# Events whose payload is the guild itself (its id in "id"); every other guild event names it in "guild_id".
+GUILD_OBJECT_EVENTS = {"GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"}
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """events/gateway › Sharding Formula: shard_id = (guild_id >> 22) % num_shards."""
+    return (guild_id >> 22) % shard_count
+
+
+def guild_of(event: str, data: dict[str, Any]) -> int | None:
+    """The guild an event belongs to, as its payload says; None for events without one (direct messages)."""
+    raw = data.get("id") if event in GUILD_OBJECT_EVENTS else data.get("guild_id")
+    return None if raw is None else int(raw)
 
 
 class GatewayConnection:
@@ -72,7 +90,7 @@ class GatewaySession:
 
     id: str
     intents: int
-    shard: list[int] | None
+    shard: list[int] | None  # [shard_id, num_shards] as sent in IDENTIFY; None for an unsharded session
     sequence: int = 0
     backlog: collections.deque[tuple[int, str]] = field(
         default_factory=lambda: collections.deque(maxlen=BACKLOG_SIZE)
@@ -86,6 +104,20 @@ class GatewaySession:
         self.backlog.append((self.sequence, frame))
         if self.connection is not None:
             self.connection.send(frame)
+
+    @property
+    def shard_id(self) -> int:
+        return self.shard[0] if self.shard else 0
+
+    @property
+    def shard_count(self) -> int:
+        return self.shard[1] if self.shard else 1
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Whether this session's shard gets the events of `guild_id` (None: events without a guild go to shard 0)."""
+        if guild_id is None:
+            return self.shard_id == 0
+        return shard_of(guild_id, self.shard_count) == self.shard_id
 
     def can_replay_after(self, seq: int) -> bool:
         oldest = self.backlog[0][0] if self.backlog else self.sequence + 1
@@ -104,14 +136,18 @@ class Sessions:
     def dispatch(
         self, event: str, data: dict[str, Any], *, intent: int | None = None, privileged_content: bool = False
     ) -> int:
-        """Send an event to every session subscribed to `intent`; returns how many got it.
+        """Send an event to every session subscribed to `intent` whose shard holds the event's guild; returns how many
+        got it.
 
         `privileged_content` marks message payloads whose content Discord blanks for sessions
         without the MESSAGE_CONTENT intent.
         """
+        guild_id = guild_of(event, data)
         delivered = 0
         for session in list(self.by_id.values()):
             if intent is not None and not session.intents & intent:
+                continue
+            if not session.receives(guild_id):
                 continue
             payload = data
             if privileged_content and not session.intents & MESSAGE_CONTENT:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,19 +33,16 @@ class DiscordTwin:
     """
 
     def __init__(self, *, token: str | None = None, bot_name: str = "digitbot", host: str = "127.0.0.1") -> None:
-        self.token = token or f"twin.{secrets.token_urlsafe(24)}"
         self.host = host
         self.changes = Changes(describe=self._summary)
         sessions = Sessions()
-        self.world = WorldState(sessions, bot_name=bot_name)
+        self.world = WorldState(sessions, bot_name=bot_name, token=token)
         self.record = Record(self.world, self.changes)
         self.interactions = Interactions(self.world, self.record, self.changes)
         self.actions = UserActions(self.world, self.record, self.interactions, self.changes)
-        self.gateway = Gateway(self.world, sessions, self.token, self.changes)
+        self.gateway = Gateway(self.world, sessions, self.changes)
         self.faults = Faults(self.gateway)
-        self.rest = RestApi(
-            self.token, self.world, self.record, self.interactions, self.gateway, self.faults, self.changes
-        )
+        self.rest = RestApi(self.world, self.record, self.interactions, self.gateway, self.faults, self.changes)
         self.cdn = Cdn(self.world, self.faults)
         self.api_base = ""
         self.gateway_url = ""
@@ -62,6 +58,7 @@ class DiscordTwin:
         self.create_role = self.world.create_role
         self.add_member = self.world.add_member
         self.set_permission_overwrite = self.world.set_permission_overwrite
+        self.open_dm = self.world.open_dm  # a user's direct messages with the bot
         # Acting as users:
         self.post_message = self.actions.post_message
         self.edit_message_as_user = self.actions.edit_message_as_user
@@ -139,6 +136,11 @@ class DiscordTwin:
         await self.stop()
 
     # -- who the bot is, and what it did -------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        """The bot's token: shaped like Discord's (its first part is the bot's id in base64) unless one was given."""
+        return self.world.token
 
     @property
     def bot_user(self) -> User:

@@ -33,7 +33,6 @@ class RestApi:
 
     def __init__(
         self,
-        token: str,
         world: WorldState,
         record: Record,
         interactions: Interactions,
@@ -42,7 +41,7 @@ class RestApi:
         changes: Changes,
     ) -> None:
         self.rate_limits = RateLimiter()
-        self.middleware = RestMiddleware(token, faults, self.rate_limits)
+        self.middleware = RestMiddleware(world, faults, self.rate_limits)
         self.application = ApplicationRoutes(world, gateway)
         self.messages = MessageRoutes(world, record)
         self.guilds = GuildRoutes(world)
@@ -55,8 +54,9 @@ class RestApi:
         hook = f"{p}/webhooks/{{application_id}}/{{token}}"
         return [
             web.get(f"{p}/users/@me", self.application.get_me),
+            web.post(f"{p}/users/@me/channels", self.messages.open_dm),
             web.get(f"{p}/gateway", self.application.get_gateway),
-            web.get(f"{p}/gateway/bot", self.application.get_gateway),
+            web.get(f"{p}/gateway/bot", self.application.get_gateway_bot),
             web.get(f"{p}/oauth2/applications/@me", self.application.get_application),
             web.get(f"{p}/applications/@me", self.application.get_application),
             web.get(f"{p}/channels/{{channel_id}}", self.messages.get_channel),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
 
 from ..gateway import Gateway
@@ -19,8 +21,16 @@ class ApplicationRoutes:
         return json_response({**bot, "verified": True, "mfa_enabled": False, "locale": "en-US"})
 
     async def get_gateway(self, request: web.Request) -> web.Response:
-        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return json_response({"url": self.gateway.url, "shards": 1, "session_start_limit": limit})
+        """events/gateway › Get Gateway: no authentication, only the `url`."""
+        return json_response({"url": self.gateway.url})
+
+    async def get_gateway_bot(self, request: web.Request) -> web.Response:
+        """events/gateway › Get Gateway Bot: the `url`, the recommended `shards` and the session start limit."""
+        return json_response({
+            "url": self.gateway.url,
+            "shards": self.gateway.recommended_shards(),
+            "session_start_limit": self.gateway.session_starts.payload(time.monotonic()),
+        })
 
     async def get_application(self, request: web.Request) -> web.Response:
         return json_response(self.world.application_payload())

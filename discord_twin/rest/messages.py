@@ -1,4 +1,4 @@
-"""Channel routes: the channel, its messages (list, create, get, edit, delete), reactions, typing.
+"""Channel routes: the channel, its messages (list, create, get, edit, delete), reactions, typing; opening a DM.
 
 Each checks the bot's permissions in the channel as Discord does (topics/permissions; JSON error codes from
 topics/opcodes-and-status-codes): a channel it cannot view is 403 / 50001 "Missing Access"; a missing permission for
@@ -41,6 +41,15 @@ class MessageRoutes:
         if needed & ~permissions:
             raise DiscordError(403, 50013, "Missing Permissions")
         return permissions
+
+    async def open_dm(self, request: web.Request) -> web.Response:
+        """resources/user › Create DM: the DM channel with `recipient_id`, the existing one if there is one."""
+        body = await read_body(request)
+        raw = str(body.json.get("recipient_id"))
+        user = self.world.users.get(int(raw)) if raw.isdigit() else None
+        if user is None or user is self.world.bot_user:
+            raise DiscordError(400, 50033, "Invalid Recipient(s)")
+        return json_response(self.world.open_dm(user).payload())
 
     async def get_channel(self, request: web.Request) -> web.Response:
         channel = channel_of(self.world, request)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from ..faults import Faults, RestFault
+from ..world import WorldState
 from .http import API_PREFIX, DiscordError, Handler
 from .ratelimit import Bucket, RateLimiter, too_many_requests
 
@@ -16,6 +17,8 @@ log = logging.getLogger(__name__)
 
 # Routes authenticated by the interaction token in the URL rather than by the bot token.
 TOKEN_IN_URL_PREFIXES = (f"{API_PREFIX}/webhooks/", f"{API_PREFIX}/interactions/")
+# events/gateway › Get Gateway: "This endpoint does not require authentication."
+UNAUTHENTICATED_PATHS = {f"{API_PREFIX}/gateway"}
 
 
 @dataclass
@@ -32,8 +35,8 @@ class RestCall:
 class RestMiddleware:
     """An aiohttp middleware for the paths under /api/v10; anything else (the CDN, the gateway) passes untouched."""
 
-    def __init__(self, token: str, faults: Faults, rate_limits: RateLimiter) -> None:
-        self.token = token
+    def __init__(self, world: WorldState, faults: Faults, rate_limits: RateLimiter) -> None:
+        self.world = world
         self.faults = faults
         self.rate_limits = rate_limits
         self.calls: list[RestCall] = []
@@ -63,8 +66,8 @@ class RestMiddleware:
         return response
 
     async def _guarded(self, request: web.Request, handler: Handler, bucket: Bucket) -> web.StreamResponse:
-        if not request.path.startswith(TOKEN_IN_URL_PREFIXES):
-            if request.headers.get("Authorization") != f"Bot {self.token}":
+        if not request.path.startswith(TOKEN_IN_URL_PREFIXES) and request.path not in UNAUTHENTICATED_PATHS:
+            if request.headers.get("Authorization") != f"Bot {self.world.token}":
                 raise DiscordError(401, 0, "401: Unauthorized")
         fault = self.faults.take_rest_fault(request.method, request.path)
         if fault is not None:

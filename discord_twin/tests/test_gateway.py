@@ -63,6 +63,7 @@ async def test_refused_resume_leads_to_a_fresh_identify(
     # discord.py sleeps 5 s before every non-initial IDENTIFY (Discord's identify limit);
     # before_identify_hook is the documented override point, used here to keep the test fast.
     client.before_identify_hook = no_identify_delay  # type: ignore[method-assign]
+    discord_twin.gateway.session_starts.identify_interval = 0.0  # the twin's side of Discord's 5 s, likewise
     queue = record_messages(client)
     await start_client(client)
 
@@ -194,6 +195,7 @@ async def test_a_connection_that_stops_heartbeating_times_out_with_4009(
     discord_twin.gateway.heartbeat_interval_ms = 200  # Discord's is about 41 s; shortened to keep the test fast
     client = make_client()
     client.before_identify_hook = no_identify_delay  # type: ignore[method-assign]
+    discord_twin.gateway.session_starts.identify_interval = 0.0  # the twin's side of Discord's 5 s, likewise
     await start_client(client)
     discord_twin.lose_heartbeats()
     await discord_twin.wait_until(lambda: discord_twin.gateway.identifies == 2 or None, WAIT, "a new IDENTIFY")
