@@ -55,6 +55,7 @@ class RestApi:
         return [
             web.get(f"{p}/users/@me", self.application.get_me),
             web.post(f"{p}/users/@me/channels", self.messages.open_dm),
+            web.get(f"{p}/users/{{user_id}}", self.application.get_user),
             web.get(f"{p}/gateway", self.application.get_gateway),
             web.get(f"{p}/gateway/bot", self.application.get_gateway_bot),
             web.get(f"{p}/oauth2/applications/@me", self.application.get_application),

@@ -1,4 +1,4 @@
-"""Who the bot is and where its gateway is: /users/@me, /applications/@me, /gateway."""
+"""Who the bot is and where its gateway is: /users/@me, /applications/@me, /gateway; users by id."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..gateway import Gateway
 from ..world import WorldState
-from .http import json_response
+from .http import DiscordError, json_response, snowflake
 
 
 class ApplicationRoutes:
@@ -19,6 +19,13 @@ class ApplicationRoutes:
     async def get_me(self, request: web.Request) -> web.Response:
         bot = self.world.bot_user.payload()
         return json_response({**bot, "verified": True, "mfa_enabled": False, "locale": "en-US"})
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        """resources/user › Get User."""
+        user = self.world.users.get(snowflake(request.match_info["user_id"]))
+        if user is None:
+            raise DiscordError(404, 10013, "Unknown User")
+        return json_response(user.payload())
 
     async def get_gateway(self, request: web.Request) -> web.Response:
         """events/gateway › Get Gateway: no authentication, only the `url`."""

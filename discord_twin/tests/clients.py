@@ -53,6 +53,15 @@ async def no_identify_delay(shard_id: int | None, *, initial: bool = False) -> N
     return None
 
 
+async def eventually(condition: Callable[[], object], what: str, timeout: float = WAIT) -> None:
+    """Wait until `condition()` holds on the clients' side (which the twin's own waits cannot see)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"no {what} within {timeout}s")
+        await asyncio.sleep(0.01)
+
+
 async def received(queue: asyncio.Queue[discord.Message], count: int) -> list[discord.Message]:
     return [await asyncio.wait_for(queue.get(), WAIT) for _ in range(count)]
 
