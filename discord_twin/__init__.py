@@ -23,12 +23,16 @@ Files, one responsibility each:
     changes.py       Changes: waking waiters whenever anything changes
     faults.py        Faults: dropped connections, refused resumes, RECONNECT, INVALID_SESSION, lost heartbeats,
                      a token refused at the gateway, failing REST calls, a slow CDN
-    sessions.py      the bot's gateway sessions and their websockets: event fan-out by intent, backlogs for RESUME
-    gateway.py       the websocket gateway: HELLO, IDENTIFY/READY, RESUME, heartbeats, member requests
+    sessions.py      the bot's gateway sessions and their websockets: event fan-out by intent and shard, backlogs
+                     for RESUME
+    gateway.py       the websocket gateway: HELLO, IDENTIFY/READY (shards, session starts), RESUME, heartbeats,
+                     member requests
     cdn.py           the CDN serving attachment files
     rest/            the REST API: the route table in rest/__init__.py, one module per group of routes
                      (messages, interactions, commands, guilds, application), the middleware (auth,
                      faults, call log), rate limits, request bodies and Discord's limits
+    control.py       the control API over HTTP (/control/...), for a twin in another process
+    __main__.py      `python -m discord_twin --port P --guilds N --guilds-per-shard M --token T`: the twin on its own
     fixtures.py      pytest fixtures: a running twin (discord_twin) and a ready-made world (twin_world)
     tests/           the twin's own tests, driven by plain discord.py clients
 """

@@ -52,6 +52,8 @@ class RestApi:
         p = API_PREFIX
         msg = f"{p}/channels/{{channel_id}}/messages/{{message_id}}"
         hook = f"{p}/webhooks/{{application_id}}/{{token}}"
+        cmd = f"{p}/applications/{{application_id}}/commands"
+        guild_cmd = f"{p}/applications/{{application_id}}/guilds/{{guild_id}}/commands"
         return [
             web.get(f"{p}/users/@me", self.application.get_me),
             web.post(f"{p}/users/@me/channels", self.messages.open_dm),
@@ -71,11 +73,16 @@ class RestApi:
             web.post(f"{p}/channels/{{channel_id}}/typing", self.messages.typing),
             web.get(f"{p}/guilds/{{guild_id}}", self.guilds.get_guild),
             web.get(f"{p}/guilds/{{guild_id}}/members/{{user_id}}", self.guilds.get_member),
-            web.get(f"{p}/applications/{{application_id}}/commands", self.commands.get_commands),
-            web.put(f"{p}/applications/{{application_id}}/commands", self.commands.put_commands),
-            web.post(f"{p}/applications/{{application_id}}/commands", self.commands.post_command),
-            web.get(f"{p}/applications/{{application_id}}/guilds/{{guild_id}}/commands", self.commands.get_commands),
-            web.put(f"{p}/applications/{{application_id}}/guilds/{{guild_id}}/commands", self.commands.put_commands),
+            web.get(cmd, self.commands.get_commands),
+            web.put(cmd, self.commands.put_commands),
+            web.post(cmd, self.commands.post_command),
+            web.get(f"{cmd}/{{command_id}}", self.commands.get_command),
+            web.delete(f"{cmd}/{{command_id}}", self.commands.delete_command),
+            web.get(guild_cmd, self.commands.get_commands),
+            web.put(guild_cmd, self.commands.put_commands),
+            web.post(guild_cmd, self.commands.post_command),
+            web.get(f"{guild_cmd}/{{command_id}}", self.commands.get_command),
+            web.delete(f"{guild_cmd}/{{command_id}}", self.commands.delete_command),
             web.post(f"{p}/interactions/{{interaction_id}}/{{token}}/callback", self.interactions.callback),
             web.post(hook, self.interactions.execute_webhook),
             web.get(f"{hook}/messages/{{message_id}}", self.interactions.get_webhook_message),
