@@ -1,8 +1,5 @@
-"""The twin's gateway endpoint: Discord's websocket protocol (v10, JSON, uncompressed text frames); the sessions it
-makes, and their fan-out, are in sessions.py.
-
-discord.py asks for `compress=zlib-stream` in the URL but parses text frames as plain JSON,
-so the twin ignores the query parameter and never compresses.
+"""The twin's gateway endpoint: Discord's websocket protocol (v10, JSON; zlib-stream transport compression when
+the URL asks for it). The sessions it makes, their connections and their fan-out are in sessions.py.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from .changes import DEFAULT_TIMEOUT, Changes
 from .sessions import (
@@ -244,12 +241,9 @@ class Gateway:
         watchdog = asyncio.create_task(self._watch_heartbeats(connection))
         try:
             async for message in ws:
-                if message.type is not WSMsgType.TEXT:
-                    await connection.close(DECODE_ERROR, "Error while decoding payload.")
-                    break
-                try:
-                    payload = json.loads(message.data)
-                except ValueError:
+                # JSON comes in text frames, or (hikari sends it so) in binary ones.
+                payload = _decode(message) if message.type in (WSMsgType.TEXT, WSMsgType.BINARY) else None
+                if not isinstance(payload, dict):
                     await connection.close(DECODE_ERROR, "Error while decoding payload.")
                     break
                 await self._receive(connection, payload)
@@ -417,6 +411,14 @@ class Gateway:
         if session.shard is not None:
             data["shard"] = session.shard  # Ready › shard: "if sent when identifying"
         return data
+
+
+def _decode(message: WSMessage) -> Any:
+    """A client's JSON payload from a text or binary frame; None if it is not JSON."""
+    try:
+        return json.loads(message.data)  # bytes are read as UTF-8
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _valid_shard(shard: Any) -> bool:

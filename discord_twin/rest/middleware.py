@@ -11,7 +11,7 @@ from aiohttp import web
 from ..faults import Faults, RestFault
 from ..world import WorldState
 from .http import API_PREFIX, DiscordError, Handler
-from .ratelimit import Bucket, RateLimiter, too_many_requests
+from .ratelimit import Bucket, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -61,25 +61,25 @@ class RestMiddleware:
             response = await self._guarded(request, handler, bucket)
         except DiscordError as error:
             response = error.response()
-        self.rate_limits.add_headers(response, bucket)
+        if bucket is not None and response.status != 429:  # a 429 carries its own headers
+            self.rate_limits.add_headers(response, bucket)
         self.calls.append(RestCall(request.method, request.path, template, response.status))
         return response
 
-    async def _guarded(self, request: web.Request, handler: Handler, bucket: Bucket) -> web.StreamResponse:
+    async def _guarded(self, request: web.Request, handler: Handler, bucket: Bucket | None) -> web.StreamResponse:
         if not request.path.startswith(TOKEN_IN_URL_PREFIXES) and request.path not in UNAUTHENTICATED_PATHS:
             if request.headers.get("Authorization") != f"Bot {self.world.token}":
                 raise DiscordError(401, 0, "401: Unauthorized")
         fault = self.faults.take_rest_fault(request.method, request.path)
         if fault is not None:
-            return self._fault_response(fault)
-        limited = self.rate_limits.take(bucket)
+            return self._fault_response(fault, bucket)
+        limited = self.rate_limits.take(bucket) if bucket is not None else None
         if limited is not None:
             return limited
         return await handler(request)
 
-    @staticmethod
-    def _fault_response(fault: RestFault) -> web.Response:
+    def _fault_response(self, fault: RestFault, bucket: Bucket | None) -> web.Response:
         if fault.status != 429:
             code, message = fault.error()
             return DiscordError(fault.status, code, message).response()
-        return too_many_requests(fault.retry_after, fault.scope)
+        return self.rate_limits.refuse(bucket, fault.retry_after, fault.scope)
