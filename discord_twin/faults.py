@@ -64,7 +64,8 @@ class Faults:
         await self.gateway.invalidate_sessions(resumable)
 
     def lose_heartbeats(self) -> None:
-        """The current connections' heartbeats are no longer received: each times out (close 4009, session ended)."""
+        """The current connections' heartbeats are no longer received: each is closed when they are overdue, and its
+        client RESUMEs the session on a new connection."""
         for connection in self.gateway.connections:
             connection.heartbeats_lost = True
 

@@ -21,6 +21,7 @@ from .sessions import (
     GUILD_PRESENCES,
     GUILDS,
     MESSAGE_CONTENT,
+    DEFINED_INTENTS,
     PRIVILEGED_INTENTS,
     GatewayConnection,
     GatewaySession,
@@ -53,15 +54,19 @@ DECODE_ERROR = 4002
 NOT_AUTHENTICATED = 4003
 AUTHENTICATION_FAILED = 4004
 ALREADY_AUTHENTICATED = 4005
-SESSION_TIMED_OUT = 4009
+RATE_LIMITED = 4008
 INVALID_SHARD = 4010
 SHARDING_REQUIRED = 4011
+INVALID_INTENTS = 4013
 DISALLOWED_INTENTS = 4014
 
-# A connection whose heartbeat is this many intervals late is closed with 4009 (Gateway › Sending Heartbeats:
-# "If a client does not receive a heartbeat ACK ... " and, on the server side, a session that stops heartbeating
-# times out). Discord allows some slack beyond one interval; so does the twin.
+# A connection whose heartbeat is this many intervals late is closed (Sending Heartbeats › Heartbeat Interval: "If
+# your app fails to send a heartbeat event in time, your connection will be closed and you will be forced to
+# Resume"). Discord allows some slack beyond one interval ("There is already tolerance"); so does the twin.
 HEARTBEAT_GRACE = 1.5
+# Rate Limiting: "Apps can send 120 gateway events per connection every 60 seconds ... Apps that surpass the limit
+# are immediately disconnected".
+EVENTS_PER_MINUTE = 120
 
 # events/gateway › Sharding: "Each shard can only support a maximum of 2500 guilds".
 MAX_GUILDS_PER_SHARD = 2500
@@ -128,10 +133,11 @@ class Gateway:
         self.url = ""  # ws://host:port/gateway once the twin serves
         self.connections: set[GatewayConnection] = set()
         self.heartbeat_interval_ms = 41_250
-        self.allowed_intents = PRIVILEGED_INTENTS  # Privileged intents enabled in the "developer portal".
         self.refuse_resumes = 0
         self.reject_token = False  # Faults: IDENTIFY and RESUME fail with 4004 even with the right token
-        self.timeouts = 0  # connections closed with 4009 because their heartbeats stopped
+        self.timeouts = 0  # connections closed because their heartbeats stopped (their sessions stay resumable)
+        self.events_per_minute = EVENTS_PER_MINUTE  # what a client may send on one connection
+        self.rate_limited = 0  # connections closed with 4008 for sending more
         # Sharding (events/gateway › Sharding): lower max_guilds_per_shard to test 4011 with a few guilds.
         self.max_guilds_per_shard = MAX_GUILDS_PER_SHARD
         self.recommended_guilds_per_shard = RECOMMENDED_GUILDS_PER_SHARD
@@ -182,8 +188,10 @@ class Gateway:
             await connection.close(code, "dropped by the twin")
 
     def set_privileged_intents(self, *, message_content: bool = True, members: bool = True, presences: bool = True) -> None:
-        """The privileged intents enabled for the bot in the developer portal; asking for another one is closed with 4014."""
-        self.allowed_intents = (
+        """The privileged intents enabled for the bot in the developer portal: asking for another one is closed with
+        4014, and without Message Content the REST API blanks message content too (Privileged Intents › HTTP
+        Restrictions)."""
+        self.world.privileged_intents = (
             (MESSAGE_CONTENT if message_content else 0) | (GUILD_MEMBERS if members else 0)
             | (GUILD_PRESENCES if presences else 0)
         )
@@ -209,17 +217,15 @@ class Gateway:
         await self.changes.notify()
 
     async def _watch_heartbeats(self, connection: GatewayConnection) -> None:
-        """Close a connection with 4009 (and end its session) once its heartbeats are overdue."""
+        """Close a connection once its heartbeats are overdue; its session stays, for the client to RESUME."""
         loop = asyncio.get_running_loop()
         while not connection.ws.closed:
             deadline = connection.last_heartbeat + HEARTBEAT_GRACE * self.heartbeat_interval_ms / 1000
             if loop.time() >= deadline:
                 self.timeouts += 1
-                session = connection.session
-                if session is not None:
-                    session.connection = None
-                    self.sessions.by_id.pop(session.id, None)  # "Session timed out": reconnect and start a new one
-                await connection.close(SESSION_TIMED_OUT, "Session timed out.")
+                if connection.session is not None:
+                    connection.session.connection = None  # from here on its events wait in the backlog
+                await connection.close(UNKNOWN_ERROR, "Heartbeat timed out.")
                 await self.changes.notify()
                 return
             await asyncio.sleep(max(deadline - loop.time(), 0.01))
@@ -245,6 +251,12 @@ class Gateway:
                 payload = _decode(message) if message.type in (WSMsgType.TEXT, WSMsgType.BINARY) else None
                 if not isinstance(payload, dict):
                     await connection.close(DECODE_ERROR, "Error while decoding payload.")
+                    break
+                if connection.count_received(asyncio.get_running_loop().time()) > self.events_per_minute:
+                    self.rate_limited += 1
+                    if connection.session is not None:
+                        connection.session.connection = None  # 4008 may reconnect: the session stays resumable
+                    await connection.close(RATE_LIMITED, "You are being rate limited.")
                     break
                 await self._receive(connection, payload)
         finally:
@@ -292,8 +304,11 @@ class Gateway:
         if data.get("token") != self.world.token or self.reject_token:
             await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
-        intents = int(data.get("intents", 0))
-        if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
+        intents = data.get("intents", 0)
+        if type(intents) is not int or intents < 0 or intents & ~DEFINED_INTENTS:
+            await connection.close(INVALID_INTENTS, "Invalid intent(s).")
+            return
+        if intents & PRIVILEGED_INTENTS & ~self.world.privileged_intents:
             await connection.close(DISALLOWED_INTENTS, "Disallowed intent(s).")
             return
         shard = data.get("shard")

@@ -16,8 +16,9 @@ from .permissions import channel_permissions
 from .record import Record
 from .world import WorldState
 
-# Component types and the link button's style (interactions/message-components).
+# Component types and the link button's style (components/reference).
 BUTTON, STRING_SELECT, LINK_STYLE = 2, 3, 5
+USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT = 5, 6, 7, 8
 
 
 class ComponentError(ValueError):
@@ -96,6 +97,13 @@ class Interactions:
             if not minimum <= len(chosen) <= maximum:
                 raise ComponentError(f"select {custom_id!r} takes {minimum} to {maximum} values, not {len(chosen)}")
             data["values"] = chosen
+        elif component["type"] in (USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT):
+            chosen = list(values or [])
+            minimum, maximum = int(component.get("min_values", 1)), int(component.get("max_values", 1))
+            if not minimum <= len(chosen) <= maximum or len(set(chosen)) != len(chosen):
+                raise ComponentError(f"select {custom_id!r} takes {minimum} to {maximum} values, not {chosen}")
+            data["values"] = chosen
+            data["resolved"] = self._resolved(message.channel, int(component["type"]), chosen)
         elif values is not None:
             raise ComponentError(f"{custom_id!r} is a button: it takes no values")
         elif component.get("style") == LINK_STYLE:
@@ -114,6 +122,30 @@ class Interactions:
             source=message,
         )
         return await self._dispatch(interaction)
+
+    def _resolved(self, channel: Channel, kind: int, ids: list[str]) -> dict[str, Any]:
+        """A user, role, mentionable or channel select's Resolved Data (receiving-and-responding › Resolved Data
+        Structure); ComponentError for an id the select does not offer in this guild."""
+        guild = self.world.guilds[channel.guild_id] if channel.guild_id is not None else None
+        resolved: dict[str, dict[str, Any]] = {}
+        for raw in ids:
+            snowflake = int(raw) if raw.isdigit() else 0
+            member = guild.members.get(snowflake) if guild else None
+            role = guild.roles.get(snowflake) if guild else None
+            chosen = guild.channels.get(snowflake) if guild else None
+            if member is not None and kind in (USER_SELECT, MENTIONABLE_SELECT):
+                resolved.setdefault("users", {})[raw] = member.user.payload()
+                member_data = member.payload()
+                del member_data["user"]
+                resolved.setdefault("members", {})[raw] = member_data
+            elif role is not None and kind in (ROLE_SELECT, MENTIONABLE_SELECT):
+                resolved.setdefault("roles", {})[raw] = role.payload()
+            elif chosen is not None and kind == CHANNEL_SELECT:
+                resolved.setdefault("channels", {})[raw] = {**chosen.payload(), "permissions": str(
+                    channel_permissions(guild, chosen, self.world.bot_user) if guild else 0)}
+            else:
+                raise ComponentError(f"{raw!r} is not something this select offers in the guild")
+        return resolved
 
     def _payload(self, channel: Channel, user: User, kind: int, data: dict[str, Any]) -> dict[str, Any]:
         world = self.world

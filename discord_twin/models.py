@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import io
 import itertools
 import mimetypes
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -20,9 +22,18 @@ from .changes import DEFAULT_TIMEOUT, Changes
 
 DISCORD_EPOCH_MS = 1420070400000
 
-# Message flags.
+# Message flags (resources/message › Message Flags).
+FLAG_SUPPRESS_EMBEDS = 1 << 2
 FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
+FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
+FLAG_IS_VOICE_MESSAGE = 1 << 13
+FLAG_IS_COMPONENTS_V2 = 1 << 15
+# The flags a bot may set: Create Message ("only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, IS_VOICE_MESSAGE, and
+# IS_COMPONENTS_V2 can be set"); an interaction's message may also be EPHEMERAL (receiving-and-responding ›
+# Messages).
+CHANNEL_MESSAGE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_IS_VOICE_MESSAGE | FLAG_IS_COMPONENTS_V2
+INTERACTION_MESSAGE_FLAGS = CHANNEL_MESSAGE_FLAGS | FLAG_EPHEMERAL
 
 _MENTION = re.compile(r"<@!?(\d+)>")
 
@@ -291,6 +302,34 @@ class Attachment:
     content_type: str | None = None
 
 
+@dataclass
+class CdnUrls:
+    """Where the CDN is, and the signatures of its attachment URLs (reference › Signed Attachment CDN URLs: `ex`, the
+    hex expiry time, `is`, the hex issue time, and `hm`, a signature "that remains valid until the URL's expiration").
+    Every payload carries a freshly signed URL, as Discord refreshes them; a URL stops working after `lifetime`."""
+
+    base: str = ""  # http://host:port once the twin serves
+    lifetime: float = 24 * 3600.0
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+
+    def signed(self, path: str) -> str:
+        issued = int(time.time())
+        expires = int(time.time() + self.lifetime)
+        return f"{self.base}{path}?ex={expires:x}&is={issued:x}&hm={self._signature(path, expires, issued)}&"
+
+    def valid(self, path: str, query: Mapping[str, str]) -> bool:
+        """Whether `query` signs `path` and has not expired."""
+        try:
+            expires, issued = int(query.get("ex", ""), 16), int(query.get("is", ""), 16)
+        except ValueError:
+            return False
+        expected = self._signature(path, expires, issued)
+        return hmac.compare_digest(expected, query.get("hm", "")) and time.time() < expires
+
+    def _signature(self, path: str, expires: int, issued: int) -> str:
+        return hmac.new(self.secret, f"{path}:{expires:x}:{issued:x}".encode(), hashlib.sha256).hexdigest()
+
+
 @dataclass(eq=False)
 class StoredAttachment:
     """A file held by the twin's CDN, posted by a user or uploaded by the bot."""
@@ -300,7 +339,7 @@ class StoredAttachment:
     filename: str
     content_type: str | None
     data: bytes
-    cdn_base: str
+    cdn: CdnUrls = field(repr=False)
     width: int | None = None
     height: int | None = None
     description: str | None = None
@@ -310,12 +349,17 @@ class StoredAttachment:
         return len(self.data)
 
     @property
+    def path(self) -> str:
+        """The file's place on the CDN, which its signature covers (the media proxy serves the same path)."""
+        return f"/attachments/{self.channel_id}/{self.id}/{self.filename}"
+
+    @property
     def url(self) -> str:
-        return f"{self.cdn_base}/attachments/{self.channel_id}/{self.id}/{self.filename}"
+        return self.cdn.signed(self.path)
 
     @property
     def proxy_url(self) -> str:
-        return f"{self.cdn_base}/media-proxy/attachments/{self.channel_id}/{self.id}/{self.filename}"
+        return self.cdn.signed(self.path).replace(self.cdn.base, f"{self.cdn.base}/media-proxy", 1)
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {

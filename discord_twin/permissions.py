@@ -14,6 +14,7 @@ from .models import MEMBER, ROLE, Channel, Guild, User
 # Bitwise Permission Flags.
 ADD_REACTIONS = 1 << 6
 ADMINISTRATOR = 1 << 3
+MANAGE_MESSAGES = 1 << 13
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 SEND_TTS_MESSAGES = 1 << 12

@@ -31,6 +31,12 @@ DIRECT_MESSAGES = 1 << 12
 DIRECT_MESSAGE_REACTIONS = 1 << 13
 MESSAGE_CONTENT = 1 << 15
 PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
+# Gateway Intents › List of Intents: the bits Discord defines (GUILDS ... GUILD_SCHEDULED_EVENTS, the two
+# AUTO_MODERATION ones, the two MESSAGE_POLLS ones).
+DEFINED_INTENTS = sum(1 << bit for bit in (*range(17), 20, 21, 24, 25))
+
+# The fields of a message that the Message Content intent guards (events/gateway › Message Content Intent).
+BLANK_CONTENT: dict[str, Any] = {"content": "", "embeds": [], "attachments": [], "components": []}
 
 # How many dispatches a session keeps for RESUME; older gaps get INVALID_SESSION.
 BACKLOG_SIZE = 10_000
@@ -68,8 +74,16 @@ class GatewayConnection:
         self.closed_by_server = False
         self.last_heartbeat = asyncio.get_running_loop().time()  # HELLO counts as the start
         self.heartbeats_lost = False  # Faults: the twin acts as if this connection's heartbeats never arrive
+        self._received: collections.deque[float] = collections.deque()  # when each recent payload came in
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._writer = asyncio.create_task(self._write_loop())
+
+    def count_received(self, now: float) -> int:
+        """Count a payload from the client; returns how many it sent in the last 60 seconds."""
+        self._received.append(now)
+        while now - self._received[0] >= 60.0:
+            self._received.popleft()
+        return len(self._received)
 
     def send(self, payload: dict[str, Any] | str) -> None:
         self._queue.put_nowait(payload if isinstance(payload, str) else json.dumps(payload))
@@ -164,7 +178,7 @@ class Sessions:
                 continue
             payload = data
             if privileged_content and not session.intents & MESSAGE_CONTENT:
-                payload = {**data, "content": "", "embeds": [], "attachments": [], "components": []}
+                payload = {**data, **BLANK_CONTENT}
             session.dispatch(event, payload)
             delivered += 1
         return delivered

@@ -118,7 +118,7 @@ class DiscordTwin:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         base = f"http://{self.host}:{self.port}"
-        self.cdn_base = self.world.cdn_base = base
+        self.cdn_base = self.world.cdn.base = base
         self.api_base = f"{base}/api/v10"
         self.gateway_url = self.gateway.url = f"ws://{self.host}:{self.port}/gateway"
         return self

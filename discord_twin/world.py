@@ -13,6 +13,7 @@ from .models import (
     DM,
     MEMBER,
     ROLE,
+    CdnUrls,
     Channel,
     Guild,
     Member,
@@ -29,12 +30,16 @@ from .models import (
 )
 from .permissions import DEFAULT_EVERYONE_PERMISSIONS, DM_PERMISSIONS, VIEW_CHANNEL, channel_permissions
 from .sessions import (
+    BLANK_CONTENT,
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
     GUILD_MEMBERS,
     GUILD_MESSAGE_REACTIONS,
     GUILD_MESSAGES,
+    GUILD_PRESENCES,
     GUILDS,
+    MESSAGE_CONTENT,
+    PRIVILEGED_INTENTS,
     Sessions,
 )
 
@@ -60,7 +65,8 @@ class WorldState:
         # The application commands the bot registered: global ones, and per guild.
         self.commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
-        self.cdn_base = ""  # http://host:port once the twin serves; the start of every attachment URL
+        self.cdn = CdnUrls()  # the CDN's base URL and the signing of its attachment URLs
+        self.privileged_intents = PRIVILEGED_INTENTS  # enabled for the bot in the "developer portal"
 
     def reset_token(self) -> str:
         """A new token for the bot; the old one is refused from now on."""
@@ -160,7 +166,7 @@ class WorldState:
             filename=filename,
             content_type=content_type,
             data=data,
-            cdn_base=self.cdn_base,
+            cdn=self.cdn,
             width=size[0] if size else None,
             height=size[1] if size else None,
             description=description,
@@ -215,9 +221,7 @@ class WorldState:
             return  # Gateway events of a channel go only to those who may view it.
         # events/gateway › Message Content Intent: privileged except in the bot's own messages, DMs with the bot and
         # messages that mention it.
-        privileged = not message.channel.is_dm and message.author is not self.bot_user and (
-            self.bot_user.id not in message.mention_ids()
-        )
+        privileged = self._content_hidden(message)
         intent = DIRECT_MESSAGES if message.channel.is_dm else GUILD_MESSAGES
         self.sessions.dispatch(event, self.message_payload(message), intent=intent, privileged_content=privileged)
 
@@ -229,10 +233,36 @@ class WorldState:
         referenced = self.messages.get(message.reference_id) if message.reference_id else None
         return message.payload(member=member, users=self.users, referenced=referenced)
 
+    def rest_message_payload(self, message: Message) -> dict[str, Any]:
+        """A message as the REST API shows it to the bot: events/gateway › Message Content Intent applies to "message
+        content data across the APIs", so without the intent enabled (HTTP Restrictions: whatever the IDENTIFY asked
+        for) content, embeds, attachments and components are empty, except in the bot's own messages, DMs with it and
+        messages that mention it; the same for the message it replies to."""
+        data = self.message_payload(message)
+        if self.privileged_intents & MESSAGE_CONTENT:
+            return data
+        if self._content_hidden(message):
+            data.update(BLANK_CONTENT)
+        referenced = self.messages.get(message.reference_id) if message.reference_id else None
+        if data.get("referenced_message") and referenced is not None and self._content_hidden(referenced):
+            data["referenced_message"] = {**data["referenced_message"], **BLANK_CONTENT}
+        return data
+
+    def _content_hidden(self, message: Message) -> bool:
+        """Whether a bot without the Message Content intent gets this message's content blanked."""
+        return not message.channel.is_dm and message.author is not self.bot_user and (
+            self.bot_user.id not in message.mention_ids()
+        )
+
     @property
     def application_flags(self) -> int:
-        # GATEWAY_GUILD_MEMBERS (1<<14) and GATEWAY_MESSAGE_CONTENT (1<<18): privileged intents enabled.
-        return (1 << 14) | (1 << 18)
+        """Application Flags: GATEWAY_PRESENCE (1<<12), GATEWAY_GUILD_MEMBERS (1<<14), GATEWAY_MESSAGE_CONTENT (1<<18)
+        for the privileged intents enabled."""
+        intents = self.privileged_intents
+        return (
+            ((1 << 12) if intents & GUILD_PRESENCES else 0) | ((1 << 14) if intents & GUILD_MEMBERS else 0)
+            | ((1 << 18) if intents & MESSAGE_CONTENT else 0)
+        )
 
     def application_payload(self) -> dict[str, Any]:
         return {

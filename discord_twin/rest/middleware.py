@@ -11,7 +11,7 @@ from aiohttp import web
 from ..faults import Faults, RestFault
 from ..world import WorldState
 from .http import API_PREFIX, DiscordError, Handler
-from .ratelimit import Bucket, RateLimiter
+from .ratelimit import Bucket, RateLimiter, cloudflare_ban
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,10 @@ class RestMiddleware:
             self.calls.append(RestCall(request.method, request.path, "?", status))
             return response
         template = match_info.route.resource.canonical if match_info.route.resource else request.path
+        if self.rate_limits.banned():
+            self.rate_limits.bans += 1
+            self.calls.append(RestCall(request.method, request.path, template, 429))
+            return cloudflare_ban()
         bucket = self.rate_limits.bucket_of(request, template)
         try:
             response = await self._guarded(request, handler, bucket)
@@ -63,6 +67,7 @@ class RestMiddleware:
             response = error.response()
         if bucket is not None and response.status != 429:  # a 429 carries its own headers
             self.rate_limits.add_headers(response, bucket)
+        self.rate_limits.count_invalid(response)
         self.calls.append(RestCall(request.method, request.path, template, response.status))
         return response
 

@@ -12,6 +12,7 @@ interaction callback has no bucket at all: Discord answers it without X-RateLimi
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import math
 import time
@@ -47,6 +48,15 @@ ROUTE_LIMITS: dict[tuple[str, str], RouteLimit] = {
     ("DELETE", f"{_HOOK}/messages/{{message_id}}"): RouteLimit(5, 2.0),
 }
 RELAXED = RouteLimit(1000, 1.0)
+# Invalid Request Limit aka Cloudflare bans: "10,000 per 10 minutes. An invalid request is one that results in 401,
+# 403, or 429 statuses"; "429 errors returned with X-RateLimit-Scope: shared are not counted".
+INVALID_REQUEST_LIMIT = RouteLimit(10_000, 600.0)
+
+
+def cloudflare_ban() -> web.Response:
+    """What an IP address restricted for too many invalid requests gets: Cloudflare's 429 page, not Discord's JSON
+    (no Via header: discord.py reads that as a ban and raises instead of retrying)."""
+    return web.Response(status=429, text="error code: 1015", content_type="text/plain")
 
 
 def too_many_requests(retry_after: float, scope: str = "user", code: int = 0) -> web.Response:
@@ -90,6 +100,9 @@ class RateLimiter:
         self.override: RouteLimit | None = None  # set_rate_limit: one limit for every route
         self._windows: dict[str, _Window] = {}
         self.limited: list[tuple[str, str]] = []  # (bucket key or "global", scope) of every 429 answered
+        self.invalid_limit = INVALID_REQUEST_LIMIT
+        self._invalid: collections.deque[float] = collections.deque()  # when each recent invalid request was answered
+        self.bans = 0  # requests answered with Cloudflare's ban
 
     def set_rate_limit(self, limit: int, window: float) -> None:
         """Enforce `limit` requests per `window` seconds on every route bucket (replacing the per-route table)."""
@@ -105,6 +118,19 @@ class RateLimiter:
     def relax(self) -> None:
         """1000 per second everywhere: for measuring a bot's own throughput, not Discord's behaviour."""
         self.override = self.global_limit = RELAXED
+
+    def banned(self) -> bool:
+        """Whether the bot is over the invalid request limit (and so restricted) right now."""
+        now = time.monotonic()
+        while self._invalid and now - self._invalid[0] >= self.invalid_limit.window:
+            self._invalid.popleft()
+        return len(self._invalid) >= self.invalid_limit.limit
+
+    def count_invalid(self, response: web.StreamResponse) -> None:
+        """Count a 401, 403 or 429 answer (a 429 of scope "shared" excepted) towards the invalid request limit."""
+        shared = response.headers.get("X-RateLimit-Scope") == "shared"
+        if response.status in (401, 403) or (response.status == 429 and not shared):
+            self._invalid.append(time.monotonic())
 
     def bucket_of(self, request: web.Request, template: str) -> Bucket | None:
         """The request's route bucket: the route (method and template) plus its top-level resource; None for the
