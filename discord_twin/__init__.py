@@ -22,12 +22,12 @@ Files, one responsibility each:
     record.py        Record: what the bot did (messages, edits, deletions, reactions, typing); waits
     changes.py       Changes: waking waiters whenever anything changes
     faults.py        Faults: dropped connections, refused resumes, RECONNECT, INVALID_SESSION, lost heartbeats,
-                     a token refused at the gateway, failing REST calls, a slow CDN
+                     a token refused at the gateway, failing REST calls (a 429 as a real one), a slow CDN
     sessions.py      the bot's gateway sessions and their websockets: event fan-out by intent and shard, backlogs
                      for RESUME
     gateway.py       the websocket gateway: HELLO, IDENTIFY/READY (shards, session starts), RESUME, heartbeats,
                      member requests
-    cdn.py           the CDN serving attachment files
+    cdn.py           the CDN serving attachment files at their signed, expiring URLs
     rest/            the REST API: the route table in rest/__init__.py, one module per group of routes
                      (messages, interactions, commands, guilds, application), the middleware (auth,
                      faults, call log), rate limits, request bodies and Discord's limits

@@ -89,7 +89,9 @@ class Faults:
         message: str | None = None,
     ) -> None:
         """Answer the next `count` REST calls (matching `route`, a substring of "METHOD /path") with `status`,
-        carrying Discord's usual JSON error code for it (e.g. 403 → 50013) unless `code` is given."""
+        carrying Discord's usual JSON error code for it (e.g. 403 → 50013) unless `code` is given. A 429 is a real
+        one: `scope` "user" (the route's bucket headers, nothing remaining), "global" or "shared", with
+        `retry_after`; it counts among the twin's rate limited answers."""
         for _ in range(count):
             self.rest.append(RestFault(status, retry_after=retry_after, scope=scope, route=route, code=code,
                                        message=message))
