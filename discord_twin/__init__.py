@@ -14,29 +14,36 @@ Files, one responsibility each:
     twin.py          DiscordTwin: starts and stops the server, holds the parts, the control API
     world.py         WorldState: the world, building it, announcing its changes to the gateway sessions
     scaffold.py      build_world: a ready-made guild with a channel, an administrator and a member
-    models.py        the world's things (User, Guild, Message, ...) and their Discord JSON payloads
+    models.py        the world's things (User, Guild, Message, Interaction, ...) and their Discord JSON payloads
     permissions.py   permission bits; a member's permissions from its roles and a channel's overwrites
     actions.py       UserActions: test users posting, editing, deleting, running commands
-    interactions.py  Interaction: what a command or a click on a message component sends the bot, its responses,
-                     Discord's deadlines
+    interactions.py  Interactions: opening a command or a click on a message component (INTERACTION_CREATE) and
+                     taking the bot's responses, Discord's deadlines
     record.py        Record: what the bot did (messages, edits, deletions, reactions, typing); waits
     changes.py       Changes: waking waiters whenever anything changes
     faults.py        Faults: dropped connections, refused resumes, RECONNECT, INVALID_SESSION, lost heartbeats,
-                     a token refused at the gateway, failing REST calls, a slow CDN
-    gateway.py       the websocket gateway: sessions, IDENTIFY/READY, RESUME, event fan-out by intent
-    cdn.py           the CDN serving attachment files
+                     a token refused at the gateway, failing REST calls (a 429 as a real one), a slow CDN
+    sessions.py      the bot's gateway sessions and their websockets: event fan-out by intent and shard, backlogs
+                     for RESUME
+    gateway.py       the websocket gateway: HELLO, IDENTIFY/READY (shards, session starts), RESUME, heartbeats,
+                     member requests
+    cdn.py           the CDN serving attachment files at their signed, expiring URLs
     rest/            the REST API: the route table in rest/__init__.py, one module per group of routes
                      (messages, interactions, commands, guilds, application), the middleware (auth,
                      faults, call log), rate limits, request bodies and Discord's limits
+    control.py       the control API over HTTP (/control/...), for a twin in another process
+    __main__.py      `python -m discord_twin --port P --guilds N --guilds-per-shard M --token T`: the twin on its own
     fixtures.py      pytest fixtures: a running twin (discord_twin) and a ready-made world (twin_world)
     tests/           the twin's own tests, driven by plain discord.py clients
 """
 
-from .interactions import ComponentError, Interaction, InteractionCallback
+from .interactions import ComponentError
 from .models import (
     Attachment,
     Channel,
     Guild,
+    Interaction,
+    InteractionCallback,
     Member,
     Message,
     MessageEdit,

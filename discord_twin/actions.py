@@ -6,8 +6,8 @@ import time
 from typing import Any, Iterable, Mapping
 
 from .changes import Changes
-from .interactions import Interaction, Interactions
-from .models import Attachment, Channel, Message, User
+from .interactions import Interactions
+from .models import Attachment, Channel, Interaction, Message, User
 from .record import Record
 from .world import WorldState
 
@@ -42,6 +42,8 @@ class UserActions:
         A reply (`reply_to`) pings the replied-to author unless `ping` is False, as Discord's client does: they
         are then mentioned (and a bot without the Message Content intent sees the content).
         """
+        if channel.recipient is not None and author is not channel.recipient:
+            raise ValueError(f"only {channel.recipient.username} writes in the bot's DM channel with them")
         stored = [self.world.store_attachment(channel, a.filename, a.data, a.content_type) for a in attachments]
         message = Message(
             id=self.world.ids.next(),
@@ -116,7 +118,8 @@ class UserActions:
         return await self.interactions.open(channel, user, command, data, target=target)
 
     def _find_command(self, channel: Channel, name: str, kind: int, required: bool) -> dict[str, Any] | None:
-        registered = [*self.world.guild_commands.get(channel.guild_id, []), *self.world.commands]
+        in_guild = self.world.guild_commands.get(channel.guild_id, []) if channel.guild_id is not None else []
+        registered = [*in_guild, *self.world.commands]
         for command in registered:
             if command["name"] == name and command["type"] == kind:
                 return command

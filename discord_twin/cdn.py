@@ -1,4 +1,4 @@
-"""The twin's CDN: serves the files of the world's attachments at the URLs in their payloads."""
+"""The twin's CDN: serves the files of the world's attachments at the signed URLs in their payloads."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ class Cdn:
             or str(attachment.channel_id) != request.match_info["channel_id"]
         ):
             return web.Response(status=404, text="Not Found")
+        if not self.world.cdn.valid(attachment.path, request.query):
+            # Signed Attachment CDN URLs: an unsigned, tampered or expired URL no longer serves the file.
+            return web.Response(status=404, text="This content is no longer available.")
         content_type = attachment.content_type or "application/octet-stream"
         if not self.faults.cdn_extra_bytes:
             return web.Response(body=attachment.data, content_type=content_type)

@@ -64,7 +64,8 @@ class Faults:
         await self.gateway.invalidate_sessions(resumable)
 
     def lose_heartbeats(self) -> None:
-        """The current connections' heartbeats are no longer received: each times out (close 4009, session ended)."""
+        """The current connections' heartbeats are no longer received: each is closed when they are overdue, and its
+        client RESUMEs the session on a new connection."""
         for connection in self.gateway.connections:
             connection.heartbeats_lost = True
 
@@ -88,7 +89,9 @@ class Faults:
         message: str | None = None,
     ) -> None:
         """Answer the next `count` REST calls (matching `route`, a substring of "METHOD /path") with `status`,
-        carrying Discord's usual JSON error code for it (e.g. 403 → 50013) unless `code` is given."""
+        carrying Discord's usual JSON error code for it (e.g. 403 → 50013) unless `code` is given. A 429 is a real
+        one: `scope` "user" (the route's bucket headers, nothing remaining), "global" or "shared", with
+        `retry_after`; it counts among the twin's rate limited answers."""
         for _ in range(count):
             self.rest.append(RestFault(status, retry_after=retry_after, scope=scope, route=route, code=code,
                                        message=message))

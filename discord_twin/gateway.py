@@ -1,31 +1,39 @@
-"""The twin's gateway: Discord's websocket protocol (v10, JSON, uncompressed text frames).
-
-discord.py asks for `compress=zlib-stream` in the URL but parses text frames as plain JSON,
-so the twin ignores the query parameter and never compresses.
+"""The twin's gateway endpoint: Discord's websocket protocol (v10, JSON; zlib-stream transport compression when
+the URL asks for it). The sessions it makes, their connections and their fan-out are in sessions.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import json
 import logging
+import math
+import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from .changes import DEFAULT_TIMEOUT, Changes
-
-if TYPE_CHECKING:
-    from .world import WorldState
+from .sessions import (
+    GUILD_MEMBERS,
+    GUILD_PRESENCES,
+    GUILDS,
+    MESSAGE_CONTENT,
+    DEFINED_INTENTS,
+    PRIVILEGED_INTENTS,
+    GatewayConnection,
+    GatewaySession,
+    Sessions,
+    shard_of,
+)
+from .models import Guild
+from .world import WorldState
 
 log = logging.getLogger(__name__)
 
-# Opcodes.
-DISPATCH = 0
+# Opcodes (DISPATCH, 0, is sent by the sessions).
 HEARTBEAT = 1
 IDENTIFY = 2
 PRESENCE_UPDATE = 3
@@ -39,15 +47,6 @@ HEARTBEAT_ACK = 11
 
 HEARTBEAT_ACK_DELAY = 0.05  # seconds: a round trip to Discord
 
-# Intents.
-GUILDS = 1 << 0
-GUILD_MEMBERS = 1 << 1
-GUILD_PRESENCES = 1 << 8
-GUILD_MESSAGES = 1 << 9
-GUILD_MESSAGE_REACTIONS = 1 << 10
-MESSAGE_CONTENT = 1 << 15
-PRIVILEGED_INTENTS = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT
-
 # Close codes.
 UNKNOWN_ERROR = 4000
 UNKNOWN_OPCODE = 4001
@@ -55,128 +54,94 @@ DECODE_ERROR = 4002
 NOT_AUTHENTICATED = 4003
 AUTHENTICATION_FAILED = 4004
 ALREADY_AUTHENTICATED = 4005
-SESSION_TIMED_OUT = 4009
+RATE_LIMITED = 4008
+INVALID_SHARD = 4010
+SHARDING_REQUIRED = 4011
+INVALID_INTENTS = 4013
 DISALLOWED_INTENTS = 4014
 
-# A connection whose heartbeat is this many intervals late is closed with 4009 (Gateway › Sending Heartbeats:
-# "If a client does not receive a heartbeat ACK ... " and, on the server side, a session that stops heartbeating
-# times out). Discord allows some slack beyond one interval; so does the twin.
+# A connection whose heartbeat is this many intervals late is closed (Sending Heartbeats › Heartbeat Interval: "If
+# your app fails to send a heartbeat event in time, your connection will be closed and you will be forced to
+# Resume"). Discord allows some slack beyond one interval ("There is already tolerance"); so does the twin.
 HEARTBEAT_GRACE = 1.5
+# Rate Limiting: "Apps can send 120 gateway events per connection every 60 seconds ... Apps that surpass the limit
+# are immediately disconnected".
+EVENTS_PER_MINUTE = 120
 
-# How many dispatches a session keeps for RESUME; older gaps get INVALID_SESSION.
-BACKLOG_SIZE = 10_000
-
-
-class GatewayConnection:
-    """One websocket; frames go through a queue so that they leave in sequence order."""
-
-    def __init__(self, ws: web.WebSocketResponse, url: str) -> None:
-        self.ws = ws
-        self.url = url
-        self.session: GatewaySession | None = None
-        self.closed_by_server = False
-        self.last_heartbeat = asyncio.get_running_loop().time()  # HELLO counts as the start
-        self.heartbeats_lost = False  # Faults: the twin acts as if this connection's heartbeats never arrive
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
-        self._writer = asyncio.create_task(self._write_loop())
-
-    def send(self, payload: dict[str, Any] | str) -> None:
-        self._queue.put_nowait(payload if isinstance(payload, str) else json.dumps(payload))
-
-    async def _write_loop(self) -> None:
-        while True:
-            frame = await self._queue.get()
-            try:
-                await self.ws.send_str(frame)
-            except (ConnectionError, RuntimeError):  # The peer went away; the reader notices.
-                return
-
-    async def close(self, code: int, reason: str = "") -> None:
-        """Close from the server side, dropping frames not yet written (a real drop loses them too)."""
-        self.closed_by_server = True
-        self._writer.cancel()
-        await self.ws.close(code=code, message=reason.encode())
-
-    async def stop_writer(self) -> None:
-        self._writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._writer
+# events/gateway › Sharding: "Each shard can only support a maximum of 2500 guilds".
+MAX_GUILDS_PER_SHARD = 2500
+# The guilds per shard behind /gateway/bot's recommended `shards`. Discord does not document how it computes the
+# recommendation; bots observe about one shard per 1,000 guilds.
+RECOMMENDED_GUILDS_PER_SHARD = 1000
 
 
-@dataclass(eq=False)
-class GatewaySession:
-    """An identified session; it outlives its connection so that a client can RESUME it."""
+@dataclass
+class SessionStarts:
+    """Starting sessions (IDENTIFY; RESUME does not count), as events/gateway documents it.
 
-    id: str
-    intents: int
-    shard: list[int] | None
-    sequence: int = 0
-    backlog: collections.deque[tuple[int, str]] = field(
-        default_factory=lambda: collections.deque(maxlen=BACKLOG_SIZE)
-    )
-    connection: GatewayConnection | None = None
+    Session Start Limit Object: `total` starts a day; Max Concurrency: shards start in buckets,
+    `rate_limit_key = shard_id % max_concurrency`; Rate Limiting: one IDENTIFY per bucket per 5 seconds, an early
+    one is answered with Invalid Session (opcode 9). `identify_interval` shortens the 5 s for tests.
+    """
 
-    def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        self.sequence += 1
-        frame = json.dumps({"op": DISPATCH, "t": event, "s": self.sequence, "d": data})
-        # Kept even when sent: a frame in flight during a drop must be replayable.
-        self.backlog.append((self.sequence, frame))
-        if self.connection is not None:
-            self.connection.send(frame)
+    total: int = 1000
+    max_concurrency: int = 1
+    identify_interval: float = 5.0
+    day: float = 24 * 3600.0
+    used: int = 0
+    window_start: float | None = None  # the first start of the current day
+    last_identify: dict[int, float] = field(default_factory=dict)  # by rate-limit key
+    early: int = 0  # IDENTIFYs answered with op 9 because their bucket's interval had not passed
 
-    def can_replay_after(self, seq: int) -> bool:
-        oldest = self.backlog[0][0] if self.backlog else self.sequence + 1
-        return seq + 1 >= oldest
+    def _roll(self, now: float) -> None:
+        if self.window_start is not None and now - self.window_start >= self.day:
+            self.window_start, self.used = None, 0
 
-    def frames_after(self, seq: int) -> list[str]:
-        return [frame for s, frame in self.backlog if s > seq]
+    def remaining(self, now: float) -> int:
+        self._roll(now)
+        return max(self.total - self.used, 0)
 
+    def too_early(self, shard_id: int, now: float) -> bool:
+        last = self.last_identify.get(shard_id % self.max_concurrency)
+        return last is not None and now - last < self.identify_interval
 
-class Sessions:
-    """The identified sessions, and the fan-out of events to them: how the twin tells the bot of every change."""
+    def start(self, shard_id: int, now: float) -> None:
+        self._roll(now)
+        self.window_start = now if self.window_start is None else self.window_start
+        self.used += 1
+        self.last_identify[shard_id % self.max_concurrency] = now
 
-    def __init__(self) -> None:
-        self.by_id: dict[str, GatewaySession] = {}
-
-    def dispatch(
-        self, event: str, data: dict[str, Any], *, intent: int | None = None, privileged_content: bool = False
-    ) -> int:
-        """Send an event to every session subscribed to `intent`; returns how many got it.
-
-        `privileged_content` marks message payloads whose content Discord blanks for sessions
-        without the MESSAGE_CONTENT intent.
-        """
-        delivered = 0
-        for session in list(self.by_id.values()):
-            if intent is not None and not session.intents & intent:
-                continue
-            payload = data
-            if privileged_content and not session.intents & MESSAGE_CONTENT:
-                payload = {**data, "content": "", "embeds": [], "attachments": [], "components": []}
-            session.dispatch(event, payload)
-            delivered += 1
-        return delivered
-
-    @property
-    def connected(self) -> list[GatewaySession]:
-        return [session for session in self.by_id.values() if session.connection is not None]
+    def payload(self, now: float) -> dict[str, int]:
+        """The Session Start Limit Object of /gateway/bot."""
+        remaining = self.remaining(now)
+        reset_after = 0.0 if self.window_start is None else self.day - (now - self.window_start)
+        return {
+            "total": self.total,
+            "remaining": remaining,
+            "reset_after": int(reset_after * 1000),
+            "max_concurrency": self.max_concurrency,
+        }
 
 
 class Gateway:
     """Accepts gateway websockets: HELLO, IDENTIFY and READY, RESUME, heartbeats, member requests."""
 
-    def __init__(self, world: WorldState, sessions: Sessions, token: str, changes: Changes) -> None:
+    def __init__(self, world: WorldState, sessions: Sessions, changes: Changes) -> None:
         self.world = world
         self.sessions = sessions
-        self.token = token
         self.changes = changes
         self.url = ""  # ws://host:port/gateway once the twin serves
         self.connections: set[GatewayConnection] = set()
         self.heartbeat_interval_ms = 41_250
-        self.allowed_intents = PRIVILEGED_INTENTS  # Privileged intents enabled in the "developer portal".
         self.refuse_resumes = 0
         self.reject_token = False  # Faults: IDENTIFY and RESUME fail with 4004 even with the right token
-        self.timeouts = 0  # connections closed with 4009 because their heartbeats stopped
+        self.timeouts = 0  # connections closed because their heartbeats stopped (their sessions stay resumable)
+        self.events_per_minute = EVENTS_PER_MINUTE  # what a client may send on one connection
+        self.rate_limited = 0  # connections closed with 4008 for sending more
+        # Sharding (events/gateway › Sharding): lower max_guilds_per_shard to test 4011 with a few guilds.
+        self.max_guilds_per_shard = MAX_GUILDS_PER_SHARD
+        self.recommended_guilds_per_shard = RECOMMENDED_GUILDS_PER_SHARD
+        self.session_starts = SessionStarts()
         # Counters tests can wait on.
         self.identifies = 0
         self.resumes = 0
@@ -189,6 +154,13 @@ class Gateway:
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/gateway", self.handle), web.get("/gateway/resume", self.handle)]
+
+    def recommended_shards(self) -> int:
+        """/gateway/bot's `shards`: enough shards for `recommended_guilds_per_shard` guilds each."""
+        return max(1, math.ceil(len(self.world.guilds) / self.recommended_guilds_per_shard))
+
+    def shard_guilds(self, shard_id: int, shard_count: int) -> list[Guild]:
+        return [guild for guild in self.world.guilds.values() if shard_of(guild.id, shard_count) == shard_id]
 
     @property
     def connected_sessions(self) -> list[GatewaySession]:
@@ -216,8 +188,10 @@ class Gateway:
             await connection.close(code, "dropped by the twin")
 
     def set_privileged_intents(self, *, message_content: bool = True, members: bool = True, presences: bool = True) -> None:
-        """The privileged intents enabled for the bot in the developer portal; asking for another one is closed with 4014."""
-        self.allowed_intents = (
+        """The privileged intents enabled for the bot in the developer portal: asking for another one is closed with
+        4014, and without Message Content the REST API blanks message content too (Privileged Intents › HTTP
+        Restrictions)."""
+        self.world.privileged_intents = (
             (MESSAGE_CONTENT if message_content else 0) | (GUILD_MEMBERS if members else 0)
             | (GUILD_PRESENCES if presences else 0)
         )
@@ -243,17 +217,15 @@ class Gateway:
         await self.changes.notify()
 
     async def _watch_heartbeats(self, connection: GatewayConnection) -> None:
-        """Close a connection with 4009 (and end its session) once its heartbeats are overdue."""
+        """Close a connection once its heartbeats are overdue; its session stays, for the client to RESUME."""
         loop = asyncio.get_running_loop()
         while not connection.ws.closed:
             deadline = connection.last_heartbeat + HEARTBEAT_GRACE * self.heartbeat_interval_ms / 1000
             if loop.time() >= deadline:
                 self.timeouts += 1
-                session = connection.session
-                if session is not None:
-                    session.connection = None
-                    self.sessions.by_id.pop(session.id, None)  # "Session timed out": reconnect and start a new one
-                await connection.close(SESSION_TIMED_OUT, "Session timed out.")
+                if connection.session is not None:
+                    connection.session.connection = None  # from here on its events wait in the backlog
+                await connection.close(UNKNOWN_ERROR, "Heartbeat timed out.")
                 await self.changes.notify()
                 return
             await asyncio.sleep(max(deadline - loop.time(), 0.01))
@@ -275,13 +247,16 @@ class Gateway:
         watchdog = asyncio.create_task(self._watch_heartbeats(connection))
         try:
             async for message in ws:
-                if message.type is not WSMsgType.TEXT:
+                # JSON comes in text frames, or (hikari sends it so) in binary ones.
+                payload = _decode(message) if message.type in (WSMsgType.TEXT, WSMsgType.BINARY) else None
+                if not isinstance(payload, dict):
                     await connection.close(DECODE_ERROR, "Error while decoding payload.")
                     break
-                try:
-                    payload = json.loads(message.data)
-                except ValueError:
-                    await connection.close(DECODE_ERROR, "Error while decoding payload.")
+                if connection.count_received(asyncio.get_running_loop().time()) > self.events_per_minute:
+                    self.rate_limited += 1
+                    if connection.session is not None:
+                        connection.session.connection = None  # 4008 may reconnect: the session stays resumable
+                    await connection.close(RATE_LIMITED, "You are being rate limited.")
                     break
                 await self._receive(connection, payload)
         finally:
@@ -326,26 +301,61 @@ class Gateway:
         if connection.session is not None:
             await connection.close(ALREADY_AUTHENTICATED, "Already authenticated.")
             return
-        if data.get("token") != self.token or self.reject_token:
+        if data.get("token") != self.world.token or self.reject_token:
             await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
-        intents = int(data.get("intents", 0))
-        if intents & PRIVILEGED_INTENTS & ~self.allowed_intents:
+        intents = data.get("intents", 0)
+        if type(intents) is not int or intents < 0 or intents & ~DEFINED_INTENTS:
+            await connection.close(INVALID_INTENTS, "Invalid intent(s).")
+            return
+        if intents & PRIVILEGED_INTENTS & ~self.world.privileged_intents:
             await connection.close(DISALLOWED_INTENTS, "Disallowed intent(s).")
             return
-        session = GatewaySession(id=uuid.uuid4().hex, intents=intents, shard=data.get("shard"))
+        shard = data.get("shard")
+        if shard is not None and not _valid_shard(shard):
+            await connection.close(INVALID_SHARD, "Invalid shard.")
+            return
+        shard_id, shard_count = shard or (0, 1)
+        guilds = self.shard_guilds(shard_id, shard_count)
+        if len(guilds) > self.max_guilds_per_shard:
+            await connection.close(SHARDING_REQUIRED, "Sharding required.")
+            return
+        now = time.monotonic()
+        if self.session_starts.too_early(shard_id, now):
+            # Rate Limiting: more IDENTIFYs in a bucket than max_concurrency allows per 5 s get op 9.
+            self.session_starts.early += 1
+            connection.send({"op": INVALID_SESSION, "d": False})
+            await self.changes.notify()
+            return
+        if self.session_starts.remaining(now) == 0:
+            await self._reset_token(connection)
+            return
+        self.session_starts.start(shard_id, now)
+        session = GatewaySession(id=uuid.uuid4().hex, intents=intents, shard=shard)
         self.sessions.by_id[session.id] = session
         connection.session = session
         session.connection = connection
         self.identifies += 1
-        session.dispatch("READY", self._ready_payload(session))
+        session.dispatch("READY", self._ready_payload(session, guilds))
         if intents & GUILDS:
-            for guild in self.world.guilds.values():
+            for guild in guilds:
                 session.dispatch("GUILD_CREATE", guild.payload())
         await self.changes.notify()
 
+    async def _reset_token(self, connection: GatewayConnection) -> None:
+        """Identifying: past the day's session starts "all active sessions for the app will be terminated, the bot
+        token will be reset": every connection closes with 4004 and only the new token (twin.token) works."""
+        self.world.reset_token()
+        for other in list(self.connections):
+            if other.session is not None:
+                other.session.connection = None
+                self.sessions.by_id.pop(other.session.id, None)
+            await other.close(AUTHENTICATION_FAILED, "Authentication failed.")
+        await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
+        await self.changes.notify()
+
     async def _resume(self, connection: GatewayConnection, data: dict[str, Any]) -> None:
-        if data.get("token") != self.token or self.reject_token:
+        if data.get("token") != self.world.token or self.reject_token:
             await connection.close(AUTHENTICATION_FAILED, "Authentication failed.")
             return
         session = self.sessions.by_id.get(str(data.get("session_id")))
@@ -395,16 +405,15 @@ class Gateway:
             chunk["nonce"] = data["nonce"]
         session.dispatch("GUILD_MEMBERS_CHUNK", chunk)
 
-    def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
+    def _ready_payload(self, session: GatewaySession, guilds: list[Guild]) -> dict[str, Any]:
         world = self.world
-        return {
+        data: dict[str, Any] = {
             "v": 10,
             "user": {**world.bot_user.payload(), "verified": True, "mfa_enabled": False},
-            "guilds": [{"id": str(guild_id), "unavailable": True} for guild_id in world.guilds],
+            "guilds": [{"id": str(guild.id), "unavailable": True} for guild in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_url,
-            "shard": session.shard or [0, 1],
             "application": {"id": str(world.application_id), "flags": world.application_flags},
             "private_channels": [],
             "relationships": [],
@@ -414,3 +423,22 @@ class Gateway:
             "user_settings": {},
             "auth": {},
         }
+        if session.shard is not None:
+            data["shard"] = session.shard  # Ready › shard: "if sent when identifying"
+        return data
+
+
+def _decode(message: WSMessage) -> Any:
+    """A client's JSON payload from a text or binary frame; None if it is not JSON."""
+    try:
+        return json.loads(message.data)  # bytes are read as UTF-8
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _valid_shard(shard: Any) -> bool:
+    """IDENTIFY's `shard`: [shard_id, num_shards] with 0 <= shard_id < num_shards (events/gateway › Sharding)."""
+    return (
+        isinstance(shard, list) and len(shard) == 2 and all(type(n) is int for n in shard)
+        and 0 <= shard[0] < shard[1]
+    )

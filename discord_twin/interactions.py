@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-from .changes import DEFAULT_TIMEOUT, Changes
-from .models import Channel, Message, User
+from .changes import Changes
+from .models import Channel, Interaction, InteractionCallback, Message, User
 from .permissions import channel_permissions
 from .record import Record
 from .world import WorldState
 
-# Component types and the link button's style (interactions/message-components).
+# Component types and the link button's style (components/reference).
 BUTTON, STRING_SELECT, LINK_STYLE = 2, 3, 5
+USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT = 5, 6, 7, 8
 
 
 class ComponentError(ValueError):
@@ -28,89 +28,6 @@ class ComponentError(ValueError):
 def find_component(rows: list[dict[str, Any]], custom_id: str) -> dict[str, Any] | None:
     """The component with `custom_id` in a message's action rows."""
     return next((c for row in rows for c in row.get("components") or [] if c.get("custom_id") == custom_id), None)
-
-
-@dataclass(eq=False)
-class InteractionCallback:
-    """The bot's initial response to an interaction (POST .../callback)."""
-
-    type: int  # 4 message, 5 deferred message, 6 deferred update, 7 update, 9 modal, ...
-    data: dict[str, Any]
-    at: float = field(default_factory=time.perf_counter)
-
-
-@dataclass(eq=False)
-class Interaction:
-    """An interaction a test user opened (a command, or a click on a message's component), and everything the bot
-    answered to it."""
-
-    changes: Changes = field(repr=False)
-    id: int
-    token: str
-    command_type: int  # 1 slash command, 3 message context menu; 0 for a component
-    command_name: str  # the command's name, or the component's custom_id
-    user: User
-    channel: Channel
-    payload: dict[str, Any] = field(repr=False)
-    target_message: Message | None = None
-    # MESSAGE_COMPONENT interactions: the message whose component was used (the "original" of types 6 and 7).
-    source: Message | None = None
-    callbacks: list[InteractionCallback] = field(default_factory=list)
-    original: Message | None = None
-    followups: list[Message] = field(default_factory=list)
-    dispatched_at: float | None = None
-
-    @property
-    def type(self) -> int:
-        """Interaction Type: 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT."""
-        return 2 if self.source is None else 3
-
-    @property
-    def response(self) -> InteractionCallback | None:
-        return self.callbacks[0] if self.callbacks else None
-
-    @property
-    def message_type(self) -> int:
-        """Type of the bot's response messages: 20 for slash commands, 23 for context menus, 0 for components."""
-        return {1: 20, 3: 23}.get(self.command_type, 0)
-
-    def metadata_payload(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": str(self.id),
-            "type": self.type,
-            "user": self.user.payload(),
-            "authorizing_integration_owners": {"0": str(self.channel.guild_id)},
-        }
-        if self.source is not None:
-            data["interacted_message_id"] = str(self.source.id)
-            return data
-        data["name"], data["command_type"] = self.command_name, self.command_type
-        if self.target_message is not None:
-            data["target_message_id"] = str(self.target_message.id)
-        return data
-
-    async def wait_for_response(self, timeout: float = DEFAULT_TIMEOUT) -> InteractionCallback:
-        """The bot's initial response (any callback type)."""
-        return await self.changes.wait_until(lambda: self.response, timeout, f"a response to /{self.command_name}")
-
-    async def wait_for_original(
-        self, predicate: Callable[[Message], bool] | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> Message:
-        """The original response message once `predicate` holds (e.g. a deferred one filled in)."""
-
-        def find() -> Message | None:
-            original = self.original
-            return original if original is not None and (predicate is None or predicate(original)) else None
-
-        return await self.changes.wait_until(find, timeout, f"the original response to /{self.command_name}")
-
-    async def wait_for_followup(
-        self, predicate: Callable[[Message], bool] | None = None, timeout: float = DEFAULT_TIMEOUT
-    ) -> Message:
-        def find() -> Message | None:
-            return next((m for m in self.followups if predicate is None or predicate(m)), None)
-
-        return await self.changes.wait_until(find, timeout, f"a follow-up to /{self.command_name}")
 
 
 class Interactions:
@@ -180,6 +97,13 @@ class Interactions:
             if not minimum <= len(chosen) <= maximum:
                 raise ComponentError(f"select {custom_id!r} takes {minimum} to {maximum} values, not {len(chosen)}")
             data["values"] = chosen
+        elif component["type"] in (USER_SELECT, ROLE_SELECT, MENTIONABLE_SELECT, CHANNEL_SELECT):
+            chosen = list(values or [])
+            minimum, maximum = int(component.get("min_values", 1)), int(component.get("max_values", 1))
+            if not minimum <= len(chosen) <= maximum or len(set(chosen)) != len(chosen):
+                raise ComponentError(f"select {custom_id!r} takes {minimum} to {maximum} values, not {chosen}")
+            data["values"] = chosen
+            data["resolved"] = self._resolved(message.channel, int(component["type"]), chosen)
         elif values is not None:
             raise ComponentError(f"{custom_id!r} is a button: it takes no values")
         elif component.get("style") == LINK_STYLE:
@@ -199,8 +123,34 @@ class Interactions:
         )
         return await self._dispatch(interaction)
 
+    def _resolved(self, channel: Channel, kind: int, ids: list[str]) -> dict[str, Any]:
+        """A user, role, mentionable or channel select's Resolved Data (receiving-and-responding › Resolved Data
+        Structure); ComponentError for an id the select does not offer in this guild."""
+        guild = self.world.guilds[channel.guild_id] if channel.guild_id is not None else None
+        resolved: dict[str, dict[str, Any]] = {}
+        for raw in ids:
+            snowflake = int(raw) if raw.isdigit() else 0
+            member = guild.members.get(snowflake) if guild else None
+            role = guild.roles.get(snowflake) if guild else None
+            chosen = guild.channels.get(snowflake) if guild else None
+            if member is not None and kind in (USER_SELECT, MENTIONABLE_SELECT):
+                resolved.setdefault("users", {})[raw] = member.user.payload()
+                member_data = member.payload()
+                del member_data["user"]
+                resolved.setdefault("members", {})[raw] = member_data
+            elif role is not None and kind in (ROLE_SELECT, MENTIONABLE_SELECT):
+                resolved.setdefault("roles", {})[raw] = role.payload()
+            elif chosen is not None and kind == CHANNEL_SELECT:
+                resolved.setdefault("channels", {})[raw] = {**chosen.payload(), "permissions": str(
+                    channel_permissions(guild, chosen, self.world.bot_user) if guild else 0)}
+            else:
+                raise ComponentError(f"{raw!r} is not something this select offers in the guild")
+        return resolved
+
     def _payload(self, channel: Channel, user: User, kind: int, data: dict[str, Any]) -> dict[str, Any]:
         world = self.world
+        if channel.guild_id is None:
+            raise ValueError("the twin opens interactions in guild channels only, not in direct messages")
         guild = world.guilds[channel.guild_id]
         return {
             "id": str(world.ids.next()),

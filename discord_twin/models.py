@@ -1,25 +1,39 @@
-"""The things in the twin's world (users, guilds, channels, roles, members, messages, files) and their JSON payloads."""
+"""The things in the twin's world (users, guilds, channels, roles, members, messages, files, interactions) and their
+JSON payloads."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import io
 import itertools
 import mimetypes
 import re
+import secrets
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .interactions import Interaction
-    from .permissions import Overwrite
+from .changes import DEFAULT_TIMEOUT, Changes
 
 DISCORD_EPOCH_MS = 1420070400000
 
-# Message flags.
+# Message flags (resources/message › Message Flags).
+FLAG_SUPPRESS_EMBEDS = 1 << 2
 FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
+FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
+FLAG_IS_VOICE_MESSAGE = 1 << 13
+FLAG_IS_COMPONENTS_V2 = 1 << 15
+# The flags a bot may set: Create Message ("only SUPPRESS_EMBEDS, SUPPRESS_NOTIFICATIONS, IS_VOICE_MESSAGE, and
+# IS_COMPONENTS_V2 can be set"); an interaction's message may also be EPHEMERAL (receiving-and-responding ›
+# Messages).
+CHANNEL_MESSAGE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_IS_VOICE_MESSAGE | FLAG_IS_COMPONENTS_V2
+INTERACTION_MESSAGE_FLAGS = CHANNEL_MESSAGE_FLAGS | FLAG_EPHEMERAL
 
 _MENTION = re.compile(r"<@!?(\d+)>")
 
@@ -28,8 +42,10 @@ class SnowflakeFactory:
     """Increasing snowflakes built like Discord's: milliseconds since 2015 in the top bits."""
 
     def __init__(self) -> None:
-        self._last = 0
+        self._started = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        self._last = self._started << 22  # later ids, even if the clock steps back, stay above the earlier() ones
         self._increment = itertools.count()
+        self._earlier = itertools.count(1)
 
     def next(self) -> int:
         millis = int(time.time() * 1000) - DISCORD_EPOCH_MS
@@ -37,6 +53,37 @@ class SnowflakeFactory:
         # Strictly increasing even when many ids fall in one millisecond or the clock steps back.
         self._last = max(candidate, self._last + 1)
         return self._last
+
+    def earlier(self) -> int:
+        """An id from before the first `next()`, each a millisecond before the previous one.
+
+        For guilds: a shard is chosen from the id's milliseconds (events/gateway › Sharding Formula), so guilds made
+        in one burst would all land on one shard; a millisecond apart, consecutive guilds fall on consecutive shards,
+        as guilds created over months do on Discord.
+        """
+        return ((self._started - next(self._earlier)) << 22) | (1 << 17)
+
+
+def bot_token(user_id: int) -> str:
+    """A bot token shaped like Discord's: the user id in base64, a base64 timestamp, and a secret part.
+
+    Libraries read the bot's id from the first part (hikari does, and refuses a token where it is not).
+    """
+
+    def encode(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    return f"{encode(str(user_id).encode())}.{encode(int(time.time()).to_bytes(4, 'big'))}.{secrets.token_urlsafe(27)}"
+
+
+def user_id_of_token(token: str) -> int | None:
+    """The bot user id a Discord-shaped token names in its first part; None for a token of another shape."""
+    first = token.split(".", 1)[0]
+    try:
+        decoded = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return int(decoded) if decoded.isdigit() and 0 < int(decoded) < 1 << 63 else None
 
 
 def snowflake_time(snowflake: int) -> datetime:
@@ -94,18 +141,52 @@ class Role:
         }
 
 
+ROLE, MEMBER = 0, 1  # overwrite types
+
+
+@dataclass
+class Overwrite:
+    """A channel permission overwrite for a role (type 0) or a member (type 1)."""
+
+    id: int
+    type: int
+    allow: int = 0
+    deny: int = 0
+
+    def payload(self) -> dict[str, object]:
+        return {"id": str(self.id), "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
+
+
+GUILD_TEXT, DM = 0, 1  # channel types
+
+
 @dataclass(eq=False)
 class Channel:
+    """A guild's text channel, or (type DM, no guild) the direct messages between the bot and `recipient`."""
+
     id: int
-    guild_id: int
+    guild_id: int | None
     name: str
     position: int = 0
-    type: int = 0  # GUILD_TEXT
+    type: int = GUILD_TEXT
     last_message_id: int | None = None
     # Permission overwrites by role or member id (permissions.Overwrite).
     overwrites: dict[int, Overwrite] = field(default_factory=dict)
+    recipient: User | None = None  # DM channels: the user the bot talks with
+
+    @property
+    def is_dm(self) -> bool:
+        return self.guild_id is None
 
     def payload(self) -> dict[str, Any]:
+        if self.recipient is not None:
+            return {  # resources/channel › Example DM Channel
+                "id": str(self.id),
+                "type": DM,
+                "last_message_id": None if self.last_message_id is None else str(self.last_message_id),
+                "recipients": [self.recipient.payload()],
+                "flags": 0,
+            }
         return {
             "id": str(self.id),
             "type": self.type,
@@ -221,6 +302,34 @@ class Attachment:
     content_type: str | None = None
 
 
+@dataclass
+class CdnUrls:
+    """Where the CDN is, and the signatures of its attachment URLs (reference › Signed Attachment CDN URLs: `ex`, the
+    hex expiry time, `is`, the hex issue time, and `hm`, a signature "that remains valid until the URL's expiration").
+    Every payload carries a freshly signed URL, as Discord refreshes them; a URL stops working after `lifetime`."""
+
+    base: str = ""  # http://host:port once the twin serves
+    lifetime: float = 24 * 3600.0
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+
+    def signed(self, path: str) -> str:
+        issued = int(time.time())
+        expires = int(time.time() + self.lifetime)
+        return f"{self.base}{path}?ex={expires:x}&is={issued:x}&hm={self._signature(path, expires, issued)}&"
+
+    def valid(self, path: str, query: Mapping[str, str]) -> bool:
+        """Whether `query` signs `path` and has not expired."""
+        try:
+            expires, issued = int(query.get("ex", ""), 16), int(query.get("is", ""), 16)
+        except ValueError:
+            return False
+        expected = self._signature(path, expires, issued)
+        return hmac.compare_digest(expected, query.get("hm", "")) and time.time() < expires
+
+    def _signature(self, path: str, expires: int, issued: int) -> str:
+        return hmac.new(self.secret, f"{path}:{expires:x}:{issued:x}".encode(), hashlib.sha256).hexdigest()
+
+
 @dataclass(eq=False)
 class StoredAttachment:
     """A file held by the twin's CDN, posted by a user or uploaded by the bot."""
@@ -230,7 +339,7 @@ class StoredAttachment:
     filename: str
     content_type: str | None
     data: bytes
-    cdn_base: str
+    cdn: CdnUrls = field(repr=False)
     width: int | None = None
     height: int | None = None
     description: str | None = None
@@ -240,12 +349,17 @@ class StoredAttachment:
         return len(self.data)
 
     @property
+    def path(self) -> str:
+        """The file's place on the CDN, which its signature covers (the media proxy serves the same path)."""
+        return f"/attachments/{self.channel_id}/{self.id}/{self.filename}"
+
+    @property
     def url(self) -> str:
-        return f"{self.cdn_base}/attachments/{self.channel_id}/{self.id}/{self.filename}"
+        return self.cdn.signed(self.path)
 
     @property
     def proxy_url(self) -> str:
-        return f"{self.cdn_base}/media-proxy/attachments/{self.channel_id}/{self.id}/{self.filename}"
+        return self.cdn.signed(self.path).replace(self.cdn.base, f"{self.cdn.base}/media-proxy", 1)
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -316,7 +430,7 @@ class Message:
         return snowflake_time(self.id)
 
     @property
-    def guild_id(self) -> int:
+    def guild_id(self) -> int | None:
         return self.channel.guild_id
 
     @property
@@ -351,7 +465,6 @@ class Message:
         data: dict[str, Any] = {
             "id": str(self.id),
             "channel_id": str(self.channel.id),
-            "guild_id": str(self.channel.guild_id),
             "author": self.author.payload(),
             "content": self.content,
             "timestamp": iso(self.timestamp),
@@ -372,6 +485,8 @@ class Message:
             "type": self.type,
             "flags": self.flags,
         }
+        if self.channel.guild_id is not None:  # direct messages carry no guild_id
+            data["guild_id"] = str(self.channel.guild_id)
         if member is not None:
             # Discord sends the author's member without its nested user.
             member_data = member.payload()
@@ -393,8 +508,9 @@ class Message:
                 "type": 0,
                 "message_id": str(self.reference_id),
                 "channel_id": str(self.channel.id),
-                "guild_id": str(self.channel.guild_id),
             }
+            if self.channel.guild_id is not None:
+                data["message_reference"]["guild_id"] = str(self.channel.guild_id)
             if include_reference:
                 data["referenced_message"] = (
                     None
@@ -418,3 +534,86 @@ class MessageEdit:
     @property
     def files(self) -> list[StoredAttachment]:
         return self.attachments
+
+
+@dataclass(eq=False)
+class InteractionCallback:
+    """The bot's initial response to an interaction (POST .../callback)."""
+
+    type: int  # 4 message, 5 deferred message, 6 deferred update, 7 update, 9 modal, ...
+    data: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)
+
+
+@dataclass(eq=False)
+class Interaction:
+    """An interaction a test user opened (a command, or a click on a message's component), and everything the bot
+    answered to it."""
+
+    changes: Changes = field(repr=False)
+    id: int
+    token: str
+    command_type: int  # 1 slash command, 3 message context menu; 0 for a component
+    command_name: str  # the command's name, or the component's custom_id
+    user: User
+    channel: Channel
+    payload: dict[str, Any] = field(repr=False)
+    target_message: Message | None = None
+    # MESSAGE_COMPONENT interactions: the message whose component was used (the "original" of types 6 and 7).
+    source: Message | None = None
+    callbacks: list[InteractionCallback] = field(default_factory=list)
+    original: Message | None = None
+    followups: list[Message] = field(default_factory=list)
+    dispatched_at: float | None = None
+
+    @property
+    def type(self) -> int:
+        """Interaction Type: 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT."""
+        return 2 if self.source is None else 3
+
+    @property
+    def response(self) -> InteractionCallback | None:
+        return self.callbacks[0] if self.callbacks else None
+
+    @property
+    def message_type(self) -> int:
+        """Type of the bot's response messages: 20 for slash commands, 23 for context menus, 0 for components."""
+        return {1: 20, 3: 23}.get(self.command_type, 0)
+
+    def metadata_payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "type": self.type,
+            "user": self.user.payload(),
+            "authorizing_integration_owners": {"0": str(self.channel.guild_id)},
+        }
+        if self.source is not None:
+            data["interacted_message_id"] = str(self.source.id)
+            return data
+        data["name"], data["command_type"] = self.command_name, self.command_type
+        if self.target_message is not None:
+            data["target_message_id"] = str(self.target_message.id)
+        return data
+
+    async def wait_for_response(self, timeout: float = DEFAULT_TIMEOUT) -> InteractionCallback:
+        """The bot's initial response (any callback type)."""
+        return await self.changes.wait_until(lambda: self.response, timeout, f"a response to /{self.command_name}")
+
+    async def wait_for_original(
+        self, predicate: Callable[[Message], bool] | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> Message:
+        """The original response message once `predicate` holds (e.g. a deferred one filled in)."""
+
+        def find() -> Message | None:
+            original = self.original
+            return original if original is not None and (predicate is None or predicate(original)) else None
+
+        return await self.changes.wait_until(find, timeout, f"the original response to /{self.command_name}")
+
+    async def wait_for_followup(
+        self, predicate: Callable[[Message], bool] | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> Message:
+        def find() -> Message | None:
+            return next((m for m in self.followups if predicate is None or predicate(m)), None)
+
+        return await self.changes.wait_until(find, timeout, f"a follow-up to /{self.command_name}")

@@ -9,15 +9,12 @@ MENTION_EVERYONE, SEND_TTS_MESSAGES, ATTACH_FILES and EMBED_LINKS.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .models import Channel, Guild, User
+from .models import MEMBER, ROLE, Channel, Guild, User
 
 # Bitwise Permission Flags.
 ADD_REACTIONS = 1 << 6
 ADMINISTRATOR = 1 << 3
+MANAGE_MESSAGES = 1 << 13
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
 SEND_TTS_MESSAGES = 1 << 12
@@ -32,6 +29,11 @@ DEFAULT_EVERYONE_PERMISSIONS = (
     VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
     | USE_APPLICATION_COMMANDS
 )
+# What the bot may do in a direct message channel: there are no roles or overwrites there.
+DM_PERMISSIONS = (
+    VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES | READ_MESSAGE_HISTORY | ADD_REACTIONS
+    | USE_APPLICATION_COMMANDS
+)
 # The names Discord's client shows, for error messages and logs.
 NAMES = {
     VIEW_CHANNEL: "View Channel",
@@ -41,22 +43,6 @@ NAMES = {
     READ_MESSAGE_HISTORY: "Read Message History",
     ADD_REACTIONS: "Add Reactions",
 }
-
-ROLE, MEMBER = 0, 1  # overwrite types
-
-
-@dataclass
-class Overwrite:
-    """A channel permission overwrite for a role (type 0) or a member (type 1)."""
-
-    id: int
-    type: int
-    allow: int = 0
-    deny: int = 0
-
-    def payload(self) -> dict[str, object]:
-        return {"id": str(self.id), "type": self.type, "allow": str(self.allow), "deny": str(self.deny)}
-
 
 def guild_permissions(guild: Guild, user: User) -> int:
     """The owner has every permission; others those of @everyone and their roles (all of them with Administrator)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +11,8 @@ from .actions import UserActions
 from .cdn import Cdn
 from .changes import Changes
 from .faults import Faults
-from .gateway import Gateway, Sessions
+from .gateway import Gateway
+from .sessions import Sessions
 from .interactions import Interactions
 from .models import Channel, Message, MessageEdit, User
 from .record import Record
@@ -33,19 +33,16 @@ class DiscordTwin:
     """
 
     def __init__(self, *, token: str | None = None, bot_name: str = "digitbot", host: str = "127.0.0.1") -> None:
-        self.token = token or f"twin.{secrets.token_urlsafe(24)}"
         self.host = host
         self.changes = Changes(describe=self._summary)
         sessions = Sessions()
-        self.world = WorldState(sessions, bot_name=bot_name)
+        self.world = WorldState(sessions, bot_name=bot_name, token=token)
         self.record = Record(self.world, self.changes)
         self.interactions = Interactions(self.world, self.record, self.changes)
         self.actions = UserActions(self.world, self.record, self.interactions, self.changes)
-        self.gateway = Gateway(self.world, sessions, self.token, self.changes)
+        self.gateway = Gateway(self.world, sessions, self.changes)
         self.faults = Faults(self.gateway)
-        self.rest = RestApi(
-            self.token, self.world, self.record, self.interactions, self.gateway, self.faults, self.changes
-        )
+        self.rest = RestApi(self.world, self.record, self.interactions, self.gateway, self.faults, self.changes)
         self.cdn = Cdn(self.world, self.faults)
         self.api_base = ""
         self.gateway_url = ""
@@ -61,6 +58,7 @@ class DiscordTwin:
         self.create_role = self.world.create_role
         self.add_member = self.world.add_member
         self.set_permission_overwrite = self.world.set_permission_overwrite
+        self.open_dm = self.world.open_dm  # a user's direct messages with the bot
         # Acting as users:
         self.post_message = self.actions.post_message
         self.edit_message_as_user = self.actions.edit_message_as_user
@@ -120,7 +118,7 @@ class DiscordTwin:
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         base = f"http://{self.host}:{self.port}"
-        self.cdn_base = self.world.cdn_base = base
+        self.cdn_base = self.world.cdn.base = base
         self.api_base = f"{base}/api/v10"
         self.gateway_url = self.gateway.url = f"ws://{self.host}:{self.port}/gateway"
         return self
@@ -138,6 +136,11 @@ class DiscordTwin:
         await self.stop()
 
     # -- who the bot is, and what it did -------------------------------------------------------
+
+    @property
+    def token(self) -> str:
+        """The bot's token: shaped like Discord's (its first part is the bot's id in base64) unless one was given."""
+        return self.world.token
 
     @property
     def bot_user(self) -> User:

@@ -33,7 +33,6 @@ class RestApi:
 
     def __init__(
         self,
-        token: str,
         world: WorldState,
         record: Record,
         interactions: Interactions,
@@ -42,7 +41,7 @@ class RestApi:
         changes: Changes,
     ) -> None:
         self.rate_limits = RateLimiter()
-        self.middleware = RestMiddleware(token, faults, self.rate_limits)
+        self.middleware = RestMiddleware(world, faults, self.rate_limits)
         self.application = ApplicationRoutes(world, gateway)
         self.messages = MessageRoutes(world, record)
         self.guilds = GuildRoutes(world)
@@ -53,10 +52,14 @@ class RestApi:
         p = API_PREFIX
         msg = f"{p}/channels/{{channel_id}}/messages/{{message_id}}"
         hook = f"{p}/webhooks/{{application_id}}/{{token}}"
+        cmd = f"{p}/applications/{{application_id}}/commands"
+        guild_cmd = f"{p}/applications/{{application_id}}/guilds/{{guild_id}}/commands"
         return [
             web.get(f"{p}/users/@me", self.application.get_me),
+            web.post(f"{p}/users/@me/channels", self.messages.open_dm),
+            web.get(f"{p}/users/{{user_id}}", self.application.get_user),
             web.get(f"{p}/gateway", self.application.get_gateway),
-            web.get(f"{p}/gateway/bot", self.application.get_gateway),
+            web.get(f"{p}/gateway/bot", self.application.get_gateway_bot),
             web.get(f"{p}/oauth2/applications/@me", self.application.get_application),
             web.get(f"{p}/applications/@me", self.application.get_application),
             web.get(f"{p}/channels/{{channel_id}}", self.messages.get_channel),
@@ -70,11 +73,16 @@ class RestApi:
             web.post(f"{p}/channels/{{channel_id}}/typing", self.messages.typing),
             web.get(f"{p}/guilds/{{guild_id}}", self.guilds.get_guild),
             web.get(f"{p}/guilds/{{guild_id}}/members/{{user_id}}", self.guilds.get_member),
-            web.get(f"{p}/applications/{{application_id}}/commands", self.commands.get_commands),
-            web.put(f"{p}/applications/{{application_id}}/commands", self.commands.put_commands),
-            web.post(f"{p}/applications/{{application_id}}/commands", self.commands.post_command),
-            web.get(f"{p}/applications/{{application_id}}/guilds/{{guild_id}}/commands", self.commands.get_commands),
-            web.put(f"{p}/applications/{{application_id}}/guilds/{{guild_id}}/commands", self.commands.put_commands),
+            web.get(cmd, self.commands.get_commands),
+            web.put(cmd, self.commands.put_commands),
+            web.post(cmd, self.commands.post_command),
+            web.get(f"{cmd}/{{command_id}}", self.commands.get_command),
+            web.delete(f"{cmd}/{{command_id}}", self.commands.delete_command),
+            web.get(guild_cmd, self.commands.get_commands),
+            web.put(guild_cmd, self.commands.put_commands),
+            web.post(guild_cmd, self.commands.post_command),
+            web.get(f"{guild_cmd}/{{command_id}}", self.commands.get_command),
+            web.delete(f"{guild_cmd}/{{command_id}}", self.commands.delete_command),
             web.post(f"{p}/interactions/{{interaction_id}}/{{token}}/callback", self.interactions.callback),
             web.post(hook, self.interactions.execute_webhook),
             web.get(f"{hook}/messages/{{message_id}}", self.interactions.get_webhook_message),

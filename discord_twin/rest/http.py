@@ -60,8 +60,9 @@ def channel_of(world: WorldState, request: web.Request) -> Channel:
 
 
 def message_of(world: WorldState, request: web.Request, channel: Channel) -> Message:
-    """The message named by the path's {message_id}, in `channel`."""
+    """The message named by the path's {message_id}, in `channel`. An ephemeral message is not in any channel: only
+    its interaction's webhook reaches it (receiving-and-responding › Followup Messages)."""
     message = world.messages.get(snowflake(request.match_info["message_id"]))
-    if message is None or message.deleted or message.channel is not channel:
+    if message is None or message.deleted or message.channel is not channel or message.ephemeral:
         raise DiscordError(404, 10008, "Unknown Message")
     return message

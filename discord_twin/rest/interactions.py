@@ -7,12 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ..interactions import Interaction, Interactions
-from ..models import FLAG_EPHEMERAL, FLAG_LOADING, Message
+from ..interactions import Interactions
+from ..models import FLAG_EPHEMERAL, FLAG_LOADING, Interaction, Message
 from ..record import Record
 from ..world import WorldState
 from .bodies import ParsedBody, apply_edit, new_bot_message, read_body
 from .http import DiscordError, form_error, json_response, snowflake
+from .validation import validate_modal
 
 
 class InteractionRoutes:
@@ -43,6 +44,9 @@ class InteractionRoutes:
             )
             message.type, message.reference_id = interaction.message_type, None
         elif kind == 5:  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: a "thinking..." placeholder
+            # Interaction Callback Data Structure: with this type "the only valid message flag you may use is EPHEMERAL".
+            if int(data.get("flags") or 0) & ~FLAG_EPHEMERAL:
+                raise form_error("data.flags", "MESSAGE_FLAGS_INVALID", "Only EPHEMERAL may be set when deferring")
             flags = FLAG_LOADING | (int(data.get("flags") or 0) & FLAG_EPHEMERAL)
             message = Message(
                 id=self.world.ids.next(),
@@ -64,7 +68,14 @@ class InteractionRoutes:
             if kind == 7:  # UPDATE_MESSAGE: the component's message is edited in place
                 apply_edit(self.world, source, ParsedBody(data, body.files))
                 await self.record.edited(source, by_bot=True)
-        elif kind not in (1, 8, 9, 10, 12):
+        elif kind == 9:  # MODAL: "Not available for MODAL_SUBMIT and PING interactions", which the twin never sends
+            validate_modal(data)
+        elif kind in (1, 8):
+            # PONG "ACK a Ping" and APPLICATION_COMMAND_AUTOCOMPLETE_RESULT answer PING and autocomplete interactions;
+            # the twin sends neither, so a command or a click cannot be answered with them.
+            raise form_error("type", "INTERACTION_CALLBACK_TYPE_INVALID",
+                             f"Callback type {kind} does not answer a {'command' if interaction.type == 2 else 'component'}")
+        elif kind not in (10, 12):
             raise form_error("type", "BASE_TYPE_CHOICES", f"Value must be one of valid callback types, got {kind}")
         await self.interactions.responded(interaction, kind, data, message)
         if request.query.get("with_response") not in ("1", "true", "True"):
@@ -104,9 +115,8 @@ class InteractionRoutes:
             message = new_bot_message(self.world, interaction.channel, body, interaction=interaction)
             message.webhook_id = self.world.application_id
             await self.interactions.followed_up(interaction, message)
-        if request.query.get("wait") in ("1", "true", "True"):
-            return json_response(self.world.message_payload(message))
-        return web.Response(status=204)
+        # Create Followup Message: "Functions the same as Execute Webhook, but `wait` is always true".
+        return json_response(self.world.message_payload(message))
 
     async def get_webhook_message(self, request: web.Request) -> web.Response:
         interaction = self._interaction(request)

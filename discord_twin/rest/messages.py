@@ -1,4 +1,4 @@
-"""Channel routes: the channel, its messages (list, create, get, edit, delete), reactions, typing.
+"""Channel routes: the channel, its messages (list, create, get, edit, delete), reactions, typing; opening a DM.
 
 Each checks the bot's permissions in the channel as Discord does (topics/permissions; JSON error codes from
 topics/opcodes-and-status-codes): a channel it cannot view is 403 / 50001 "Missing Access"; a missing permission for
@@ -15,6 +15,7 @@ from ..permissions import (
     ADD_REACTIONS,
     ATTACH_FILES,
     EMBED_LINKS,
+    MANAGE_MESSAGES,
     READ_MESSAGE_HISTORY,
     SEND_MESSAGES,
     VIEW_CHANNEL,
@@ -42,6 +43,15 @@ class MessageRoutes:
             raise DiscordError(403, 50013, "Missing Permissions")
         return permissions
 
+    async def open_dm(self, request: web.Request) -> web.Response:
+        """resources/user › Create DM: the DM channel with `recipient_id`, the existing one if there is one."""
+        body = await read_body(request)
+        raw = str(body.json.get("recipient_id"))
+        user = self.world.users.get(int(raw)) if raw.isdigit() else None
+        if user is None or user is self.world.bot_user:
+            raise DiscordError(400, 50033, "Invalid Recipient(s)")
+        return json_response(self.world.open_dm(user).payload())
+
     async def get_channel(self, request: web.Request) -> web.Response:
         channel = channel_of(self.world, request)
         self._require(channel)
@@ -58,7 +68,7 @@ class MessageRoutes:
         if "after" in request.query:
             found = [m for m in found if m.id > int(request.query["after"])][:limit]
         found = sorted(found, key=lambda m: m.id, reverse=True)[:limit]
-        return json_response([self.world.message_payload(m) for m in found])
+        return json_response([self.world.rest_message_payload(m) for m in found])
 
     async def create_message(self, request: web.Request) -> web.Response:
         channel = channel_of(self.world, request)
@@ -72,7 +82,7 @@ class MessageRoutes:
     async def get_message(self, request: web.Request) -> web.Response:
         channel = channel_of(self.world, request)
         self._require(channel, READ_MESSAGE_HISTORY)
-        return json_response(self.world.message_payload(message_of(self.world, request, channel)))
+        return json_response(self.world.rest_message_payload(message_of(self.world, request, channel)))
 
     async def edit_message(self, request: web.Request) -> web.Response:
         channel = channel_of(self.world, request)
@@ -98,15 +108,27 @@ class MessageRoutes:
             body.json.pop("embed", None)
 
     async def delete_message(self, request: web.Request) -> web.Response:
+        """Delete Message: another user's message in a guild channel needs MANAGE_MESSAGES; in a DM it cannot be
+        deleted at all (50003 "Cannot execute action on a DM channel")."""
         channel = channel_of(self.world, request)
-        self._require(channel)
-        await self.record.bot_deleted(message_of(self.world, request, channel))
+        permissions = self._require(channel)
+        message = message_of(self.world, request, channel)
+        if message.author is not self.world.bot_user:
+            if channel.is_dm:
+                raise DiscordError(403, 50003, "Cannot execute action on a DM channel")
+            if not permissions & MANAGE_MESSAGES:
+                raise DiscordError(403, 50013, "Missing Permissions")
+        await self.record.bot_deleted(message)
         return web.Response(status=204)
 
     async def add_reaction(self, request: web.Request) -> web.Response:
+        """Create Reaction: READ_MESSAGE_HISTORY, and ADD_REACTIONS only "if nobody else has reacted to the message
+        using this emoji"."""
         channel = channel_of(self.world, request)
-        self._require(channel, READ_MESSAGE_HISTORY | ADD_REACTIONS)
+        permissions = self._require(channel, READ_MESSAGE_HISTORY)
         message = message_of(self.world, request, channel)
+        if not message.reactions.get(request.match_info["emoji"]) and not permissions & ADD_REACTIONS:
+            raise DiscordError(403, 50013, "Missing Permissions")
         await self.record.reaction(message, request.match_info["emoji"], self.world.bot_user.id, added=True)
         return web.Response(status=204)
 
@@ -116,6 +138,9 @@ class MessageRoutes:
         message = message_of(self.world, request, channel)
         raw_user = request.match_info["user_id"]
         user_id = self.world.bot_user.id if raw_user == "@me" else snowflake(raw_user)
+        # Delete User Reaction: "Deletes another user's reaction. This endpoint requires the MANAGE_MESSAGES permission"
+        if user_id != self.world.bot_user.id and not self.world.bot_permissions(channel) & MANAGE_MESSAGES:
+            raise DiscordError(403, 50013, "Missing Permissions")
         await self.record.reaction(message, request.match_info["emoji"], user_id, added=False)
         return web.Response(status=204)
 

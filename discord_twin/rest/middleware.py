@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from ..faults import Faults, RestFault
+from ..world import WorldState
 from .http import API_PREFIX, DiscordError, Handler
-from .ratelimit import Bucket, RateLimiter, too_many_requests
+from .ratelimit import Bucket, RateLimiter, cloudflare_ban
 
 log = logging.getLogger(__name__)
 
 # Routes authenticated by the interaction token in the URL rather than by the bot token.
 TOKEN_IN_URL_PREFIXES = (f"{API_PREFIX}/webhooks/", f"{API_PREFIX}/interactions/")
+# events/gateway › Get Gateway: "This endpoint does not require authentication."
+UNAUTHENTICATED_PATHS = {f"{API_PREFIX}/gateway"}
 
 
 @dataclass
@@ -32,8 +35,8 @@ class RestCall:
 class RestMiddleware:
     """An aiohttp middleware for the paths under /api/v10; anything else (the CDN, the gateway) passes untouched."""
 
-    def __init__(self, token: str, faults: Faults, rate_limits: RateLimiter) -> None:
-        self.token = token
+    def __init__(self, world: WorldState, faults: Faults, rate_limits: RateLimiter) -> None:
+        self.world = world
         self.faults = faults
         self.rate_limits = rate_limits
         self.calls: list[RestCall] = []
@@ -53,30 +56,35 @@ class RestMiddleware:
             self.calls.append(RestCall(request.method, request.path, "?", status))
             return response
         template = match_info.route.resource.canonical if match_info.route.resource else request.path
+        if self.rate_limits.banned():
+            self.rate_limits.bans += 1
+            self.calls.append(RestCall(request.method, request.path, template, 429))
+            return cloudflare_ban()
         bucket = self.rate_limits.bucket_of(request, template)
         try:
             response = await self._guarded(request, handler, bucket)
         except DiscordError as error:
             response = error.response()
-        self.rate_limits.add_headers(response, bucket)
+        if bucket is not None and response.status != 429:  # a 429 carries its own headers
+            self.rate_limits.add_headers(response, bucket)
+        self.rate_limits.count_invalid(response)
         self.calls.append(RestCall(request.method, request.path, template, response.status))
         return response
 
-    async def _guarded(self, request: web.Request, handler: Handler, bucket: Bucket) -> web.StreamResponse:
-        if not request.path.startswith(TOKEN_IN_URL_PREFIXES):
-            if request.headers.get("Authorization") != f"Bot {self.token}":
+    async def _guarded(self, request: web.Request, handler: Handler, bucket: Bucket | None) -> web.StreamResponse:
+        if not request.path.startswith(TOKEN_IN_URL_PREFIXES) and request.path not in UNAUTHENTICATED_PATHS:
+            if request.headers.get("Authorization") != f"Bot {self.world.token}":
                 raise DiscordError(401, 0, "401: Unauthorized")
         fault = self.faults.take_rest_fault(request.method, request.path)
         if fault is not None:
-            return self._fault_response(fault)
-        limited = self.rate_limits.take(bucket)
+            return self._fault_response(fault, bucket)
+        limited = self.rate_limits.take(bucket) if bucket is not None else None
         if limited is not None:
             return limited
         return await handler(request)
 
-    @staticmethod
-    def _fault_response(fault: RestFault) -> web.Response:
+    def _fault_response(self, fault: RestFault, bucket: Bucket | None) -> web.Response:
         if fault.status != 429:
             code, message = fault.error()
             return DiscordError(fault.status, code, message).response()
-        return too_many_requests(fault.retry_after, fault.scope)
+        return self.rate_limits.refuse(bucket, fault.retry_after, fault.scope)

@@ -5,12 +5,14 @@ X-RateLimit-* headers and Discord's 429 answer.
 Discord does not publish every route's numbers ("should not hard code"); the twin uses the widely observed ones for
 the routes a bot answers with: 5 messages per 5 s per channel, 5 edits or deletions per 5 s per channel, one reaction
 per 0.25 s per channel, and 5 interaction-webhook calls per 2 s per interaction token ("Interactions webhooks share
-the same rate limit properties as normal webhooks"). Interaction endpoints are not bound to the global limit.
+the same rate limit properties as normal webhooks"). Interaction endpoints are not bound to the global limit, and the
+interaction callback has no bucket at all: Discord answers it without X-RateLimit-* headers.
 `relax()` lifts all of this for load tests of a bot's own throughput (not Discord's behaviour).
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import math
 import time
@@ -22,6 +24,8 @@ from .http import API_PREFIX, json_response
 
 # Routes whose calls carry the interaction token instead of the bot token: exempt from the global limit.
 INTERACTION_PREFIXES = (f"{API_PREFIX}/webhooks/", f"{API_PREFIX}/interactions/")
+# The interaction callback: no bucket, no rate limit headers.
+UNLIMITED_PREFIX = f"{API_PREFIX}/interactions/"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,15 @@ ROUTE_LIMITS: dict[tuple[str, str], RouteLimit] = {
     ("DELETE", f"{_HOOK}/messages/{{message_id}}"): RouteLimit(5, 2.0),
 }
 RELAXED = RouteLimit(1000, 1.0)
+# Invalid Request Limit aka Cloudflare bans: "10,000 per 10 minutes. An invalid request is one that results in 401,
+# 403, or 429 statuses"; "429 errors returned with X-RateLimit-Scope: shared are not counted".
+INVALID_REQUEST_LIMIT = RouteLimit(10_000, 600.0)
+
+
+def cloudflare_ban() -> web.Response:
+    """What an IP address restricted for too many invalid requests gets: Cloudflare's 429 page, not Discord's JSON
+    (no Via header: discord.py reads that as a ban and raises instead of retrying)."""
+    return web.Response(status=429, text="error code: 1015", content_type="text/plain")
 
 
 def too_many_requests(retry_after: float, scope: str = "user", code: int = 0) -> web.Response:
@@ -87,6 +100,9 @@ class RateLimiter:
         self.override: RouteLimit | None = None  # set_rate_limit: one limit for every route
         self._windows: dict[str, _Window] = {}
         self.limited: list[tuple[str, str]] = []  # (bucket key or "global", scope) of every 429 answered
+        self.invalid_limit = INVALID_REQUEST_LIMIT
+        self._invalid: collections.deque[float] = collections.deque()  # when each recent invalid request was answered
+        self.bans = 0  # requests answered with Cloudflare's ban
 
     def set_rate_limit(self, limit: int, window: float) -> None:
         """Enforce `limit` requests per `window` seconds on every route bucket (replacing the per-route table)."""
@@ -103,8 +119,24 @@ class RateLimiter:
         """1000 per second everywhere: for measuring a bot's own throughput, not Discord's behaviour."""
         self.override = self.global_limit = RELAXED
 
-    def bucket_of(self, request: web.Request, template: str) -> Bucket:
-        """The request's route bucket: the route (method and template) plus its top-level resource."""
+    def banned(self) -> bool:
+        """Whether the bot is over the invalid request limit (and so restricted) right now."""
+        now = time.monotonic()
+        while self._invalid and now - self._invalid[0] >= self.invalid_limit.window:
+            self._invalid.popleft()
+        return len(self._invalid) >= self.invalid_limit.limit
+
+    def count_invalid(self, response: web.StreamResponse) -> None:
+        """Count a 401, 403 or 429 answer (a 429 of scope "shared" excepted) towards the invalid request limit."""
+        shared = response.headers.get("X-RateLimit-Scope") == "shared"
+        if response.status in (401, 403) or (response.status == 429 and not shared):
+            self._invalid.append(time.monotonic())
+
+    def bucket_of(self, request: web.Request, template: str) -> Bucket | None:
+        """The request's route bucket: the route (method and template) plus its top-level resource; None for the
+        interaction callback, which has none."""
+        if request.path.startswith(UNLIMITED_PREFIX):
+            return None
         info = request.match_info
         major = info.get("channel_id") or info.get("guild_id") or info.get("token") or ""
         route = f"{request.method} {template}"
@@ -118,23 +150,34 @@ class RateLimiter:
         if bucket.global_applies:
             window = self._window("global", self.global_limit)
             if window.used >= self.global_limit.limit:
-                self.limited.append(("global", "global"))
-                return too_many_requests(self._reset_after(window, self.global_limit), "global")
+                return self.refuse(bucket, self._reset_after(window, self.global_limit), "global")
         window = self._window(bucket.key, bucket.limit)
         if window.used >= bucket.limit.limit:
-            self.limited.append((bucket.key, "user"))
-            return too_many_requests(self._reset_after(window, bucket.limit), "user")
+            return self.refuse(bucket, self._reset_after(window, bucket.limit), "user")
         window.used += 1
         if bucket.global_applies:
             self._window("global", self.global_limit).used += 1
         return None
 
+    def refuse(self, bucket: Bucket | None, retry_after: float, scope: str) -> web.Response:
+        """Exceeding A Rate Limit: a 429 as Discord sends it, counted in `limited`. A route's 429 (scope "user" or
+        "shared") carries its bucket's headers with nothing remaining; a global one only X-RateLimit-Global."""
+        self.limited.append(("global" if scope == "global" else bucket.key if bucket else "", scope))
+        response = too_many_requests(retry_after, scope)
+        if bucket is not None and scope != "global":
+            self._headers(response, bucket, remaining=0, reset_after=retry_after)
+        return response
+
     def add_headers(self, response: web.StreamResponse, bucket: Bucket) -> None:
         """Header Format: X-RateLimit-Limit, -Remaining, -Reset, -Reset-After and -Bucket of the route bucket."""
         window = self._window(bucket.key, bucket.limit)
-        reset_after = self._reset_after(window, bucket.limit)
+        self._headers(response, bucket, remaining=max(bucket.limit.limit - window.used, 0),
+                      reset_after=self._reset_after(window, bucket.limit))
+
+    @staticmethod
+    def _headers(response: web.StreamResponse, bucket: Bucket, *, remaining: int, reset_after: float) -> None:
         response.headers["X-RateLimit-Limit"] = str(bucket.limit.limit)
-        response.headers["X-RateLimit-Remaining"] = str(max(bucket.limit.limit - window.used, 0))
+        response.headers["X-RateLimit-Remaining"] = str(remaining)
         response.headers["X-RateLimit-Reset"] = f"{time.time() + reset_after:.3f}"
         response.headers["X-RateLimit-Reset-After"] = f"{reset_after:.3f}"
         response.headers["X-RateLimit-Bucket"] = bucket.hash

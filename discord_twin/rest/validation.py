@@ -52,6 +52,11 @@ def validate_message(content: str, embeds: list[dict[str, Any]], has_other: bool
         raise form_error("embeds", "MAX_EMBED_SIZE_EXCEEDED", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}")
 
 
+def _embed_length(path: str, value: Any, limit: int) -> int:
+    # Embed Limits: "Leading and trailing whitespace characters are not included (they are trimmed automatically)".
+    return _max_length(path, str(value or "").strip(), limit)
+
+
 def _max_length(path: str, value: Any, limit: int) -> int:
     text = str(value or "")
     if len(text) > limit:
@@ -61,17 +66,17 @@ def _max_length(path: str, value: Any, limit: int) -> int:
 
 def _validate_embed(path: str, embed: dict[str, Any]) -> int:
     """Embed Limits: each field's own limit; returns the characters counted towards the 6000 of all embeds."""
-    size = sum(_max_length(f"{path}.{key}", embed.get(key), limit) for key, limit in EMBED_LIMITS.items())
+    size = sum(_embed_length(f"{path}.{key}", embed.get(key), limit) for key, limit in EMBED_LIMITS.items())
     fields = embed.get("fields") or []
     if len(fields) > MAX_FIELDS:
         raise form_error(f"{path}.fields", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_FIELDS} or fewer in length.")
     for index, embed_field in enumerate(fields):
         for key, limit in (("name", MAX_FIELD_NAME), ("value", MAX_FIELD_VALUE)):
-            if not str(embed_field.get(key) or ""):
+            if not str(embed_field.get(key) or "").strip():
                 raise form_error(f"{path}.fields.{index}.{key}", "BASE_TYPE_REQUIRED", "This field is required")
-            size += _max_length(f"{path}.fields.{index}.{key}", embed_field.get(key), limit)
-    size += _max_length(f"{path}.footer.text", (embed.get("footer") or {}).get("text"), MAX_FOOTER_TEXT)
-    size += _max_length(f"{path}.author.name", (embed.get("author") or {}).get("name"), MAX_AUTHOR_NAME)
+            size += _embed_length(f"{path}.fields.{index}.{key}", embed_field.get(key), limit)
+    size += _embed_length(f"{path}.footer.text", (embed.get("footer") or {}).get("text"), MAX_FOOTER_TEXT)
+    size += _embed_length(f"{path}.author.name", (embed.get("author") or {}).get("name"), MAX_AUTHOR_NAME)
     return size
 
 
@@ -198,9 +203,13 @@ def _options_size(options: list[dict[str, Any]]) -> int:
     return size
 
 
-# interactions/message-components (the legacy layout: action rows at the top level).
+# components/reference (the legacy layout: action rows at the top level).
 ACTION_ROW, BUTTON, STRING_SELECT = 1, 2, 3
+# User, Role, Mentionable and Channel Selects: "Options are automatically populated" (no `options`).
+AUTO_SELECTS = {5: "user", 6: "role", 7: "mentionable", 8: "channel"}
+SELECTS = {STRING_SELECT, *AUTO_SELECTS}
 LINK_STYLE = 5
+MAX_URL = 512  # Button Structure › url: "max 512 characters"
 BUTTON_STYLES = range(1, 6)  # primary, secondary, success, danger, link (6, premium, needs a SKU: not modelled)
 MAX_ROWS = 5  # Action Rows: "up to 5 action rows" per message
 MAX_BUTTONS_PER_ROW = 5  # "an Action Row can contain up to 5 buttons" ... "or a single select component"
@@ -212,7 +221,8 @@ MAX_PLACEHOLDER = 150
 
 
 def validate_components(components: list[dict[str, Any]]) -> None:
-    """Message Components: action rows of up to 5 buttons or one string select, at most 5 rows, unique custom_ids."""
+    """Message Components: action rows of up to 5 buttons or one select (string, user, role, mentionable, channel),
+    at most 5 rows, unique custom_ids."""
     if len(components) > MAX_ROWS:
         raise form_error("components", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ROWS} or fewer in length.")
     custom_ids: set[str] = set()
@@ -224,7 +234,7 @@ def validate_components(components: list[dict[str, Any]]) -> None:
         if not children:
             raise form_error(f"{path}.components", "BASE_TYPE_MIN_LENGTH", "Must be 1 or more in length.")
         kinds = [int(child.get("type", 0)) for child in children]
-        if STRING_SELECT in kinds and len(children) > 1:
+        if SELECTS & set(kinds) and len(children) > 1:
             raise form_error(f"{path}.components", "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
                              "The specified component exceeds the maximum width")
         if len(children) > MAX_BUTTONS_PER_ROW:
@@ -236,9 +246,12 @@ def validate_components(components: list[dict[str, Any]]) -> None:
                 _check_button(at, child)
             elif kinds[index] == STRING_SELECT:
                 _check_select(at, child)
+            elif kinds[index] in AUTO_SELECTS:
+                _check_auto_select(at, child)
             else:
                 raise form_error(f"{at}.type", "UNION_TYPE_CHOICES",
-                                 f"Value must be one of {{{BUTTON}, {STRING_SELECT}}} in an action row.")
+                                 f"Value must be one of {{{BUTTON}, {', '.join(map(str, sorted(SELECTS)))}}} in an "
+                                 "action row.")
             custom_id = child.get("custom_id")
             if custom_id is not None:
                 if custom_id in custom_ids:
@@ -261,6 +274,7 @@ def _check_button(path: str, button: dict[str, Any]) -> None:
     if style == LINK_STYLE:
         if not button.get("url"):
             raise form_error(f"{path}.url", "BUTTON_LINK_URL_REQUIRED", "A link button requires a url")
+        _max_length(f"{path}.url", button["url"], MAX_URL)
         if "custom_id" in button:
             raise form_error(f"{path}.custom_id", "BUTTON_LINK_CUSTOM_ID_INVALID", "A link button cannot have a custom id")
     else:
@@ -296,3 +310,42 @@ def _check_select(path: str, select: dict[str, Any]) -> None:
         raise form_error(f"{path}.max_values", "NUMBER_TYPE_MAX",
                          "Must be at least min_values and at most the number of options.")
     _max_length(f"{path}.placeholder", select.get("placeholder"), MAX_PLACEHOLDER)
+
+
+def _check_auto_select(path: str, select: dict[str, Any]) -> None:
+    """User / Role / Mentionable / Channel Select: a custom_id, no options, 0 ≤ min_values ≤ max_values ≤ 25, at most
+    150 characters of placeholder, default values within min and max, of the kinds the select offers."""
+    _check_custom_id(path, select)
+    if "options" in select:
+        raise form_error(f"{path}.options", "SELECT_COMPONENT_OPTIONS_INVALID", "Only string selects have options")
+    minimum, maximum = int(select.get("min_values", 1)), int(select.get("max_values", 1))
+    if not 0 <= minimum <= MAX_SELECT_OPTIONS:
+        raise form_error(f"{path}.min_values", "NUMBER_TYPE_MAX", f"Must be between 0 and {MAX_SELECT_OPTIONS}.")
+    if not 1 <= maximum <= MAX_SELECT_OPTIONS or maximum < minimum:
+        raise form_error(f"{path}.max_values", "NUMBER_TYPE_MAX", "Must be at least min_values and at most 25.")
+    defaults = select.get("default_values") or []
+    kind = AUTO_SELECTS[int(select["type"])]
+    offered = {"user", "role"} if kind == "mentionable" else {kind}
+    if defaults and not minimum <= len(defaults) <= maximum:
+        raise form_error(f"{path}.default_values", "BASE_TYPE_BAD_LENGTH", "Must be between min_values and max_values.")
+    for index, default in enumerate(defaults):
+        if default.get("type") not in offered:
+            raise form_error(f"{path}.default_values.{index}.type", "BASE_TYPE_CHOICES",
+                             f"Value must be one of {sorted(offered)}.")
+    _max_length(f"{path}.placeholder", select.get("placeholder"), MAX_PLACEHOLDER)
+
+
+MAX_MODAL_TITLE = 45
+MAX_MODAL_COMPONENTS = 5
+
+
+def validate_modal(modal: dict[str, Any]) -> None:
+    """receiving-and-responding › Modal: a custom_id of 1-100 characters, a title of at most 45, 1 to 5 components."""
+    _check_custom_id("data", modal)
+    title = modal.get("title")
+    if not isinstance(title, str) or not 1 <= len(title) <= MAX_MODAL_TITLE:
+        raise form_error("data.title", "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_MODAL_TITLE} in length.")
+    components = modal.get("components")
+    if not isinstance(components, list) or not 1 <= len(components) <= MAX_MODAL_COMPONENTS:
+        raise form_error("data.components", "BASE_TYPE_BAD_LENGTH",
+                         f"Must be between 1 and {MAX_MODAL_COMPONENTS} in length.")

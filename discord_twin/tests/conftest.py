@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator
 import discord
 import pytest
 
-from bot.endpoint import discord_py_pointed_at
 from discord_twin import DiscordTwin, World
 from discord_twin.fixtures import discord_twin, twin_world  # noqa: F401
-from discord_twin.tests.clients import WAIT, StartClient
+from discord_twin.tests.clients import WAIT, StartClient, pointed_at
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ async def start_client(discord_twin: DiscordTwin, twin_world: World) -> AsyncIte
         await asyncio.wait_for(client.wait_until_ready(), WAIT)
         return client
 
-    with discord_py_pointed_at(discord_twin.api_base, discord_twin.gateway_url):
+    with pointed_at(discord_twin.api_base, discord_twin.gateway_url):
         yield start
         for client, task in running:
             await client.close()

@@ -7,9 +7,16 @@ import asyncio
 import discord
 import pytest
 
-from bot.endpoint import discord_py_pointed_at
 from discord_twin import Attachment, DiscordTwin, World
-from discord_twin.tests.clients import WAIT, StartClient, make_client, no_identify_delay, received, record_messages
+from discord_twin.tests.clients import (
+    WAIT,
+    StartClient,
+    make_client,
+    no_identify_delay,
+    pointed_at,
+    received,
+    record_messages,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -56,6 +63,7 @@ async def test_refused_resume_leads_to_a_fresh_identify(
     # discord.py sleeps 5 s before every non-initial IDENTIFY (Discord's identify limit);
     # before_identify_hook is the documented override point, used here to keep the test fast.
     client.before_identify_hook = no_identify_delay  # type: ignore[method-assign]
+    discord_twin.gateway.session_starts.identify_interval = 0.0  # the twin's side of Discord's 5 s, likewise
     queue = record_messages(client)
     await start_client(client)
 
@@ -143,7 +151,7 @@ async def test_disallowed_intent_closes_with_4014(discord_twin: DiscordTwin, twi
     intent is asked for that is not enabled in the developer portal; discord.py raises PrivilegedIntentsRequired."""
     discord_twin.set_privileged_intents(message_content=False)
     client = make_client(message_content=True)
-    with discord_py_pointed_at(discord_twin.api_base, discord_twin.gateway_url):
+    with pointed_at(discord_twin.api_base, discord_twin.gateway_url):
         with pytest.raises(discord.PrivilegedIntentsRequired):
             await asyncio.wait_for(client.start(discord_twin.token), WAIT)
         await client.close()
@@ -154,7 +162,7 @@ async def test_rejected_token_at_the_gateway_closes_with_4004(discord_twin: Disc
     ConnectionClosed code 4004."""
     discord_twin.reject_gateway_token()
     client = make_client()
-    with discord_py_pointed_at(discord_twin.api_base, discord_twin.gateway_url):
+    with pointed_at(discord_twin.api_base, discord_twin.gateway_url):
         with pytest.raises(discord.ConnectionClosed) as closed:
             await asyncio.wait_for(client.start(discord_twin.token), WAIT)
         await client.close()
@@ -179,16 +187,19 @@ async def test_op_7_reconnect_and_resumable_invalid_session_are_resumed(
     assert discord_twin.gateway.identifies == 1
 
 
-async def test_a_connection_that_stops_heartbeating_times_out_with_4009(
+async def test_a_connection_whose_heartbeats_stop_is_closed_and_its_session_resumed(
     discord_twin: DiscordTwin, twin_world: World, start_client: StartClient
 ) -> None:
-    """Gateway › Sending Heartbeats, and Close Event Codes 4009 "Session timed out. Reconnect and start a new one":
-    the session ends; the client's RESUME is refused and it identifies anew."""
+    """events/gateway › Sending Heartbeats › Heartbeat Interval: "If your app fails to send a heartbeat event in time,
+    your connection will be closed and you will be forced to Resume": the session stays, and what happened while the
+    connection was gone arrives after the RESUME, with no new IDENTIFY."""
     discord_twin.gateway.heartbeat_interval_ms = 200  # Discord's is about 41 s; shortened to keep the test fast
     client = make_client()
-    client.before_identify_hook = no_identify_delay  # type: ignore[method-assign]
+    queue = record_messages(client)
     await start_client(client)
     discord_twin.lose_heartbeats()
-    await discord_twin.wait_until(lambda: discord_twin.gateway.identifies == 2 or None, WAIT, "a new IDENTIFY")
-    assert discord_twin.gateway.timeouts == 1
-    await discord_twin.wait_until_connected(timeout=WAIT)
+    await discord_twin.wait_until(lambda: discord_twin.gateway.timeouts == 1 or None, WAIT, "a heartbeat timeout")
+    await discord_twin.post_message(twin_world.channel, twin_world.user, "while the connection was gone")
+    await discord_twin.wait_until(lambda: discord_twin.gateway.resumes == 1 or None, WAIT, "a resume")
+    assert [m.content for m in await received(queue, 1)] == ["while the connection was gone"]
+    assert discord_twin.gateway.identifies == 1 and discord_twin.gateway.refused_resumes == 0

@@ -10,6 +10,7 @@ import discord
 import pytest
 
 from discord_twin import Attachment, DiscordTwin, World
+from discord_twin.permissions import MANAGE_MESSAGES
 from discord_twin.tests.clients import WAIT, StartClient, digit_png, make_client
 
 pytestmark = pytest.mark.timeout(30)
@@ -111,6 +112,8 @@ async def test_reactions_typing_and_deletes(discord_twin: DiscordTwin, twin_worl
         deleted.put_nowait(event)
 
     await start_client(client)
+    # Delete Message: another user's message needs MANAGE_MESSAGES (its refusal has its own test).
+    discord_twin.set_permission_overwrite(twin_world.channel, discord_twin.bot_user, allow=MANAGE_MESSAGES)
     posted = await discord_twin.post_message(twin_world.channel, twin_world.user, "delete me")
     gone = await discord_twin.wait_for_delete(lambda m: m is posted, timeout=WAIT)
     assert gone.deleted and posted.reactions == {"👀": {discord_twin.bot_user.id}}

@@ -8,14 +8,13 @@ import aiohttp
 import discord
 import pytest
 
-from bot.endpoint import discord_py_pointed_at
 from discord_twin import DiscordTwin, World
-from discord_twin.tests.clients import WAIT, make_client
+from discord_twin.tests.clients import WAIT, make_client, pointed_at
 
 pytestmark = pytest.mark.timeout(30)
 
 async def test_wrong_token_is_rejected(discord_twin: DiscordTwin) -> None:
-    with discord_py_pointed_at(discord_twin.api_base, discord_twin.gateway_url):
+    with pointed_at(discord_twin.api_base, discord_twin.gateway_url):
         client = make_client()
         with pytest.raises(discord.LoginFailure):
             await client.login("not-the-token")

@@ -236,17 +236,17 @@ async def test_op_7_reconnect_and_a_resumable_invalid_session(start_bot: StartBo
     assert len([m for m in discord_twin.bot_messages if m.reference_id in (first.id, second.id)]) == 2
 
 
-async def test_a_heartbeat_timeout_ends_the_session_and_what_was_missed_is_answered(
+async def test_a_heartbeat_timeout_closes_the_connection_and_what_was_missed_is_answered(
         start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
-    """Close code 4009 "Session timed out. Reconnect and start a new one": the bot identifies anew (discord.py waits
-    about 5 s first) and catches up on the images posted while it had no session."""
+    """events/gateway › Heartbeat Interval: "If your app fails to send a heartbeat event in time, your connection will
+    be closed and you will be forced to Resume": the bot resumes and answers the image posted while it was away."""
     discord_twin.gateway.heartbeat_interval_ms = 500  # Discord's is about 41 s
     await start_bot()
     discord_twin.lose_heartbeats()
     await discord_twin.wait_until(lambda: discord_twin.gateway.timeouts == 1 or None, timeout=WAIT, what="a timeout")
     missed = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0)])
     assert "it's a" in text_of(await discord_twin.wait_for_reply(missed, timeout=30))
-    assert discord_twin.gateway.identifies == 2
+    assert discord_twin.gateway.identifies == 1 and discord_twin.gateway.resumes == 1
 
 
 async def test_a_disallowed_intent_exits_2_with_one_line(discord_twin: DiscordTwin, twin_world: World,
