@@ -27,6 +27,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 from aiohttp.hdrs import CONTENT_DISPOSITION, CONTENT_TYPE
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
 from ..interactions import ComponentError
@@ -312,8 +313,9 @@ class Playground:
             raise ApiError(415, "the body must be a multipart form (multipart/form-data) or JSON (application/json)")
         try:
             return await self._read_multipart(request)
-        except ValueError as error:  # aiohttp's word for a broken form: no boundary, a missing part, ...
-            raise ApiError(400, f"not a readable multipart form: {error}") from None
+        except (ValueError, HttpProcessingError) as error:  # aiohttp's words for a broken form: no boundary, ...
+            detail = error.message if isinstance(error, HttpProcessingError) else str(error)
+            raise ApiError(400, f"not a readable multipart form: {' '.join(detail.split())}") from None
 
     async def _read_multipart(self, request: web.Request) -> Form:
         form = Form({}, {})

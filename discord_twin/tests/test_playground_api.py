@@ -357,6 +357,8 @@ BAD_INPUT: list[tuple[str, str, str, dict[str, object], int]] = [
     ("layers={}", "POST", "/playground/api/interactions", slash(layers={"a": 1}), 400),
     ("a bad boundary", "POST", "/playground/api/messages", raw(b"garbage", "multipart/form-data; boundary=zzz"), 400),
     ("no boundary", "POST", "/playground/api/messages", raw(b"garbage", "multipart/form-data"), 400),
+    ("a part's broken header", "POST", "/playground/api/messages",
+     raw(b'--b\r\nContent-Disposition: form-data; name="user"\r\n\r\nadmin\r\n--b\r\nC', "multipart/form-data; boundary=b"), 400),
     ("a non-numeric CDN id", "GET", "/attachments/1/abc/x.png", {}, 404),
     ("content that is not text", "POST", "/playground/api/messages", {"json": {"user": "admin", "content": {"a": 1}}}, 400),
     ("remove='false'", "POST", "/playground/api/reactions",
