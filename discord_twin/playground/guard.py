@@ -50,8 +50,9 @@ class Refusals:
         self.counts[kind] += 1
         if self.counts[kind] == 1:
             log.warning("playground: refused %s: %s (answered %d; further ones are not logged)", kind, message, status)
-        return web.Response(status=status, content_type="application/json", headers=COMMON_HEADERS,
-                            text=json.dumps({"message": message}))
+        # Readable by whoever asked (no Cross-Origin-Resource-Policy): it says nothing but why.
+        return web.Response(status=status, content_type="application/json",
+                            headers={"X-Content-Type-Options": "nosniff"}, text=json.dumps({"message": message}))
 
 
 class Guard:

@@ -364,9 +364,11 @@ class Form:
 
 
 SECURITY_HEADERS = {
-    # Everything the page loads comes from here; nothing it shows can run as script.
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
-                               "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'",
+    # Everything the page loads comes from here (its script, its style, the pictures: `blob:` for the files about
+    # to be sent, `data:` for the empty icon); nothing it shows can run as script; no form of it is ever sent
+    # (the page posts with fetch); no other page may frame it (to trick a click).
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+                               "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
 }

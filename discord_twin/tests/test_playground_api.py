@@ -89,11 +89,14 @@ async def test_the_page_is_served_with_a_strict_content_policy(playground: Playg
     async with aiohttp.ClientSession() as session:
         async with session.get(playground.url) as response:
             assert response.status == 200
-            assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+            policy = {d.split()[0]: d.split()[1:] for d in response.headers["Content-Security-Policy"].split("; ")}
+            assert policy["default-src"] == ["'none'"] and policy["script-src"] == ["'self'"]
+            assert policy["frame-ancestors"] == ["'none'"] and policy["form-action"] == ["'none'"]
+            assert response.headers["X-Content-Type-Options"] == "nosniff"
             assert "<script src=\"/static/app.js\"" in await response.text()
         for name in ("app.js", "style.css"):
             async with session.get(f"{playground.url}/static/{name}") as response:
-                assert response.status == 200
+                assert response.status == 200 and response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 async def test_a_click_on_a_component_is_an_interaction_and_what_the_page_cannot_offer_is_refused(
