@@ -423,10 +423,10 @@ def _text(fields: dict[str, Any], name: str) -> str:
 def _option(name: str, kind: int | None, value: Any) -> Any:
     """A slash command option's value as its declared type takes it (4 integer, 10 number, 5 boolean), in
     Discord's bounds; a value of a type the command does not declare stays text, a number or a boolean."""
-    if kind == 5:
-        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
     if isinstance(value, (dict, list)) or value is None:
         raise ApiError(400, f"option {name} must be text, a number or true/false")
+    if kind == 5:
+        return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
     if kind in (4, 10):
         try:
             number = float(value) if kind == 10 else int(value)

@@ -358,6 +358,7 @@ BAD_INPUT: list[tuple[str, str, str, dict[str, object], int]] = [
     ("rate='inf'", "POST", "/playground/api/interactions", slash(rate="inf"), 400),
     ("epochs=2.5", "POST", "/playground/api/interactions", slash(epochs=2.5), 400),
     ("layers={}", "POST", "/playground/api/interactions", slash(layers={"a": 1}), 400),
+    ("fresh=[]", "POST", "/playground/api/interactions", slash(fresh=[]), 400),
     ("a bad boundary", "POST", "/playground/api/messages", raw(b"garbage", "multipart/form-data; boundary=zzz"), 400),
     ("no boundary", "POST", "/playground/api/messages", raw(b"garbage", "multipart/form-data"), 400),
     ("a part's broken header", "POST", "/playground/api/messages",
