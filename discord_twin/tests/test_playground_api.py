@@ -14,6 +14,7 @@ from PIL import Image
 
 from discord_twin import Message
 from discord_twin.playground import Limits, Playground
+from discord_twin.playground.__main__ import is_loopback
 from discord_twin.playground.guard import Guard, Refusals
 from discord_twin.playground.server import MAX_FIELD_BYTES, MAX_FIELDS, MAX_JSON_BYTES, MAX_STREAMS
 
@@ -176,6 +177,14 @@ def test_the_host_names_a_playground_answers_to() -> None:
                "user@127.0.0.1", "[::1", "127.0.0.1 evil.com", "xn--lcalhost-ysa"]
     assert [host for host in allowed if not guard.host_allowed(host)] == []
     assert [host for host in refused if guard.host_allowed(host)] == []
+
+
+def test_on_every_interface_the_page_is_offered_on_loopback_and_the_exposure_is_said() -> None:
+    """PLAYGROUND_HOST=0.0.0.0: the address printed is one a browser opens (not 0.0.0.0), and a warning is due."""
+    assert Playground(host="0.0.0.0").url.startswith("http://127.0.0.1:")
+    assert Playground(host="::1").url.startswith("http://[::1]:")
+    assert [host for host in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST.") if not is_loopback(host)] == []
+    assert [host for host in ("0.0.0.0", "::", "192.168.1.20", "devbox.lan") if is_loopback(host)] == []
 
 
 async def test_a_request_from_another_site_cannot_change_anything(playground: Playground) -> None:
