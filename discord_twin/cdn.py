@@ -7,7 +7,7 @@ import asyncio
 from aiohttp import web
 
 from .faults import Faults
-from .rest.http import snowflake
+from .rest.http import DiscordError, snowflake
 from .world import WorldState
 
 
@@ -32,7 +32,10 @@ class Cdn:
         self.requests.append(request.path)
         if self.faults.cdn_delay_seconds:
             await asyncio.sleep(self.faults.cdn_delay_seconds)
-        attachment = self.world.attachments.get(snowflake(request.match_info["attachment_id"]))
+        try:
+            attachment = self.world.attachments.get(snowflake(request.match_info["attachment_id"]))
+        except DiscordError:  # not a number: no such file
+            attachment = None
         if (
             self.faults.cdn_missing
             or attachment is None

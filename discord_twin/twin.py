@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from .actions import UserActions
 from .cdn import Cdn
@@ -105,9 +106,11 @@ class DiscordTwin:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    async def start(self, port: int = 0, *, routes: Sequence[web.AbstractRouteDef] = ()) -> DiscordTwin:
-        """Serve on `host`; port 0 picks a free port; `routes` are served beside Discord's. Returns self."""
-        app = web.Application(middlewares=[self.rest.middleware.handle], client_max_size=64 * 1024 * 1024)
+    async def start(self, port: int = 0, *, routes: Sequence[web.AbstractRouteDef] = (),
+                    middlewares: Sequence[Middleware] = ()) -> DiscordTwin:
+        """Serve on `host`; port 0 picks a free port; `routes` are served beside Discord's, and `middlewares`
+        see every request first. Returns self."""
+        app = web.Application(middlewares=[*middlewares, self.rest.middleware.handle], client_max_size=64 * 1024 * 1024)
         app.add_routes(self.gateway.routes())
         app.add_routes(self.rest.routes())
         app.add_routes(self.cdn.routes())

@@ -7,12 +7,16 @@ when it runs as root).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import http.server
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +30,10 @@ from tests.fixtures.mnist import REPO, verified_mnist_dir
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+REBIND_HOST = "rebind.test"  # a name the browser resolves to 127.0.0.1, as a DNS rebinding attacker's would
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1"]
 WAIT_MS = 20_000  # any one answer of the bot; most take milliseconds
 RETRAIN_MS = 180_000  # a 1-epoch retrain on 2,000 images, TensorFlow's import included, on a busy machine
 
@@ -116,17 +122,37 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, playground: str) -> Iterator[Page]:
+def csp_violations() -> list[str]:
+    """What the page's Content-Security-Policy refused, as the page's `securitypolicyviolation` events say."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, playground: str, csp_violations: list[str]) -> Iterator[Page]:
+    """The playground's page, live, with the bot online. Every test runs it under its strict CSP: the test
+    fails if the page tried anything the policy refuses (an inline style, a script or picture from elsewhere)."""
+    with open_page(browser, playground, csp_violations) as page:
+        yield page
+
+
+@contextlib.contextmanager
+def open_page(browser: Browser, url: str, csp_violations: list[str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context.expose_function("reportCspViolation", lambda violation: csp_violations.append(violation))
+    context.add_init_script("""document.addEventListener("securitypolicyviolation",
+        (event) => window.reportCspViolation(`${event.effectiveDirective} ${event.blockedURI}`));""")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(playground)
-    expect(page.locator("#connection")).to_have_text("live")
-    expect(page.locator(".member .role").first).to_have_text("BOT · online")
-    yield page
-    context.close()
+    try:
+        page.goto(url)
+        expect(page.locator("#connection")).to_have_text("live")
+        expect(page.locator(".member .role").first).to_have_text("BOT · online")
+        yield page
+    finally:
+        context.close()
     assert not errors, errors
+    assert not csp_violations, csp_violations
 
 
 def as_identity(page: Page, identity: str) -> None:
@@ -180,9 +206,9 @@ def test_draw_a_seven_and_get_the_answer(page: Page) -> None:
     page.screenshot(path=str(ARTIFACTS / "playground.png"))
 
 
-def test_attach_a_file_and_paste_one(page: Page) -> None:
+def test_attach_drop_and_paste_a_file(page: Page) -> None:
     images, labels = mnist_test_images(100)
-    two, one = images[first_index_of(labels, 2)], images[first_index_of(labels, 1)]
+    two, one, zero = (images[first_index_of(labels, digit)] for digit in (2, 1, 0))
     as_identity(page, "member")
     page.set_input_files("#file-input", files=[{"name": "two.png", "mimeType": "image/png", "buffer": png(two)}])
     expect(page.locator("#pending .chip")).to_have_count(1)
@@ -198,6 +224,18 @@ def test_attach_a_file_and_paste_one(page: Page) -> None:
     expect(page.locator("#pending .chip")).to_have_count(1)
     page.press("#text", "Enter")
     bot_answer(page, "pasted.png: it's a 1")
+
+    page.evaluate("""bytes => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array(bytes)], "dropped.png", { type: "image/png" }));
+        for (const type of ["dragenter", "dragover", "drop"]) {
+            document.getElementById("messages").dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+        }
+    }""", list(png(zero)))
+    expect(page.locator("#pending .chip")).to_have_count(1)
+    expect(page.locator("#drop-overlay")).to_be_hidden()
+    page.press("#text", "Enter")
+    bot_answer(page, "dropped.png: it's a 0")
 
 
 def test_a_number_is_answered_with_a_row_per_digit_and_the_strip(page: Page) -> None:
@@ -333,3 +371,121 @@ def test_correct_an_answer_in_one_click(page: Page) -> None:
     summary = bot_answer(page, "Community corrections")
     expect(summary).to_contain_text("1 vote from 1 member;")
     image_loaded(summary.locator(".embed-image img"))
+
+
+# -- another site in the same browser ----------------------------------------------------------------------
+
+@contextlib.contextmanager
+def another_site(html: str) -> Iterator[str]:
+    """A page served from another origin (another port of 127.0.0.1), as an attacker's page would be."""
+    body = html.encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+ATTACKS = """<!doctype html><title>another site</title>
+<form id="urlencoded" method="post" action="{api}/messages" target="sink1">
+  <input name="user" value="admin"><input name="content" value="!rollback (attack: a form)"></form>
+<form id="multipart" method="post" enctype="multipart/form-data" action="{api}/messages" target="sink2">
+  <input name="user" value="admin"><input name="content" value="!rollback (attack: a multipart form)"></form>
+<form id="plain" method="post" enctype="text/plain" action="{api}/reactions" target="sink3">
+  <input name='{{"user": "admin", "message_id": "{message_id}", "emoji": "💀", "x": "' value='"}}'></form>
+<iframe name="sink1"></iframe><iframe name="sink2"></iframe><iframe name="sink3"></iframe>
+<script>
+window.attack = async () => {{
+  for (const form of document.forms) form.submit();
+  const form = new FormData();
+  form.append("user", "admin"); form.append("name", "rollback");
+  await fetch("{api}/interactions", {{ method: "POST", mode: "no-cors", body: form }}).catch(() => null);
+  await fetch("{api}/reactions", {{ method: "POST", mode: "no-cors", headers: {{ "Content-Type": "text/plain" }},
+    body: JSON.stringify({{ user: "admin", message_id: "{message_id}", emoji: "💀" }}) }}).catch(() => null);
+}};
+</script>"""
+UPLOADED_PAGE = b"""<!doctype html><script>
+const form = new FormData(); form.append("user", "admin"); form.append("content", "!rollback (attack: an uploaded page)");
+fetch("/playground/api/messages", { method: "POST", body: form });
+</script>"""
+
+
+def test_a_page_of_another_origin_cannot_drive_the_playground(
+    browser: Browser, playground: str, csp_violations: list[str]
+) -> None:
+    """Issue 25's attack: a page in the same browser posts !rollback as the admin (forms, fetch with text/plain),
+    opens an uploaded .html in the playground's origin, or reaches it by a rebound name; all refused, while the
+    playground's own page (here at localhost: the address is not the point) posts a picture and gets its answer."""
+    port = int(playground.rsplit(":", 1)[1])
+    images, labels = mnist_test_images(100)
+    six = images[first_index_of(labels, 6)]
+    with open_page(browser, f"http://localhost:{port}", csp_violations) as own:  # fails on errors, CSP violations
+        as_identity(own, "member")
+        own.set_input_files("#file-input",
+                            files=[{"name": "page.html", "mimeType": "text/html", "buffer": UPLOADED_PAGE}])
+        own.press("#text", "Enter")
+        upload = own.locator(".attachments a.file", has_text="page.html")
+        expect(upload).to_be_visible()
+        target = own.locator(".message").filter(has=upload).get_attribute("data-id")
+        uploaded_url = f"http://127.0.0.1:{port}{upload.get_attribute('href')}"
+
+        # The page's CSP is in force, and the fixture hears what it refuses: an inline style, a picture from elsewhere.
+        own.evaluate("""() => { document.body.setAttribute("style", "outline: 1px solid red");
+                                document.body.append(Object.assign(new Image(), { src: "http://127.0.0.2:9/x.png" })); }""")
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while len(csp_violations) < 2 and time.monotonic() < deadline:
+            own.wait_for_timeout(50)
+        assert sorted(v.split()[0] for v in csp_violations) == ["img-src", "style-src-attr"], csp_violations
+        assert own.evaluate("() => document.body.style.outlineStyle") == ""
+        own.evaluate("() => { document.body.removeAttribute('style'); document.body.lastElementChild.remove(); }")
+        csp_violations.clear()
+
+        context = browser.new_context()
+        attacker = context.new_page()
+        answered: list[tuple[str, str, int]] = []
+        attacker.on("response", lambda r: answered.append((r.request.method, r.url, r.status))
+                    if r.url.startswith(f"http://127.0.0.1:{port}/") else None)
+        with another_site(ATTACKS.format(api=f"http://127.0.0.1:{port}/playground/api", message_id=target)) as site:
+            attacker.goto(site)
+            attacker.evaluate("attack()")
+            deadline = time.monotonic() + WAIT_MS / 1000
+            while len(answered) < 5 and time.monotonic() < deadline:
+                attacker.wait_for_timeout(50)
+            assert sorted(answered) == sorted([("POST", f"http://127.0.0.1:{port}/playground/api/{path}", 403)
+                                               for path in ("messages", "messages", "reactions", "interactions",
+                                                            "reactions")]), answered
+            # The uploaded page, opened from the other site: a download, never a page of the playground's origin.
+            with attacker.expect_download(timeout=5000) as download:
+                attacker.evaluate("url => { location.href = url; }", uploaded_url)
+            assert download.value.suggested_filename == "page.html"
+            assert attacker.url == site
+        # DNS rebinding: the attacker's name now leads to 127.0.0.1; the playground does not answer to it.
+        rebound = attacker.goto(f"http://{REBIND_HOST}:{port}/")
+        assert rebound is not None and rebound.status == 403
+        rebound = attacker.goto(f"http://{REBIND_HOST}:{port}/playground/api/messages")
+        assert rebound is not None and rebound.status == 403 and "not this playground's" in attacker.content()
+        context.close()
+
+        # The playground's own page still works, and nothing of the attacks reached the channel.
+        own.set_input_files("#file-input", files=[{"name": "six.png", "mimeType": "image/png", "buffer": png(six)}])
+        own.press("#text", "Enter")
+        bot_answer(own, "six.png: it's a 6")
+        messages = own.evaluate("() => fetch('/playground/api/messages?limit=1000').then((r) => r.json())")
+        assert not [m["content"] for m in messages if "attack" in m["content"]]
+        assert not [m for m in messages if m["id"] == target and m.get("reactions")]
+        assert not [m for m in messages if (m.get("interaction") or {}).get("name") == "rollback"]

@@ -5,6 +5,10 @@
 serves the local Discord and its page on http://127.0.0.1:8080 (PLAYGROUND_HOST, PLAYGROUND_PORT) and runs
 the bot command with DISCORD_TOKEN (made for this run, never printed), DISCORD_API_BASE and
 DISCORD_GATEWAY_URL in its environment. Without a command, the page runs with no bot in it.
+
+There is no login: whoever reaches the port may post as the admin. Served on another address than loopback
+(PLAYGROUND_HOST=0.0.0.0: every interface), it says so once at start. Which pages and Host names it obeys
+even then: guard.py.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import ipaddress
 import os
 import signal
 import sys
@@ -57,6 +62,9 @@ async def run(args: argparse.Namespace, command: list[str]) -> int:
         print(f"playground: cannot serve on {args.host}:{args.port}: {reason}; "
               "set PLAYGROUND_PORT to another port", file=sys.stderr)
         return 2
+    if not is_loopback(args.host):
+        print(f"playground: serving on {args.host} port {playground.twin.port}, beyond this machine: there is no "
+              "login, anyone who can reach it can post as the admin", file=sys.stderr)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -90,6 +98,13 @@ async def run(args: argparse.Namespace, command: list[str]) -> int:
         if bot is not None:
             await bot.stop()
         await playground.stop()
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower().rstrip(".") == "localhost"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
