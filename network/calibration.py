@@ -8,7 +8,7 @@ confidence bins weighted by their counts.
 
 An answer is *unsure* when its calibrated probability is below `UNSURE_BELOW`, or when the
 runner-up is within `CLOSE_MARGIN` of it; the bot then says "probably a 4, maybe a 9". Both
-numbers were chosen on the user-like set of `benchmarks/recipes.py` (see the README): for the
+numbers were chosen on the user-like set of `benchmarks/recipes.py` (docs/benchmarks.md): for the
 robust recipe they flag most wrong answers while flagging few right ones. With UNSURE_BELOW at 0.8
 the margin rule is implied (a top answer of 0.8 leaves the runner-up at most 0.2); it matters only
 if the threshold is lowered below 2/3.

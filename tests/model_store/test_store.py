@@ -221,7 +221,7 @@ def test_a_damaged_pointer_serves_the_newest_intact_version_and_is_repaired(
     truncate(weights_path(store, 3))
     damage_pointer(store, text)
     with caplog.at_level(logging.WARNING, logger="model_store.store"):
-        assert store.load_served().version == 2  # the newest intact one, as the README promises
+        assert store.load_served().version == 2  # the newest intact one, as docs/operating.md promises
     assert f"{POINTER_FILE} is damaged" in caplog.text
     with pytest.raises(StoreError, match=f"{POINTER_FILE} is damaged"):
         store.current()  # what the pointer says is unknown; a reload must not guess

@@ -166,7 +166,7 @@ def test_a_number_read_with_a_digit_missing_loses_every_digit_positionally_and_o
 
 
 # The accuracy tests' numbers: this many per style and length, from this seed (the segmentation was developed on
-# other seeds; README's numbers section has the figures for a larger fresh set).
+# other seeds; docs/benchmarks.md has the figures for a larger fresh set).
 NUMBERS_PER_STYLE = 30
 SEED = 4711
 # Per-digit accuracy is judged on all the numbers' digits (the issue's 3 points); each length's 90 numbers are too few
