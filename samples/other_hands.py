@@ -1,31 +1,34 @@
-"""Numbers in other hands: the independent yardstick of issue 24, used only to *measure* reading, never to tune.
+"""Numbers in other hands: issue 24's independent yardstick, used only to *measure* reading, never to tune on.
 
 Written without looking at the first number generator (`samples.numbers`, `samples.pictures`) or at the reader's
 thresholds, from what people post: paper photos, drawing-app exports, light on dark, a number small in a big
 picture. `number_pictures(writers, style, length, count, seed)` is deterministic: picture i depends only on
-(seed, style, length, i), not on `count`.
+(seed, style, length, i), not on `count`. About 20 ms a picture (more for the big ones).
 
-How it differs from MNIST and from the first generator, by design:
-- Other writers: the digits are MNIST *training* digits (the writers MNIST keeps apart from its test set, which
-  the first generator and the project's tuning use), and never the trained-on images themselves: each is
-  skeletonized (scikit-image) and re-stroked with another pen (from 2 px apps' pens and thin ballpoints to thick
-  markers, 1-12 % of the digit's height in radius), its centre line bent by a smooth random warp (4 % of its
-  height), resized (0.6-1.3 wide), slanted (shear -0.15 to 0.45 per number, ±0.1 more per digit) and turned (±6°).
-- Numbers as people write them: 2-6 digits; the first digit 1-9 by Benford's law (a 1 starts 30 %), so no
-  leading 0; 40 % of numbers get a lone 1 or 7 beside a round digit (0, 6, 8, 9), and 20 % end in a 1.
-  Heights vary within a number (±15 %, ±30 % for a quarter of them), baselines wander (±8 %) and may drift
-  (a tilted line), and spacing is per number: a quarter tight (neighbours touching or overlapping by up to 15 %
-  of the height), half normal, a quarter wide (up to 0.9 of the height).
-- paper_photo: a JPEG (quality 55-92) of 480-1,600 px on its long side: off-white paper with a colour cast,
-  uneven light (a smooth random field, a gradient, sometimes a shadow band), ruled or squared paper in 45 %,
-  ballpoint (black, blue) or pencil (grey, grainy) ink, the page turned ±7° with slight perspective, blur
-  and sensor noise.
-- drawing_app: a PNG canvas of 280-1,200 px: white, or transparent (RGBA, ink only in the alpha channel); a thin
-  pen (1-3 % of the height) or a thick marker (6-12 %); black or a colour; a mouse's wobble on a third of them.
-- light_on_dark: light ink on a dark canvas: an app's dark mode (PNG, near-black or Discord-like grey) or a photo
-  of a chalkboard (JPEG, green or slate, chalk grain, noise).
-- small_in_big: a picture of 1,400-2,000 px on its long side (wide or tall, 1.3-3.3:1) with a number only
-  22-70 px high somewhere off centre; half clean canvases (PNG), half paper photos (JPEG).
+How it differs, by design, from MNIST and from the first generator (MNIST test digits, as they are):
+- Other writers, other pens: the digits are MNIST *training* digits (MNIST keeps their writers apart from the
+  test set's, which the first generator and the project's tuning use), and never the trained-on images
+  themselves: each is skeletonized (scikit-image; a 0, 6, 8 or 9 whose loop the scan filled in is skipped, and
+  specks are dropped) and re-stroked with a round pen of another width (radius 1.2-3 % of the digit's height for
+  thin pens in 30 %, 3-6 % in 45 %, thick markers of 6-12 % in 25 %; never under 1 px, 0.7 px in photos); its
+  centre line bent by a smooth random warp (3 % of its height), made 0.85-1.15 as wide (±8 % more per digit),
+  slanted (shear ~N(0.1, 0.1) within -0.15..0.35 per number, ±0.06 more per digit) and turned ±3°.
+- Numbers as people write them: 2-6 digits; the first 1-9 by Benford's law (a 1 starts 30 % of them; never a
+  leading 0); 35 % get a lone 1 or 7 beside a round digit (0, 6, 8, 9), 15 % end in a 1. Heights vary within a
+  number (±15 %, ±30 % in a quarter), baselines wander (up to ±8 % of the height) and drift (the line tilts by
+  up to 8 % a digit); spacing is per number: 20 % tight (neighbours touching, or overlapping by up to 6 % of the
+  height), 55 % normal (3-30 %), 25 % wide (30-90 %).
+- paper_photo: a JPEG (quality 55-92), 400-1,400 px on its long side (3:4, 9:16 or square, either way up),
+  the number 15-60 % of the short side high and at most 40-90 % of the width: white to grey paper, uneven light
+  (a smooth random field, a gradient, a soft shadow over one side in 30 %), ruled or squared paper in 45 %,
+  ballpoint (black, blue) or pencil (grey, grainy: 15 %), the page turned ±7° about the number with slight
+  perspective, out of focus (blur 0.3-1.3 px), white balance ±4 %, sensor noise.
+- drawing_app: a PNG canvas of 280-1,200 px: white, or transparent in 40 % (RGBA, the ink only in alpha);
+  black, blue or red ink, anti-aliased; a mouse's wobble in a third of them.
+- light_on_dark: light ink on a dark ground, 280-1,280 px: half an app's dark mode (PNG, black or Discord-like
+  greys), half a photo of a chalkboard (JPEG, green, slate or black board, grainy chalk, as paper_photo's camera).
+- small_in_big: a picture of 1,400-2,000 px on its long side, wide or tall (1.3-3.3:1), the number only 2-6 % of
+  the long side high (28-120 px) and somewhere off centre; half clean canvases (PNG), half paper photos (JPEG).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
@@ -119,19 +122,19 @@ def _label(rng: np.random.Generator, length: int) -> str:
 
 def _layout(writers: Writers, label: str, rng: np.random.Generator) -> list[tuple[np.ndarray, float]]:
     """The number written by one hand at height 1: per digit, its segments and its pen's radius (as 1's share)."""
-    slant, aspect = np.clip(rng.normal(0.1, 0.12), -0.2, 0.4), rng.uniform(0.8, 1.15)
+    slant, aspect = np.clip(rng.normal(0.1, 0.1), -0.15, 0.35), rng.uniform(0.85, 1.15)
     size_spread = 0.3 if rng.random() < 0.25 else 0.15
-    gaps = [(-0.08, 0.04), (0.03, 0.3), (0.3, 0.9)][int(rng.choice(3, p=[0.25, 0.5, 0.25]))]
+    gaps = [(-0.06, 0.04), (0.03, 0.3), (0.3, 0.9)][int(rng.choice(3, p=[0.2, 0.55, 0.25]))]
     drift, wobble = rng.uniform(-0.08, 0.08), rng.uniform(0.0, 0.08)
-    pen = rng.choice([rng.uniform(0.012, 0.03), rng.uniform(0.03, 0.06), rng.uniform(0.06, 0.12)], p=[0.35, 0.4, 0.25])
+    pen = rng.choice([rng.uniform(0.012, 0.03), rng.uniform(0.03, 0.06), rng.uniform(0.06, 0.12)], p=[0.3, 0.45, 0.25])
     right, digits = 0.0, []
     for i, char in enumerate(label):
         points = _warp(writers.segments(int(char), rng), rng, 0.03)
         height = 1 + rng.uniform(-size_spread, size_spread)
-        turn = np.radians(rng.uniform(-4, 4))
+        turn = np.radians(rng.uniform(-3, 3))
         shear = slant + rng.uniform(-0.06, 0.06)
         matrix = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]]) @ np.array(
-            [[aspect * rng.uniform(0.9, 1.1), -shear], [0, 1]]) * height
+            [[aspect * rng.uniform(0.92, 1.08), -shear], [0, 1]]) * height
         points = points @ matrix.T
         radius = float(pen * rng.uniform(0.85, 1.15))
         left = points[..., 0].min() - radius
@@ -239,33 +242,56 @@ def _photo(digits: list[tuple[np.ndarray, float]], label: str, style: str, size:
     width, tall = size
     camera = _camera(place[:2, 2] + place[0, 0] * _extent(digits).mean(0), size, rng)
     ink = _render(digits, camera @ place, size, height, 0.7, blur=rng.uniform(0.3, 1.3))
-    grain = rng.uniform(0.5, 1.0, ink.shape).astype(np.float32)
+    balance = 1 + rng.uniform(-0.04, 0.04, 3)  # the camera's white balance
     if style == "light_on_dark":  # chalk: grainy light strokes on green or slate
         paper = rng.choice([[40, 62, 48], [46, 50, 56], [30, 32, 36]]) + rng.uniform(-6, 6)
-        colour, ink = rng.choice([[235, 235, 225], [240, 230, 170], [200, 225, 240]]), ink * grain
-    else:  # white to grey paper; ballpoint (black, blue) or pencil (grey, grainy); ruled or squared in 45 %
+        colour, grainy = rng.choice([[235, 235, 225], [240, 230, 170], [200, 225, 240]]), True
+    else:  # white to grey paper; ballpoint (black, blue) or pencil (grey, grainy)
         paper = rng.uniform(200, 245) * (1 + rng.uniform(-0.03, 0.03, 3))
-        pencil = rng.random() < 0.25
-        colour = np.array([95, 95, 100]) if pencil else rng.choice([[25, 25, 35], [30, 45, 130], [20, 30, 90]])
-        ink = ink * grain if pencil else ink
-    reflect = np.empty((tall, width, 3), np.float32)
-    reflect[:] = paper
-    if style != "light_on_dark" and rng.random() < 0.45:
-        reflect += _rules(size, camera, height, rng)[..., None] * (np.array([150, 185, 225], np.float32) - reflect) * 0.6
-    reflect += ink[..., None] * (np.asarray(colour, np.float32) - reflect)
-    field = Image.fromarray(rng.uniform(0.8, 1.05, (3, 3)).astype(np.float32), "F")
-    light = np.asarray(field.resize(size, Image.Resampling.BILINEAR)) * np.linspace(1, rng.uniform(0.85, 1.05), width, dtype=np.float32)
+        grainy = rng.random() < 0.15
+        colour = np.array([95, 95, 100]) if grainy else rng.choice([[25, 25, 35], [30, 45, 130], [20, 30, 90]])
+    image = Image.new("RGB", size, _rgb(paper * balance))
+    if style != "light_on_dark" and rng.random() < 0.45:  # ruled or squared paper
+        image = Image.composite(Image.new("RGB", size, _rgb(np.array([150, 185, 225]) * balance)), image,
+                                _rules(size, camera, height, rng))
+    box = _box(ink)
+    if grainy:
+        ink[box] *= rng.uniform(0.5, 1.0, ink[box].shape).astype(np.float32)
+    _ink(image, ink, box, colour * balance)
+    field = Image.fromarray(rng.uniform(0.8, 1.0, (3, 3)).astype(np.float32), "F")
+    light = np.asarray(field.resize(size, Image.Resampling.BILINEAR)) * np.linspace(1, rng.uniform(0.85, 1.0), width, dtype=np.float32)
     if rng.random() < 0.3:  # the phone's shadow over one side, with a soft edge
         edge = rng.uniform(0.2, 0.7) * width
-        light = light * (1 - rng.uniform(0.15, 0.35) / (1 + np.exp((np.arange(width, dtype=np.float32) - edge) / (0.02 * width))))
-    light += rng.standard_normal((tall, width), np.float32) * np.float32(rng.uniform(0.006, 0.025))  # sensor noise
-    photo = reflect * light[..., None] * (1 + rng.uniform(-0.04, 0.04, 3)).astype(np.float32)  # white balance
-    image = Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8))
-    return _encode(image, label, style, "JPEG", int(rng.integers(55, 93)))
+        light *= 1 - rng.uniform(0.15, 0.35) / (1 + np.exp((np.arange(width, dtype=np.float32) - edge) / (0.02 * width)))
+    image = ImageChops.multiply(image, Image.fromarray(np.round(light * 255).astype(np.uint8)).convert("RGB"))
+    spread = int(rng.integers(2, 8))  # sensor noise, uniform in ±spread
+    noise = Image.fromarray(rng.integers(128 - spread, 129 + spread, (tall, width), np.uint8)).convert("RGB")
+    return _encode(ImageChops.add(image, noise, 1.0, -128), label, style, "JPEG", int(rng.integers(55, 93)))
 
 
-def _rules(size: tuple[int, int], camera: np.ndarray, height: float, rng: np.random.Generator) -> np.ndarray:
-    """Ruled lines (or squares) under the writing, in the camera's view: coverage 0-1."""
+def _rgb(colour: np.ndarray) -> tuple[int, int, int]:
+    red, green, blue = np.clip(np.round(colour), 0, 255).astype(int).tolist()
+    return red, green, blue
+
+
+def _ink(image: Image.Image, ink: np.ndarray, box: tuple[slice, slice], colour: np.ndarray) -> None:
+    """Lay ink of `colour` with coverage `ink` (0-1) on `image`, within `box`."""
+    if box[0].stop > box[0].start:
+        corner = (box[1].start, box[0].start)
+        mask = Image.fromarray(np.round(ink[box] * 255).astype(np.uint8))
+        image.paste(Image.new("RGB", mask.size, _rgb(colour)), corner, mask)
+
+
+def _box(ink: np.ndarray) -> tuple[slice, slice]:
+    """The rows and columns that hold ink (an empty box if none)."""
+    rows, columns = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    if not len(rows):
+        return slice(0, 0), slice(0, 0)
+    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+
+
+def _rules(size: tuple[int, int], camera: np.ndarray, height: float, rng: np.random.Generator) -> Image.Image:
+    """Ruled lines (or squares) under the writing, in the camera's view: a mask, 60 % where a line is."""
     spacing = height * rng.uniform(1.2, 1.9) if rng.random() < 0.7 else height * rng.uniform(0.45, 0.7)
     squared = spacing < height
     layer = Image.new("L", size)
@@ -278,8 +304,8 @@ def _rules(size: tuple[int, int], camera: np.ndarray, height: float, rng: np.ran
         xs = np.arange(rng.uniform(0, spacing) - margin, width + margin, spacing)
         ends.append(np.stack([xs, np.full_like(xs, -margin), xs, np.full_like(xs, tall + margin)], 1))
     for line in _apply(camera, np.concatenate(ends).reshape(-1, 2)).reshape(-1, 4).tolist():
-        draw.line(line, fill=255, width=max(1, round(height / 60)))
-    return np.asarray(layer, np.float32) / 255
+        draw.line(line, fill=153, width=max(1, round(height / 60)))
+    return layer
 
 
 def _canvas(digits: list[tuple[np.ndarray, float]], label: str, style: str, size: tuple[int, int],
@@ -289,16 +315,19 @@ def _canvas(digits: list[tuple[np.ndarray, float]], label: str, style: str, size
         digits = [(_warp(segments, rng, 0.015) + rng.normal(0, 0.004, segments.shape), r) for segments, r in digits]
     ink = _render(digits, place, size, height, 1.0)
     if style == "light_on_dark":
-        canvas, colour = rng.choice([[0, 0, 0], [49, 51, 56], [30, 31, 34], [18, 18, 28]]), rng.choice([[255, 255, 255], [230, 230, 230], [255, 235, 120]])
+        canvas = rng.choice([[0, 0, 0], [49, 51, 56], [30, 31, 34], [18, 18, 28]])
+        colour = rng.choice([[255, 255, 255], [230, 230, 230], [255, 235, 120]])
     else:
-        canvas, colour = [255, 255, 255], rng.choice([[0, 0, 0], [0, 0, 0], [30, 30, 200], [200, 30, 30]])
+        canvas, colour = np.array([255, 255, 255]), rng.choice([[0, 0, 0], [0, 0, 0], [30, 30, 200], [200, 30, 30]])
+    box = _box(ink)
     if style != "light_on_dark" and rng.random() < 0.4:  # transparent canvas: the ink is only in alpha
         rgba = np.zeros((*ink.shape, 4), np.uint8)
         rgba[..., :3] = colour
-        rgba[..., 3] = np.round(ink * 255)
+        rgba[..., 3][box] = np.round(ink[box] * 255)
         return _encode(Image.fromarray(rgba, "RGBA"), label, style, "PNG")
-    rgb = np.asarray(canvas, np.float32) + ink[..., None] * (np.asarray(colour, np.float32) - np.asarray(canvas, np.float32))
-    return _encode(Image.fromarray(np.round(rgb).astype(np.uint8)), label, style, "PNG")
+    image = Image.new("RGB", size, _rgb(canvas))
+    _ink(image, ink, box, colour)
+    return _encode(image, label, style, "PNG")
 
 
 def _encode(image: Image.Image, label: str, style: str, format: str, quality: int = 90) -> NumberPicture:
