@@ -50,6 +50,7 @@ LONG_SIDE = {"paper_photo": (400, 1400), "drawing_app": (280, 1200), "light_on_d
 ROUND, LONE = (0, 6, 8, 9), (1, 1, 7)
 BENFORD = np.log10(1 + 1 / np.arange(1, 10))
 LOOPS = (1, 0, 0, 0, 0, 0, 1, 0, 2, 1)  # closed loops a digit must keep to stay itself
+JUDGES = 10_000  # the last MNIST training digits: never drawn, they judge whether a digit is legible (`Writers`)
 UPSCALE = 4  # skeletons are taken on MNIST digits drawn 4× larger, for smooth centre lines
 
 
@@ -65,11 +66,18 @@ class NumberPicture:
 
 
 class Writers:
-    """The digits to draw from: MNIST training images by label, re-stroked into centre-line segments on demand."""
+    """The digits to draw from: MNIST training images by label, re-stroked into centre-line segments on demand.
+
+    The last `JUDGES` images are never drawn: they judge the others. A digit is drawn only if most of its 5
+    nearest neighbours among them (14×14 pixels) are the same digit, i.e. other writers agree on what it is
+    (people posting to a bot write to be read; MNIST keeps some digits nobody could read).
+    """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
-        self.images = images
-        self.by_label = [np.flatnonzero(labels == d) for d in range(10)]
+        self.images = images[:-JUDGES]
+        self.by_label = [np.flatnonzero(labels[:-JUDGES] == d) for d in range(10)]
+        self.judges, self.judge_labels = _coarse(images[-JUDGES:]), labels[-JUDGES:]
+        self.judge_norms = (self.judges ** 2).sum(1)
 
     @classmethod
     def from_mnist(cls, paths: Paths | None = None) -> Writers:
@@ -78,12 +86,17 @@ class Writers:
         mnist = load_mnist(ensure_mnist(paths.mnist_dir, paths.mnist_cache))
         return cls(mnist.train_images, mnist.train_labels)
 
+    def legible(self, image: np.ndarray, digit: int) -> bool:
+        """Whether at least 4 of the 5 judges nearest to `image` (28×28) are `digit`s."""
+        distances = self.judge_norms - 2 * self.judges @ _coarse(image[None])[0]
+        return int((self.judge_labels[np.argpartition(distances, 5)[:5]] == digit).sum()) >= 4
+
     def segments(self, digit: int, rng: np.random.Generator) -> np.ndarray:
         """A random writer's `digit` as centre-line segments (n, 2, 2) of (x, y), 1 high, centred on 0."""
-        while True:  # a 0, 6, 8 or 9 whose loop is filled in would lose it: another writer's, then
+        while True:  # a legible digit, and one that keeps its loops (a 0, 6, 8 or 9 whose loop the scan filled in would lose it)
             image = self.images[rng.choice(self.by_label[digit])]
             ink = ndimage.zoom(image.astype(np.float32) / 255, UPSCALE, order=1) > 0.5
-            if ndimage.label(~np.pad(ink, 1))[1] - 1 >= LOOPS[digit]:
+            if ndimage.label(~np.pad(ink, 1))[1] - 1 >= LOOPS[digit] and self.legible(image, digit):
                 break
         skeleton = skeletonize(ink)
         parts, _ = ndimage.label(skeleton, np.ones((3, 3)))
@@ -98,6 +111,11 @@ class Writers:
         segments = np.concatenate(ends).astype(np.float64)
         low, high = segments.reshape(-1, 2).min(0), segments.reshape(-1, 2).max(0)
         return (segments - (low + high) / 2) / max(high[1] - low[1], 1.0)
+
+
+def _coarse(images: np.ndarray) -> np.ndarray:
+    """28×28 digits as 14×14 (2×2 means), flattened, 0-1: what the judges compare."""
+    return images.reshape(len(images), 14, 2, 14, 2).mean((2, 4)).reshape(len(images), -1).astype(np.float32) / 255
 
 
 def number_pictures(writers: Writers, style: str, length: int, count: int, seed: int = 0) -> list[NumberPicture]:
@@ -332,5 +350,5 @@ def _canvas(digits: list[tuple[np.ndarray, float]], label: str, style: str, size
 
 def _encode(image: Image.Image, label: str, style: str, format: str, quality: int = 90) -> NumberPicture:
     buffer = io.BytesIO()
-    image.save(buffer, format, **({"quality": quality} if format == "JPEG" else {}))
+    image.save(buffer, format, **({"quality": quality} if format == "JPEG" else {"compress_level": 1}))
     return NumberPicture(label, buffer.getvalue(), style, image.size, format)
