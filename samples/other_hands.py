@@ -122,6 +122,8 @@ def number_pictures(writers: Writers, style: str, length: int, count: int, seed:
     """`count` pictures of `length`-digit numbers in `style` (one of `STYLES`), deterministic from `seed`."""
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}: one of {', '.join(STYLES)}")
+    if length < 2:
+        raise ValueError(f"numbers here have 2 digits or more, not {length}")
     key = [seed, STYLES.index(style), length]
     return [_picture(writers, style, length, np.random.default_rng([*key, i])) for i in range(count)]
 
