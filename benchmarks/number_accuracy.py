@@ -113,7 +113,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated numbers (default 0)")
     parser.add_argument("--lengths", default="2,3,4,5,6", help="comma-separated number lengths (default 2,3,4,5,6)")
     parser.add_argument("--generators", default="first,other_hands", help=f"comma-separated, of: {', '.join(GENERATORS)}")
-    parser.add_argument("--failures", type=Path, default=None, help="save the independent generator's misread pictures here")
+    parser.add_argument("--failures", type=Path, default=None,
+                        help="save the independent generator's misread pictures in this folder")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line at the end")
     args = parser.parse_args()
     lengths = [int(length) for length in args.lengths.split(",")]
@@ -200,8 +201,8 @@ def measure_independent(service: InferenceService, paths: Paths, lengths: list[i
                     failures.append({"style": style, "length": length, "index": index, "label": picture.label,
                                      "read": reading, "size": list(picture.size), "format": picture.format})
                     if args.failures:
-                        name = f"{style}-{length}-{index}-{picture.label}-read-{reading or 'nothing'}.{picture.format.lower()}"
-                        (args.failures / name).write_bytes(picture.data)
+                        name = f"{style}-{length}-{index}-{picture.label}-read-{reading or 'nothing'}"
+                        (args.failures / f"{name}.{picture.format.lower()}").write_bytes(picture.data)
     print(f"other_hands: {len(other_hands.STYLES) * len(lengths) * args.count} numbers generated and read in "
           f"{time.perf_counter() - started:.0f} s")
     return failures
@@ -217,12 +218,14 @@ def print_side_by_side(counted: list[CountScores], generators: list[str], figure
         print(f"{'style':15}{'length':>7}{'numbers':>9}{'whole':>8}{'digits/cr':>11}{'too few':>9}{'too many':>10}")
         for row in [*rows, total]:
             digits = "-" if row.digits_when_count_right is None else f"{row.digits_when_count_right:.3f}"
-            print(f"{row.style:15}{row.length or '':>7}{row.numbers:9}{row.whole:8.3f}{digits:>11}{row.too_few:9.3f}{row.too_many:10.3f}")
+            print(f"{row.style:15}{row.length or '':>7}{row.numbers:9}{row.whole:8.3f}{digits:>11}"
+                  f"{row.too_few:9.3f}{row.too_many:10.3f}")
         table: dict[str, object] = {"tuned_on": generator == "first", "about": GENERATORS[generator],
                                     "rows": [asdict(row) for row in rows], "all": asdict(total)}
         if generator == "other_hands":
             met = total.whole >= INDEPENDENT_WHOLE and total.wrong_count <= INDEPENDENT_WRONG_COUNT
-            print(f"issue 24's targets here (whole >= {INDEPENDENT_WHOLE:.2f}, wrong count <= {INDEPENDENT_WRONG_COUNT:.2f}): "
+            print(f"issue 24's targets here (whole >= {INDEPENDENT_WHOLE:.2f}, "
+                  f"wrong count <= {INDEPENDENT_WRONG_COUNT:.2f}): "
                   f"whole {total.whole:.3f}, wrong count {total.wrong_count:.3f}: {'met' if met else 'NOT met'}")
             table["targets_met"] = met
         tables[generator] = table

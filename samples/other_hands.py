@@ -6,13 +6,15 @@ picture. `number_pictures(writers, style, length, count, seed)` is deterministic
 (seed, style, length, i), not on `count`. About 20 ms a picture (more for the big ones).
 
 How it differs, by design, from MNIST and from the first generator (MNIST test digits, as they are):
-- Other writers, other pens: the digits are MNIST *training* digits (MNIST keeps their writers apart from the
-  test set's, which the first generator and the project's tuning use), and never the trained-on images
-  themselves: each is skeletonized (scikit-image; a 0, 6, 8 or 9 whose loop the scan filled in is skipped, and
-  specks are dropped) and re-stroked with a round pen of another width (radius 1.2-3 % of the digit's height for
-  thin pens in 30 %, 3-6 % in 45 %, thick markers of 6-12 % in 25 %; never under 1 px, 0.7 px in photos); its
-  centre line bent by a smooth random warp (3 % of its height), made 0.85-1.15 as wide (±8 % more per digit),
-  slanted (shear ~N(0.1, 0.1) within -0.15..0.35 per number, ±0.06 more per digit) and turned ±3°.
+- Other writers, other pens: the digits are MNIST *training* digits (MNIST keeps their writers apart from the test
+  set's, which the first generator and the project's tuning use), and never the trained-on images themselves. Only
+  digits that other writers agree on are drawn (4 of their 5 nearest among 10,000 held-back training digits have the
+  same label: people posting to a bot write to be read, and MNIST keeps some digits nobody could read). Each is
+  skeletonized (scikit-image; a 0, 6, 8 or 9 whose loop the scan filled in is skipped, and specks are dropped) and
+  re-stroked with a round pen of another width (radius 1.2-3 % of the digit's height for thin pens in 30 %, 3-6 % in
+  45 %, thick markers of 6-12 % in 25 %; never under 1 px, 0.7 px in photos); its centre line bent by a smooth
+  random warp (3 % of its height), made 0.85-1.15 as wide (±8 % more per digit), slanted (shear ~N(0.1, 0.1) within
+  -0.15..0.35 per number, ±0.06 more per digit) and turned ±3°.
 - Numbers as people write them: 2-6 digits; the first 1-9 by Benford's law (a 1 starts 30 % of them; never a
   leading 0); 35 % get a lone 1 or 7 beside a round digit (0, 6, 8, 9), 15 % end in a 1. Heights vary within a
   number (±15 %, ±30 % in a quarter), baselines wander (up to ±8 % of the height) and drift (the line tilts by
@@ -44,9 +46,9 @@ from skimage.morphology import skeletonize
 from digits.mnist import ensure_mnist, load_mnist
 from digits.settings import Paths
 
-GENERATOR = "other_hands"
 STYLES = ("paper_photo", "drawing_app", "light_on_dark", "small_in_big")
-LONG_SIDE = {"paper_photo": (400, 1400), "drawing_app": (280, 1200), "light_on_dark": (280, 1280), "small_in_big": (1400, 2000)}
+LONG_SIDE = {"paper_photo": (400, 1400), "drawing_app": (280, 1200), "light_on_dark": (280, 1280),
+             "small_in_big": (1400, 2000)}  # the pictures' long side, px: [low, high)
 ROUND, LONE = (0, 6, 8, 9), (1, 1, 7)
 BENFORD = np.log10(1 + 1 / np.arange(1, 10))
 LOOPS = (1, 0, 0, 0, 0, 0, 1, 0, 2, 1)  # closed loops a digit must keep to stay itself
@@ -93,7 +95,7 @@ class Writers:
 
     def segments(self, digit: int, rng: np.random.Generator) -> np.ndarray:
         """A random writer's `digit` as centre-line segments (n, 2, 2) of (x, y), 1 high, centred on 0."""
-        while True:  # a legible digit, and one that keeps its loops (a 0, 6, 8 or 9 whose loop the scan filled in would lose it)
+        while True:  # a legible digit that keeps its loops (a 0, 6, 8 or 9 whose loop the scan filled in would lose it)
             image = self.images[rng.choice(self.by_label[digit])]
             ink = ndimage.zoom(image.astype(np.float32) / 255, UPSCALE, order=1) > 0.5
             if ndimage.label(~np.pad(ink, 1))[1] - 1 >= LOOPS[digit] and self.legible(image, digit):
@@ -279,10 +281,12 @@ def _photo(digits: list[tuple[np.ndarray, float]], label: str, style: str, size:
         ink[box] *= rng.uniform(0.5, 1.0, ink[box].shape).astype(np.float32)
     _ink(image, ink, box, colour * balance)
     field = Image.fromarray(rng.uniform(0.8, 1.0, (3, 3)).astype(np.float32), "F")
-    light = np.asarray(field.resize(size, Image.Resampling.BILINEAR)) * np.linspace(1, rng.uniform(0.85, 1.0), width, dtype=np.float32)
+    light = np.asarray(field.resize(size, Image.Resampling.BILINEAR))
+    light = light * np.linspace(1, rng.uniform(0.85, 1.0), width, dtype=np.float32)
     if rng.random() < 0.3:  # the phone's shadow over one side, with a soft edge
         edge = rng.uniform(0.2, 0.7) * width
-        light *= 1 - rng.uniform(0.15, 0.35) / (1 + np.exp((np.arange(width, dtype=np.float32) - edge) / (0.02 * width)))
+        across = (np.arange(width, dtype=np.float32) - edge) / (0.02 * width)
+        light *= 1 - rng.uniform(0.15, 0.35) / (1 + np.exp(across))
     image = ImageChops.multiply(image, Image.fromarray(np.round(light * 255).astype(np.uint8)).convert("RGB"))
     spread = int(rng.integers(2, 8))  # sensor noise, uniform in ±spread
     noise = Image.fromarray(rng.integers(128 - spread, 129 + spread, (tall, width), np.uint8)).convert("RGB")

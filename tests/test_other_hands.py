@@ -57,7 +57,8 @@ def test_each_style_draws_numbers_of_the_length_and_size_it_claims(writers: Writ
             if style == "small_in_big":
                 assert max(image.size) / min(image.size) > 1.29
                 if image.format == "PNG":  # a clean canvas: the ink is what differs from its corner
-                    flat = np.asarray(Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA")).convert("L"))
+                    flat = np.asarray(Image.alpha_composite(Image.new("RGBA", image.size, "white"),
+                                                            image.convert("RGBA")).convert("L"))
                     rows = np.flatnonzero((np.abs(flat.astype(int) - int(flat[0, 0])) > 60).any(1))
                     assert len(rows) and rows[-1] - rows[0] < 0.15 * max(image.size)  # a small number
 
