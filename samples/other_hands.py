@@ -131,6 +131,7 @@ def number_pictures(writers: Writers, style: str, length: int, count: int, seed:
 
 
 def _label(rng: np.random.Generator, length: int) -> str:
+    """A number as people write them, with the hard cases the module docstring lists."""
     digits = [int(rng.choice(9, p=BENFORD / BENFORD.sum())) + 1, *rng.integers(0, 10, length - 1).tolist()]
     if rng.random() < 0.35:  # a lone 1 or 7 beside a round digit
         at = int(rng.integers(length))
@@ -147,7 +148,7 @@ def _layout(writers: Writers, label: str, rng: np.random.Generator) -> list[tupl
     slant, aspect = np.clip(rng.normal(0.1, 0.1), -0.15, 0.35), rng.uniform(0.85, 1.15)
     size_spread = 0.3 if rng.random() < 0.25 else 0.15
     gaps = [(-0.06, 0.04), (0.03, 0.3), (0.3, 0.9)][int(rng.choice(3, p=[0.2, 0.55, 0.25]))]
-    drift, wobble = rng.uniform(-0.08, 0.08), rng.uniform(0.0, 0.08)
+    drift, wander = rng.uniform(-0.08, 0.08), rng.uniform(0.0, 0.08)
     pen = rng.choice([rng.uniform(0.012, 0.03), rng.uniform(0.03, 0.06), rng.uniform(0.06, 0.12)], p=[0.3, 0.45, 0.25])
     right, digits = 0.0, []
     for i, char in enumerate(label):
@@ -161,7 +162,7 @@ def _layout(writers: Writers, label: str, rng: np.random.Generator) -> list[tupl
         radius = float(pen * rng.uniform(0.85, 1.15))
         left = points[..., 0].min() - radius
         points[..., 0] += right + (rng.uniform(*gaps) if i else 0) - left
-        points[..., 1] += drift * i + rng.uniform(-wobble, wobble) - (height - 1) / 2  # on a shared baseline
+        points[..., 1] += drift * i + rng.uniform(-wander, wander) - (height - 1) / 2  # on a shared baseline
         right = points[..., 0].max() + radius
         digits.append((points, radius))
     return digits
@@ -233,9 +234,9 @@ def _camera(centre: np.ndarray, size: tuple[int, int], rng: np.random.Generator)
     cx, cy = centre
     turn = np.radians(rng.uniform(-7, 7))
     tilt = rng.uniform(-0.25, 0.25, 2) / max(size)
-    centre, back = np.array([[1, 0, cx], [0, 1, cy], [0, 0, 1]]), np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
+    there, back = np.array([[1, 0, cx], [0, 1, cy], [0, 0, 1]]), np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]])
     rotate = np.array([[np.cos(turn), -np.sin(turn), 0], [np.sin(turn), np.cos(turn), 0], [tilt[0], tilt[1], 1]])
-    return centre @ rotate @ back
+    return there @ rotate @ back
 
 
 def _picture(writers: Writers, style: str, length: int, rng: np.random.Generator) -> NumberPicture:
