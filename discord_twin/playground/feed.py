@@ -1,6 +1,6 @@
 """The playground's live feed: every event the twin announces in the world, fanned out to the open pages.
 
-`Tap` sits between the world and the gateway sessions, so the feed sees each event exactly as Discord
+`ObservedSessions` sits between the world and the gateway sessions, so the feed sees each event exactly as Discord
 would send it to a client (MESSAGE_CREATE, MESSAGE_UPDATE, MESSAGE_DELETE, MESSAGE_REACTION_ADD, ...).
 Ephemeral messages are never announced to the gateway; the feed finds them on the interactions the
 playground opened, and sends them as EPHEMERAL events naming their one viewer.
@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..gateway import Sessions
-from ..interactions import Interaction
+from ..models import Interaction
+from ..sessions import Sessions
 from ..twin import DiscordTwin
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -34,8 +34,8 @@ INTERACTION_LIFETIME = 15 * 60.0
 QUEUE_LIMIT = 10_000  # events held for one slow page before it is disconnected
 
 
-class Tap(Sessions):
-    """The world's `sessions`, seen through: each dispatch reaches the real sessions, then `listener`."""
+class ObservedSessions(Sessions):
+    """The world's gateway sessions, observed: each dispatch reaches the real sessions, then `listener`."""
 
     def __init__(self, inner: Sessions, listener: Listener) -> None:
         self._inner = inner
@@ -68,7 +68,7 @@ class Feed:
         self._ephemeral_seen: dict[int, tuple[Any, ...]] = {}
         self._state_seen: tuple[Any, ...] = ()
         self._watcher: asyncio.Task[None] | None = None
-        twin.world.sessions = Tap(twin.world.sessions, self._on_event)
+        twin.world.sessions = ObservedSessions(twin.world.sessions, self._on_event)
 
     def start(self) -> None:
         self._watcher = asyncio.create_task(self._watch(), name="playground feed")
