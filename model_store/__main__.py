@@ -11,7 +11,7 @@ from pathlib import Path
 from dotenv import find_dotenv, load_dotenv
 
 from model_store import CorruptVersionError, ModelStore, StoreError, store_location
-from model_store.store import POINTER_FILE
+from model_store.folder import POINTER_FILE
 
 
 def describe_versions(store: ModelStore, served: int | None) -> list[list[str]]:

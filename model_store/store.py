@@ -1,46 +1,33 @@
-"""A versioned model store laid out like TensorFlow Serving's.
+"""The model store's one interface: integer versions (weights and model card, checked at load), one of them served.
 
-    <store>/<version>/model.weights.h5   the Keras weights file
-    <store>/<version>/model.json         its model card (network.card): spec, training, metrics, SHA-256 of the weights
-    <store>/SERVING                      {"version": N, "history": [...]}: the served version
-
-A version is written in a hidden temporary folder and renamed into place, so it appears
-whole or not at all; the serving pointer is replaced atomically. Loading checks the
-weights' SHA-256 and shapes, and never serves a damaged version.
+`ModelStore(location)` opens the kind of store the location names, as `Path(...)` gives a `PosixPath`: a folder
+(`model_store.folder.FolderStore`, laid out like TensorFlow Serving's) or a `postgresql://` URL
+(`model_store.postgres.PostgresStore`, versions as rows). What does not depend on where the versions are lives
+here: which version a process serves when the pointer is damaged, promotion and rollback, the pointer's history.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
-import json
+import io
 import logging
-import os
-import shutil
-import stat
-import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import h5py
 import numpy as np
 
-from model_store.files import atomic_write, sha256_file
+from model_store.database import is_database_url
+from model_store.locks import Lock
 from network.architecture import ArchitectureSpec, NumpyNetwork, Weights
-from network.card import CardError, ModelCard
+from network.card import ModelCard
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_FILE = "model.weights.h5"
-METADATA_FILE = "model.json"
-POINTER_FILE = "SERVING"
-LOCK_FILE = ".lock"
-STAGING_PREFIX = ".staging-"
-# Inside a staging folder: locked by the process using the folder, for as long as it does.
-IN_USE_FILE = ".in-use"
+POINTER = "the serving pointer"
+TRAINER_LOCK = "trainer"  # the lock every trainer of a store holds for the whole training
 
 
 class StoreError(RuntimeError):
@@ -48,14 +35,14 @@ class StoreError(RuntimeError):
 
 
 class CorruptVersionError(StoreError):
-    """A version on disk is damaged (missing files, bad checksum, wrong shapes)."""
+    """A stored version is damaged (missing pieces, bad checksum, wrong shapes)."""
 
 
 @dataclass(frozen=True)
 class Pointer:
-    """What `SERVING` says: the served version (None if nothing was promoted) and those served before it, oldest first.
+    """The served version (None if nothing was promoted) and those served before it, oldest first.
 
-    `damage` says why the file could not be read (then `version` is None and `history` empty).
+    `damage` says why the pointer could not be read (then `version` is None and `history` empty).
     """
 
     version: int | None
@@ -79,128 +66,119 @@ class LoadedModel:
         return NumpyNetwork(self.spec, self.weights)
 
 
-def read_weights(path: Path, spec: ArchitectureSpec) -> Weights:
-    """Read a Keras 3 `.weights.h5` file into (kernel, bias) pairs, checked against the spec's shapes."""
+def read_weights(source: Path | bytes, spec: ArchitectureSpec, where: str) -> Weights:
+    """Read a Keras 3 `.weights.h5` file (a path, or its bytes) into (kernel, bias) pairs checked against the spec's
+    shapes; `where` names it in errors."""
     weights: Weights = []
     try:
-        with h5py.File(path, "r") as h5:
+        with h5py.File(io.BytesIO(source) if isinstance(source, bytes) else source, "r") as h5:
             for index, (layer, (kernel_shape, bias_shape)) in enumerate(zip(spec.dense_layers(), spec.weight_shapes())):
                 # Keras 3 files name each layer by its class in snake case, numbered in order: dense, dense_1, …
                 group = h5.get(f"layers/dense{f'_{index}' if index else ''}/vars")
                 if group is None:
-                    raise CorruptVersionError(f"{path}: no weights for layer {layer.name}")
+                    raise CorruptVersionError(f"{where}: no weights for layer {layer.name}")
                 kernel, bias = np.asarray(group["0"], np.float32), np.asarray(group["1"], np.float32)
                 if kernel.shape != kernel_shape or bias.shape != bias_shape:
                     raise CorruptVersionError(
-                        f"{path}: layer {layer.name} has shapes {kernel.shape}/{bias.shape}, "
+                        f"{where}: layer {layer.name} has shapes {kernel.shape}/{bias.shape}, "
                         f"the spec needs {kernel_shape}/{bias_shape}"
                     )
                 weights.append((kernel, bias))
     except (OSError, KeyError) as error:
-        raise CorruptVersionError(f"{path}: unreadable weights ({error})") from None
+        raise CorruptVersionError(f"{where}: unreadable weights ({error})") from None
     return weights
 
 
-def _is_version_name(name: str) -> bool:
-    """Whether a folder name is a version: a canonical ASCII integer from 1 (not `0005`, `٣` or `²`)."""
-    return name.isascii() and name.isdigit() and name[0] != "0"
-
-
-def _is_version_number(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
-def _in_use(staging: Path) -> bool:
-    """Whether a live process holds the staging folder's in-use file."""
-    try:
-        with open(staging / IN_USE_FILE) as in_use:
-            fcntl.flock(in_use, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True  # locked; or not a folder, or another user's that we may not read: not ours to remove
-    return False
-
-
-def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    with atomic_write(path) as out:
-        out.write((json.dumps(data, indent=2) + "\n").encode())
+# Writes the pointer inside a backend's pointer transaction: (version, history).
+PointerWriter = Callable[[int, list[int]], None]
 
 
 class ModelStore:
-    """Integer versions under one folder, one of them served."""
+    """Integer versions, one of them served: in a folder or in PostgreSQL, chosen by the location."""
 
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+    _kinds: ClassVar[dict[bool, type[ModelStore]]] = {}
+    location: str  # where the store is, as people are shown it (a URL without its password)
 
-    # -- reading -------------------------------------------------------------------------
+    def __new__(cls, location: str | Path) -> ModelStore:  # noqa: D102 - as Path(...) picks PosixPath
+        if cls is ModelStore:
+            cls = ModelStore._kinds[is_database_url(location)]
+        return super().__new__(cls)
+
+    def __init_subclass__(cls, *, database: bool, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        ModelStore._kinds[database] = cls
+
+    # -- what each kind of store provides ------------------------------------------------------
 
     def versions(self) -> list[int]:
-        """Every numeric version folder on disk, intact or damaged (`load` tells), oldest first."""
-        if not self.root.is_dir():
-            return []
-        return sorted(int(p.name) for p in self.root.iterdir() if _is_version_name(p.name) and p.is_dir())
+        """Every stored version, intact or damaged (`load` tells), oldest first."""
+        raise NotImplementedError
 
     def card(self, version: int) -> ModelCard:
-        """The model card (`model.json`) of a version; CorruptVersionError if it is missing or not a card."""
-        path = self.root / str(version) / METADATA_FILE
-        try:
-            return ModelCard.from_json(json.loads(path.read_text()))
-        except FileNotFoundError:
-            raise CorruptVersionError(f"version {version} does not exist") from None
-        except CardError as error:
-            raise CorruptVersionError(f"version {version}: {METADATA_FILE} is not a model card ({error})") from None
-        except (OSError, ValueError) as error:
-            raise CorruptVersionError(f"version {version}: unreadable {METADATA_FILE} ({error})") from None
+        """A version's model card; CorruptVersionError if it is missing or not a card."""
+        raise NotImplementedError
 
     def pointer(self) -> Pointer:
-        """What `SERVING` says; a damaged one reads as nothing promoted, with the damage described."""
-        path = self.root / POINTER_FILE
-        try:
-            # Only a regular file is read: a directory fails, and a named pipe would block the reader.
-            kind = os.stat(path).st_mode
-            if not stat.S_ISREG(kind):
-                return Pointer(None, (), "it is a directory" if stat.S_ISDIR(kind) else "it is not a regular file")
-            text = path.read_text()
-        except FileNotFoundError:
-            return Pointer(None, ())
-        except OSError as error:
-            return Pointer(None, (), f"it cannot be read ({error.strerror or error})")
-        try:
-            data = json.loads(text)
-        except ValueError:
-            return Pointer(None, (), "it is not JSON")
-        version = data.get("version") if isinstance(data, dict) else None
-        history = data.get("history", []) if isinstance(data, dict) else None
-        if not _is_version_number(version) or not isinstance(history, list) or not all(map(_is_version_number, history)):
-            return Pointer(None, (), f'it holds {text.strip()[:80]!r}, not {{"version": N, "history": [...]}}')
-        return Pointer(version, tuple(history))
+        """What the serving pointer says; a damaged one reads as nothing promoted, with the damage described."""
+        raise NotImplementedError
 
-    def pointer_stamp(self) -> tuple[int, int, int] | None:
-        """Identity, size and time of the serving pointer (None when there is none): cheap to compare, to notice
-        a switch, and never blocking (the pointer is replaced by renaming, so a switch is a new file)."""
-        try:
-            found = os.stat(self.root / POINTER_FILE)
-        except OSError:
-            return None
-        return found.st_ino, found.st_size, found.st_mtime_ns
+    def pointer_stamp(self) -> Hashable:
+        """Something cheap to compare that changes whenever the pointer does (None when there is none)."""
+        raise NotImplementedError
+
+    def load(self, version: int) -> LoadedModel:
+        """Load and verify one version: the weights' SHA-256 against the card, then their shapes against the spec."""
+        raise NotImplementedError
+
+    def weights_of(self, version: int) -> tuple[bytes, ModelCard]:
+        """A verified version's weights file, as bytes, and its card (to copy it into another store)."""
+        raise NotImplementedError
+
+    def check_writable(self) -> None:
+        """Raise StoreError unless new versions can be written."""
+        raise NotImplementedError
+
+    def staging(self) -> contextlib.AbstractContextManager[Path]:
+        """A scratch folder for files on their way into the store (a trainer's weights), removed after the block."""
+        raise NotImplementedError
+
+    def save(self, weights_file: Path, card: ModelCard, promote: bool = True) -> int:
+        """Add a new version from a written Keras weights file and its card; return its number. It appears whole or
+        not at all, and concurrent savers get distinct numbers."""
+        raise NotImplementedError
+
+    def add(self, version: int, weights: bytes, card: ModelCard) -> None:
+        """Store a version under the number it has elsewhere (`copy`); StoreError if that number is taken."""
+        raise NotImplementedError
+
+    def _pointer_transaction(self) -> contextlib.AbstractContextManager[tuple[Pointer, PointerWriter]]:
+        """The pointer, read under the store's write lock (a damaged one as `_repairable`), and how to replace it."""
+        raise NotImplementedError
+
+    def lock(self, name: str) -> Lock:
+        """A lock of this store that every process using it sees (the trainer's: TRAINER_LOCK)."""
+        raise NotImplementedError
+
+    def changes(self, interval: float) -> AsyncIterator[None]:
+        """Yield whenever the served version may have changed (at most `interval` s after it did)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of connections (nothing for a folder)."""
+
+    # -- the same for every kind ---------------------------------------------------------------
 
     def current(self) -> int | None:
         """The version the pointer says is served, or None when nothing was promoted; StoreError if it is damaged."""
         pointer = self.pointer()
         if pointer.damage is not None:
-            raise StoreError(f"{self.root / POINTER_FILE} is damaged: {pointer.damage}")
+            raise StoreError(f"{self.pointer_name} is damaged: {pointer.damage}")
         return pointer.version
 
-    def load(self, version: int) -> LoadedModel:
-        """Load and verify one version: checksum of the weights, then their shapes against the spec."""
-        card = self.card(version)
-        weights_path = self.root / str(version) / WEIGHTS_FILE
-        if not weights_path.is_file():
-            raise CorruptVersionError(f"version {version}: {WEIGHTS_FILE} is missing")
-        if sha256_file(weights_path) != card.weights_sha256:
-            raise CorruptVersionError(f"version {version}: {WEIGHTS_FILE} does not match its SHA-256 (corrupted or truncated)")
-        return LoadedModel(version, read_weights(weights_path, card.architecture), card)
+    @property
+    def pointer_name(self) -> str:
+        """How messages name the pointer."""
+        return POINTER
 
     def load_served(self) -> LoadedModel:
         """Load the served version; if it is damaged, the newest intact version instead, saying so.
@@ -209,178 +187,89 @@ class ModelStore:
         """
         model, reason = self.select_served()
         if reason is not None:
-            log.warning("model store %s: serving version %d, the newest intact one: %s", self.root, model.version, reason)
+            log.warning("model store %s: serving version %d, the newest intact one: %s", self.location, model.version, reason)
         return model
 
     def select_served(self) -> tuple[LoadedModel, str | None]:
-        """The version a process serves: the one SERVING names if it loads, else the newest intact one and why.
+        """The version a process serves: the one the pointer names if it loads, else the newest intact one and why.
 
         Raises StoreError when the store holds no intact version at all.
         """
         pointer = self.pointer()
         if pointer.damage is not None:
-            reason = f"{POINTER_FILE} is damaged: {pointer.damage}"
+            reason = f"{self.pointer_name} is damaged: {pointer.damage}"
         elif pointer.version is None:
             reason = "nothing is promoted"
         else:
             try:
                 return self.load(pointer.version), None
             except CorruptVersionError as error:
-                reason = f"{POINTER_FILE} names version {pointer.version}, which cannot be served: {error}"
+                reason = f"{self.pointer_name} names version {pointer.version}, which cannot be served: {error}"
         for version in sorted(self.versions(), reverse=True):
             if version == pointer.version:
                 continue
             try:
                 return self.load(version), reason
             except CorruptVersionError as error:
-                log.error("model store %s: not serving damaged version: %s", self.root, error)
-        raise StoreError(f"no trained model in {self.root}: run `python train.py` first")
-
-    # -- writing -------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            lock = open(self.root / LOCK_FILE, "a")
-        except OSError as error:
-            raise self._not_writable(error) from None
-        with lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
-
-    def _not_writable(self, error: OSError) -> StoreError:
-        return StoreError(f"model store {self.root} is not writable ({error.strerror or error})")
-
-    def check_writable(self) -> None:
-        """Raise StoreError unless new versions can be written under the root."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=self.root):
-                pass
-        except OSError as error:
-            raise self._not_writable(error) from None
-
-    @contextlib.contextmanager
-    def staging(self) -> Iterator[Path]:
-        """A new folder in the store for files on their way into it (such as the weights to `save`), removed after the block.
-
-        The folders that killed processes left behind are removed here, at the next staging (every save stages).
-        """
-        with self._locked():
-            self._remove_leftovers()
-            try:
-                folder = Path(tempfile.mkdtemp(dir=self.root, prefix=STAGING_PREFIX))
-                folder.chmod(0o755)  # mkdtemp makes it private; the bot may run as another user than the trainer
-                in_use = open(folder / IN_USE_FILE, "w")
-            except OSError as error:
-                raise self._not_writable(error) from None
-            fcntl.flock(in_use, fcntl.LOCK_EX)
-        try:
-            yield folder
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-            in_use.close()
-
-    def _remove_leftovers(self) -> None:
-        """Remove what killed processes left: staging folders no live process holds, half-written pointers.
-
-        Called under the store lock, which pointers are written under and staging folders are created (with
-        their in-use file) and claimed under: so any pointer temporary, or staging folder without an in-use
-        file, is a dead process's.
-        """
-        for folder in self.root.glob(f"{STAGING_PREFIX}*"):
-            if not _in_use(folder):
-                shutil.rmtree(folder, ignore_errors=True)
-                log.info("model store %s: removed %s, left by a process that was killed", self.root, folder.name)
-        for leftover in self.root.glob(f".{POINTER_FILE}.*"):
-            if leftover.is_file():  # the folders beside them are damaged pointers set aside for the operator
-                leftover.unlink(missing_ok=True)
-
-    def save(self, weights_file: Path, card: ModelCard, promote: bool = True) -> int:
-        """Add a new version from a written Keras weights file and its model card; return its number.
-
-        The version folder is assembled in a staging folder and renamed into place, so a crash
-        leaves no visible version, and two concurrent savers always get distinct numbers.
-        """
-        with self.staging() as staging:
-            shutil.copyfile(weights_file, staging / WEIGHTS_FILE)
-            read_weights(staging / WEIGHTS_FILE, card.architecture)  # refuse to store weights the spec cannot load
-            card = card.with_weights_sha256(sha256_file(staging / WEIGHTS_FILE))
-            _write_json_atomically(staging / METADATA_FILE, card.to_json())
-            for path in (staging / WEIGHTS_FILE, staging):
-                fd = os.open(path, os.O_RDONLY)
-                os.fsync(fd)
-                os.close(fd)
-            version = self._claim_version(staging)
-        log.info("model store %s: saved version %d", self.root, version)
-        if promote:
-            self.promote(version)
-        return version
-
-    def _claim_version(self, staging: Path) -> int:
-        with self._locked():
-            (staging / IN_USE_FILE).unlink()  # a version holds its two files only
-            version = max(self.versions(), default=0) + 1
-            while True:
-                try:
-                    # rename(2) onto an existing non-empty folder fails, so a number is never taken twice.
-                    os.rename(staging, self.root / str(version))
-                    return version
-                except OSError as error:
-                    if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                        raise
-                    version += 1
-
-    def promote(self, version: int, loaded: LoadedModel | None = None) -> None:
-        """Serve `version` (after verifying it loads, unless `loaded` is it); the previous one is kept for rollback. A damaged pointer is replaced."""
-        if loaded is None or loaded.version != version:
-            self.load(version)
-        with self._locked():
-            pointer = self._repairable_pointer()
-            if pointer.version == version and pointer.damage is None:
-                return
-            previous = [] if pointer.version in (None, version) else [pointer.version]
-            self._write_pointer(version, [*pointer.history, *previous])
-        log.info("model store %s: now serving version %d", self.root, version)
+                log.error("model store %s: not serving damaged version: %s", self.location, error)
+        raise StoreError(f"no trained model in {self.location}: run `python train.py` first")
 
     def has_previous(self) -> bool:
         """Whether a rollback has a previously served version to go back to (it may still turn out damaged)."""
         return bool(self.pointer().history)
 
+    def promote(self, version: int, loaded: LoadedModel | None = None) -> None:
+        """Serve `version` (after verifying it loads, unless `loaded` is it); the previous one is kept for rollback.
+        A damaged pointer is replaced."""
+        if loaded is None or loaded.version != version:
+            self.load(version)
+        with self._pointer_transaction() as (pointer, write):
+            if pointer.version == version and pointer.damage is None:
+                return
+            previous = [] if pointer.version in (None, version) else [pointer.version]
+            write(version, [*pointer.history, *previous])
+        log.info("model store %s: now serving version %d", self.location, version)
+
     def rollback(self) -> int:
         """Serve the previously served version again; return it. A damaged pointer is replaced."""
-        with self._locked():
-            pointer = self._repairable_pointer()
+        with self._pointer_transaction() as (pointer, write):
             history = list(pointer.history)
             while history:
                 previous = history.pop()
                 try:
                     self.load(previous)
                 except CorruptVersionError as error:
-                    log.error("model store %s: skipping damaged version in rollback: %s", self.root, error)
+                    log.error("model store %s: skipping damaged version in rollback: %s", self.location, error)
                     continue
-                self._write_pointer(previous, history)
-                log.info("model store %s: rolled back from version %s to %d", self.root, pointer.version, previous)
+                write(previous, history)
+                log.info("model store %s: rolled back from version %s to %d", self.location, pointer.version, previous)
                 return previous
         raise StoreError("there is no previous version to roll back to")
 
-    def _repairable_pointer(self) -> Pointer:
-        """The pointer, a damaged one read as serving `load_served`'s choice after every older version in turn."""
-        pointer = self.pointer()
+    def _repairable(self, pointer: Pointer) -> Pointer:
+        """A damaged pointer read as serving `load_served`'s choice after every older version in turn."""
         if pointer.damage is None:
             return pointer
         served = self.load_served().version
         return Pointer(served, tuple(v for v in self.versions() if v < served), pointer.damage)
 
-    def _write_pointer(self, version: int, history: list[int]) -> None:
-        path = self.root / POINTER_FILE
-        try:
-            if path.is_dir() and not path.is_symlink():
-                # A directory cannot be replaced by a file, and what is in it is not ours to delete: set it aside.
-                aside = Path(tempfile.mkdtemp(dir=self.root, prefix=f".{POINTER_FILE}.damaged-")) / POINTER_FILE
-                os.rename(path, aside)
-                log.warning("model store %s: moved the directory %s to %s", self.root, path, aside)
-            _write_json_atomically(path, {"version": version, "history": history})
-        except OSError as error:
-            raise self._not_writable(error) from None
+    def restore_pointer(self, version: int, history: list[int]) -> None:
+        """Set the pointer as another store has it (`copy`): `version` served, `history` before it."""
+        self.load(version)
+        with self._pointer_transaction() as (_, write):
+            write(version, history)
+
+    def trainer_holder(self) -> str | None:
+        """Who is training into this store now, in words (None when nobody is)."""
+        holder = self.lock(TRAINER_LOCK).holder()
+        return None if holder is None else holder.describe()
+
+
+@contextlib.contextmanager
+def opened(location: str | Path) -> Iterator[ModelStore]:
+    """A store for the block, closed after it."""
+    store = ModelStore(location)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -19,7 +19,7 @@ import pytest
 
 from model_store import CorruptVersionError, ModelStore, StoreError
 from model_store.files import sha256_file
-from model_store.store import METADATA_FILE, POINTER_FILE, WEIGHTS_FILE
+from model_store.folder import METADATA_FILE, POINTER_FILE, WEIGHTS_FILE
 from network.architecture import ArchitectureSpec
 from network.card import ModelCard
 from tests.fixtures.mnist import REPO
