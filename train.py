@@ -5,10 +5,14 @@
     python train.py --json               # one JSON object per line (the bot's !retrain reads these)
     python train.py --recipe robust      # the same network trained to read real posts (augmented, 20 epochs, calibrated)
     python train.py --community data/digitbot.sqlite3   # also learn from the bot's accepted community corrections
+    python train.py --store postgresql://digitbot@db.example/digitbot   # a store in PostgreSQL (or MODEL_STORE=…)
 
 With --community, the accepted corrections are split by contributor (digits/community.py): a quarter of the
 contributors' examples are the *community test set*, never trained on; the rest make up 10 % of each epoch
 (at most 50 draws of each example), augmented only when the recipe augments (digits/augment.py).
+
+One training at a time per store: the run holds the store's trainer lock from start to end (a file lock in a
+folder store, an advisory lock in PostgreSQL) and stops at once, naming who trains, if another run holds it.
 
 `python train.py --help` lists every flag.
 """
@@ -28,7 +32,8 @@ from digits.mnist import IDX_SHA256, MnistError, ensure_mnist, load_mnist
 from digits.options import parse_train_command
 from digits.records import Done, Reporter
 from digits.settings import Paths
-from model_store import ModelStore, StoreError
+from model_store import TRAINER_LOCK, LockBusy, ModelStore, StoreError, location_text
+from model_store.database import DatabaseError
 from network.architecture import NumpyNetwork, normalize
 from network.calibration import expected_calibration_error, fit_temperature
 from network.card import ModelCard, library_versions
@@ -38,11 +43,14 @@ paths = Paths.from_env()
 command = parse_train_command(sys.argv[1:], default_store=paths.model_store)
 options = command.options
 report = Reporter(json_lines=command.json)
-store = ModelStore(command.store)
 try:
+    store = ModelStore(command.store)
     store.check_writable()
+    # One trainer at a time: held until this process ends, however it ends (the kernel or the server lets go).
+    trainer_lock = store.lock(TRAINER_LOCK)
+    trainer_lock.acquire(command.requested_by)
     data_dir = ensure_mnist(paths.mnist_dir, paths.mnist_cache, report=report.warning)
-except (StoreError, MnistError) as error:
+except (StoreError, MnistError, DatabaseError, LockBusy) as error:
     report.fail(error)
     sys.exit(2)
 
@@ -77,8 +85,8 @@ if options.community is not None:
         community = accepted_examples(options.community)
     except CommunityError as error:
         report.warning(f"community: {error} Training on MNIST alone.")
-if community is not None and not len(community.train_labels):
-    report.warning(f"community: no accepted examples to train on in {options.community}; training on MNIST alone.")
+if community is not None and options.community is not None and not len(community.train_labels):
+    report.warning(f"community: no accepted examples to train on in {location_text(options.community)}; training on MNIST alone.")
 elif community is not None:
     report.line(f"Community: {len(community.train_labels)} accepted examples to train on, "
                 f"{len(community.test_labels)} in the community test set")
@@ -198,7 +206,7 @@ except StoreError as error:
 report.done(Done(
     version=version,
     promoted=command.promote,
-    store=str(store.root),
+    store=store.location,
     test_accuracy=float(test_accuracy),
     test_loss=float(test_loss),
     epochs=options.epochs,

@@ -13,6 +13,7 @@ from bot.client import DigitBot
 from bot.config import BotSettings, ConfigError
 from bot.endpoint import point_discord_py_at
 from digits.community import CommunityError
+from model_store import StoreError
 
 log = logging.getLogger("bot")
 
@@ -36,7 +37,7 @@ def main() -> int:
         print("digitbot: Discord rejected DISCORD_TOKEN: copy the token again from the Developer Portal (Bot → Reset Token)",
               file=sys.stderr)
         return EXIT_CONFIG
-    except CommunityError as error:  # the corrections database cannot be opened
+    except (CommunityError, StoreError) as error:  # the corrections database or the model store cannot be opened
         print(f"digitbot: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except discord.PrivilegedIntentsRequired:

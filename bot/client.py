@@ -71,6 +71,7 @@ class DigitBot(commands.Bot):
     async def setup_hook(self) -> None:
         settings = self.settings
         database = await asyncio.to_thread(Corrections, settings.database, quorum=settings.correction_quorum)
+        await asyncio.to_thread(self.store.connect)  # a database store that cannot be reached stops the start here
         await self.downloads.open()
         self._corrections = CorrectionsFlow(self, database, self.inference, self.downloads, settings)
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # "Wrong?" and its choices work on replies sent before a restart
@@ -91,6 +92,7 @@ class DigitBot(commands.Bot):
             self._following.cancel()
         await self.downloads.close()
         await asyncio.to_thread(self.inference.close)
+        await asyncio.to_thread(self.store.close)
         if self._corrections is not None:
             await asyncio.to_thread(self._corrections.database.close)
 

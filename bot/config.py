@@ -10,12 +10,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from digits.community import DEFAULT_DATABASE, DEFAULT_QUORUM
 from digits.reading import ImageLimits
 from digits.settings import Paths, environment
+from model_store import is_database_url, redact
 
 
 class ConfigError(ValueError):
@@ -40,10 +43,20 @@ def _prefixed(*schemes: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _not_a_folder(path: Path) -> Path:
-    if path.expanduser().is_dir():
+def _database(raw: Any) -> Any:
+    """A `postgresql://` URL (kept as text), or a file path that is not a folder."""
+    if isinstance(raw, str) and "://" in raw:
+        if not is_database_url(raw):
+            raise ValueError("not a postgresql:// URL")
+        try:
+            conninfo_to_dict(raw)
+        except psycopg.ProgrammingError:
+            raise ValueError("not a URL PostgreSQL reads") from None
+        return raw
+    path = Path(raw).expanduser()
+    if path.is_dir():
         raise ValueError("a folder")
-    return path.expanduser()
+    return path
 
 
 Ids = Annotated[frozenset[int], BeforeValidator(_ids)]
@@ -71,8 +84,9 @@ class BotSettings(BaseSettings):
                                          description="a number of percentage points ≥ 0")
     retrain_train_limit: int | None = Field(None, alias="BOT_RETRAIN_TRAIN_LIMIT", gt=0,
                                             description="a positive whole number of images")
-    database: Annotated[Path, AfterValidator(_not_a_folder)] = Field(
-        DEFAULT_DATABASE, alias="BOT_DATABASE", description="a file path (not a folder) for the corrections database")
+    database: Annotated[Path | str, BeforeValidator(_database)] = Field(
+        DEFAULT_DATABASE, alias="BOT_DATABASE",
+        description="a file path (not a folder) for the corrections database, or a postgresql:// URL")
     correction_quorum: int = Field(DEFAULT_QUORUM, alias="BOT_CORRECTION_QUORUM", gt=0,
                                    description="a positive whole number of members")
     message_content: bool = Field(True, alias="BOT_MESSAGE_CONTENT", description="true or false")
@@ -117,4 +131,4 @@ def _first_problem(error: ValidationError, variables: Mapping[str, str]) -> str:
         return "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal in the environment or in .env"
     field = next((f for f in BotSettings.model_fields.values() if f.alias == name), None)
     expected = field.description if field is not None and field.description else problem["msg"]
-    return f"{name} must be {expected}, got {variables.get(name, '')!r}"
+    return f"{name} must be {expected}, got {redact(variables.get(name, ''))!r}"  # never a password

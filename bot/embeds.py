@@ -226,6 +226,11 @@ def retrain_running(requested_by: str, progress: Progress | None, prefix: str) -
             f"`{prefix}retrain cancel` stops it.")
 
 
+def retrain_elsewhere(holder: str) -> str:
+    """Another process (another bot, train.py) is training into the same store: one trainer at a time."""
+    return f"Another retrain is already running on this model store: {holder}. One at a time: try again once it is done."
+
+
 def retrain_cancelled(requested_by: str) -> str:
     return f"Cancelled the retrain requested by {requested_by}; the served model is unchanged."
 

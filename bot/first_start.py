@@ -56,8 +56,9 @@ def train_tutorial(store: ModelStore, env: Mapping[str, str], extra_args: Sequen
     """Train the tutorial's network into `store` in the foreground (its output shows); False if it failed."""
     say("no model yet: training the tutorial's network first (python train.py, a few seconds), "
         "so the bot can answer right away")
-    argv = [sys.executable, str(TRAIN_SCRIPT), "--store", str(store.root), *extra_args]
-    return subprocess.run(argv, env=dict(env)).returncode == 0
+    store_flags, store_env = store.handover()
+    argv = [sys.executable, str(TRAIN_SCRIPT), *store_flags, *extra_args]
+    return subprocess.run(argv, env={**env, **store_env}).returncode == 0
 
 
 async def serve_with_upgrade(argv: Sequence[str], env: Mapping[str, str], upgrade: RetrainJob, say: Say = _say) -> int:

@@ -1,28 +1,39 @@
-"""Community corrections: members say what a digit really is; the votes are kept in SQLite for the next retrain.
+"""Community corrections: members say what a digit really is; the votes are kept for the next retrain, in SQLite on
+one machine or in PostgreSQL for a bot on several (`BOT_DATABASE=postgresql://…`).
 
 Per correction the database keeps the 28×28 input the model saw (not the picture), the label, who (the voter and
 the picture's author), where (guild, channel and message ids, the digit's position), the model version that
 answered and what it answered, and when. Nothing else. Rows stay until removed (`remove`, `purge`, `forget`),
 and removal deletes them.
 
-`Corrections` is the bot's (writer's) handle: one connection behind a lock, WAL journal, `synchronous=FULL` so an
-acknowledged vote survives a killed process, every write one transaction. The trainer reads with
-`accepted_examples`, read-only, while the bot writes. TensorFlow-free.
+`Corrections` is the bot's (writer's) handle; every write is one transaction, on disk before it returns, so an
+acknowledged vote survives a killed process. Both backends have the same schema and the same migrations (SQLite
+keeps its version in `PRAGMA user_version`, PostgreSQL in `digitbot_schema`). SQLite: one connection behind a
+lock, WAL journal, `synchronous=FULL`. PostgreSQL: a pool, safe with any number of bot processes voting at once.
+The trainer reads with `accepted_examples`, read-only, while the bot writes. TensorFlow-free.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import math
 import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
+import psycopg
+
+from model_store.database import DatabaseError, connect, is_database_url, migrate, open_pool, redact, statements, transaction
+
+log = logging.getLogger(__name__)
 
 DEFAULT_QUORUM = 2
 DEFAULT_DATABASE = Path("data/digitbot.sqlite3")
@@ -30,6 +41,9 @@ TEST_SHARE_PERCENT = 25  # contributors (by a hash of their id) whose examples f
 RATE_WINDOW_SECONDS = 3600.0
 VOTES_PER_HOUR = 30  # per member, within RATE_WINDOW_SECONDS (admins are not limited)
 BUSY_TIMEOUT_MS = 10_000  # another process holding the write lock (a backup, a second bot) is waited for
+ERASE_RETRY_SECONDS = 1.0  # how often emptying SQLite's WAL after a deletion is tried again while a reader holds it
+POOL_SIZE = 4  # PostgreSQL connections per bot process (votes run on a few threads at most)
+_VOTER_LOCK_SPACE = 0x64627402  # first key of the advisory locks that serialize one voter's rate check
 
 
 class CommunityError(Exception):
@@ -133,92 +147,101 @@ class CommunityData:
     test_labels: np.ndarray
 
 
-def _create_v1(db: sqlite3.Connection) -> None:
-    db.execute("""CREATE TABLE examples (
-        id INTEGER PRIMARY KEY,
-        guild_id INTEGER,
-        channel_id INTEGER NOT NULL,
-        message_id INTEGER NOT NULL,
-        position INTEGER NOT NULL,
-        author_id INTEGER NOT NULL,
-        image BLOB NOT NULL CHECK (length(image) = 784),
-        model_version INTEGER NOT NULL,
-        predicted INTEGER NOT NULL,
-        created REAL NOT NULL,
-        UNIQUE (message_id, position))""")
-    db.execute("""CREATE TABLE votes (
-        id INTEGER PRIMARY KEY,
-        example_id INTEGER NOT NULL REFERENCES examples (id) ON DELETE CASCADE,
-        voter_id INTEGER NOT NULL,
-        label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
-        created REAL NOT NULL,
-        UNIQUE (example_id, voter_id))""")
-    db.execute("CREATE INDEX examples_author ON examples (author_id)")
-
-
-def _v1_to_v2(db: sqlite3.Connection) -> None:
+# The schema, written once for both backends: `{id}`, `{bigint}`, `{bytes}` and `{real}` are each backend's types.
+# MIGRATIONS[n] takes a database from version n to n + 1 (version 0 is an empty database).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE examples (
+            id {id},
+            guild_id {bigint},
+            channel_id {bigint} NOT NULL,
+            message_id {bigint} NOT NULL,
+            position INTEGER NOT NULL,
+            author_id {bigint} NOT NULL,
+            image {bytes} NOT NULL CHECK (length(image) = 784),
+            model_version INTEGER NOT NULL,
+            predicted INTEGER NOT NULL,
+            created {real} NOT NULL,
+            UNIQUE (message_id, position))""",
+        """CREATE TABLE votes (
+            id {id},
+            example_id {bigint} NOT NULL REFERENCES examples (id) ON DELETE CASCADE,
+            voter_id {bigint} NOT NULL,
+            label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+            created {real} NOT NULL,
+            UNIQUE (example_id, voter_id))""",
+        "CREATE INDEX examples_author ON examples (author_id)",
+    ),
     # Version 2: admin votes confirm an example; the rate limit reads a voter's recent votes through an index.
-    db.execute("ALTER TABLE votes ADD COLUMN admin INTEGER NOT NULL DEFAULT 0")
-    db.execute("CREATE INDEX votes_voter ON votes (voter_id, created)")
-
-
-# MIGRATIONS[n] takes a database from version n to n + 1 (version 0 is an empty file).
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _v1_to_v2)
+    (
+        "ALTER TABLE votes ADD COLUMN admin INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX votes_voter ON votes (voter_id, created)",
+    ),
+)
 SCHEMA_VERSION = len(MIGRATIONS)
+SQLITE_TYPES = {"id": "INTEGER PRIMARY KEY", "bigint": "INTEGER", "bytes": "BLOB", "real": "REAL"}
+POSTGRESQL_TYPES = {"id": "bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY", "bigint": "bigint", "bytes": "bytea",
+                    "real": "double precision"}
+PART = "corrections"  # the corrections' row in a PostgreSQL database's digitbot_schema
 
 
-def _not_a_database(path: Path, error: sqlite3.Error) -> CommunityError:
-    return CommunityError(f"The corrections database {path} cannot be used ({error}): is it a SQLite file?")
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Executor(Protocol):
+    """One transaction's way to run SQL, written with `?` placeholders on both backends."""
+
+    def execute(self, sql: str, parameters: Sequence[object] = ()) -> Cursor: ...
+
+
+def _newer(where: str, version: int) -> CommunityError:
+    return CommunityError(f"The corrections database {where} has schema version {version}, newer than this bot's "
+                          f"{SCHEMA_VERSION}: update the bot.")
+
+
+class _Backend(Protocol):
+    where: str
+
+    def transaction(self) -> contextlib.AbstractContextManager[Executor]: ...
+    def schema_version(self, db: Executor) -> int: ...
+    def serialize_voter(self, db: Executor, voter_id: int) -> None: ...
+    def erase_deleted(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class Corrections:
-    """The bot's read-write handle on the corrections database; thread-safe, synchronous (call it off the loop)."""
+    """The bot's read-write handle on the corrections database (a SQLite file or a `postgresql://` URL);
+    thread-safe, synchronous (call it off the loop)."""
 
-    def __init__(self, path: Path, *, quorum: int = DEFAULT_QUORUM, votes_per_hour: int = VOTES_PER_HOUR) -> None:
+    def __init__(self, location: Path | str, *, quorum: int = DEFAULT_QUORUM, votes_per_hour: int = VOTES_PER_HOUR) -> None:
         if quorum < 1 or votes_per_hour < 1:
             raise ValueError("quorum and votes_per_hour must be at least 1")
-        self.path, self.quorum, self.votes_per_hour = path, quorum, votes_per_hour
-        self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
-                                       timeout=BUSY_TIMEOUT_MS / 1000)
-        except (OSError, sqlite3.Error) as error:
-            raise CommunityError(f"The corrections database {path} cannot be opened ({error}).") from None
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
-            self._migrate()
-        except sqlite3.DatabaseError as error:
-            self._db.close()
-            raise _not_a_database(path, error) from None
-        except CommunityError:
-            self._db.close()
-            raise
+        self.location, self.quorum, self.votes_per_hour = location, quorum, votes_per_hour
+        self._backend: _Backend = (_Postgres(location) if isinstance(location, str) and is_database_url(location)
+                                   else _Sqlite(Path(location)))
 
-    def _migrate(self) -> None:
-        with self._transaction() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise CommunityError(f"The corrections database {self.path} has schema version {version}, newer than "
-                                     f"this bot's {SCHEMA_VERSION}: update the bot.")
-            for migrate in MIGRATIONS[version:]:
-                migrate(db)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db, self._lock)
+    def _transaction(self) -> contextlib.AbstractContextManager[Executor]:
+        """One write transaction, refused politely when the database has been upgraded past this code meanwhile."""
+        return _checked(self._backend)
 
     def vote(self, digit: AnsweredDigit, voter_id: int, label: int, *, admin: bool = False, now: float | None = None) -> VoteOutcome:
-        """Record `voter_id`'s label for `digit` (replacing their earlier vote on it) and return where it stands."""
+        """Record `voter_id`'s label for `digit` (replacing their earlier vote on it) and return where it stands.
+
+        One transaction: once this returns, the vote is on disk (SQLite's `synchronous=FULL`, PostgreSQL's commit).
+        """
         if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label <= 9:
             raise CommunityError("A correction is a digit from 0 to 9.")
         pixels = _pixels(digit.image)
         now = time.time() if now is None else now
         with self._transaction() as db:
             if not admin:
+                self._backend.serialize_voter(db, voter_id)
                 self._check_rate(db, voter_id, now)
             db.execute(
                 "INSERT INTO examples (guild_id, channel_id, message_id, position, author_id, image, model_version, "
@@ -235,7 +258,7 @@ class Corrections:
             standing = trust(_ballots(db, example_id), self.quorum)
         return VoteOutcome(example_id, label, standing.status, standing.agreeing, standing.disagreeing)
 
-    def _check_rate(self, db: sqlite3.Connection, voter_id: int, now: float) -> None:
+    def _check_rate(self, db: Executor, voter_id: int, now: float) -> None:
         recent = db.execute("SELECT count(*), min(created) FROM votes WHERE voter_id = ? AND created > ?",
                             (voter_id, now - RATE_WINDOW_SECONDS)).fetchone()
         if recent[0] >= self.votes_per_hour:
@@ -262,6 +285,8 @@ class Corrections:
         with self._transaction() as db:
             db.execute("DELETE FROM votes WHERE example_id = ?", (example_id,))
             removed = db.execute("DELETE FROM examples WHERE id = ?", (example_id,)).rowcount > 0
+        if removed:
+            self._backend.erase_deleted()
         return removed
 
     def purge(self, user_id: int) -> int:
@@ -277,37 +302,234 @@ class Corrections:
             own = "SELECT id FROM examples WHERE author_id = ?"
             rows = db.execute(f"DELETE FROM votes WHERE voter_id = ? OR example_id IN ({own})", (user_id, user_id)).rowcount
             rows += db.execute("DELETE FROM examples WHERE author_id = ?", (user_id,)).rowcount
-        # Older page versions in the WAL would still hold the rows: copy back and empty it (best effort: a
-        # reader still on an older snapshot keeps the WAL until it finishes; the next checkpoint then empties it).
-        with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if rows:
+            self._backend.erase_deleted()
         return rows
 
     def close(self) -> None:
+        self._backend.close()
+
+
+@contextlib.contextmanager
+def _checked(backend: _Backend) -> Iterator[Executor]:
+    with backend.transaction() as db:
+        version = backend.schema_version(db)
+        if version != SCHEMA_VERSION:  # another, newer bot migrated the database while this one runs
+            raise CommunityError("The corrections database was upgraded by a newer version of the bot; this one "
+                                 "cannot take corrections until it is updated too.")
+        yield db
+
+
+# -- SQLite: one file on one machine -----------------------------------------------------------------------------
+
+
+def _sqlite_problem(where: Path, error: sqlite3.Error) -> str:
+    """What is wrong with a SQLite file, in words (by SQLite's error code, not its message)."""
+    code = getattr(error, "sqlite_errorname", "")
+    if code.startswith("SQLITE_READONLY"):
+        return f"The corrections database {where} is read-only: the bot must be able to write it and its folder."
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return (f"The corrections database {where} is locked by another program (for more than "
+                f"{BUSY_TIMEOUT_MS // 1000} s).")
+    if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return f"The corrections database {where} cannot be used ({error}): is it a SQLite file?"
+    if code.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+        return f"The corrections database {where} cannot be opened ({error})."
+    if code.startswith("SQLITE_FULL"):
+        return f"The corrections database {where} cannot grow: the disk is full."
+    return f"The corrections database {where} failed: {error}."
+
+
+def _sqlite_vote_problem(error: sqlite3.Error) -> str:
+    """The same, for a member whose vote it stopped (the operator finds the details in the log)."""
+    code = getattr(error, "sqlite_errorname", "")
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return "The corrections database is busy (another program has held it for a while); try again in a minute."
+    if code.startswith("SQLITE_READONLY"):
+        return "The corrections database has become read-only; nothing was recorded. The bot's operator can fix it."
+    if code.startswith("SQLITE_FULL"):
+        return "The corrections database is out of disk space; nothing was recorded. The bot's operator can fix it."
+    return "The corrections database failed; nothing was recorded. The details are in my log."
+
+
+class _SqliteExecutor:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def execute(self, sql: str, parameters: Sequence[object] = ()) -> Cursor:
+        return self.db.execute(sql, parameters)
+
+
+class _Sqlite:
+    """One connection behind a lock, WAL journal, `synchronous=FULL`, every write one BEGIN IMMEDIATE transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.where = path, str(path)
+        self._lock = threading.Lock()
+        self._erasing: threading.Thread | None = None
+        self._closed = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        except (OSError, sqlite3.Error) as error:
+            raise CommunityError(f"The corrections database {path} cannot be opened ({error}).") from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
+            self._migrate()
+        except sqlite3.Error as error:
+            self._db.close()
+            raise CommunityError(_sqlite_problem(path, error)) from None
+        except CommunityError:
+            self._db.close()
+            raise
+
+    def _migrate(self) -> None:
+        with self._raw_transaction() as db:
+            version = self.schema_version(db)
+            if version > SCHEMA_VERSION:
+                raise _newer(self.where, version)
+            for migration in MIGRATIONS[version:]:
+                for statement in migration:
+                    db.execute(statement.format(**SQLITE_TYPES))
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def schema_version(self, db: Executor) -> int:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    def serialize_voter(self, db: Executor, voter_id: int) -> None:
+        pass  # BEGIN IMMEDIATE already makes one writer at a time
+
+    @contextlib.contextmanager
+    def _raw_transaction(self) -> Iterator[Executor]:
         with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteExecutor(self._db)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Executor]:
+        try:
+            with self._raw_transaction() as db:
+                yield db
+        except sqlite3.Error as error:
+            log.error("corrections database %s: %s", self.path, _sqlite_problem(self.path, error))
+            raise CommunityError(_sqlite_vote_problem(error)) from None
+
+    def erase_deleted(self) -> None:
+        """Copy the WAL back and empty it, so that deleted rows leave no older page versions in the `-wal` file.
+
+        A reader on an older snapshot (a `train.py --community` run) keeps the WAL from being emptied: then it is
+        tried again every second, off the caller's thread, until it succeeds or the database is closed.
+        """
+        if not self._checkpoint():
+            with self._lock:
+                if self._erasing is None or not self._erasing.is_alive():
+                    self._erasing = threading.Thread(target=self._keep_checkpointing, name="corrections-erase", daemon=True)
+                    self._erasing.start()
+
+    def _checkpoint(self) -> bool:
+        """One TRUNCATE checkpoint that does not wait for readers; whether the WAL is now empty."""
+        with self._lock:
+            if self._closed:
+                return True
+            self._db.execute("PRAGMA busy_timeout = 0")
+            try:
+                busy, _, _ = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error:
+                busy = 1
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return busy == 0
+
+    def _keep_checkpointing(self) -> None:
+        while not self._checkpoint():
+            time.sleep(ERASE_RETRY_SECONDS)
+        log.info("corrections database %s: the write-ahead log is emptied of deleted rows", self.path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
             self._db.close()
 
 
-class _Transaction:
-    """`with`: hold the lock and run one write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on error)."""
+# -- PostgreSQL: one database for every process on every machine -------------------------------------------------
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
-        self.db, self.lock = db, lock
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.lock.acquire()
+class _PostgresExecutor:
+    def __init__(self, db: psycopg.Connection[tuple[Any, ...]]) -> None:
+        self.db = db
+
+    def execute(self, sql: str, parameters: Sequence[object] = ()) -> Cursor:
+        return self.db.execute(sql.replace("?", "%s"), parameters)
+
+
+class _Postgres:
+    """A pool of connections; each write one transaction at READ COMMITTED, a voter's rate check serialized by a
+    transaction-level advisory lock on the voter (votes by different members run side by side)."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.where = url, redact(url)
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self.lock.release()
-            raise
-        return self.db
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
+            self._pool = open_pool(url, "corrections", max_size=POOL_SIZE)
+        except DatabaseError as error:
+            raise CommunityError(f"The corrections database cannot be used: {error}.") from None
         try:
-            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
-        finally:
-            self.lock.release()
+            with self._pool.connection() as connection:
+                migrate(connection, PART, [statements(*(s.format(**POSTGRESQL_TYPES) for s in m)) for m in MIGRATIONS],
+                        lambda version: str(_newer(self.where, version)))
+        except (DatabaseError, psycopg.Error) as error:
+            self._pool.close()
+            raise CommunityError(f"The corrections database {self.where} cannot be used: {error}".splitlines()[0]) from None
+
+    def schema_version(self, db: Executor) -> int:
+        row = db.execute("SELECT version FROM digitbot_schema WHERE part = ?", (PART,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def serialize_voter(self, db: Executor, voter_id: int) -> None:
+        db.execute("SELECT pg_advisory_xact_lock(?, ?)", (_VOTER_LOCK_SPACE, voter_id % 2**31))
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Executor]:
+        try:
+            with transaction(self._pool, self.url) as connection:
+                yield _PostgresExecutor(connection)
+        except DatabaseError as error:
+            log.error("corrections database: %s", error)
+            raise CommunityError("The corrections database cannot be reached right now; nothing was recorded. "
+                                 "Try again in a minute.") from None
+        except psycopg.Error as error:
+            log.error("corrections database %s: %s", self.where, str(error).splitlines()[0] if str(error) else error)
+            raise CommunityError("The corrections database failed; nothing was recorded. The details are in my log.") from None
+
+    def erase_deleted(self) -> None:
+        """VACUUM the two tables, so that the deleted rows' space is reclaimed now rather than by autovacuum later.
+
+        What PostgreSQL does not promise: a snapshot older than the deletion (a `train.py --community` run reading)
+        keeps the rows until it ends (the next VACUUM, or autovacuum, removes them), and the bytes are not
+        overwritten on disk: they stay in the pages' free space until reused and in the write-ahead log until its
+        segments are recycled, and in any backup or replica.
+        """
+        try:
+            with self._pool.connection() as connection:
+                connection.autocommit = True
+                try:
+                    connection.execute("VACUUM votes, examples")
+                finally:
+                    connection.autocommit = False
+        except psycopg.Error as error:
+            log.warning("corrections database %s: VACUUM after a deletion failed (autovacuum will do it): %s",
+                        self.where, str(error).splitlines()[0] if str(error) else error)
+
+    def close(self) -> None:
+        self._pool.close()
 
 
 def _pixels(image: np.ndarray) -> bytes:
@@ -321,12 +543,12 @@ def _image(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype=np.uint8).reshape(28, 28).astype(np.float32) / 255
 
 
-def _ballots(db: sqlite3.Connection, example_id: int) -> list[Ballot]:
+def _ballots(db: Executor, example_id: int) -> list[Ballot]:
     rows = db.execute("SELECT label, admin FROM votes WHERE example_id = ? ORDER BY created, id", (example_id,))
     return [Ballot(label, bool(admin)) for label, admin in rows]
 
 
-def _all_ballots(db: sqlite3.Connection) -> dict[int, list[Ballot]]:
+def _all_ballots(db: Executor) -> dict[int, list[Ballot]]:
     ballots: dict[int, list[Ballot]] = {}
     for example_id, label, admin in db.execute("SELECT example_id, label, admin FROM votes ORDER BY created, id"):
         ballots.setdefault(example_id, []).append(Ballot(label, bool(admin)))
@@ -339,8 +561,38 @@ def in_test_half(author_id: int) -> bool:
     return int.from_bytes(digest[:8], "big") % 100 < TEST_SHARE_PERCENT
 
 
-def accepted_examples(path: Path, *, quorum: int = DEFAULT_QUORUM) -> CommunityData:
-    """The accepted examples, split by contributor, read through a read-only connection (the bot may be writing)."""
+def accepted_examples(location: Path | str, *, quorum: int = DEFAULT_QUORUM) -> CommunityData:
+    """The accepted examples, split by contributor, read in one read-only transaction (the bot may be writing)."""
+    if isinstance(location, str) and is_database_url(location):
+        ballots, rows = _read_postgres(location)
+    else:
+        ballots, rows = _read_sqlite(Path(location))
+    halves: dict[bool, tuple[list[bytes], list[int]]] = {False: ([], []), True: ([], [])}
+    for example_id, author_id, blob in rows:
+        standing = trust(ballots.get(example_id, []), quorum)
+        if standing.status == "accepted" and standing.label is not None:
+            images, labels = halves[in_test_half(author_id)]
+            images.append(bytes(blob))
+            labels.append(standing.label)
+
+    def arrays(images: list[bytes], labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        pixels = np.frombuffer(b"".join(images), dtype=np.uint8).reshape(-1, 28, 28)
+        return pixels, np.array(labels, dtype=np.uint8)
+
+    train_images, train_labels = arrays(*halves[False])
+    test_images, test_labels = arrays(*halves[True])
+    return CommunityData(train_images, train_labels, test_images, test_labels)
+
+
+_Read = tuple[dict[int, list[Ballot]], list[Any]]
+
+
+def _not_migrated(where: str, version: int) -> CommunityError:
+    return CommunityError(f"The corrections database {where} has schema version {version}, not {SCHEMA_VERSION}: "
+                          f"{'start the bot once to migrate it' if version < SCHEMA_VERSION else 'update digitbot'}.")
+
+
+def _read_sqlite(path: Path) -> _Read:
     if not path.is_file():
         raise CommunityError(f"There is no corrections database at {path}.")
     try:
@@ -352,26 +604,26 @@ def accepted_examples(path: Path, *, quorum: int = DEFAULT_QUORUM) -> CommunityD
             db.execute("BEGIN")
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
-                raise CommunityError(f"The corrections database {path} has schema version {version}, not "
-                                     f"{SCHEMA_VERSION}: start the bot once to migrate it.")
-            ballots = _all_ballots(db)
-            rows = db.execute("SELECT id, author_id, image FROM examples ORDER BY id").fetchall()
-    except sqlite3.DatabaseError as error:
-        raise _not_a_database(path, error) from None
+                raise _not_migrated(str(path), version)
+            return _all_ballots(_SqliteExecutor(db)), db.execute("SELECT id, author_id, image FROM examples ORDER BY id").fetchall()
+    except sqlite3.Error as error:
+        raise CommunityError(_sqlite_problem(path, error)) from None
     finally:
         db.close()
-    halves: dict[bool, tuple[list[bytes], list[int]]] = {False: ([], []), True: ([], [])}
-    for example_id, author_id, blob in rows:
-        standing = trust(ballots.get(example_id, []), quorum)
-        if standing.status == "accepted" and standing.label is not None:
-            images, labels = halves[in_test_half(author_id)]
-            images.append(blob)
-            labels.append(standing.label)
 
-    def arrays(images: list[bytes], labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        pixels = np.frombuffer(b"".join(images), dtype=np.uint8).reshape(-1, 28, 28)
-        return pixels, np.array(labels, dtype=np.uint8)
 
-    train_images, train_labels = arrays(*halves[False])
-    test_images, test_labels = arrays(*halves[True])
-    return CommunityData(train_images, train_labels, test_images, test_labels)
+def _read_postgres(url: str) -> _Read:
+    where = redact(url)
+    try:
+        with connect(url, "trainer", autocommit=False) as connection:
+            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one snapshot
+            db = _PostgresExecutor(connection)
+            found = connection.execute("SELECT to_regclass('digitbot_schema') IS NOT NULL").fetchone()
+            version = _Postgres.schema_version(None, db) if found and found[0] else 0  # type: ignore[arg-type]
+            if version != SCHEMA_VERSION:
+                raise _not_migrated(where, version)
+            return _all_ballots(db), db.execute("SELECT id, author_id, image FROM examples ORDER BY id").fetchall()
+    except DatabaseError as error:
+        raise CommunityError(f"The corrections database cannot be used: {error}.") from None
+    except psycopg.Error as error:
+        raise CommunityError(f"The corrections database {where} failed: {str(error).splitlines()[0]}.") from None

@@ -34,7 +34,8 @@ from network.evaluation import per_digit_accuracy
 
 log = logging.getLogger(__name__)
 
-# How often a serving process looks at the store's pointer, to follow promotions and rollbacks made elsewhere.
+# How often a serving process looks at the store's pointer, to follow promotions and rollbacks made elsewhere
+# (a PostgreSQL store also tells it at once).
 FOLLOW_INTERVAL = 1.0
 # Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy.
 _EPSILON = 1e-7
@@ -141,7 +142,7 @@ class InferenceService:
         with self._reload_lock:
             model = self.store.load_served()
             self._served = self._build(model.version, model.card, model.network())
-            log.info("inference: serving model version %d from %s", model.version, self.store.root)
+            log.info("inference: serving model version %d from %s", model.version, self.store.location)
             return model.version
 
     def reload(self) -> ReloadResult:
@@ -158,7 +159,7 @@ class InferenceService:
             try:
                 target = self.store.current()
                 if target is None:
-                    raise StoreError(f"no version is promoted in {self.store.root}")
+                    raise StoreError(f"no version is promoted in {self.store.location}")
                 if target == current.version:
                     return ReloadResult(current.version, current.version, switched=False)
                 model = self.store.load(target)
@@ -283,14 +284,9 @@ class InferenceService:
 
     async def follow(self, interval: float = FOLLOW_INTERVAL) -> None:
         """Serve whatever the store's pointer names, forever: a promotion or rollback made by another process
-        (the CLI, another bot on the same store) is served within `interval` seconds."""
-        seen = self.store.pointer_stamp()
-        while True:
-            await asyncio.sleep(interval)
-            stamp = await asyncio.to_thread(self.store.pointer_stamp)
-            if stamp == seen:
-                continue
-            seen = stamp
+        (the CLI, another bot on the same store) is served within `interval` seconds, at once from a PostgreSQL
+        store (which NOTIFYs). Nothing the store does stops it: the version in memory answers meanwhile."""
+        async for _ in self.store.changes(interval):
             try:
                 result = await self.reload_async()
             except StoreError as error:

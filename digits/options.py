@@ -8,6 +8,7 @@ validated here. The network's own limits (layers, activation, dropout) are `Arch
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, NoReturn, get_type_hints
 
+from model_store import is_database_url, location_text
 from network.architecture import ACTIVATIONS, MAX_LAYERS, MAX_UNITS, ArchitectureSpec
 from network.card import Hyperparameters
 
@@ -65,13 +67,15 @@ def _layers_text(layers: tuple[int, ...]) -> str:
     return ",".join(map(str, layers))
 
 
-def parse_database(text: str) -> Path | None:
-    """`off` (or `none`, or nothing) → None; anything else is a path."""
-    return None if text.lower() in ("", "off", "none") else Path(text)
+def parse_database(text: str) -> Path | str | None:
+    """`off` (or `none`, or nothing) → None; a `postgresql://` URL stays one; anything else is a path."""
+    if text.lower() in ("", "off", "none"):
+        return None
+    return text if is_database_url(text) else Path(text)
 
 
-def _database_text(path: Path | None) -> str:
-    return "off" if path is None else str(path)
+def _database_text(location: Path | str | None) -> str:
+    return "off" if location is None else location_text(location)
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,8 @@ class TrainingOptions:
                           float, repr)
     schedule: str = option("constant", f"learning rate schedule: {', '.join(SCHEDULES)} (cosine decays it to 0)", str.lower)
     validation: int = option(0, f"last N training images held out to calibrate confidence (0-{MAX_VALIDATION})", int)
-    community: Path | None = option(None, "corrections database (SQLite) whose accepted examples are mixed in, or off",
-                                    parse_database, _database_text)
+    community: Path | str | None = option(None, "corrections database (SQLite file or postgresql:// URL) to learn from, or off",
+                                          parse_database, _database_text)
 
     def __post_init__(self) -> None:
         if not 1 <= self.epochs <= MAX_EPOCHS:
@@ -170,7 +174,7 @@ class TrainingOptions:
             if not isinstance(record, dict) or set(record) != set(option_infos()):
                 raise ValueError(f"not the {len(option_infos())} training options")
             typed = {**record, "layers": tuple(record["layers"]),
-                     "community": None if record["community"] is None else Path(record["community"])}
+                     "community": None if record["community"] is None else parse_database(record["community"])}
             for name, kind in get_type_hints(cls).items():
                 if kind in (int, float, str, bool) and not (type(typed[name]) is kind or kind is float and type(typed[name]) is int):
                     raise ValueError(f"{name} is not a {kind.__name__}")
@@ -214,10 +218,11 @@ class TrainCommand:
     """Everything `train.py` was asked to do."""
 
     options: TrainingOptions
-    store: Path
+    store: Path | str
     promote: bool
     json: bool
     train_limit: int | None
+    requested_by: str
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -226,14 +231,25 @@ class _OneLineParser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def parse_train_command(argv: list[str], default_store: Path) -> TrainCommand:
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (a container's numeric user)
+        return "someone"
+
+
+def parse_train_command(argv: list[str], default_store: Path | str) -> TrainCommand:
     """Parse and validate `train.py`'s flags; on a bad flag, print one line and exit with code 2."""
     defaults = TrainingOptions().to_text()
     parser = _OneLineParser(prog="train.py", description="Train the MNIST digit network and save it in the model store.")
     for name, info in option_infos().items():
         parser.add_argument(flag(name), dest=name, default=None, metavar=name.upper(),
                             help=f"{info.help} (default {defaults[name]})")
-    parser.add_argument("--store", type=Path, default=default_store, help="model store folder (default $MODEL_STORE or ./models: %(default)s)")
+    parser.add_argument("--store", type=lambda text: text if is_database_url(text) else Path(text), default=default_store,
+                        help=f"model store: a folder or a postgresql:// URL (default $MODEL_STORE or ./models: "
+                             f"{location_text(default_store)})")
+    parser.add_argument("--requested-by", default=f"{_user()} (train.py)", metavar="NAME",
+                        help="who asked for this training, as others are told while it holds the trainer lock")
     parser.add_argument("--no-promote", action="store_true", help="save the new version without serving it")
     parser.add_argument("--json", action="store_true", help="print one JSON object per line: progress events, then a summary")
     parser.add_argument("--train-limit", type=int, default=None, metavar="N", help="train on the first N images only (for quick tests)")
@@ -249,4 +265,5 @@ def parse_train_command(argv: list[str], default_store: Path) -> TrainCommand:
         parser.error(str(error))
     if args.train_limit is not None and args.train_limit < 1:
         parser.error(f"--train-limit must be at least 1, got {args.train_limit}")
-    return TrainCommand(options, args.store, promote=not args.no_promote, json=args.json, train_limit=args.train_limit)
+    return TrainCommand(options, args.store, promote=not args.no_promote, json=args.json, train_limit=args.train_limit,
+                        requested_by=args.requested_by)

@@ -1,4 +1,4 @@
-"""`python -m bot predict IMAGE [IMAGE ...] [--json] [--store DIR]`: read digits (and numbers) offline with the served model.
+"""`python -m bot predict IMAGE [IMAGE ...] [--json] [--store DIR|URL]`: read digits (and numbers) offline with the served model.
 
 Exit status: 0 when every image was read, 1 when some were refused (each with its reason),
 2 on bad usage or when the store has no usable model.
@@ -20,7 +20,7 @@ from digits.inference import InferenceService, Prediction
 from digits.reading import ImageError
 from digits.render import probability_chart, reading
 from digits.settings import Paths
-from model_store import ModelStore, StoreError
+from model_store import ModelStore, StoreError, is_database_url
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files (PNG, JPEG, GIF, BMP, TIFF, WebP)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
-    parser.add_argument("--store", type=Path, help="model store folder (default: $MODEL_STORE or ./models)")
+    parser.add_argument("--store", type=lambda text: text if is_database_url(text) else Path(text),
+                        help="model store: a folder or a postgresql:// URL (default: $MODEL_STORE or ./models)")
     return parser.parse_args(argv)
 
 
@@ -76,9 +77,9 @@ def _record(path: Path, prediction: Prediction) -> dict[str, object]:
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
     """Run the CLI; return the exit status."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    store = ModelStore(args.store or Paths.from_env().model_store)
-    service = InferenceService(store, workers=1)
     try:
+        store = ModelStore(args.store or Paths.from_env().model_store)
+        service = InferenceService(store, workers=1)
         service.load()
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -110,4 +111,5 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
                     print(f"  digit {place}: {read.digit} ({read.confidence:.1%})", file=out)
     finally:
         service.close()
+        store.close()
     return 1 if refused else 0

@@ -24,7 +24,7 @@ from pathlib import Path
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
 from digits.records import Done, Failure, Notice, Progress, RecordError, read_record
-from model_store import StoreError
+from model_store import StoreError, is_database_url, password_of, redact
 
 log = logging.getLogger(__name__)
 
@@ -125,21 +125,28 @@ class RetrainJob:
 
     def __init__(self, options: TrainingOptions, inference: InferenceService, requested_by: str, *,
                  floor_points: float, train_limit: int | None = None, mnist_dir: Path | None = None,
-                 database: Path | None = None) -> None:
+                 database: Path | str | None = None) -> None:
         # The bot's corrections are trained on by default, once its database exists; `community=` picks another.
-        if options.community is None and database is not None and database.is_file():
+        if options.community is None and database is not None and (is_database_url(database) or Path(database).is_file()):
             options = replace(options, community=database)
+        # A database URL's password goes to the trainer's environment, never into its command line or the status.
+        password = password_of(options.community) if isinstance(options.community, str) else None
+        if isinstance(options.community, str):
+            options = replace(options, community=redact(options.community))
         self.options = options
         self.inference = inference
         self.requested_by = requested_by
         self.floor_points = floor_points
         self.progress: Progress | None = None
         self.progressed = asyncio.Event()  # set on each progress record; the watcher clears it
-        self._argv = [sys.executable, str(TRAIN_SCRIPT), "--json", "--no-promote",
-                      "--store", str(inference.store.root), "--options", options.to_record()]
+        store_flags, store_env = inference.store.handover()
+        self._argv = [sys.executable, str(TRAIN_SCRIPT), "--json", "--no-promote", *store_flags,
+                      "--requested-by", requested_by, "--options", options.to_record()]
         if train_limit is not None:
             self._argv += ["--train-limit", str(train_limit)]
-        self._env = trainer_environment(os.environ, mnist_dir)
+        self._env = {**trainer_environment(os.environ, mnist_dir), **store_env}
+        if password is not None:
+            self._env["PGPASSWORD"] = password
         self._process: asyncio.subprocess.Process | None = None
         self._cancelled = False
         self._stderr_tail: deque[str] = deque(maxlen=20)
@@ -172,11 +179,18 @@ class RetrainJob:
         if not decision.promote:
             return RetrainOutcome(Status.NOT_SERVED, served, done, decision)
         try:
-            result = await self.inference.promote_async(done.version)
+            await self.inference.promote_async(done.version)
+            # What is announced is what the store serves now, read back (another process may have switched it).
+            serving = await asyncio.to_thread(self.inference.store.current)
         except StoreError as error:
             log.error("could not promote version %d: %s", done.version, error)
-            return RetrainOutcome(Status.NOT_SERVED, served, done, decision, error=str(error))
-        return RetrainOutcome(Status.SERVING, result.version, done, decision)
+            return RetrainOutcome(Status.NOT_SERVED, self.inference.served_version, done, decision, error=str(error))
+        if serving != done.version:
+            log.warning("retrain by %s: version %d was promoted, but the store serves version %s now",
+                        self.requested_by, done.version, serving)
+            return RetrainOutcome(Status.NOT_SERVED, serving, done, decision,
+                                  error=f"another process switched the store to version {serving} meanwhile")
+        return RetrainOutcome(Status.SERVING, serving, done, decision)
 
     async def train(self) -> Done:
         """Run train.py to the end and return its summary; RetrainError (or RetrainCancelled) otherwise."""

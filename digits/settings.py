@@ -25,7 +25,7 @@ def environment() -> Mapping[str, str]:
 class Paths:
     """`MODEL_STORE` (default `./models`), `MNIST_DIR` (optional) and the MNIST cache under `XDG_CACHE_HOME`."""
 
-    model_store: Path
+    model_store: Path | str  # a folder, or a postgresql:// URL
     mnist_dir: Path | None
     mnist_cache: Path
 

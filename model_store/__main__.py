@@ -1,4 +1,5 @@
-"""Operator commands for the model store: `python -m model_store list | current | show N | promote N | rollback`."""
+"""Operator commands for the model store: `python -m model_store list | current | show N | promote N | rollback`,
+and `copy SRC DST` (a folder store into PostgreSQL, or back: the versions keep their numbers)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 from dotenv import find_dotenv, load_dotenv
 
-from model_store import CorruptVersionError, ModelStore, StoreError, store_location
-from model_store.folder import POINTER_FILE
+from model_store import CorruptVersionError, ModelStore, StoreError, is_database_url, store_location
+from model_store.store import opened
 
 
 def describe_versions(store: ModelStore, served: int | None) -> list[list[str]]:
@@ -40,51 +41,102 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows])
 
 
+def copy(source: ModelStore, target: ModelStore) -> list[str]:
+    """Copy every intact version of `source` into `target` under its own number, and the pointer when `target` serves
+    nothing yet; returns what was done, a line each. Nothing is written when a number is taken by other weights.
+    Running it again copies only what is missing."""
+    lines, wanted = [], []
+    taken = set(target.versions())
+    for version in source.versions():
+        try:
+            weights, card = source.weights_of(version)
+        except CorruptVersionError as error:
+            lines.append(f"skipped version {version}: {error}")
+            continue
+        if version in taken:
+            if target.card(version).weights_sha256 != card.weights_sha256:
+                raise StoreError(f"version {version} exists in {target.location} with other weights: nothing copied")
+            lines.append(f"version {version} is already there")
+        else:
+            wanted.append((version, weights, card))
+    for version, weights, card in wanted:
+        target.add(version, weights, card)
+        lines.append(f"copied version {version}")
+    pointer = source.pointer()
+    if target.pointer().version is None and pointer.version is not None:
+        copied = set(target.versions())
+        if pointer.version in copied:
+            target.restore_pointer(pointer.version, [v for v in pointer.history if v in copied])
+            lines.append(f"{target.location} serves version {pointer.version}, as {source.location} does")
+    elif pointer.version is not None:
+        lines.append(f"{target.location} still serves version {target.current()} (promote another with: "
+                     f"python -m model_store --store DST promote N)")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model_store", description="Inspect and switch the served model version.")
-    parser.add_argument("--store", type=Path, default=None, help="model store folder (default $MODEL_STORE or ./models)")
+    parser.add_argument("--store", default=None,
+                        help="model store: a folder or a postgresql:// URL (default $MODEL_STORE or ./models)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="list the versions; * marks the one a process serves")
     commands.add_parser("current", help="print the version a process serves, and why if not SERVING's (exit 1 if none)")
     commands.add_parser("show", help="print a version's model.json").add_argument("version", type=int)
     commands.add_parser("promote", help="serve a version").add_argument("version", type=int)
     commands.add_parser("rollback", help="serve the previously served version again")
+    copying = commands.add_parser("copy", help="copy the versions (and what is served) from one store into another")
+    copying.add_argument("source", help="a folder or a postgresql:// URL")
+    copying.add_argument("target", help="a folder or a postgresql:// URL")
     args = parser.parse_args(argv)
     load_dotenv(find_dotenv(usecwd=True))  # as every entry point: `.env` fills in what the environment leaves unset
-    store = ModelStore(args.store or store_location(os.environ))
 
     try:
-        if args.command == "list":
-            if not store.versions():
-                print(f"No versions in {store.root}. Train one with: python train.py")
-                return 0
-            try:
-                model, reason = store.select_served()
-            except StoreError:
-                model, reason = None, None
-            print(format_table(["version", "accuracy", "loss", "layers", "epochs", "batch", "created"],
-                               describe_versions(store, model.version if model else None)))
-            if model is None:
-                print("No intact version: nothing can be served.")
-            elif reason is not None:
-                print(f"Serving version {model.version}, the newest intact one: {reason}.")
-        elif args.command == "current":
-            model, reason = store.select_served()
-            print(model.version if reason is None else f"{model.version} (the newest intact version: {reason})")
-        elif args.command == "show":
-            print(json.dumps(store.card(args.version).to_json(), indent=2))
-        elif args.command in ("promote", "rollback"):
-            damage = store.pointer().damage
-            if args.command == "promote":
-                store.promote(args.version)
-                print(f"Now serving version {args.version}.")
-            else:
-                print(f"Rolled back: now serving version {store.rollback()}.")
-            if damage is not None:
-                print(f"Repaired {store.root / POINTER_FILE}, which was damaged: {damage}.")
+        if args.command == "copy":
+            with opened(_location(args.source)) as source, opened(_location(args.target)) as target:
+                target.check_writable()
+                for line in copy(source, target):
+                    print(line)
+            return 0
+        with opened(_location(args.store) if args.store else store_location(os.environ)) as store:
+            return _run(args, store)
     except StoreError as error:
         print(f"python -m model_store: error: {error}", file=sys.stderr)
         return 1
+
+
+def _location(text: str) -> Path | str:
+    return text if is_database_url(text) else Path(text)
+
+
+def _run(args: argparse.Namespace, store: ModelStore) -> int:
+    if args.command == "list":
+        if not store.versions():
+            print(f"No versions in {store.location}. Train one with: python train.py")
+            return 0
+        try:
+            model, reason = store.select_served()
+        except StoreError:
+            model, reason = None, None
+        print(format_table(["version", "accuracy", "loss", "layers", "epochs", "batch", "created"],
+                           describe_versions(store, model.version if model else None)))
+        if model is None:
+            print("No intact version: nothing can be served.")
+        elif reason is not None:
+            print(f"Serving version {model.version}, the newest intact one: {reason}.")
+    elif args.command == "current":
+        model, reason = store.select_served()
+        print(model.version if reason is None else f"{model.version} (the newest intact version: {reason})")
+    elif args.command == "show":
+        print(json.dumps(store.card(args.version).to_json(), indent=2))
+    elif args.command in ("promote", "rollback"):
+        damage = store.pointer().damage
+        if args.command == "promote":
+            store.promote(args.version)
+            print(f"Now serving version {args.version}.")
+        else:
+            print(f"Rolled back: now serving version {store.rollback()}.")
+        if damage is not None:
+            print(f"Repaired {store.pointer_name} in {store.location}, which was damaged: {damage}.")
     return 0
 
 

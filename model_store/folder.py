@@ -166,6 +166,9 @@ class FolderStore(ModelStore, database=False):
     def lock(self, name: str) -> Lock:
         return FileLock(self.root, name)
 
+    def handover(self) -> tuple[list[str], dict[str, str]]:
+        return ["--store", str(self.root)], {}
+
     # -- writing -------------------------------------------------------------------------
 
     @contextlib.contextmanager

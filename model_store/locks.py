@@ -56,7 +56,8 @@ class LockBusy(RuntimeError):
 
     def __init__(self, name: str, holder: Holder | None) -> None:
         self.holder = holder
-        super().__init__(f"the {name} lock is held by {holder.describe() if holder else 'another process'}")
+        super().__init__(f"the {name} lock is held by {holder.describe() if holder else 'another process'}: "
+                         f"one at a time")
 
 
 def this_process() -> str:

@@ -110,6 +110,9 @@ class PostgresStore(ModelStore, database=True):
         except DatabaseError as error:
             raise StoreError(f"model store: {error}") from None
 
+    def connect(self) -> None:
+        self._opened()
+
     def close(self) -> None:
         with self._guard:
             pool, self._pool = self._pool, None
@@ -226,6 +229,9 @@ class PostgresStore(ModelStore, database=True):
 
     def lock(self, name: str) -> Lock:
         return AdvisoryLock(self.url, name)
+
+    def handover(self) -> tuple[list[str], dict[str, str]]:
+        return [], {"MODEL_STORE": self.url}
 
     # -- following -----------------------------------------------------------------------------
 

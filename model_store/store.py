@@ -19,8 +19,8 @@ from typing import ClassVar
 import h5py
 import numpy as np
 
-from model_store.database import is_database_url
-from model_store.locks import Lock
+from model_store.database import DatabaseError, is_database_url, redact
+from model_store.locks import Holder, Lock
 from network.architecture import ArchitectureSpec, NumpyNetwork, Weights
 from network.card import ModelCard
 
@@ -101,6 +101,8 @@ class ModelStore:
 
     def __new__(cls, location: str | Path) -> ModelStore:  # noqa: D102 - as Path(...) picks PosixPath
         if cls is ModelStore:
+            if isinstance(location, str) and "://" in location and not is_database_url(location):
+                raise StoreError(f"{redact(location)} is neither a folder nor a postgresql:// URL")
             cls = ModelStore._kinds[is_database_url(location)]
         return super().__new__(cls)
 
@@ -163,8 +165,16 @@ class ModelStore:
         """Yield whenever the served version may have changed (at most `interval` s after it did)."""
         raise NotImplementedError
 
+    def connect(self) -> None:
+        """Make sure the store can be reached (StoreError with one line if not): nothing to do for a folder."""
+
     def close(self) -> None:
         """Let go of connections (nothing for a folder)."""
+
+    def handover(self) -> tuple[list[str], dict[str, str]]:
+        """How a child process (train.py) is told where this store is: its flags and its environment. A folder goes
+        on the command line; a URL, which may hold a password, in the environment (`MODEL_STORE`), never in argv."""
+        raise NotImplementedError
 
     # -- the same for every kind ---------------------------------------------------------------
 
@@ -259,10 +269,12 @@ class ModelStore:
         with self._pointer_transaction() as (_, write):
             write(version, history)
 
-    def trainer_holder(self) -> str | None:
-        """Who is training into this store now, in words (None when nobody is)."""
-        holder = self.lock(TRAINER_LOCK).holder()
-        return None if holder is None else holder.describe()
+    def trainer(self) -> Holder | None:
+        """Who is training into this store now (None when nobody is)."""
+        try:
+            return self.lock(TRAINER_LOCK).holder()
+        except DatabaseError as error:
+            raise StoreError(f"model store: {error}") from None
 
 
 @contextlib.contextmanager

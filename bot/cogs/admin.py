@@ -66,6 +66,10 @@ class AdminCog(commands.Cog, name="Admin"):
         if self.job is not None:
             await ctx.reply(embeds.retrain_running(self.job.requested_by, self.job.progress, ctx.clean_prefix))
             return
+        # One trainer at a time across every process on the store (train.py holds the store's trainer lock).
+        if (elsewhere := await asyncio.to_thread(self.bot.store.trainer)) is not None:
+            await ctx.reply(embeds.retrain_elsewhere(elsewhere.describe()))
+            return
         settings = self.bot.settings
         job = RetrainJob(to_options(flags), self.bot.inference, requested_by=ctx.author.display_name,
                          floor_points=settings.accuracy_floor_points, train_limit=settings.retrain_train_limit,

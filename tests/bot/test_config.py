@@ -49,7 +49,10 @@ def test_every_setting_is_read() -> None:
     ("BOT_COOLDOWN_RATE", "0", "BOT_COOLDOWN_RATE must be a positive whole number"),
     ("BOT_COOLDOWN_SECONDS", "soon", "BOT_COOLDOWN_SECONDS must be a positive number of seconds"),
     ("BOT_ACCURACY_FLOOR", "-1", "BOT_ACCURACY_FLOOR must be a number of percentage points"),
-    ("BOT_DATABASE", "/", "BOT_DATABASE must be a file path (not a folder) for the corrections database, got '/'"),
+    ("BOT_DATABASE", "/", "BOT_DATABASE must be a file path (not a folder) for the corrections database, or a "
+                          "postgresql:// URL, got '/'"),
+    ("BOT_DATABASE", "mysql://bot:secret@db/x", "BOT_DATABASE must be a file path (not a folder) for the corrections "
+                                                "database, or a postgresql:// URL, got 'mysql://bot@db/x'"),
     ("BOT_CORRECTION_QUORUM", "0", "BOT_CORRECTION_QUORUM must be a positive whole number of members, got '0'"),
     ("BOT_MESSAGE_CONTENT", "maybe", "BOT_MESSAGE_CONTENT must be true or false"),
     ("DISCORD_API_BASE", "discord.com", "DISCORD_API_BASE must be an http(s) URL"),

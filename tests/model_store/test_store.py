@@ -473,7 +473,7 @@ def test_cli_repairs_a_damaged_pointer_and_says_so(store: ModelStore, weights: P
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         f"{'Now serving' if command[0] == 'promote' else 'Rolled back: now serving'} version 1.",
-        f"Repaired {store.root / POINTER_FILE}, which was damaged: it is not JSON.",
+        f"Repaired {POINTER_FILE} in {store.root}, which was damaged: it is not JSON.",
     ]
     assert store.current() == 1
 
