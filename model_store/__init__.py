@@ -25,6 +25,7 @@ DEFAULT_LOCATION = "models"
 
 
 def store_location(env: Mapping[str, str]) -> Path | str:
-    """Where the store is: `MODEL_STORE` (a folder, or a `postgresql://` URL), else `./models`."""
+    """Where the store is: `MODEL_STORE` (a folder, or a `postgresql://` URL), else `./models`. Any other URL stays
+    text, for `ModelStore` to refuse in one line."""
     location = env.get("MODEL_STORE") or DEFAULT_LOCATION
-    return location if is_database_url(location) else Path(location)
+    return location if "://" in location else Path(location)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dotenv import find_dotenv, load_dotenv
 
-from model_store import CorruptVersionError, ModelStore, StoreError, is_database_url, store_location
+from model_store import CorruptVersionError, ModelStore, StoreError, store_location
 from model_store.store import opened
 
 
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _location(text: str) -> Path | str:
-    return text if is_database_url(text) else Path(text)
+    return text if "://" in text else Path(text)  # a URL other than postgresql:// is refused by ModelStore
 
 
 def _run(args: argparse.Namespace, store: ModelStore) -> int:

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT = 5  # seconds to reach the server before a connection attempt is given up
-POOL_TIMEOUT = 5.0  # seconds a caller waits for a pooled connection (the server down: an error after this long)
+POOL_TIMEOUT = 3.0  # seconds a caller waits for a pooled connection (the server down: an error after this long)
 # One transaction-level advisory lock (two-int form) serialises migrations of every part, in every process.
 _MIGRATION_LOCK = (0x64627400, 0)
 
@@ -109,6 +109,7 @@ def open_pool(url: str, role: str, max_size: int = 4) -> ConnectionPool:
     The first connection is made now, so that a wrong URL or password is one clear DatabaseError at start.
     """
     connect(url, role).close()
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # its every reconnection attempt; ours say it in one line
     pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, timeout=POOL_TIMEOUT, name=role,
                           kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": application_name(role)},
                           configure=_durable, check=ConnectionPool.check_connection, reconnect_timeout=24 * 3600)
@@ -128,6 +129,8 @@ def transaction(pool: ConnectionPool, url: str) -> Iterator[psycopg.Connection[t
     except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as error:
         if not is_connection_error(error):
             raise
+        if isinstance(error, PoolTimeout):
+            connect(url, "probe").close()  # why no connection could be had, in libpq's words (DatabaseError)
         raise DatabaseError(describe(error, url)) from None
 
 

@@ -1,4 +1,8 @@
-"""The model store (issue 2, §4) and `python -m model_store`: real files, real processes."""
+"""The model store (issue 2, §4; issue 23) and `python -m model_store`: real files, a real PostgreSQL, real processes.
+
+The tests about what a store promises take `any_store` and run on both kinds (a folder, PostgreSQL); those about
+the folder's own files take `store`.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,17 @@ import sys
 import time
 from pathlib import Path
 
+from collections.abc import Iterator
+
 import h5py
 import numpy as np
+import psycopg
 import pytest
 
-from model_store import CorruptVersionError, ModelStore, StoreError
+from model_store import CorruptVersionError, FolderStore, ModelStore, PostgresStore, StoreError
 from model_store.files import sha256_file
 from model_store.folder import METADATA_FILE, POINTER_FILE, WEIGHTS_FILE
+from model_store.store import Pointer
 from network.architecture import ArchitectureSpec
 from network.card import ModelCard
 from tests.fixtures.mnist import REPO
@@ -38,32 +46,61 @@ def weights(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ModelStore:
-    return ModelStore(tmp_path / "models")
+def store(tmp_path: Path) -> FolderStore:
+    return FolderStore(tmp_path / "models")
+
+
+@pytest.fixture
+def any_store(store_location: Path | str) -> Iterator[ModelStore]:
+    """An empty store of each kind: a folder, a PostgreSQL database."""
+    opened = ModelStore(store_location)
+    yield opened
+    opened.close()
 
 
 def save_versions(store: ModelStore, weights: Path, count: int, promote: bool = True) -> list[int]:
     return [store.save(weights, metadata(0.9 + v / 100), promote=promote) for v in range(count)]
 
 
+def flipped(data: bytes) -> bytes:
+    changed = bytearray(data)
+    changed[len(data) // 2] ^= 0xFF
+    return bytes(changed)
+
+
+def halved(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
 def flip_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+    path.write_bytes(flipped(path.read_bytes()))
 
 
 def truncate(path: Path) -> None:
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    path.write_bytes(halved(path.read_bytes()))
 
 
-def weights_path(store: ModelStore, version: int) -> Path:
+def damage(store: ModelStore, version: int, how=flipped) -> None:
+    """Damage a version's stored weights behind the store's back: the file, or the row."""
+    if isinstance(store, FolderStore):
+        path = weights_path(store, version)
+        path.write_bytes(how(path.read_bytes()))
+    else:
+        assert isinstance(store, PostgresStore)
+        with psycopg.connect(store.url) as db:
+            [(weights,)] = db.execute("SELECT weights FROM model_versions WHERE version = %s", (version,)).fetchall()
+            db.execute("UPDATE model_versions SET weights = %s WHERE version = %s", (how(bytes(weights)), version))
+
+
+def weights_path(store: FolderStore, version: int) -> Path:
     return store.root / str(version) / WEIGHTS_FILE
 
 
 # -- saving, listing, loading ----------------------------------------------------------------------
 
 
-def test_save_numbers_versions_and_loads_them(store: ModelStore, weights: Path) -> None:
+def test_save_numbers_versions_and_loads_them(any_store: ModelStore, weights: Path) -> None:
+    store = any_store
     assert store.versions() == [] and store.current() is None
     assert save_versions(store, weights, 2) == [1, 2]
     assert store.versions() == [1, 2] and store.current() == 2
@@ -71,27 +108,32 @@ def test_save_numbers_versions_and_loads_them(store: ModelStore, weights: Path) 
     assert model.version == 1 and model.spec == SPEC
     with h5py.File(weights) as h5:
         np.testing.assert_array_equal(model.weights[1][0], h5["layers/dense_1/vars/0"][()])
-    assert model.card.weights_sha256 == sha256_file(weights_path(store, 1)) == sha256_file(weights)
-    assert model.card.test_accuracy == 0.9
+    assert model.card.weights_sha256 == sha256_file(weights) and store.weights_of(1)[0] == weights.read_bytes()
+    assert model.card.test_accuracy == 0.9 and store.card(2).test_accuracy == 0.91
     assert model.network().predict(np.zeros((2, 6), np.float32)).shape == (2, 3)
-    assert not [p for p in store.root.iterdir() if p.name.startswith(".staging-")]
+    if isinstance(store, FolderStore):
+        assert not [p for p in store.root.iterdir() if p.name.startswith(".staging-")]
 
 
-def test_save_without_promote_keeps_the_pointer(store: ModelStore, weights: Path) -> None:
+def test_save_without_promote_keeps_the_pointer(any_store: ModelStore, weights: Path) -> None:
+    store = any_store
     assert store.save(weights, metadata(), promote=False) == 1 and store.current() is None
     store.promote(1)
     assert store.save(weights, metadata(), promote=False) == 2 and store.current() == 1
 
 
-def test_save_refuses_weights_the_spec_cannot_load(store: ModelStore, tmp_path: Path) -> None:
+def test_save_refuses_weights_the_spec_cannot_load(any_store: ModelStore, tmp_path: Path) -> None:
+    store = any_store
     other = write_weights(tmp_path / "other.h5", ArchitectureSpec(input_dim=6, hidden_units=(7,), num_classes=3))
     with pytest.raises(CorruptVersionError, match="shapes"):
         store.save(other, metadata())
     assert store.versions() == [] and store.current() is None
-    assert [p.name for p in store.root.iterdir() if p.name != ".lock"] == []
+    if isinstance(store, FolderStore):
+        assert [p.name for p in store.root.iterdir() if p.name != ".lock"] == []
 
 
-def test_promote_and_rollback_history(store: ModelStore, weights: Path) -> None:
+def test_promote_and_rollback_history(any_store: ModelStore, weights: Path) -> None:
+    store = any_store
     save_versions(store, weights, 3)
     assert store.current() == 3
     assert store.rollback() == 2 and store.current() == 2
@@ -100,18 +142,21 @@ def test_promote_and_rollback_history(store: ModelStore, weights: Path) -> None:
         store.rollback()
     assert store.current() == 1
     store.promote(3)
+    stamp = store.pointer_stamp()
     store.promote(3)  # promoting the served version changes nothing
-    assert json.loads((store.root / POINTER_FILE).read_text()) == {"version": 3, "history": [1]}
+    assert store.pointer() == Pointer(3, (1,)) and store.pointer_stamp() == stamp
     assert store.rollback() == 1
 
 
-def test_rollback_skips_a_damaged_version(store: ModelStore, weights: Path) -> None:
+def test_rollback_skips_a_damaged_version(any_store: ModelStore, weights: Path) -> None:
+    store = any_store
     save_versions(store, weights, 3)
-    flip_byte(weights_path(store, 2))
+    damage(store, 2)
     assert store.rollback() == 1 and store.current() == 1
 
 
-def test_rollback_with_no_history_raises(store: ModelStore, weights: Path) -> None:
+def test_rollback_with_no_history_raises(any_store: ModelStore, weights: Path) -> None:
+    store = any_store
     with pytest.raises(StoreError):
         store.rollback()
     store.save(weights, metadata())
@@ -120,12 +165,15 @@ def test_rollback_with_no_history_raises(store: ModelStore, weights: Path) -> No
     assert store.current() == 1
 
 
-@pytest.mark.parametrize("damage", [flip_byte, truncate], ids=["flipped-byte", "truncated"])
-def test_load_verifies_the_checksum(store: ModelStore, weights: Path, damage) -> None:
+@pytest.mark.parametrize("how", [flipped, halved], ids=["flipped-byte", "truncated"])
+def test_load_verifies_the_checksum(any_store: ModelStore, weights: Path, how) -> None:
+    store = any_store
     save_versions(store, weights, 1)
-    damage(weights_path(store, 1))
+    damage(store, 1, how)
     with pytest.raises(CorruptVersionError, match="SHA-256"):
         store.load(1)
+    with pytest.raises(CorruptVersionError, match="SHA-256"):
+        store.weights_of(1)
 
 
 def test_load_of_missing_pieces(store: ModelStore, weights: Path) -> None:
@@ -140,18 +188,18 @@ def test_load_of_missing_pieces(store: ModelStore, weights: Path) -> None:
         store.load(9)
 
 
-@pytest.mark.parametrize("damage", [flip_byte, truncate], ids=["flipped-byte", "truncated"])
 def test_load_served_falls_back_to_the_newest_intact_version(
-    store: ModelStore, weights: Path, damage, caplog: pytest.LogCaptureFixture
+    any_store: ModelStore, weights: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    store = any_store
     save_versions(store, weights, 3)
-    damage(weights_path(store, 3))
+    damage(store, 3, halved)
     with caplog.at_level(logging.WARNING, logger="model_store.store"):
         model = store.load_served()
     assert model.version == 2
-    assert f"serving version 2, the newest intact one: {POINTER_FILE} names version 3, which cannot be served" in caplog.text
+    assert f"serving version 2, the newest intact one: {store.pointer_name} names version 3, which cannot be served" in caplog.text
     assert store.current() == 3  # the pointer is left for an operator to fix; 3 is simply never served
-    damage(weights_path(store, 2))
+    damage(store, 2)
     assert store.load_served().version == 1
 
 
@@ -289,12 +337,18 @@ else:
 
 def saver(store: ModelStore, weights: Path, mode: str, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-c", SAVER, str(store.root), str(weights), json.dumps(metadata().to_json()), mode, *extra],
+        [sys.executable, "-c", SAVER, where(store), str(weights), json.dumps(metadata().to_json()), mode, *extra],
         stdout=subprocess.PIPE, text=True, cwd=REPO,
     )
 
 
-def test_a_crash_mid_save_leaves_no_broken_version(store: ModelStore, weights: Path) -> None:
+def where(store: ModelStore) -> str:
+    """What to give another process for it to open the same store (the folder, or the URL with its password)."""
+    return str(store.root) if isinstance(store, FolderStore) else store.url  # type: ignore[attr-defined]
+
+
+def test_a_crash_mid_save_leaves_no_broken_version(any_store: ModelStore, weights: Path) -> None:
+    store = any_store
     rng = random.Random(2)
     for _ in range(10):
         child = saver(store, weights, "loop")
@@ -310,7 +364,8 @@ def test_a_crash_mid_save_leaves_no_broken_version(store: ModelStore, weights: P
     assert store.current() in versions
     assert store.load_served().version == store.current()
     # Whatever the kills left behind is hidden, and the store keeps working.
-    assert all(p.name.startswith(".") or p.name.isdigit() or p.name == POINTER_FILE for p in store.root.iterdir())
+    if isinstance(store, FolderStore):
+        assert all(p.name.startswith(".") or p.name.isdigit() or p.name == POINTER_FILE for p in store.root.iterdir())
     assert store.save(weights, metadata()) == versions[-1] + 1
 
 
@@ -362,7 +417,8 @@ def test_staging_folders_are_removed_at_the_end_of_their_block(store: ModelStore
     assert not folder.exists()
 
 
-def test_concurrent_saves_get_distinct_versions(store: ModelStore, weights: Path, tmp_path: Path) -> None:
+def test_concurrent_saves_get_distinct_versions(any_store: ModelStore, weights: Path, tmp_path: Path) -> None:
+    store = any_store
     go = tmp_path / "go"
     children = [saver(store, weights, "5", str(go)) for _ in range(4)]
     time.sleep(0.8)  # let them all import and wait at the line
@@ -376,8 +432,7 @@ def test_concurrent_saves_get_distinct_versions(store: ModelStore, weights: Path
     for version in claimed:
         store.load(version)
     assert store.current() in claimed
-    pointer = json.loads((store.root / POINTER_FILE).read_text())
-    assert len(pointer["history"]) == 19  # every promotion was recorded, none lost to a race
+    assert len(store.pointer().history) == 19  # every promotion was recorded, none lost to a race
 
 
 # -- python -m model_store ------------------------------------------------------------------------
@@ -385,16 +440,25 @@ def test_concurrent_saves_get_distinct_versions(store: ModelStore, weights: Path
 
 def cli(store: ModelStore, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "MODEL_STORE"}
-    return subprocess.run([sys.executable, "-m", "model_store", "--store", str(store.root), *args],
+    return subprocess.run([sys.executable, "-m", "model_store", "--store", where(store), *args],
                           capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
 
 
-def test_cli_list_show_promote_rollback(store: ModelStore, weights: Path) -> None:
+def break_card(store: ModelStore, version: int) -> None:
+    if isinstance(store, FolderStore):
+        (store.root / str(version) / METADATA_FILE).write_text("{broken")
+    else:
+        with psycopg.connect(where(store)) as db:
+            db.execute("UPDATE model_versions SET card = '{broken' WHERE version = %s", (version,))
+
+
+def test_cli_list_show_promote_rollback(any_store: ModelStore, weights: Path) -> None:
+    store = any_store
     empty = cli(store, "list")
     assert empty.returncode == 0 and "No versions" in empty.stdout
     save_versions(store, weights, 3)
-    flip_byte(weights_path(store, 1))
-    (store.root / "1" / METADATA_FILE).write_text("{broken")
+    damage(store, 1)
+    break_card(store, 1)
 
     listing = cli(store, "list")
     assert listing.returncode == 0, listing.stderr
@@ -453,16 +517,17 @@ def test_cli_list_and_current_show_what_a_process_serves_and_why(store: ModelSto
     assert current.returncode == 1 and current.stdout == "" and "no trained model" in current.stderr.splitlines()[-1]
 
 
-def test_cli_errors_are_one_line_with_exit_1(store: ModelStore, weights: Path) -> None:
+def test_cli_errors_are_one_line_with_exit_1(any_store: ModelStore, weights: Path) -> None:
+    store = any_store
     save_versions(store, weights, 2)
-    flip_byte(weights_path(store, 1))
-    pointer = (store.root / POINTER_FILE).read_bytes()
+    damage(store, 1)
+    pointer = store.pointer_stamp()
     for args in (["show", "9"], ["promote", "9"], ["promote", "1"]):
         result = cli(store, *args)
         assert result.returncode == 1, (args, result)
         assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith("python -m model_store: error:"), (args, result.stderr)
         assert result.stdout == ""
-    assert (store.root / POINTER_FILE).read_bytes() == pointer
+    assert store.pointer_stamp() == pointer
 
 
 @pytest.mark.parametrize("command", [["promote", "1"], ["rollback"]])
