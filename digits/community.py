@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 import psycopg
 
+from model_store import database
 from model_store.database import DatabaseError, connect, is_database_url, migrate, open_pool, redact, statements, transaction
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,6 @@ DEFAULT_DATABASE = Path("data/digitbot.sqlite3")
 TEST_SHARE_PERCENT = 25  # contributors (by a hash of their id) whose examples form the community test set
 RATE_WINDOW_SECONDS = 3600.0
 VOTES_PER_HOUR = 30  # per member, within RATE_WINDOW_SECONDS (admins are not limited)
-BUSY_TIMEOUT_MS = 10_000  # another process holding the write lock (a backup, a second bot) is waited for
 ERASE_RETRY_SECONDS = 1.0  # how often emptying SQLite's WAL after a deletion is tried again while a reader holds it
 POOL_SIZE = 4  # PostgreSQL connections per bot process (votes run on a few threads at most)
 _VOTER_LOCK_SPACE = 0x64627402  # first key of the advisory locks that serialize one voter's rate check
@@ -243,13 +244,7 @@ class Corrections:
             if not admin:
                 self._backend.serialize_voter(db, voter_id)
                 self._check_rate(db, voter_id, now)
-            db.execute(
-                "INSERT INTO examples (guild_id, channel_id, message_id, position, author_id, image, model_version, "
-                "predicted, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, position) DO NOTHING",
-                (digit.guild_id, digit.channel_id, digit.message_id, digit.position, digit.author_id, pixels,
-                 digit.model_version, digit.predicted, now))
-            example_id = db.execute("SELECT id FROM examples WHERE message_id = ? AND position = ?",
-                                    (digit.message_id, digit.position)).fetchone()[0]
+            example_id = self._example_id(db, digit, pixels, now)
             db.execute(
                 "INSERT INTO votes (example_id, voter_id, label, admin, created) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (example_id, voter_id) DO UPDATE SET label = excluded.label, admin = excluded.admin, "
@@ -257,6 +252,23 @@ class Corrections:
                 (example_id, voter_id, label, int(admin), now))
             standing = trust(_ballots(db, example_id), self.quorum)
         return VoteOutcome(example_id, label, standing.status, standing.agreeing, standing.disagreeing)
+
+    @staticmethod
+    def _example_id(db: Executor, digit: AnsweredDigit, pixels: bytes, now: float) -> int:
+        """The example's id, inserting it on its first vote (two first votes at once: one inserts, both get its id)."""
+        find = "SELECT id FROM examples WHERE message_id = ? AND position = ?"
+        found = db.execute(find, (digit.message_id, digit.position)).fetchone()
+        if found is None:
+            inserted = db.execute(
+                "INSERT INTO examples (guild_id, channel_id, message_id, position, author_id, image, model_version, "
+                "predicted, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, position) DO NOTHING "
+                "RETURNING id",
+                (digit.guild_id, digit.channel_id, digit.message_id, digit.position, digit.author_id, pixels,
+                 digit.model_version, digit.predicted, now)).fetchall()  # to the end: the statement is finished
+            found = inserted[0] if inserted else None
+        if found is None:  # inserted by another process since the first look
+            found = db.execute(find, (digit.message_id, digit.position)).fetchone()
+        return int(found[0])
 
     def _check_rate(self, db: Executor, voter_id: int, now: float) -> None:
         recent = db.execute("SELECT count(*), min(created) FROM votes WHERE voter_id = ? AND created > ?",
@@ -326,11 +338,13 @@ def _checked(backend: _Backend) -> Iterator[Executor]:
 def _sqlite_problem(where: Path, error: sqlite3.Error) -> str:
     """What is wrong with a SQLite file, in words (by SQLite's error code, not its message)."""
     code = getattr(error, "sqlite_errorname", "")
-    if code.startswith("SQLITE_READONLY"):
+    cannot_write = where.exists() and not (os.access(where, os.W_OK) and os.access(where.parent, os.W_OK))
+    if code.startswith("SQLITE_READONLY") or (code.startswith("SQLITE_CANTOPEN") and cannot_write):
+        # (WAL mode needs to write beside the file, too: a read-only folder cannot even be opened)
         return f"The corrections database {where} is read-only: the bot must be able to write it and its folder."
     if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return (f"The corrections database {where} is locked by another program (for more than "
-                f"{BUSY_TIMEOUT_MS // 1000} s).")
+                f"{database.LOCK_TIMEOUT_MS / 1000:g} s).")
     if code.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
         return f"The corrections database {where} cannot be used ({error}): is it a SQLite file?"
     if code.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
@@ -370,8 +384,11 @@ class _Sqlite:
         self._closed = False
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-        except (OSError, sqlite3.Error) as error:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                       timeout=database.LOCK_TIMEOUT_MS / 1000)
+        except sqlite3.Error as error:
+            raise CommunityError(_sqlite_problem(path, error)) from None
+        except OSError as error:
             raise CommunityError(f"The corrections database {path} cannot be opened ({error}).") from None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -446,7 +463,7 @@ class _Sqlite:
             except sqlite3.Error:
                 busy = 1
             finally:
-                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                self._db.execute(f"PRAGMA busy_timeout = {int(database.LOCK_TIMEOUT_MS)}")
         return busy == 0
 
     def _keep_checkpointing(self) -> None:
@@ -505,6 +522,11 @@ class _Postgres:
             log.error("corrections database: %s", error)
             raise CommunityError("The corrections database cannot be reached right now; nothing was recorded. "
                                  "Try again in a minute.") from None
+        except psycopg.errors.LockNotAvailable:
+            log.error("corrections database %s: a lock was held by another session for more than %d s", self.where,
+                      database.LOCK_TIMEOUT_MS // 1000)
+            raise CommunityError("The corrections database is busy (another program has held it for a while); "
+                                 "try again in a minute.") from None
         except psycopg.Error as error:
             log.error("corrections database %s: %s", self.where, str(error).splitlines()[0] if str(error) else error)
             raise CommunityError("The corrections database failed; nothing was recorded. The details are in my log.") from None
@@ -596,7 +618,7 @@ def _read_sqlite(path: Path) -> _Read:
     if not path.is_file():
         raise CommunityError(f"There is no corrections database at {path}.")
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=database.LOCK_TIMEOUT_MS / 1000)
     except sqlite3.Error as error:
         raise CommunityError(f"The corrections database {path} cannot be opened ({error}).") from None
     try:

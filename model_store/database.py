@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT = 5  # seconds to reach the server before a connection attempt is given up
+LOCK_TIMEOUT_MS = 10_000  # a lock held longer than this by another session or program (SQLite: its busy timeout) fails
 POOL_TIMEOUT = 3.0  # seconds a caller waits for a pooled connection (the server down: an error after this long)
 # One transaction-level advisory lock (two-int form) serialises migrations of every part, in every process.
 _MIGRATION_LOCK = (0x64627400, 0)
@@ -97,9 +98,11 @@ def connect(url: str, role: str, *, autocommit: bool = True) -> psycopg.Connecti
         raise DatabaseError(describe(error, url)) from None
 
 
-def _durable(connection: psycopg.Connection[tuple[object, ...]]) -> None:
-    # A transaction is acknowledged only once it is on the server's disk, whatever the server's default says.
+def _configure(connection: psycopg.Connection[tuple[object, ...]]) -> None:
+    # A transaction is acknowledged only once it is on the server's disk, whatever the server's default says; and a
+    # lock another session holds too long is an error (LockNotAvailable), not a wait without end.
     connection.execute("SET synchronous_commit = on")
+    connection.execute(f"SET lock_timeout = {int(LOCK_TIMEOUT_MS)}")
     connection.commit()
 
 
@@ -112,7 +115,7 @@ def open_pool(url: str, role: str, max_size: int = 4) -> ConnectionPool:
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # its every reconnection attempt; ours say it in one line
     pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, timeout=POOL_TIMEOUT, name=role,
                           kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": application_name(role)},
-                          configure=_durable, check=ConnectionPool.check_connection, reconnect_timeout=24 * 3600)
+                          configure=_configure, check=ConnectionPool.check_connection, reconnect_timeout=24 * 3600)
     pool.open(wait=False)
     return pool
 
