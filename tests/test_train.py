@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from digits.mnist import IDX_SHA256
-from model_store import ModelStore
+from model_store import TRAINER_LOCK, ModelStore
 from model_store.files import sha256_file
 from network.architecture import ArchitectureSpec
 from tests.fixtures.mnist import REPO, verified_mnist_dir
@@ -121,9 +121,22 @@ def test_a_killed_trainer_leaves_nothing_after_the_next_save(tmp_path: Path) -> 
     assert list(scratch.iterdir()) == []  # nothing in the temporary folder: TensorFlow's sources went to the store
     [staging] = store.glob(".staging-*")
     assert list(staging.rglob("__autograph_generated_file*.py"))
+    assert ModelStore(store).trainer() is None  # the killed trainer let go of the store's trainer lock
     weights = write_weights(tmp_path / "source.weights.h5")
     assert ModelStore(store).save(weights, model_card(TINY_SPEC), promote=False) == 1
-    assert sorted(p.name for p in store.iterdir()) == [".lock", "1"]
+    assert sorted(p.name for p in store.iterdir()) == [".lock", ".trainer.lock", "1"]
+
+
+def test_one_trainer_at_a_time(tmp_path: Path) -> None:
+    """While another process trains into the store, train.py stops at once, saying who and since when."""
+    store = tmp_path / "models"
+    with ModelStore(store).lock(TRAINER_LOCK).held("carol's !retrain"):
+        result = run_train(store, "--json", cache=tmp_path / "cache")
+    assert result.returncode == 2 and not (tmp_path / "cache").exists()
+    [line] = result.stderr.splitlines()
+    assert re.fullmatch(rf"train.py: error: the trainer lock is held by carol's !retrain, since 20\S+ \S+ UTC, on process "
+                        rf"\S+:{os.getpid()}: one at a time", line), line
+    assert json.loads(result.stdout) == {"event": "error", "message": line.removeprefix("train.py: error: ")}
 
 
 @pytest.mark.parametrize("flags", [

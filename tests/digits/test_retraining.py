@@ -12,7 +12,10 @@ import pytest
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
 from digits.retraining import Reason, RetrainJob, Status, trainer_environment
-from model_store import ModelStore
+from digits.community import Corrections
+from model_store import ModelStore, password_of
+from model_store.__main__ import copy
+from model_store.store import opened
 from tests.fixtures.mnist import verified_mnist_dir
 
 pytestmark = pytest.mark.timeout(300)
@@ -33,10 +36,31 @@ def job(service: InferenceService, floor_points: float, train_limit: int = 3000)
                       train_limit=train_limit, mnist_dir=verified_mnist_dir())
 
 
-async def test_a_version_that_clears_the_floor_is_promoted_and_hot_swapped(service: InferenceService) -> None:
-    outcome = await job(service, floor_points=100).run()
+@pytest.fixture
+def any_service(trained_store: Path, store_location: Path | str):
+    """The trained model served from a store of each kind (a folder, PostgreSQL)."""
+    with opened(trained_store) as source, opened(store_location) as target:
+        copy(source, target)
+    service = InferenceService(ModelStore(store_location))
+    service.load()
+    yield service
+    service.close()
+    service.store.close()
+
+
+async def test_a_version_that_clears_the_floor_is_promoted_and_hot_swapped(any_service: InferenceService,
+                                                                            database_location: Path | str) -> None:
+    service = any_service
+    Corrections(database_location).close()  # the bot's corrections (none accepted yet) are handed to the trainer
+    retrain = RetrainJob(TrainingOptions(epochs=1, batch_size=64), service, "a test", floor_points=100,
+                         train_limit=3000, mnist_dir=verified_mnist_dir(), database=database_location)
+    if isinstance(database_location, str):  # a URL's password goes to the trainer's environment, not its argv
+        password = password_of(database_location)
+        assert password and not any(password in arg for arg in retrain._argv) and retrain._env["PGPASSWORD"] == password
+    outcome = await retrain.run()
     assert outcome.status is Status.SERVING and outcome.serving == 2 and outcome.decision is not None
     assert service.version == 2 and service.store.current() == 2 and service.card.hyperparameters.train_images == 3000
+    assert service.store.trainer() is None  # the trainer let go of the store's lock
 
 
 async def test_a_version_below_the_floor_is_saved_but_not_served(service: InferenceService) -> None:
