@@ -5,7 +5,7 @@ INSTALLED := .venv/.installed
 # The tests read MNIST from the verified copy beside the checkout when there is one (faster than a fetch).
 MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
-.PHONY: run test install browser fonts
+.PHONY: run test install browser fonts postgresql
 
 install: $(INSTALLED)
 
@@ -33,7 +33,7 @@ run: $(INSTALLED) fonts
 	@$(PYTHON) -m bot.run
 
 # Types, the layers (pyproject's import-linter contracts), then the suite on every core (pytest-xdist).
-test: $(INSTALLED) fonts browser
+test: $(INSTALLED) fonts browser postgresql
 	$(PYTHON) -m mypy
 	.venv/bin/lint-imports
 	$(if $(MNIST_DIR),MNIST_DIR=$(MNIST_DIR)) $(PYTHON) -m pytest -n auto
@@ -45,3 +45,13 @@ browser:
 	  && echo "installing Debian's chromium for the browser tests" \
 	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1; } \
 	  || echo "browser tests skipped: chromium is not installed (as root: apt-get install chromium)"
+
+# The tests start a throwaway PostgreSQL (tests/fixtures/postgres.py) to run the store and corrections suites on it
+# too. Debian's postgresql is installed here when missing and running as root; otherwise those cases are skipped.
+# `make run` never needs it: the bot uses PostgreSQL only when BOT_DATABASE or MODEL_STORE is a postgresql:// URL.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && echo "installing Debian's postgresql for the tests" \
+	  && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; } >/dev/null 2>&1; } \
+	  || echo "PostgreSQL cases skipped: postgresql is not installed (as root: apt-get install postgresql)"
