@@ -1,8 +1,11 @@
-"""A community teaches the bot its handwriting: corrections in SQLite, a retrain with them, accuracy before and after.
+"""A community teaches the bot its handwriting: corrections in SQLite or PostgreSQL, a retrain with them, accuracy
+before and after.
 
     python benchmarks/community.py            # 8,000 posts, 2,000 unseen, 60 members, the tutorial recipe at 10 epochs
     python benchmarks/community.py --json     # one JSON object
     python benchmarks/community.py --only-kill --json   # the kill phase alone (on a model trained with --train-flags)
+    python benchmarks/community.py --database postgresql://USER:PASSWORD@HOST/DB   # the corrections in PostgreSQL
+    python benchmarks/community.py --database postgresql   # in a throwaway PostgreSQL started here (Debian's postgresql)
 
 The community writes like `samples.community` (MNIST *test* digits re-drawn with a thick marker and a strong slant).
 (a) Members post `--posts` pictures and the served model (trained here with train.py) answers them, through the
@@ -18,7 +21,9 @@ in the private select), CLICKERS members at once, each (member, answer) voting a
 acknowledged when the member's private message says "Thanks". Each burst ends with SIGKILL at a random moment (0–2 s
 after its first acknowledged vote), and the bot is restarted for the next one (it rebuilds the earlier answers from
 their original posts). On the file as the last kill left it, `PRAGMA integrity_check` must say ok and every
-acknowledged vote must be there (`lost_rows`).
+acknowledged vote must be there (`lost_rows`). With `--database URL` each phase gets a new database on that server
+(created and dropped here: the user needs CREATEDB), and `integrity_ok` is amcheck's `bt_index_check` of every index
+and no vote without its example.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
+import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -53,6 +59,57 @@ from digits.settings import Paths  # noqa: E402
 from discord_twin import Attachment, DiscordTwin, Message, User, build_world  # noqa: E402
 from model_store import ModelStore  # noqa: E402
 from samples.community import community_picture  # noqa: E402
+
+Location = Path | str  # a SQLite file, or a postgresql:// URL
+
+
+def query(location: Location, sql: str) -> list[tuple]:
+    """Rows of one query, asked straight of the database."""
+    if isinstance(location, str):
+        with psycopg.connect(location) as db:
+            return db.execute(sql).fetchall()  # type: ignore[arg-type]
+    with contextlib.closing(sqlite3.connect(location)) as db:
+        return db.execute(sql).fetchall()
+
+
+def integrity_ok(location: Location) -> bool:
+    """SQLite's integrity_check; for PostgreSQL, amcheck on every index and no vote without its example."""
+    if isinstance(location, Path):
+        return query(location, "PRAGMA integrity_check") == [("ok",)]
+    with psycopg.connect(location, autocommit=True) as db:
+        try:
+            db.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
+        except psycopg.Error as error:  # not a superuser, or no postgresql-contrib: the foreign keys alone
+            print(f"integrity: amcheck unavailable ({error}); checking the votes' examples only", file=sys.stderr)
+        else:
+            db.execute("SELECT bt_index_check(i.indexrelid, true) FROM pg_index i "
+                       "WHERE i.indrelid IN ('examples'::regclass, 'votes'::regclass)")  # raises on a damaged index
+        orphans = db.execute("SELECT count(*) FROM votes v LEFT JOIN examples e ON e.id = v.example_id "
+                             "WHERE e.id IS NULL").fetchone()
+    return orphans == (0,)
+
+
+def database_bytes(location: Location) -> int:
+    if isinstance(location, str):
+        return int(query(location, "SELECT pg_total_relation_size('examples') + pg_total_relation_size('votes')")[0][0])
+    return sum(f.stat().st_size for f in location.parent.glob(f"{location.name}*"))
+
+
+@contextlib.contextmanager
+def databases(server: str | None, folder: Path, names: tuple[str, ...]):
+    """One new database per phase: SQLite files in `folder`, or databases made (and dropped) on the server."""
+    if server is None:
+        yield [folder / f"{name}.sqlite3" for name in names]
+        return
+    made = [f"digitbot_bench_{os.getpid()}_{name}" for name in names]
+    with psycopg.connect(server, autocommit=True) as admin:
+        for name in made:
+            admin.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+        try:
+            yield [server.rsplit("/", 1)[0] + f"/{name}" for name in made]
+        finally:
+            for name in made:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
 
 START = 1_750_000_000.0  # the simulated clock of the votes (seconds)
 KILL_ANSWERS = 40  # pictures the bot answers before the bursts: more than a member may vote on in an hour
@@ -212,7 +269,7 @@ async def burst_until_killed(twin: DiscordTwin, bot: asyncio.subprocess.Process,
     return private, time.perf_counter() - started
 
 
-async def kill_phase(store: Path, database: Path, pictures: list[bytes], members: int, kills: int,
+async def kill_phase(store: Path, database: Location, pictures: list[bytes], members: int, kills: int,
                      rng: np.random.Generator, log: IO[bytes]) -> dict[str, object]:
     """The real bot against the twin: members post, then bursts of corrections by click, each ended by SIGKILL.
 
@@ -259,20 +316,18 @@ async def kill_phase(store: Path, database: Path, pictures: list[bytes], members
                 bot.kill()
                 await bot.wait()
     acknowledged = [b for b, message in private.items() if thanked(message)]
-    with contextlib.closing(sqlite3.connect(database)) as db:
-        integrity = db.execute("PRAGMA integrity_check").fetchall()
-        stored = set(db.execute("SELECT e.message_id, v.voter_id, v.label FROM votes v JOIN examples e ON e.id = v.example_id"))
-        kill_rows = sum(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("examples", "votes"))
+    stored = set(query(database, "SELECT e.message_id, v.voter_id, v.label FROM votes v JOIN examples e ON e.id = v.example_id"))
+    kill_rows = sum(query(database, f"SELECT count(*) FROM {table}")[0][0] for table in ("examples", "votes"))
     return {"kills": kills, "kill_answers": len(answers), "votes_tried": len(private),
             "acknowledged_votes": len(acknowledged), "acknowledged_after_restart": after_restart,
             "lost_rows": sum((b.reply.id, b.member.id, b.label) not in stored for b in acknowledged),
             "refused_votes": len(refused), "refusals": sorted(set(refused))[:3],
-            "integrity_ok": integrity == [("ok",)], "kill_rows": kill_rows,
+            "integrity_ok": integrity_ok(database), "kill_rows": kill_rows,
             "votes_per_second": round(len(acknowledged) / sum(bursts), 1),
             "restart_seconds": round(statistics.median(restarts), 2) if restarts else None}
 
 
-def teach(store_root: Path, database: Path, before: dict, flags: list[str], pictures: list[bytes], labels: np.ndarray,
+def teach(store_root: Path, database: Location, before: dict, flags: list[str], pictures: list[bytes], labels: np.ndarray,
           unseen_pictures: list[bytes], unseen_labels: np.ndarray, members: list[int],
           rng: np.random.Generator, say: Callable[[str], None]) -> tuple[dict[str, object], list[str]]:
     """Phases (a) to (d): the figures, and the lines that report them."""
@@ -307,9 +362,8 @@ def teach(store_root: Path, database: Path, before: dict, flags: list[str], pict
     served.reload()
     community_after = accuracy(read(served, unseen_pictures), unseen_labels)
     served.close()
-    with contextlib.closing(sqlite3.connect(database)) as db:
-        examples, vote_rows = (db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in ("examples", "votes"))
-    database_bytes = sum(f.stat().st_size for f in database.parent.glob(f"{database.name}*"))
+    examples, vote_rows = (query(database, f"SELECT count(*) FROM {table}")[0][0] for table in ("examples", "votes"))
+    size = database_bytes(database)
     figures = {
         "posts_accuracy": round(posts_accuracy, 4),
         "community_before": round(community_before, 4), "community_after": round(community_after, 4),
@@ -319,13 +373,13 @@ def teach(store_root: Path, database: Path, before: dict, flags: list[str], pict
         "community_test_before": comparison.served_accuracy if comparison else None,
         "community_test_after": new_card.community_test_accuracy,
         "promoted_by_the_rule": decision.promote, "verdict": decision.reason.value,
-        "rows": examples + vote_rows, "example_rows": examples, "vote_rows": vote_rows, "database_bytes": database_bytes,
+        "rows": examples + vote_rows, "example_rows": examples, "vote_rows": vote_rows, "database_bytes": size,
     }
     lines = [
         f"community posts: {len(pictures)} by {len(members)} members, read right {posts_accuracy:.1%}; "
         f"{votes['corrected']} wrong answers corrected with {votes['honest_votes']} honest and {votes['wrong_votes']} wrong votes",
         f"database: {summary.accepted} accepted, {summary.disputed} disputed, {summary.pending} pending; "
-        f"{examples + vote_rows} rows, {database_bytes / 1024:.0f} KiB",
+        f"{examples + vote_rows} rows, {size / 1024:.0f} KiB",
         f"retrain: {new_card.community_examples} community examples trained on; community test set "
         f"{comparison.served_accuracy if comparison else float('nan'):.1%} → {new_card.community_test_accuracy or float('nan'):.1%} "
         f"(n={new_card.community_test_images}); promotion rule: {'serve' if decision.promote else 'refuse'}",
@@ -347,6 +401,9 @@ def main() -> None:
                         help="train.py flags for both trainings (default %(default)r: the tutorial is too noisy at 5 epochs)")
     parser.add_argument("--kills", type=int, default=5, help="bursts of corrections ended by SIGKILL (default %(default)s)")
     parser.add_argument("--only-kill", action="store_true", help="skip phases (a) to (d): train the served model, then the kill phase")
+    parser.add_argument("--database", default=None, metavar="URL",
+                        help="keep the corrections in PostgreSQL: a server's URL (each phase gets a new database on it), "
+                             "or `postgresql` for a throwaway server started here; default: SQLite files")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.posts + args.unseen > 10_000:
@@ -360,10 +417,19 @@ def main() -> None:
     chosen = rng.permutation(len(mnist.test_labels))[: args.posts + args.unseen]
     posted, unseen = chosen[: args.posts], chosen[args.posts :]
     flags = ["--seed", str(args.seed), *args.train_flags.split()]
-    result: dict[str, object] = {"members": args.members, "seed": args.seed, "train_flags": flags}
+    server = args.database
+    if server == "postgresql":
+        from tests.fixtures.postgres import bin_dir, start_server
+
+        if (found := bin_dir()) is None:
+            parser.error("--database postgresql needs Debian's postgresql (apt-get install postgresql)")
+        server = start_server(found, durable=True)[0].url()
+    result: dict[str, object] = {"members": args.members, "seed": args.seed, "train_flags": flags,
+                                 "backend": "sqlite" if server is None else "postgresql"}
     lines: list[str] = []
 
-    with tempfile.TemporaryDirectory(prefix="community-bench-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="community-bench-") as scratch, \
+            databases(server, Path(scratch), ("teach", "kill")) as (teach_database, kill_database):
         folder = Path(scratch)
         store_root = folder / "models"
         say(f"training the served model: train.py {' '.join(flags)}")
@@ -371,7 +437,7 @@ def main() -> None:
         if not args.only_kill:
             pictures = [community_picture(mnist.test_images[i], rng) for i in posted]
             unseen_pictures = [community_picture(mnist.test_images[i], rng) for i in unseen]
-            figures, lines = teach(store_root, folder / "digitbot.sqlite3", before, flags, pictures,
+            figures, lines = teach(store_root, teach_database, before, flags, pictures,
                                    mnist.test_labels[posted], unseen_pictures, mnist.test_labels[unseen],
                                    [10_000 + m for m in range(args.members)], rng, say)
             result |= {"posts": args.posts, "unseen": args.unseen, **figures}
@@ -380,7 +446,7 @@ def main() -> None:
         kill_pictures = [community_picture(mnist.test_images[i], rng) for i in posted[:KILL_ANSWERS]]
         with tempfile.NamedTemporaryFile(prefix="community-bot-", suffix=".log", delete=False) as log:
             try:
-                kills = asyncio.run(kill_phase(store_root, folder / "kill.sqlite3", kill_pictures, args.members,
+                kills = asyncio.run(kill_phase(store_root, kill_database, kill_pictures, args.members,
                                                args.kills, rng, log))
             except BenchmarkFailed as error:
                 sys.exit(f"kill phase: {error}; the bot's log: {log.name}")
