@@ -130,3 +130,19 @@ def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> N
     failures = figures["failures"]
     assert len(failures) == sum(round(row["numbers"] * (1 - row["whole"])) for row in other)
     assert all(failure["read"] != failure["label"] and len(failure["label"]) == failure["length"] for failure in failures)
+
+
+def test_shared_store_benchmark_follows_every_promotion_and_loses_no_vote(postgres_server) -> None:
+    """`benchmarks/shared_store.py` at a small size on the session's server: every process follows every promotion,
+    every acknowledged vote is stored."""
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "shared_store.py"), "--database", postgres_server.url(), "--processes", "2",
+         "--promotions", "2", "--rate", "20", "--seconds", "1", "--json"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (figures["processes"], figures["promotions"], figures["votes"]) == (2, 2, 20)
+    assert 0 < figures["follow_p50_ms"] <= figures["follow_p99_ms"] <= figures["follow_max_ms"]
+    assert figures["acknowledged"] == 20 and figures["vote_failures"] == 0 and figures["lost"] == 0
+    assert 0 < figures["ack_p50_ms"] <= figures["ack_p99_ms"]
