@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections import Counter
@@ -33,7 +34,17 @@ import numpy as np
 import psycopg
 
 from model_store import database
-from model_store.database import DatabaseError, connect, is_database_url, migrate, open_pool, redact, statements, transaction
+from model_store.database import (
+    DatabaseError,
+    connect,
+    is_database_url,
+    location_text,
+    migrate,
+    open_pool,
+    redact,
+    statements,
+    transaction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +224,7 @@ class _Backend(Protocol):
     def schema_version(self, db: Executor) -> int: ...
     def serialize_voter(self, db: Executor, voter_id: int) -> None: ...
     def erase_deleted(self) -> None: ...
+    def after_adopting(self, db: Executor) -> None: ...
     def close(self) -> None: ...
 
 
@@ -318,6 +330,19 @@ class Corrections:
             self._backend.erase_deleted()
         return rows
 
+    def adopt(self, examples: Sequence[tuple[Any, ...]], votes: Sequence[tuple[Any, ...]]) -> None:
+        """Take another database's rows, ids kept, in one transaction (`copy_corrections`); refused when this one
+        already holds corrections."""
+        with self._transaction() as db:
+            if db.execute("SELECT count(*) FROM examples").fetchone()[0]:
+                raise CommunityError(f"The corrections database {self._backend.where} already holds corrections: "
+                                     "nothing was copied.")
+            for row in examples:
+                db.execute(f"INSERT INTO examples ({EXAMPLE_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+            for row in votes:
+                db.execute(f"INSERT INTO votes ({VOTE_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+            self._backend.after_adopting(db)
+
     def close(self) -> None:
         self._backend.close()
 
@@ -419,6 +444,9 @@ class _Sqlite:
     def serialize_voter(self, db: Executor, voter_id: int) -> None:
         pass  # BEGIN IMMEDIATE already makes one writer at a time
 
+    def after_adopting(self, db: Executor) -> None:
+        pass  # new rows take the largest id + 1
+
     @contextlib.contextmanager
     def _raw_transaction(self) -> Iterator[Executor]:
         with self._lock:
@@ -488,6 +516,11 @@ class _PostgresExecutor:
         return self.db.execute(sql.replace("?", "%s"), parameters)
 
 
+def _postgres_schema_version(db: Executor) -> int:
+    row = db.execute("SELECT version FROM digitbot_schema WHERE part = ?", (PART,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 class _Postgres:
     """A pool of connections; each write one transaction at READ COMMITTED, a voter's rate check serialized by a
     transaction-level advisory lock on the voter (votes by different members run side by side)."""
@@ -507,11 +540,15 @@ class _Postgres:
             raise CommunityError(f"The corrections database {self.where} cannot be used: {error}".splitlines()[0]) from None
 
     def schema_version(self, db: Executor) -> int:
-        row = db.execute("SELECT version FROM digitbot_schema WHERE part = ?", (PART,)).fetchone()
-        return 0 if row is None else int(row[0])
+        return _postgres_schema_version(db)
 
     def serialize_voter(self, db: Executor, voter_id: int) -> None:
         db.execute("SELECT pg_advisory_xact_lock(?, ?)", (_VOTER_LOCK_SPACE, voter_id % 2**31))
+
+    def after_adopting(self, db: Executor) -> None:
+        for table in ("examples", "votes"):  # new rows' ids go on after the copied ones
+            db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT coalesce(max(id), 0) + 1 "
+                       f"FROM {table}), false)")
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Executor]:
@@ -585,10 +622,11 @@ def in_test_half(author_id: int) -> bool:
 
 def accepted_examples(location: Path | str, *, quorum: int = DEFAULT_QUORUM) -> CommunityData:
     """The accepted examples, split by contributor, read in one read-only transaction (the bot may be writing)."""
-    if isinstance(location, str) and is_database_url(location):
-        ballots, rows = _read_postgres(location)
-    else:
-        ballots, rows = _read_sqlite(Path(location))
+    votes, rows = _read(location, ("SELECT example_id, label, admin FROM votes ORDER BY created, id",
+                                   "SELECT id, author_id, image FROM examples ORDER BY id"))
+    ballots: dict[int, list[Ballot]] = {}
+    for example_id, label, admin in votes:
+        ballots.setdefault(example_id, []).append(Ballot(label, bool(admin)))
     halves: dict[bool, tuple[list[bytes], list[int]]] = {False: ([], []), True: ([], [])}
     for example_id, author_id, blob in rows:
         standing = trust(ballots.get(example_id, []), quorum)
@@ -606,7 +644,22 @@ def accepted_examples(location: Path | str, *, quorum: int = DEFAULT_QUORUM) -> 
     return CommunityData(train_images, train_labels, test_images, test_labels)
 
 
-_Read = tuple[dict[int, list[Ballot]], list[Any]]
+EXAMPLE_COLUMNS = "id, guild_id, channel_id, message_id, position, author_id, image, model_version, predicted, created"
+VOTE_COLUMNS = "id, example_id, voter_id, label, admin, created"
+
+
+def copy_corrections(source: Path | str, target: Path | str) -> tuple[int, int]:
+    """Copy every example and vote (ids kept) from one corrections database into another that holds none yet, say
+    a bot's SQLite file into the PostgreSQL of its cluster; returns (examples, votes). CommunityError, and nothing
+    copied, if the target already holds corrections."""
+    examples, votes = _read(source, (f"SELECT {EXAMPLE_COLUMNS} FROM examples ORDER BY id",
+                                     f"SELECT {VOTE_COLUMNS} FROM votes ORDER BY id"))
+    corrections = Corrections(target)
+    try:
+        corrections.adopt([tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in examples], votes)
+    finally:
+        corrections.close()
+    return len(examples), len(votes)
 
 
 def _not_migrated(where: str, version: int) -> CommunityError:
@@ -614,7 +667,14 @@ def _not_migrated(where: str, version: int) -> CommunityError:
                           f"{'start the bot once to migrate it' if version < SCHEMA_VERSION else 'update digitbot'}.")
 
 
-def _read_sqlite(path: Path) -> _Read:
+def _read(location: Path | str, queries: Sequence[str]) -> list[list[Any]]:
+    """The rows of each query, in one read-only transaction (one snapshot) of a database at this code's schema."""
+    if isinstance(location, str) and is_database_url(location):
+        return _read_postgres(location, queries)
+    return _read_sqlite(Path(location), queries)
+
+
+def _read_sqlite(path: Path, queries: Sequence[str]) -> list[list[Any]]:
     if not path.is_file():
         raise CommunityError(f"There is no corrections database at {path}.")
     try:
@@ -627,25 +687,51 @@ def _read_sqlite(path: Path) -> _Read:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
                 raise _not_migrated(str(path), version)
-            return _all_ballots(_SqliteExecutor(db)), db.execute("SELECT id, author_id, image FROM examples ORDER BY id").fetchall()
+            return [db.execute(query).fetchall() for query in queries]
     except sqlite3.Error as error:
         raise CommunityError(_sqlite_problem(path, error)) from None
     finally:
         db.close()
 
 
-def _read_postgres(url: str) -> _Read:
+def _read_postgres(url: str, queries: Sequence[str]) -> list[list[Any]]:
     where = redact(url)
     try:
         with connect(url, "trainer", autocommit=False) as connection:
             connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")  # one snapshot
-            db = _PostgresExecutor(connection)
             found = connection.execute("SELECT to_regclass('digitbot_schema') IS NOT NULL").fetchone()
-            version = _Postgres.schema_version(None, db) if found and found[0] else 0  # type: ignore[arg-type]
+            version = _postgres_schema_version(_PostgresExecutor(connection)) if found and found[0] else 0
             if version != SCHEMA_VERSION:
                 raise _not_migrated(where, version)
-            return _all_ballots(db), db.execute("SELECT id, author_id, image FROM examples ORDER BY id").fetchall()
+            return [connection.execute(query).fetchall() for query in queries]
     except DatabaseError as error:
         raise CommunityError(f"The corrections database cannot be used: {error}.") from None
     except psycopg.Error as error:
         raise CommunityError(f"The corrections database {where} failed: {str(error).splitlines()[0]}.") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m digits.community copy SRC DST`: the corrections of one database into another (a file or a URL)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m digits.community", description=copy_corrections.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    copying = commands.add_parser("copy", help="copy every example and vote into a database that holds none yet")
+    copying.add_argument("source", help="a SQLite file or a postgresql:// URL")
+    copying.add_argument("target", help="a SQLite file or a postgresql:// URL")
+    args = parser.parse_args(argv)
+    try:
+        examples, votes = copy_corrections(_location(args.source), _location(args.target))
+    except CommunityError as error:
+        print(f"python -m digits.community: error: {error}", file=sys.stderr)
+        return 1
+    print(f"copied {examples} examples and {votes} votes into {location_text(_location(args.target))}")
+    return 0
+
+
+def _location(text: str) -> Path | str:
+    return text if is_database_url(text) else Path(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,6 +32,7 @@ from digits.community import (
     in_test_half,
     trust,
 )
+from model_store import redact
 from tests.fixtures.mnist import REPO
 
 NOW = 1_700_000_000.0
@@ -450,3 +451,27 @@ def test_many_writers_at_once_keep_every_vote_and_the_rate_limit(db_path: Path |
     assert rows(db_path, "SELECT count(*) FROM votes WHERE voter_id != 200") == [(30,)]
     for handle in handles:
         handle.close()
+
+
+def test_copy_a_bots_sqlite_corrections_into_postgresql(sqlite_path: Path, postgres_url: str) -> None:
+    corrections = Corrections(sqlite_path)
+    for message_id, author in ((11, 100), (12, 101), (13, 102)):
+        corrections.vote(answer(message_id, author_id=author), voter_id=200, label=7, now=NOW)
+        corrections.vote(answer(message_id, author_id=author), voter_id=1, label=3, admin=True, now=NOW + 1)
+    corrections.forget(101)  # ids with a gap, as a real database has
+    corrections.close()
+    copied = subprocess.run([sys.executable, "-m", "digits.community", "copy", str(sqlite_path), postgres_url],
+                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert copied.returncode == 0, copied.stderr
+    assert copied.stdout == f"copied 2 examples and 4 votes into {redact(postgres_url)}\n"  # no password shown
+    assert rows(postgres_url, "SELECT id, message_id, author_id, image FROM examples ORDER BY id") == rows(
+        sqlite_path, "SELECT id, message_id, author_id, image FROM examples ORDER BY id")
+    before, after = accepted_examples(sqlite_path), accepted_examples(postgres_url)
+    assert np.array_equal(before.train_images, after.train_images) and np.array_equal(before.test_labels, after.test_labels)
+    target = Corrections(postgres_url)
+    assert target.vote(answer(14), voter_id=200, label=1, now=NOW).example_id == 4  # new ids after the copied ones
+    target.close()
+    again = subprocess.run([sys.executable, "-m", "digits.community", "copy", str(sqlite_path), postgres_url],
+                           capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert again.returncode == 1 and again.stderr.startswith("python -m digits.community: error: ")
+    assert "already holds corrections: nothing was copied." in again.stderr and len(again.stderr.splitlines()) == 1
