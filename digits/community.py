@@ -55,6 +55,7 @@ RATE_WINDOW_SECONDS = 3600.0
 VOTES_PER_HOUR = 30  # per member, within RATE_WINDOW_SECONDS (admins are not limited)
 ERASE_RETRY_SECONDS = 1.0  # how often emptying SQLite's WAL after a deletion is tried again while a reader holds it
 POOL_SIZE = 4  # PostgreSQL connections per bot process (votes run on a few threads at most)
+ERASE_LOCK_MS = 1000  # how long a deletion's table rewrite waits for readers before it settles for a plain VACUUM
 _VOTER_LOCK_SPACE = 0x64627402  # first key of the advisory locks that serialize one voter's rate check
 
 
@@ -569,19 +570,24 @@ class _Postgres:
             raise CommunityError("The corrections database failed; nothing was recorded. The details are in my log.") from None
 
     def erase_deleted(self) -> None:
-        """VACUUM the two tables, so that the deleted rows' space is reclaimed now rather than by autovacuum later.
+        """Rewrite the two tables (VACUUM FULL), so that the deleted rows' bytes leave the table files at once.
 
-        What PostgreSQL does not promise: a snapshot older than the deletion (a `train.py --community` run reading)
-        keeps the rows until it ends (the next VACUUM, or autovacuum, removes them), and the bytes are not
-        overwritten on disk: they stay in the pages' free space until reused and in the write-ahead log until its
-        segments are recycled, and in any backup or replica.
+        It needs the tables to itself for a moment: if a reader (a `train.py --community` run) holds them for more
+        than ERASE_LOCK_MS, a plain VACUUM instead, which frees the rows' space without overwriting it. What no
+        VACUUM changes: the write-ahead log keeps the bytes until its segments are recycled, and backups keep theirs.
         """
         try:
             with self._pool.connection() as connection:
                 connection.autocommit = True
+                connection.execute(f"SET lock_timeout = {ERASE_LOCK_MS}")
                 try:
+                    connection.execute("VACUUM FULL votes, examples")
+                except psycopg.errors.LockNotAvailable:
+                    log.info("corrections database %s: a reader holds the tables; a plain VACUUM after the deletion "
+                             "(the rows' bytes stay in free space until it is reused)", self.where)
                     connection.execute("VACUUM votes, examples")
                 finally:
+                    connection.execute(f"SET lock_timeout = {int(database.LOCK_TIMEOUT_MS)}")
                     connection.autocommit = False
         except psycopg.Error as error:
             log.warning("corrections database %s: VACUUM after a deletion failed (autovacuum will do it): %s",
