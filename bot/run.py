@@ -20,7 +20,7 @@ import sys
 from bot.config import BotSettings, ConfigError
 from bot.first_start import needs_first_model, robust_upgrade, serve_with_upgrade, train_tutorial, wants_robust_upgrade
 from digits.settings import Paths, environment
-from model_store import ModelStore
+from model_store import ModelStore, StoreError
 
 
 def run_settings(env: dict[str, str]) -> BotSettings:
@@ -53,7 +53,12 @@ def main() -> int:
         # In the playground the bot's log goes to this terminal from WARNING up; the page shows the rest.
         env.setdefault("BOT_LOG_LEVEL", "WARNING")
     paths = Paths.from_env(env)
-    store = ModelStore(paths.model_store)
+    try:
+        store = ModelStore(paths.model_store)
+        store.connect()  # a PostgreSQL store that cannot be reached: one line, not a first training
+    except StoreError as error:
+        print(f"digitbot: {error}", file=sys.stderr)
+        return 2
     if needs_first_model(store) and not train_tutorial(store, env):
         print("digitbot: training the first model failed (see above); the bot needs one to start", file=sys.stderr)
         return 1
