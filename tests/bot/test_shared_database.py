@@ -107,8 +107,9 @@ async def test_a_bot_on_postgresql_votes_follows_and_rides_out_an_outage(
     promoted = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "model_store", "--store", postgres_url,
                                                         "promote", "2"], capture_output=True, text=True, cwd=REPO)
     assert promoted.returncode == 0, promoted.stderr
-    await discord_twin.wait_until(lambda: bot.served_version == 2, WAIT, "the promotion followed")
-    assert time.monotonic() - started < 10
+    while bot.served_version != 2 and time.monotonic() - started < WAIT:  # the bot's state, not the twin's: polled
+        await asyncio.sleep(0.02)
+    assert bot.served_version == 2
 
     # The database goes away: images are still answered from the model in memory, a vote is refused politely.
     relay.cut()

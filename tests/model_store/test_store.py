@@ -323,6 +323,7 @@ from network.card import ModelCard
 from model_store import ModelStore
 store, weights, meta = ModelStore(sys.argv[1]), Path(sys.argv[2]), ModelCard.from_json(json.loads(sys.argv[3]))
 mode = sys.argv[4]
+store.connect()  # a database store's connections are made before the race, not during it
 if mode == "loop":
     print("ready", flush=True)
     while True:
