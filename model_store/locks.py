@@ -87,17 +87,23 @@ class Lock:
         deadline = time.monotonic() + timeout
         while not self.try_acquire(who):
             if time.monotonic() >= deadline:
-                raise LockBusy(self.name, self.holder())
+                holder = self.holder()
+                self.release()  # (what a handle keeps while it waits)
+                raise LockBusy(self.name, holder)
             time.sleep(POLL_SECONDS)
 
     async def acquire_async(self, who: str, timeout: float | None = None) -> None:
         """`acquire` for an event loop: waits (forever when `timeout` is None) without blocking it; cancellable."""
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
-        while not await asyncio.to_thread(self.try_acquire, who):
-            if deadline is not None and loop.time() >= deadline:
-                raise LockBusy(self.name, await asyncio.to_thread(self.holder))
-            await asyncio.sleep(POLL_SECONDS)
+        try:
+            while not await asyncio.to_thread(self.try_acquire, who):
+                if deadline is not None and loop.time() >= deadline:
+                    raise LockBusy(self.name, await asyncio.to_thread(self.holder))
+                await asyncio.sleep(POLL_SECONDS)
+        except BaseException:  # LockBusy, or cancelled while waiting: let go of what the handle keeps meanwhile
+            await asyncio.to_thread(self.release)
+            raise
 
     @contextlib.contextmanager
     def held(self, who: str, timeout: float = 0.0) -> Iterator[None]:
@@ -186,29 +192,31 @@ class AdvisoryLock(Lock):
         super().__init__(name)
         self.url = url
         self.key = (_ADVISORY_SPACE, zlib.crc32(name.encode()) - 2**31)
-        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
+        self._connection: psycopg.Connection[tuple[object, ...]] | None = None  # kept between tries while waiting
+        self._held = False
         self._guard = threading.Lock()
 
-    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
-        connection = connect(self.url, f"lock {self.name}")
-        try:
-            migrate(connection, "locks", _LOCKS_SCHEMA, lambda version: (
-                f"the locks in {redact(self.url)} have schema version {version}, newer than this code's "
-                f"{len(_LOCKS_SCHEMA)}: update it"))
-        except BaseException:
-            connection.close()
-            raise
-        return connection
+    def _connected(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._connection is None or self._connection.closed:
+            connection = connect(self.url, f"lock {self.name}")
+            try:
+                migrate(connection, "locks", _LOCKS_SCHEMA, lambda version: (
+                    f"the locks in {redact(self.url)} have schema version {version}, newer than this code's "
+                    f"{len(_LOCKS_SCHEMA)}: update it"))
+            except BaseException:
+                connection.close()
+                raise
+            self._connection = connection
+        return self._connection
 
     def try_acquire(self, who: str) -> bool:
         with self._guard:
-            if self._connection is not None:
+            if self._held:
                 raise RuntimeError(f"the {self.name} lock is already held by this handle")
-            connection = self._connect()
+            connection = self._connected()
             try:
                 row = connection.execute("SELECT pg_try_advisory_lock(%s, %s)", self.key).fetchone()
                 if not row or not row[0]:
-                    connection.close()
                     return False
                 connection.execute(
                     "INSERT INTO digitbot_locks (name, who, since, process, backend) "
@@ -216,14 +224,15 @@ class AdvisoryLock(Lock):
                     "since = excluded.since, process = excluded.process, backend = excluded.backend",
                     (self.name, who, this_process()))
             except psycopg.Error as error:
-                connection.close()
+                connection.close()  # whatever it held goes with its session
+                self._connection = None
                 raise DatabaseError(f"the {self.name} lock in {redact(self.url)}: {error}".splitlines()[0]) from None
-            self._connection = connection
+            self._held = True
             return True
 
     def release(self) -> None:
         with self._guard:
-            connection, self._connection = self._connection, None
+            connection, self._connection, self._held = self._connection, None, False
         if connection is not None:
             connection.close()  # ending the session lets go of its advisory locks
 
