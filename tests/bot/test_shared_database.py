@@ -20,6 +20,7 @@ from model_store.store import opened
 from tests.fixtures.bot import WAIT, StartBot, png, text_of
 from tests.fixtures.mnist import REPO, verified_mnist_dir
 from tests.fixtures.postgres import Relay
+from tests.fixtures.processes import finish, start_bot_process
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -123,3 +124,17 @@ async def test_a_bot_on_postgresql_votes_follows_and_rides_out_an_outage(
     with psycopg.connect(postgres_url) as db:
         assert db.execute("SELECT voter_id, label FROM votes").fetchall() == [(twin_world.user.id, 9)]
     assert bot.served_version == 2
+
+
+@pytest.mark.parametrize("variable", ["BOT_DATABASE", "MODEL_STORE"])
+async def test_a_refused_password_stops_the_bot_in_one_line(
+        discord_twin: DiscordTwin, postgres_server, postgres_url: str, tmp_path: Path, variable: str) -> None:
+    wrong = postgres_server.url(postgres_url.rsplit("/", 1)[1], password="not-the-password")
+    env = {"DISCORD_TOKEN": discord_twin.token, "DISCORD_API_BASE": discord_twin.api_base,
+           "DISCORD_GATEWAY_URL": discord_twin.gateway_url, "MODEL_STORE": str(tmp_path / "models"),
+           "BOT_DATABASE": str(tmp_path / "digitbot.sqlite3"), variable: wrong}
+    code, output = await finish(await start_bot_process(env, cwd=tmp_path))
+    assert code == 2, output
+    errors = [line for line in output.splitlines() if line.startswith("digitbot:")]
+    assert len(errors) == 1 and "refused the password of user 'digitbot'" in errors[0], output
+    assert "not-the-password" not in output and "Traceback" not in output
