@@ -12,7 +12,7 @@ from pathlib import Path
 from dotenv import find_dotenv, load_dotenv
 
 from model_store import CorruptVersionError, ModelStore, StoreError, store_location
-from model_store.store import opened
+from model_store.store import copy_versions, opened
 
 
 def describe_versions(store: ModelStore, served: int | None) -> list[list[str]]:
@@ -41,39 +41,6 @@ def format_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows])
 
 
-def copy(source: ModelStore, target: ModelStore) -> list[str]:
-    """Copy every intact version of `source` into `target` under its own number, and the pointer when `target` serves
-    nothing yet; returns what was done, a line each. Nothing is written when a number is taken by other weights.
-    Running it again copies only what is missing."""
-    lines, wanted = [], []
-    taken = set(target.versions())
-    for version in source.versions():
-        try:
-            weights, card = source.weights_of(version)
-        except CorruptVersionError as error:
-            lines.append(f"skipped version {version}: {error}")
-            continue
-        if version in taken:
-            if target.card(version).weights_sha256 != card.weights_sha256:
-                raise StoreError(f"version {version} exists in {target.location} with other weights: nothing copied")
-            lines.append(f"version {version} is already there")
-        else:
-            wanted.append((version, weights, card))
-    for version, weights, card in wanted:
-        target.add(version, weights, card)
-        lines.append(f"copied version {version}")
-    pointer = source.pointer()
-    if target.pointer().version is None and pointer.version is not None:
-        copied = set(target.versions())
-        if pointer.version in copied:
-            target.restore_pointer(pointer.version, [v for v in pointer.history if v in copied])
-            lines.append(f"{target.location} serves version {pointer.version}, as {source.location} does")
-    elif pointer.version is not None:
-        lines.append(f"{target.location} still serves version {target.current()} (promote another with: "
-                     f"python -m model_store --store DST promote N)")
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model_store", description="Inspect and switch the served model version.")
     parser.add_argument("--store", default=None,
@@ -94,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "copy":
             with opened(_location(args.source)) as source, opened(_location(args.target)) as target:
                 target.check_writable()
-                for line in copy(source, target):
+                for line in copy_versions(source, target):
                     print(line)
             return 0
         with opened(_location(args.store) if args.store else store_location(os.environ)) as store:

@@ -285,3 +285,36 @@ def opened(location: str | Path) -> Iterator[ModelStore]:
         yield store
     finally:
         store.close()
+
+
+def copy_versions(source: ModelStore, target: ModelStore) -> list[str]:
+    """`python -m model_store copy`: every intact version of `source` into `target` under its own number, and the
+    pointer when `target` serves nothing yet; returns what was done, a line each. Nothing is written when a number
+    is taken by other weights. Running it again copies only what is missing."""
+    lines, wanted = [], []
+    taken = set(target.versions())
+    for version in source.versions():
+        try:
+            weights, card = source.weights_of(version)
+        except CorruptVersionError as error:
+            lines.append(f"skipped version {version}: {error}")
+            continue
+        if version in taken:
+            if target.card(version).weights_sha256 != card.weights_sha256:
+                raise StoreError(f"version {version} exists in {target.location} with other weights: nothing copied")
+            lines.append(f"version {version} is already there")
+        else:
+            wanted.append((version, weights, card))
+    for version, weights, card in wanted:
+        target.add(version, weights, card)
+        lines.append(f"copied version {version}")
+    pointer = source.pointer()
+    if target.pointer().version is None and pointer.version is not None:
+        copied = set(target.versions())
+        if pointer.version in copied:
+            target.restore_pointer(pointer.version, [v for v in pointer.history if v in copied])
+            lines.append(f"{target.location} serves version {pointer.version}, as {source.location} does")
+    elif pointer.version is not None:
+        lines.append(f"{target.location} still serves version {target.current()} (promote another with: "
+                     f"python -m model_store --store DST promote N)")
+    return lines

@@ -15,8 +15,7 @@ import pytest
 
 from digits.settings import Paths
 from discord_twin import Attachment, DiscordTwin, Message, World
-from model_store.__main__ import copy
-from model_store.store import opened
+from model_store.store import copy_versions, opened
 from tests.fixtures.bot import WAIT, StartBot, png, text_of
 from tests.fixtures.mnist import REPO, verified_mnist_dir
 from tests.fixtures.postgres import Relay
@@ -39,7 +38,7 @@ time.sleep(600)
 def two_versions(location: Path | str, trained_store: Path) -> None:
     """The trained model as version 1 and, under another card, version 2 (promoted: 1 served)."""
     with opened(trained_store) as source, opened(location) as target:
-        copy(source, target)
+        copy_versions(source, target)
         weights, card = target.weights_of(1)
         scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"digitbot-test-{os.getpid()}.weights.h5"
         scratch.write_bytes(weights)

@@ -14,8 +14,7 @@ from digits.options import TrainingOptions
 from digits.retraining import Reason, RetrainJob, Status, trainer_environment
 from digits.community import Corrections
 from model_store import ModelStore, password_of
-from model_store.__main__ import copy
-from model_store.store import opened
+from model_store.store import copy_versions, opened
 from tests.fixtures.mnist import verified_mnist_dir
 
 pytestmark = pytest.mark.timeout(300)
@@ -40,7 +39,7 @@ def job(service: InferenceService, floor_points: float, train_limit: int = 3000)
 def any_service(trained_store: Path, store_location: Path | str):
     """The trained model served from a store of each kind (a folder, PostgreSQL)."""
     with opened(trained_store) as source, opened(store_location) as target:
-        copy(source, target)
+        copy_versions(source, target)
     service = InferenceService(ModelStore(store_location))
     service.load()
     yield service
