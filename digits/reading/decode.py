@@ -33,6 +33,8 @@ UPRIGHT = {
 }
 # TIFF tags that say how large a chunk libtiff decodes at once.
 ROWS_PER_STRIP, TILE_WIDTH, TILE_LENGTH = 278, 322, 323
+# Pillow keeps a pointer to each row of a picture beside its pixels: a picture 1 pixel wide costs 9 bytes a pixel.
+ROW_POINTER_BYTES = 8
 # A canvas counts as transparent (strokes drawn on nothing) when this share of it is transparent.
 TRANSPARENT_SHARE = 0.1
 
@@ -111,6 +113,11 @@ def _decoding_bytes(image: Image.Image, pixels: int) -> int:
 
     `pixels` is the size before a JPEG draft: a progressive JPEG keeps every DCT coefficient of the full picture.
     """
+    return _pixel_buffers(image, pixels) + ROW_POINTER_BYTES * image.height
+
+
+def _pixel_buffers(image: Image.Image, pixels: int) -> int:
+    """The pixels decoding `image` holds at its peak (`_decoding_bytes` less the row pointers)."""
     pixel_bytes = 1 if image.mode in ("1", "L", "P") else 2 if image.mode.startswith("I;16") else 4  # as Pillow stores them
     picture = image.width * image.height * pixel_bytes
     if image.format == "WEBP":

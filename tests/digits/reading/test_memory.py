@@ -63,8 +63,10 @@ def digit(size: tuple[int, int]) -> Image.Image:
 
 
 def largest(bytes_per_pixel: int) -> tuple[int, int]:
-    """The largest square the decoding budget admits at this cost per pixel."""
+    """The largest square the decoding budget admits at this cost per pixel, and Pillow's pointer per row."""
     side = math.isqrt(ImageLimits().max_decoded_bytes // bytes_per_pixel)
+    while side * side * bytes_per_pixel + 8 * side > ImageLimits().max_decoded_bytes:
+        side -= 1
     return side, side
 
 
@@ -73,9 +75,11 @@ def png_of_zeros(size: tuple[int, int], bit_depth: int, colour_type: int, channe
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    row = bytes(1 + size[0] * channels * bit_depth // 8)
+    row = 1 + size[0] * channels * bit_depth // 8  # bytes: the filter type, then the pixels, all zero
     compressor = zlib.compressobj(9)
-    pixels = b"".join(compressor.compress(row) for _ in range(size[1])) + compressor.flush()
+    batch = max(1, (1 << 20) // row)  # rows compressed at a time (a picture 1 pixel wide has millions)
+    pixels = b"".join(compressor.compress(bytes(row * min(batch, size[1] - top))) for top in range(0, size[1], batch))
+    pixels += compressor.flush()
     header = struct.pack(">IIBBBBB", *size, bit_depth, colour_type, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
@@ -111,6 +115,9 @@ CASES: dict[str, tuple[Callable[[], bytes], bool]] = {
     "progressive JPEG, largest": (  # 6 bytes a pixel of coefficients, and the picture drafted to 1/64
         lambda: styles.encode(digit(largest(2 * 3 + 1)).convert("RGB"), "JPEG", progressive=True, subsampling=0), True),
     "RLE BMP, 40 MP": (lambda: rle8_bmp(MEGAPIXELS_40), False),
+    # Pillow keeps a pointer to each row: 39 million rows cost 312 MB beside 39 MB of pixels (issue 25 item 3).
+    "PNG 1 pixel wide, 39 M rows": (lambda: png_of_zeros((1, 39_000_000), 8, 0, 1), False),
+    "PNG 1 pixel wide, largest": (lambda: png_of_zeros((1, ImageLimits().max_decoded_bytes // 9), 8, 0, 1), True),
     "RLE BMP, largest": (lambda: rle8_bmp(largest(3)), True),
     "4000×3000 JPEG photo": (lambda: styles.photo_4000x3000(MNIST_ONE, np.random.default_rng(0)), True),
 }
