@@ -6,7 +6,6 @@ import math
 import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from digits.reading import ImageLimits
 from samples import pictures as styles
+from tests.fixtures.hostile import png_of_zeros, tall_png
 from tests.fixtures.mnist import REPO
 
 pytestmark = pytest.mark.timeout(300)
@@ -70,20 +70,6 @@ def largest(bytes_per_pixel: int) -> tuple[int, int]:
     return side, side
 
 
-def png_of_zeros(size: tuple[int, int], bit_depth: int, colour_type: int, channels: int) -> bytes:
-    """A PNG in a mode Pillow does not write (16-bit RGBA), of zeros: they compress to almost nothing."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    row = 1 + size[0] * channels * bit_depth // 8  # bytes: the filter type, then the pixels, all zero
-    compressor = zlib.compressobj(9)
-    batch = max(1, (1 << 20) // row)  # rows compressed at a time (a picture 1 pixel wide has millions)
-    pixels = b"".join(compressor.compress(bytes(row * min(batch, size[1] - top))) for top in range(0, size[1], batch))
-    pixels += compressor.flush()
-    header = struct.pack(">IIBBBBB", *size, bit_depth, colour_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-
-
 def rle8_bmp(size: tuple[int, int]) -> bytes:
     """An 8-bit run-length-encoded BMP of one grey: a few bytes a row, whatever its width."""
     width, height = size
@@ -116,7 +102,7 @@ CASES: dict[str, tuple[Callable[[], bytes], bool]] = {
         lambda: styles.encode(digit(largest(2 * 3 + 1)).convert("RGB"), "JPEG", progressive=True, subsampling=0), True),
     "RLE BMP, 40 MP": (lambda: rle8_bmp(MEGAPIXELS_40), False),
     # Pillow keeps a pointer to each row: 39 million rows cost 312 MB beside 39 MB of pixels (issue 25 item 3).
-    "PNG 1 pixel wide, 39 M rows": (lambda: png_of_zeros((1, 39_000_000), 8, 0, 1), False),
+    "PNG 1 pixel wide, 39 M rows": (tall_png, False),
     "PNG 1 pixel wide, largest": (lambda: png_of_zeros((1, ImageLimits().max_decoded_bytes // 9), 8, 0, 1), True),
     "RLE BMP, largest": (lambda: rle8_bmp(largest(3)), True),
     "4000×3000 JPEG photo": (lambda: styles.photo_4000x3000(MNIST_ONE, np.random.default_rng(0)), True),
