@@ -9,6 +9,7 @@ ruled or squared paper's lines); clutter is set aside (`digits.reading.clutter`)
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 from scipy import ndimage
 
@@ -89,15 +90,17 @@ def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool) -> np.ndarra
     `cut` by the edge: then there is paper beyond (a stroke cut by the edge stays a stroke).
     """
     bright = float(signal.max()) if polarity < 0 else float(signal.min())
-    padded = np.pad(signal, size, mode="constant", constant_values=bright) if cut else np.pad(signal, size, mode="edge")
+    # Padded by half the window: the filters extend the padding's own edge further, which is all they need.
+    pad = size // 2 + 1
+    padded = np.pad(signal, pad, mode="constant", constant_values=bright) if cut else np.pad(signal, pad, mode="edge")
     if polarity < 0:
         # Fill in everything dark and thinner than `size`: what is left is the paper, with its shadows and table.
-        paper = ndimage.grey_closing(padded, size=(size, size))[size:-size, size:-size]
+        paper = ndimage.grey_closing(padded, size=(size, size), mode="nearest")[pad:-pad, pad:-pad]
         # Light falls on ink and paper alike: measured against the local paper, ink is equally dark in a shadow.
         lit = quantile(paper, 0.9)
         residual = (paper - signal) * np.minimum(lit / np.maximum(paper, 1.0), MAX_GAIN)
     else:
-        paper = ndimage.grey_opening(padded, size=(size, size))[size:-size, size:-size]
+        paper = ndimage.grey_opening(padded, size=(size, size), mode="nearest")[pad:-pad, pad:-pad]
         residual = signal - paper
     return _coverage(residual, size)
 
@@ -131,7 +134,7 @@ def _polarity(signal: np.ndarray) -> float:
     small = reduce_to(signal, POLARITY_SIZE)
     # A median over a wide window keeps what is large (paper, table, shadow, with their edges) and drops thin strokes.
     window = max(3, round(POLARITY_WINDOW * max(small.shape)) | 1)
-    residual = small - ndimage.median_filter(ndimage.median_filter(small, size=(1, window)), size=(window, 1))
+    residual = small - _median_filter(_median_filter(small, window, axis=1), window, axis=0)
     # What stands out beyond the noise (at least a level: flat drawings have none) and beyond texture.
     contrast = quantile(small, 0.99) - quantile(small, 0.01)
     tau = max(TAIL_SIGMAS * 1.4826 * median(np.abs(residual)) + 1.0, TAIL_SHARE * contrast)
@@ -152,6 +155,16 @@ def _polarity(signal: np.ndarray) -> float:
     if abs(edge_share - 0.5) >= EDGE_MARGIN:
         return edge_ink
     return -1.0 if np.count_nonzero(darker) * 2 < darker.size else 1.0
+
+
+def _median_filter(values: np.ndarray, window: int, axis: int) -> np.ndarray:
+    """SciPy's `median_filter` along one axis with an odd `window` (its default, mirrored edges), three times faster:
+    the median of each window by one partition of all the windows at once."""
+    half = window // 2
+    padding = [(0, 0), (0, 0)]
+    padding[axis] = (half, half)
+    windows = sliding_window_view(np.pad(values, padding, mode="symmetric"), window, axis=axis)
+    return np.partition(windows, half, axis=-1)[..., half]
 
 
 # -- measuring arrays (also used to frame a digit) ---------------------------------------------
