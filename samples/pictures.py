@@ -473,30 +473,34 @@ USER_IMAGE_STYLES: dict[str, Style] = {
 # -- numbers: several digits in one picture ---------------------------------------------------------
 
 
-def number_ink(digits: list[np.ndarray], rng: np.random.Generator, height: int = 160) -> np.ndarray:
+def number_ink(digits: list[np.ndarray], rng: np.random.Generator, height: int = 160,
+               gaps: tuple[float, float] = (-0.02, 0.5), pen: float = 0.0) -> np.ndarray:
     """Ink coverage of MNIST digits written left to right, as a person would: size, baseline and slant vary
-    from digit to digit, and the gaps between them run from touching to wide."""
+    from digit to digit, and the gaps between them (shares of the height) run from touching to wide. A `pen` below
+    0 draws thinner strokes (-1: by a 40th of the height each side), above 0 thicker."""
     slant = rng.uniform(-0.25, 0.25)  # one writer, one slant: shared by the digits, with a little wobble
     pieces = []
     for digit in digits:
         size = int(height * rng.uniform(0.8, 1.15))
         ink = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
+        if reach := round(abs(pen) * size / 40):
+            ink = ink.filter((ImageFilter.MinFilter if pen < 0 else ImageFilter.MaxFilter)(2 * reach + 1))
         shear = slant + rng.uniform(-0.05, 0.05)
         ink = ink.transform(ink.size, Image.Transform.AFFINE, (1, shear, -shear * size / 2, 0, 1, 0), Image.Resampling.BILINEAR)
         coverage = np.asarray(ink, np.float32) / 255.0
         columns = np.flatnonzero(coverage.max(axis=0) > 0.1)
         pieces.append(coverage[:, columns[0]:columns[-1] + 1] if columns.size else coverage)
     canvas_height = int(height * 1.6)
-    gaps = [int(height * rng.uniform(-0.02, 0.5)) for _ in pieces]
-    width = sum(p.shape[1] for p in pieces) + sum(gaps) + height
+    spaces = [int(height * rng.uniform(*gaps)) for _ in pieces]
+    width = sum(p.shape[1] for p in pieces) + sum(max(0, gap) for gap in spaces) + height
     canvas = np.zeros((canvas_height, width), np.float32)
     left = height // 2
-    for piece, gap in zip(pieces, gaps):
+    for piece, gap in zip(pieces, spaces):
         top = int((canvas_height - piece.shape[0]) / 2 + rng.uniform(-0.08, 0.08) * height)
         region = canvas[top:top + piece.shape[0], left:left + piece.shape[1]]
         np.maximum(region, piece[: region.shape[0], : region.shape[1]], out=region)
         left += piece.shape[1] + gap
-    return canvas[:, : left + height // 2 - max(gaps[-1], 0)]
+    return canvas[:, : left + height // 2 - max(spaces[-1], 0)]
 
 
 def number_paper_photo(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
@@ -516,6 +520,54 @@ def number_light_on_dark(digits: list[np.ndarray], rng: np.random.Generator) -> 
 
 
 NumberStyle = Callable[[list[np.ndarray], np.random.Generator], bytes]
+
+
+# -- harder numbers, for tuning what a look at other hands found missing (issue 24): digits that vanish -----------
+
+
+def _photo_or_drawing(ink: np.ndarray, rng: np.random.Generator) -> bytes:
+    """The ink as one of the three number styles: a paper photo, a drawing-app export or light on dark."""
+    kind = int(rng.integers(3))
+    if kind == 0:
+        frame = np.pad(ink, ((int(rng.integers(20, 80)),) * 2, (int(rng.integers(20, 80)),) * 2))
+        return encode(Image.fromarray(on_paper(frame, rng)), "JPEG", quality=int(rng.integers(70, 92)))
+    if kind == 1:
+        return encode(black_on_white(np.pad(ink, 10)), "PNG")
+    photo = on_paper(np.pad(ink, 30), rng, ink_colour=(235, 235, 230), paper=(35, 40, 50), gradient=0.25, noise=5)
+    return encode(Image.fromarray(photo), "JPEG", quality=85)
+
+
+def number_thin_pen(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
+    """Written with a thin pen (strokes thinned by up to a 40th of the height each side), spacing as usual."""
+    return _photo_or_drawing(number_ink(digits, rng, height=int(rng.integers(80, 200)), pen=-rng.uniform(0.3, 0.7)), rng)
+
+
+def number_touching(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
+    """Digits written close: neighbours touching or overlapping by up to a tenth of the height."""
+    return _photo_or_drawing(number_ink(digits, rng, height=int(rng.integers(80, 200)), gaps=(-0.1, 0.03),
+                                        pen=rng.uniform(-0.5, 0.5)), rng)
+
+
+def number_small_in_big(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
+    """A number 25 to 110 pixels high somewhere in a picture 1,400 to 2,000 pixels long, wide or tall: a drawing-app
+    canvas (PNG) or a paper photo (JPEG)."""
+    ink = number_ink(digits, rng, height=int(rng.integers(25, 110)), pen=rng.uniform(-0.5, 0.5))
+    long_side, aspect = int(rng.integers(1400, 2001)), rng.uniform(1.3, 3.0)
+    shape = (long_side, max(ink.shape[1] + 20, int(long_side / aspect)))
+    if rng.random() < 0.5:
+        shape = (max(ink.shape[0] + 20, shape[1]), shape[0])
+    canvas = place(ink, shape, rng)
+    if rng.random() < 0.5:
+        return encode(black_on_white(canvas), "PNG")
+    return encode(Image.fromarray(on_paper(canvas, rng, noise=rng.uniform(2, 6))), "JPEG", quality=int(rng.integers(75, 92)))
+
+
+# Tuned on, like NUMBER_STYLES; their numbers have a lone one (`samples.numbers.numbers(lone_ones=True)`).
+HARD_NUMBER_STYLES: dict[str, NumberStyle] = {
+    "thin_pen": number_thin_pen,
+    "touching": number_touching,
+    "small_in_big": number_small_in_big,
+}
 
 NUMBER_STYLES: dict[str, NumberStyle] = {
     "paper_photo": number_paper_photo,
