@@ -1,9 +1,12 @@
-"""Ink: a picture's channel → ink coverage in [0, 1], lighting, polarity and clutter removed.
+"""Ink: a picture → ink coverage in [0, 1] of the region that holds the ink, read at its own scale; lighting,
+polarity and clutter removed.
 
-Which side is ink is the side that stands out of its surroundings; the background is what is left when
-everything thinner than the strokes is filled in (uneven light, hard shadows, the table, the paper's edge stay
-background; a clean picture's background is its edge's one level); faint ink counts only beside strong ink (not
-ruled or squared paper's lines); clutter is set aside (`digits.reading.clutter`).
+The whole picture is looked at small first (where the ink is and how large; closer when it is small), then the
+ink's region is read with the ink about DIGIT_HEIGHT pixels high. Which side is ink is the side that stands out of
+its surroundings; the background is what is left when everything thinner than the strokes is filled in (uneven
+light, hard shadows, the table, the paper's edge stay background; a clean picture's background is its edge's one
+level); faint ink counts only beside strong ink (not ruled or squared paper's lines); clutter is set aside
+(`digits.reading.clutter`).
 """
 
 from __future__ import annotations
@@ -14,9 +17,17 @@ from PIL import Image
 from scipy import ndimage
 
 from digits.reading.clutter import clutter_mask, edge
-from digits.reading.decode import ImageError
+from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
 
 
+# The whole picture is first looked at this large (which side is ink, where the ink is and how large), and again
+# this large when the ink is under SMALL_INK pixels high there, or not found (a number small in a big picture)...
+FIRST_LOOK = 64
+CLOSER_LOOK = 256
+SMALL_INK = 6
+# ...then the ink is read on its own: its region, with room around it for the background, at the scale that makes it
+# about this many pixels high (MNIST frames a digit in 20), at most ANALYSIS_SIZE a side and the picture's own pixels.
+DIGIT_HEIGHT = 64
 # Polarity is judged on a copy at most this large, against a median over this share of its longer side...
 POLARITY_SIZE = 64
 POLARITY_WINDOW = 0.3
@@ -32,13 +43,10 @@ EDGE_MARGIN = 0.15
 # out this many times more.
 UNIFORM_EDGE = 0.05
 POLARITY_DECISIVE = 30.0
-# Pictures at least this large a side are photos or scans whose noise is worth averaging out first.
-SMOOTH_FROM = 64
 # The background is what is left when everything thinner than this share of the picture's longer side is filled
-# in (a first pass, on a copy at most FIRST_PASS_SIZE a side)...
+# in (in a look at the whole picture)...
 BACKGROUND_SHARE = 0.35
-FIRST_PASS_SIZE = 128
-# ...then than this share of the ink's size: room for its thickest strokes and blobs, and no more.
+# ...then, reading the ink, than this share of the ink's size: room for its thickest strokes and blobs, and no more.
 STROKE_ROOM = 0.45
 # Ink in a shadow is measured against the shadowed paper, up to this gain (darker is not lit paper: a table).
 MAX_GAIN = 3.0
@@ -53,34 +61,70 @@ NOISE_SIGMAS = 4.0
 SPECK_MASS = 0.003
 
 
-def isolate_ink(signal: np.ndarray) -> np.ndarray:
-    """Ink coverage in [0, 1] (1 = full stroke, 0 = background), lighting and polarity removed."""
+def isolate_ink(picture: Picture) -> np.ndarray:
+    """Ink coverage in [0, 1] (1 = full stroke, 0 = background), lighting and polarity removed, of the region of the
+    picture that holds the ink, read at the ink's own scale (about DIGIT_HEIGHT pixels high)."""
+    closer = max(picture.size) > FIRST_LOOK
+    try:
+        look, level, polarity, coverage, cut = _look(picture, FIRST_LOOK)
+        closer &= _ink_box(coverage)[1] - _ink_box(coverage)[0] < SMALL_INK
+    except ImageError:
+        if not closer:
+            raise
+    if closer:
+        # Little or nothing seen: perhaps a number small in a big picture. A closer look finds it.
+        look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK)
+    # Where the ink is, in the picture's pixels, with room around it for the background.
+    x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
+    top, bottom, left, right = _ink_box(coverage)
+    top, bottom, left, right = (top - 1) * y_scale, (bottom + 1) * y_scale, (left - 1) * x_scale, (right + 1) * x_scale
+    window = min(BACKGROUND_SHARE * max(picture.size), STROKE_ROOM * max(bottom - top, right - left))
+    region = (max(0.0, left - window), max(0.0, top - window), min(float(picture.width), right + window),
+              min(float(picture.height), bottom + window))
+    scale = min(1.0, DIGIT_HEIGHT / (bottom - top), ANALYSIS_SIZE / max(region[2] - region[0], region[3] - region[1]))
+    size = (max(1, round((region[2] - region[0]) * scale)), max(1, round((region[3] - region[1]) * scale)))
+    if size == (look.shape[1], look.shape[0]) and region == (0.0, 0.0, float(picture.width), float(picture.height)):
+        return coverage  # read at the size it was looked at
+    detail = picture.signal(region, size)
+    window_pixels = max(3, round(window * scale))
+    if level is not None:
+        return _coverage(polarity * (detail - level), window_pixels)
+    return _ink(detail, polarity, window_pixels, cut)
+
+
+def _look(picture: Picture, limit: int) -> tuple[np.ndarray, float | None, float, np.ndarray, bool]:
+    """A look at the whole picture at most `limit` a side: its signal, a clean picture's background level (else
+    None), which side is ink, the ink's coverage, and whether the picture's edge cuts the ink."""
+    look = picture.signal(size=fit(picture.size, limit))
+    level = _clean_level(look)
+    window = max(3, round(BACKGROUND_SHARE * max(look.shape)))
+    if level is not None:
+        # A clean picture (a drawing app's export, MNIST itself): the background is its edge's one level, exactly.
+        polarity = -1.0 if level == float(look.max()) else 1.0
+        return look, level, polarity, _coverage(polarity * (look - level), window), False
+    polarity = _polarity(look)
+    # Fill in what is thinner than a good share of the picture.
+    coverage = _ink(look, polarity, window, cut=False)
+    if np.any(edge(coverage)):
+        # The digit runs off the picture (a tight crop): what the edge cuts is a stroke, with paper beyond.
+        return look, level, polarity, _ink(look, polarity, window, cut=True), True
+    return look, level, polarity, coverage, False
+
+
+def _clean_level(signal: np.ndarray) -> float | None:
+    """A clean picture's background (a drawing app's export, MNIST itself): its edge's one level, at an extreme."""
     border = edge(signal)
     low, high = float(signal.min()), float(signal.max())
     if low < high and border[0] in (low, high) and np.all(border == border[0]):
-        # A clean picture (a drawing app's export, MNIST itself): the background is its edge's one level, exactly.
-        polarity = -1.0 if border[0] == high else 1.0
-        return _coverage(polarity * (signal - float(border[0])), max(3, round(BACKGROUND_SHARE * max(signal.shape))))
-    polarity = _polarity(signal)
-    if min(signal.shape) >= SMOOTH_FROM:
-        # Photos: average out sensor noise, which the filling-in below would otherwise lift into the paper's level.
-        signal = ndimage.uniform_filter(signal, 3)
-    # First pass, on a copy at most FIRST_PASS_SIZE a side: fill in what is thinner than a good share of the picture.
-    small = reduce_to(signal, FIRST_PASS_SIZE)
-    scale = small.shape[0] / signal.shape[0]
-    coverage = _ink(small, polarity, max(3, round(BACKGROUND_SHARE * max(small.shape))), cut=False)
-    cut = bool(np.any(edge(coverage)))
-    if cut:
-        # The digit runs off the picture (a tight crop): what the edge cuts is a stroke, with paper beyond.
-        coverage = _ink(small, polarity, max(3, round(BACKGROUND_SHARE * max(small.shape))), cut=True)
-    if small is signal:
-        return coverage
-    # Second pass: the strokes need less filling-in than that, and the less is filled in, the better the corners of
-    # shadows, tables and paper stay background.
+        return float(border[0])
+    return None
+
+
+def _ink_box(coverage: np.ndarray) -> tuple[int, int, int, int]:
+    """Top, bottom, left, right of the ink (less stray specks)."""
     top, bottom = span(coverage.sum(axis=1))
     left, right = span(coverage.sum(axis=0))
-    size = max(3, round(min(BACKGROUND_SHARE * max(signal.shape), STROKE_ROOM * max(bottom - top, right - left) / scale)))
-    return _ink(signal, polarity, size, cut=cut)
+    return top, bottom, left, right
 
 
 def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool) -> np.ndarray:
