@@ -89,6 +89,9 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     window_pixels = max(3, round(window * scale))
     if level is not None:
         return _coverage(polarity * (detail - level), window_pixels)
+    if closer:
+        # Ink small in the whole picture is judged where it is: its stand-out there is no longer lost in the paper.
+        polarity = _polarity(detail)
     return _ink(detail, polarity, window_pixels, cut)
 
 
@@ -177,7 +180,8 @@ def _polarity(signal: np.ndarray) -> float:
     """-1.0 for dark ink on a lighter background, 1.0 for light ink on a darker one."""
     small = reduce_to(signal, POLARITY_SIZE)
     # A median over a wide window keeps what is large (paper, table, shadow, with their edges) and drops thin strokes.
-    window = max(3, round(POLARITY_WINDOW * max(small.shape)) | 1)
+    # (In an elongated picture, at most half its width: a number small in a wide photo stands out of it too.)
+    window = max(3, min(round(POLARITY_WINDOW * max(small.shape)), (min(small.shape) // 2 - 1)) | 1)
     residual = small - _median_filter(_median_filter(small, window, axis=1), window, axis=0)
     # What stands out beyond the noise (at least a level: flat drawings have none) and beyond texture.
     contrast = quantile(small, 0.99) - quantile(small, 0.01)
