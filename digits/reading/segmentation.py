@@ -41,10 +41,10 @@ JOIN_SMALL_PART_HEIGHT = 0.5
 # picture with more than MAX_DIGITS times as many is refused before they are compared.
 MAX_PARTS = 4
 # Among several digits, a group wider than this many times their height may hold touching digits and is cut at
-# its ink minima (the network then says which cuts were right); a picture's only group must be wider still, as a
-# broad 0 or 2 on its own is common.
+# its ink minima (the network then says which cuts were right); a picture's only group a little wider (a 1 touching
+# or close beside a round digit makes a group about as wide as it is tall; a broad 0 or 2 on its own is common).
 CUT_ASPECT = 0.5
-CUT_ASPECT_ALONE = 1.0
+CUT_ASPECT_ALONE = 0.6
 # Cut pieces are at least this many digit heights wide (a 1 is about 0.15).
 MIN_PIECE = 0.15
 # Touching digits are cut through at most this many strokes (a cut through more is inside a digit).
