@@ -550,8 +550,9 @@ def number_touching(digits: list[np.ndarray], rng: np.random.Generator) -> bytes
 
 def number_small_in_big(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
     """A number 25 to 110 pixels high somewhere in a picture 1,400 to 2,000 pixels long, wide or tall: a drawing-app
-    canvas (PNG) or a paper photo (JPEG)."""
-    ink = number_ink(digits, rng, height=int(rng.integers(25, 110)), pen=rng.uniform(-0.5, 0.5))
+    canvas (PNG) or a paper photo (JPEG; ruled or squared paper in half of them, a little out of focus)."""
+    height = int(rng.integers(25, 110))
+    ink = number_ink(digits, rng, height=height, pen=rng.uniform(-0.5, 0.5))
     long_side, aspect = int(rng.integers(1400, 2001)), rng.uniform(1.3, 3.0)
     shape = (long_side, max(ink.shape[1] + 20, int(long_side / aspect)))
     if rng.random() < 0.5:
@@ -559,7 +560,9 @@ def number_small_in_big(digits: list[np.ndarray], rng: np.random.Generator) -> b
     canvas = place(ink, shape, rng)
     if rng.random() < 0.5:
         return encode(black_on_white(canvas), "PNG")
-    return encode(Image.fromarray(on_paper(canvas, rng, noise=rng.uniform(2, 6))), "JPEG", quality=int(rng.integers(75, 92)))
+    paper = printed_paper(shape, height, rng, squared=rng.random() < 0.4) if rng.random() < 0.5 else None
+    photo = Image.fromarray(snapshot(canvas, rng, paper=paper).clip(0, 255).astype(np.uint8))
+    return camera(np.asarray(photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2))), np.float32), rng)
 
 
 # Tuned on, like NUMBER_STYLES; their numbers have a lone one (`samples.numbers.numbers(lone_ones=True)`).
