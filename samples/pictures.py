@@ -474,14 +474,15 @@ USER_IMAGE_STYLES: dict[str, Style] = {
 
 
 def number_ink(digits: list[np.ndarray], rng: np.random.Generator, height: int = 160,
-               gaps: tuple[float, float] = (-0.02, 0.5), pen: float = 0.0) -> np.ndarray:
-    """Ink coverage of MNIST digits written left to right, as a person would: size, baseline and slant vary
-    from digit to digit, and the gaps between them (shares of the height) run from touching to wide. A `pen` below
-    0 draws thinner strokes (-1: by a 40th of the height each side), above 0 thicker."""
+               gaps: tuple[float, float] = (-0.02, 0.5), pen: float = 0.0,
+               sizes: tuple[float, float] = (0.8, 1.15)) -> np.ndarray:
+    """Ink coverage of MNIST digits written left to right, as a person would: size (shares of `height`), baseline
+    and slant vary from digit to digit, and the gaps between them (shares of the height) run from touching to wide.
+    A `pen` below 0 draws thinner strokes (-1: by a 40th of the height each side), above 0 thicker."""
     slant = rng.uniform(-0.25, 0.25)  # one writer, one slant: shared by the digits, with a little wobble
     pieces = []
     for digit in digits:
-        size = int(height * rng.uniform(0.8, 1.15))
+        size = int(height * rng.uniform(*sizes))
         ink = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
         if reach := round(abs(pen) * size / 40):
             ink = ink.filter((ImageFilter.MinFilter if pen < 0 else ImageFilter.MaxFilter)(2 * reach + 1))
@@ -538,8 +539,10 @@ def _photo_or_drawing(ink: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 def number_thin_pen(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
-    """Written with a thin pen (strokes thinned by up to a 40th of the height each side), spacing as usual."""
-    return _photo_or_drawing(number_ink(digits, rng, height=int(rng.integers(80, 200)), pen=-rng.uniform(0.3, 0.7)), rng)
+    """Written with a thin pen (strokes thinned by up to a 40th of the height each side), spacing as usual, sizes
+    varying more (0.7 to 1.4 of the height: a 1 may stand well above its neighbours)."""
+    return _photo_or_drawing(number_ink(digits, rng, height=int(rng.integers(80, 200)), pen=-rng.uniform(0.3, 0.7),
+                                        sizes=(0.7, 1.4)), rng)
 
 
 def number_touching(digits: list[np.ndarray], rng: np.random.Generator) -> bytes:
