@@ -28,8 +28,8 @@ BAR_ELONGATION = 4.0
 BAR_FILL = 0.7
 LONG_BAR = 1.6
 LONG_BAR_AT_EDGE = 1.2
-# Beside a number's digits (at most DIGIT_GAP digit heights from them, and IN_LINE of it within their line), an
-# upright bar is a 1 written tall unless this many times longer than the digits are tall.
+# Beside the digits (at most DIGIT_GAP digit heights from them, and IN_LINE of it within their line), an upright bar
+# is a 1 written tall unless this many times longer than the digits are tall.
 LONG_BAR_IN_NUMBER = 2.5
 DIGIT_GAP = 0.6
 IN_LINE = 0.5
@@ -99,9 +99,9 @@ def clutter_mask(coverage: np.ndarray) -> np.ndarray:
     # A bar lying flat is never a digit on its own; a 7's or a 5's detached bar is shorter, and near the rest.
     flat = var_x >= FLAT * var_y
     factor = np.where(flat, LONG_FLAT_BAR, np.where(cut, LONG_BAR_AT_EDGE, LONG_BAR))
-    if np.count_nonzero(digits) >= 2:
-        # Beside the digits of a number, in their line and no farther from them than digits are apart, a bar is a 1
-        # written tall, unless it is far longer still.
+    if np.any(digits):
+        # Beside the digits, in their line and no farther from them than digits are apart, a bar is a 1 written
+        # tall, unless it is far longer still.
         tops = np.array([box[0].start if box is not None else 0 for box in boxes])
         lefts = np.array([box[1].start if box is not None else 0 for box in boxes])
         line_top, line_bottom = tops[digits].min(), (tops + tall)[digits].max()
