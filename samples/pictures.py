@@ -437,6 +437,19 @@ def paper_edge(digit: np.ndarray, rng: np.random.Generator) -> bytes:
 
 Style = Callable[[np.ndarray, np.random.Generator], bytes]
 
+# The photos of issue 24's photo mix: phone photos of paper, as they come (tables, shadows, printed paper, pencil).
+PHOTO_STYLES: tuple[Style, ...] = (phone_photo, paper_on_table, shadowed_corner, tight_crop_photo, wide_table,
+                                   shadow_across, ruled_paper, squared_paper, pencil, second_object, paper_edge,
+                                   white_on_black_photo)
+
+
+def phone_photo_mix(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+    """One of the photo styles, as a phone sends it: a JPEG 160 to 1,200 pixels on its long side (issue 24's mix)."""
+    photo = Image.open(io.BytesIO(PHOTO_STYLES[int(rng.integers(len(PHOTO_STYLES)))](digit, rng))).convert("RGB")
+    scale = int(rng.integers(160, 1201)) / max(photo.size)
+    photo = photo.resize((max(1, round(photo.width * scale)), max(1, round(photo.height * scale))), Image.Resampling.BICUBIC)
+    return encode(photo, "JPEG", quality=int(rng.integers(75, 96)))
+
 USER_IMAGE_STYLES: dict[str, Style] = {
     "phone_photo": phone_photo,
     "paper_on_table": paper_on_table,

@@ -67,7 +67,8 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     closer = max(picture.size) > FIRST_LOOK
     try:
         look, level, polarity, coverage, cut = _look(picture, FIRST_LOOK)
-        closer &= _ink_box(coverage)[1] - _ink_box(coverage)[0] < SMALL_INK
+        box = _ink_box(coverage)
+        closer &= box[1] - box[0] < SMALL_INK
     except ImageError:
         if not closer:
             raise
@@ -76,7 +77,7 @@ def isolate_ink(picture: Picture) -> np.ndarray:
         look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK)
     # Where the ink is, in the picture's pixels, with room around it for the background.
     x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
-    top, bottom, left, right = _ink_box(coverage)
+    top, bottom, left, right = box if not closer else _ink_box(coverage)
     top, bottom, left, right = (top - 1) * y_scale, (bottom + 1) * y_scale, (left - 1) * x_scale, (right + 1) * x_scale
     window = min(BACKGROUND_SHARE * max(picture.size), STROKE_ROOM * max(bottom - top, right - left))
     region = (max(0.0, left - window), max(0.0, top - window), min(float(picture.width), right + window),

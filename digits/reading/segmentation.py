@@ -41,10 +41,12 @@ JOIN_SMALL_PART_HEIGHT = 0.5
 # picture with more than MAX_DIGITS times as many is refused before they are compared.
 MAX_PARTS = 4
 # Among several digits, a group wider than this many times their height may hold touching digits and is cut at
-# its ink minima (the network then says which cuts were right); a picture's only group a little wider (a 1 touching
-# or close beside a round digit makes a group about as wide as it is tall; a broad 0 or 2 on its own is common).
+# its ink minima (the network then says which cuts were right); a picture's only group must be wider still, as a
+# broad 0 or 2 on its own is common, unless it is strokes joined for being close (a 1 close beside a round digit
+# makes a group about as wide as it is tall).
 CUT_ASPECT = 0.5
-CUT_ASPECT_ALONE = 0.6
+CUT_ASPECT_ALONE = 1.0
+CUT_ASPECT_ALONE_JOINED = 0.6
 # Cut pieces are at least this many digit heights wide (a 1 is about 0.15).
 MIN_PIECE = 0.15
 # Touching digits are cut through at most this many strokes (a cut through more is inside a digit).
@@ -181,7 +183,7 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
     boxes = ndimage.find_objects(groups)
     masses = np.asarray(ndimage.sum_labels(coverage, groups, index=np.arange(1, len(boxes) + 1)))
     heights = np.array([box[0].stop - box[0].start for box in boxes])
-    if len(boxes) == 1 and boxes[0][1].stop - boxes[0][1].start <= CUT_ASPECT_ALONE * heights[0]:
+    if len(boxes) == 1 and boxes[0][1].stop - boxes[0][1].start <= CUT_ASPECT_ALONE_JOINED * heights[0]:
         return _whole(coverage)  # the strokes of one digit
     # Specks and dirt: little ink, and much shorter than the biggest group; and the remnants of clutter at the
     # picture's edge (a table, a shadow): groups cut by the edge with far less ink than the biggest.
@@ -198,7 +200,7 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
     # Left to right by the groups' centres of mass, upright.
     centres = ndimage.center_of_mass(coverage, groups, [i + 1 for i in kept])
     upright = {i: x - slant * (y - middle) for i, (y, x) in zip(kept, centres)}
-    cut_width = (CUT_ASPECT if len(kept) > 1 else CUT_ASPECT_ALONE) * digit_height
+    cut_width = (CUT_ASPECT if len(kept) > 1 else CUT_ASPECT_ALONE if count == 1 else CUT_ASPECT_ALONE_JOINED) * digit_height
     pieces: list[Piece] = []
     crossings: list[float] = []
     for index in sorted(kept, key=upright.__getitem__):
