@@ -101,9 +101,9 @@ def test_community_benchmark_reports_before_after_and_the_kill_phase() -> None:
 
 
 def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> None:
-    """The first generator's rows and targets, then both generators side by side (issue 24), each row adding up."""
+    """The first generator's rows and targets, then the generators side by side (issue 24), each row adding up."""
     from samples.other_hands import STYLES
-    from samples.pictures import NUMBER_STYLES
+    from samples.pictures import HARD_NUMBER_STYLES, NUMBER_STYLES
 
     script = SCRIPT.parent / "number_accuracy.py"
     result = subprocess.run([sys.executable, str(script), "--store", str(trained_store), "--count", "4", "--lengths", "2,3", "--json"],
@@ -117,14 +117,15 @@ def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> N
         assert row["whole_target"] == pytest.approx(0.85 * row["raw"] ** row["length"]) and row["met"] == (
             row["whole"] >= row["whole_target"] and row["per_digit"] >= row["per_digit_target"])
     generators = figures["generators"]
-    assert {name: table["tuned_on"] for name, table in generators.items()} == {"first": True, "other_hands": False}
+    assert {name: table["tuned_on"] for name, table in generators.items()} == {"first": True, "hard": True, "other_hands": False}
     assert "tuned on: yes" in result.stdout and "tuned on: no" in result.stdout
-    first, other = generators["first"]["rows"], generators["other_hands"]["rows"]
+    first, hard, other = generators["first"]["rows"], generators["hard"]["rows"], generators["other_hands"]["rows"]
+    assert [(row["style"], row["length"]) for row in hard] == [(style, length) for style in HARD_NUMBER_STYLES for length in (2, 3)]
     assert [(row["style"], row["length"]) for row in first] == [(style, length) for style in NUMBER_STYLES for length in (2, 3)]
     assert [(row["style"], row["length"]) for row in other] == [(style, length) for style in STYLES for length in (2, 3)]
     for row, scored in zip(first, rows):  # the same numbers as the first table: a count is right exactly as often
         assert row["whole"] == scored["whole"] and 1 - row["too_few"] - row["too_many"] == pytest.approx(scored["segmented"])
-    for row in first + other:
+    for row in first + hard + other:
         assert row["numbers"] == 4 and 0 <= row["too_few"] + row["too_many"] <= 1 - row["whole"]
         assert row["digits_when_count_right"] is None or row["whole"] <= row["digits_when_count_right"] <= 1
     failures = figures["failures"]
