@@ -163,8 +163,7 @@ class CorrectionsFlow:
 
     async def _read_again(self, attachment: discord.Attachment, reply_id: int) -> Prediction:
         """The original picture read again as it was read (the network chooses how a number splits into digits)."""
-        async with self.downloads.budget(min(attachment.size, self.downloads.max_bytes)):
-            data = await self.downloads.fetch(attachment)
+        async with self.downloads.fetch_all([attachment]) as [data]:
             try:
                 if isinstance(data, str):
                     raise ImageError(data)

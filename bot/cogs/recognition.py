@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import OrderedDict
 from datetime import timedelta
@@ -72,9 +71,7 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         """Download and classify image attachments; one result each, in order. One bad file costs only its own answer."""
         if images and self.bot.served_version is None:
             raise NoModelError(embeds.NO_MODEL_YET)
-        downloads = self.bot.downloads
-        async with downloads.budget(sum(min(a.size, downloads.max_bytes) for a in images)):
-            fetched = await asyncio.gather(*(downloads.fetch(a) for a in images))
+        async with self.bot.downloads.fetch_all(images) as fetched:
             readable = [data for data in fetched if isinstance(data, bytes)]
             # One hop to the inference threads for the whole message: a single batched forward pass.
             predictions = iter(await self.bot.inference.predict_batch_async(readable) if readable else [])
