@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from discord_twin import DiscordTwin, World
 from model_store import ModelStore
 from tests.fixtures.bot import WAIT, StartBot, answered_digits, digit_attachment, text_of
+from tests.fixtures.memory import peak_memory, reset_peak_memory
 from tests.fixtures.mnist import REPO
 
 pytestmark = pytest.mark.timeout(180)
@@ -104,18 +104,6 @@ async def test_a_body_larger_than_its_claimed_size_is_cut_off_at_its_claim(
     assert answered_digits(await discord_twin.wait_for_reply(posted, timeout=WAIT)) == [test_digits[1][1]]
     assert bot.served_version == 1
 
-
-def reset_peak_memory() -> int:
-    """Reset this process's peak resident memory (Linux: /proc/self/clear_refs) and return the resident memory now."""
-    Path("/proc/self/clear_refs").write_text("5")
-    return peak_memory()
-
-
-def peak_memory() -> int:
-    """This process's peak resident memory since the last reset, in bytes (VmHWM)."""
-    found = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
-    assert found is not None
-    return int(found.group(1)) * 1024
 
 
 async def test_bodies_larger_than_they_claim_are_charged_what_is_read(
