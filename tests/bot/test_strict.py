@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from discord_twin import (
@@ -19,6 +21,7 @@ from discord_twin import (
     Interaction,
     World,
 )
+from samples import pictures as styles
 from tests.fixtures.bot import TINY_RETRAIN, WAIT, StartBot, png, text_of
 from tests.fixtures.processes import finish, start_bot_process
 
@@ -111,6 +114,36 @@ async def test_a_message_with_ten_images_gets_one_reply_with_ten_answers(start_b
     reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
     assert len(reply.embeds) == 10 and len(reply.attachments) == 10
     assert all("it's a" in embed["title"] for embed in reply.embeds)
+
+
+def embed_characters(embeds: list[dict]) -> int:
+    """Message › Embed Limits: the characters of all a message's embeds that count towards its 6000."""
+    return sum(len(embed.get("title", "")) + len(embed.get("description", "")) + len(embed.get("footer", {}).get("text", ""))
+               + len(embed.get("author", {}).get("name", ""))
+               + sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields", [])) for embed in embeds)
+
+
+async def test_ten_answers_with_long_names_and_numbers_fit_in_one_message(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    """Message › Embed Limits: all of a message's embeds together hold at most 6000 characters. Ten answers named
+    after 240-character files, half of them 12-digit numbers, are shortened to fit (issue 25 item 14), each still
+    naming its file and what it read; the twin refuses a message over the limit (50035)."""
+    await start_bot()
+    images, _ = test_digits
+    rng = np.random.default_rng(3)
+    pictures = [png(images[i]) for i in range(5)]
+    pictures += [styles.number_drawing([images[(i + k) % 20] for k in range(12)], rng) for i in range(5)]
+    names = [f"{index}-" + "d" * 234 + ".png" for index in range(10)]
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[
+        Attachment(picture, name, "image/png") for picture, name in zip(pictures, names)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert "went wrong" not in text_of(reply), text_of(reply)
+    assert len(reply.embeds) == 10 and len(reply.attachments) == 10
+    assert embed_characters(reply.embeds) <= 6000
+    for index, embed in enumerate(reply.embeds):
+        assert embed["title"].startswith(f"{index}-ddd") and "…" in embed["title"], embed["title"]
+        assert re.search(r": (it's (a )?\d+|probably a \d)", embed["title"]), embed["title"]
+    assert sum(len(re.sub(r"\D", "", embed["title"].split(": it's ")[-1])) >= 10 for embed in reply.embeds[5:]) >= 3
 
 
 async def test_replying_to_a_message_deleted_before_the_reply(start_bot: StartBot, discord_twin: DiscordTwin,
