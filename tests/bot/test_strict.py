@@ -200,6 +200,24 @@ async def test_without_embed_links_the_answer_is_plain_text(
     assert reply.content.count("it's a") == 2 and "Confidence" in reply.content
 
 
+async def test_interaction_answers_follow_the_apps_permissions(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    """Interaction Object › app_permissions; change log 2023-11-01 "Fix Message Edit Interaction Response Permissions":
+    follow-ups follow the bot's permissions. Where it may neither embed nor attach, /digit and /accuracy are answered
+    in text without files (issue 25 item 15), as messages are."""
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, EMBED_LINKS | ATTACH_FILES)
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "digit",
+                                                        {"image": digit(test_digits, 1)})
+    assert int(interaction.payload["app_permissions"]) & (EMBED_LINKS | ATTACH_FILES) == 0
+    answer = await interaction.wait_for_followup(timeout=WAIT)
+    assert answer.embeds == [] and answer.attachments == [], answer.embeds
+    assert "it's a" in answer.content and "Confidence" in answer.content and answer.components  # "Wrong?" stays
+    accuracy = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "accuracy")
+    report = await accuracy.wait_for_followup(timeout=60)
+    assert report.embeds == [] and report.attachments == [] and "accuracy" in report.content
+
+
 @pytest.mark.parametrize("permission", [VIEW_CHANNEL, SEND_MESSAGES], ids=["view-channel", "send-messages"])
 async def test_where_it_may_not_speak_it_logs_the_missing_permission(
         start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits,
