@@ -20,7 +20,7 @@ from pathlib import Path
 from bot.embeds import retrain_outcome_text
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
-from digits.retraining import TRAIN_SCRIPT, RetrainJob, Status
+from digits.retraining import TRAIN_SCRIPT, RetrainJob, Status, trainer_environment
 from model_store import ModelStore, StoreError
 
 Say = Callable[[str], None]
@@ -53,11 +53,14 @@ def wants_robust_upgrade(store: ModelStore) -> bool:
 
 
 def train_tutorial(store: ModelStore, env: Mapping[str, str], extra_args: Sequence[str] = (), say: Say = _say) -> bool:
-    """Train the tutorial's network into `store` in the foreground (its output shows); False if it failed."""
+    """Train the tutorial's network into `store` in the foreground (its output shows); False if it failed.
+
+    The trainer gets what it needs from `env` and nothing else (no token), as `!retrain`'s does.
+    """
     say("no model yet: training the tutorial's network first (python train.py, a few seconds), "
         "so the bot can answer right away")
     argv = [sys.executable, str(TRAIN_SCRIPT), "--store", str(store.root), *extra_args]
-    return subprocess.run(argv, env=dict(env)).returncode == 0
+    return subprocess.run(argv, env=trainer_environment(env, None)).returncode == 0
 
 
 async def serve_with_upgrade(argv: Sequence[str], env: Mapping[str, str], upgrade: RetrainJob, say: Say = _say) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from bot.config import ConfigError
@@ -86,6 +89,43 @@ def test_the_background_training_stops_with_the_bot_and_changes_nothing(first_st
     assert first_store.current() == 1 and first_store.versions() == [1]
     assert "stopped with the bot" in lines[-1]
     assert wants_robust_upgrade(first_store)  # the next start trains it again
+
+
+def environments_of_trainers(store: Path, running: threading.Event, seen: dict[int, dict[str, str]]) -> None:
+    """Until `running` is cleared: the environment of every train.py into `store` that this process starts, read
+    from /proc/PID/environ once it has exec'd (a forked child shows its parent's environment until then)."""
+    def trains_into_store(child: psutil.Process) -> bool:
+        return str(store) in child.cmdline() and any(part.endswith("train.py") for part in child.cmdline())
+
+    while running.is_set():
+        for child in psutil.Process().children(recursive=True):
+            try:
+                if child.pid not in seen and trains_into_store(child):
+                    environ = child.environ()
+                    if trains_into_store(child):  # still the trainer: the environment was read after its exec
+                        seen[child.pid] = environ
+            except psutil.Error:
+                pass  # gone meanwhile
+        time.sleep(0.005)
+
+
+def test_the_first_starts_trainer_never_sees_the_token(tmp_path: Path) -> None:
+    """Issue 25 item 6: `make run` with a token and an empty store trains the tutorial's network without the token
+    in the trainer's environment (/proc/PID/environ), as `!retrain`'s trainer already was."""
+    running, seen = threading.Event(), {}
+    running.set()
+    watcher = threading.Thread(target=environments_of_trainers, args=(tmp_path / "models", running, seen))
+    watcher.start()
+    env = {**os.environ, "MNIST_DIR": str(verified_mnist_dir()), "DISCORD_TOKEN": "secret.token.value"}
+    try:
+        # A run that stops at its options (--epochs 0) starts and ends like any other, without training.
+        assert not train_tutorial(ModelStore(tmp_path / "models"), env, ["--epochs", "0"], say=lambda line: None)
+    finally:
+        running.clear()
+        watcher.join()
+    [environ] = seen.values()
+    assert "DISCORD_TOKEN" not in environ and "secret.token.value" not in "".join(environ.values())
+    assert environ["MNIST_DIR"] == str(verified_mnist_dir()) and environ["PATH"] == os.environ["PATH"]
 
 
 def test_a_train_failure_is_reported(tmp_path: Path) -> None:
