@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -18,7 +21,7 @@ from bot.run import command
 from digits.options import TrainingOptions
 from digits.retraining import RetrainJob
 from model_store import ModelStore
-from tests.fixtures.mnist import verified_mnist_dir
+from tests.fixtures.mnist import REPO, verified_mnist_dir
 
 
 def test_with_a_token_the_bot_runs_on_discord() -> None:
@@ -133,3 +136,97 @@ def test_a_train_failure_is_reported(tmp_path: Path) -> None:
     assert not train_tutorial(store, {**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, ["--epochs", "0"],
                               say=lambda line: None)
     assert needs_first_model(store)
+
+
+# -- a first start killed (kill -9): nothing of it keeps running, and what it saved is not lost --------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+async def make_run(store: ModelStore, port: int, cwd: Path) -> asyncio.subprocess.Process:
+    """`make run` without a token (`python -m bot.run`: the playground on `port`, with the bot in it), in its own
+    session, with a clean environment (no DISCORD_ or BOT_ variables of the test's own)."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("DISCORD_", "BOT_", "PLAYGROUND_"))}
+    env = {**base, "PYTHONPATH": str(REPO), "MODEL_STORE": str(store.root), "MNIST_DIR": str(verified_mnist_dir()),
+           "PLAYGROUND_PORT": str(port)}
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.run", cwd=cwd, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                                                start_new_session=True)
+
+
+async def read_until(process: asyncio.subprocess.Process, lines: list[str], text: str, timeout: float = 60) -> None:
+    """Collect the process's output lines into `lines` until one contains `text`."""
+    assert process.stdout is not None
+    async with asyncio.timeout(timeout):
+        while not any(text in line for line in lines):
+            line = await process.stdout.readline()
+            assert line, f"the process ended before saying {text!r}:\n" + "\n".join(lines)
+            lines.append(line.decode(errors="replace").rstrip())
+
+
+def trainers(process: psutil.Process) -> list[psutil.Process]:
+    return [child for child in process.children(recursive=True)
+            if any(part.endswith("train.py") for part in child.cmdline())]
+
+
+@pytest.mark.timeout(180)
+async def test_a_killed_first_start_leaves_nothing_running_and_its_saved_upgrade_is_served_next_time(
+        first_store: ModelStore, tmp_path: Path) -> None:
+    """Issue 25 item 7. `kill -9` of a first `make run` while the playground, its bot and the robust recipe's
+    trainer run: they all stop with it and the port is free again. A robust version the trainer saved before the
+    kill (and nobody promoted) is served by the next start, as it clears the floor, without training again."""
+    port = free_port()
+    first = await make_run(first_store, port, tmp_path)
+    lines: list[str] = []
+    family: list[psutil.Process] = []
+    try:
+        await read_until(first, lines, "playground: open")
+        parent = psutil.Process(first.pid)
+        async with asyncio.timeout(60):
+            while not trainers(parent):
+                await asyncio.sleep(0.05)
+        family = parent.children(recursive=True)  # the playground, its bot, the trainer
+        assert len(family) >= 3, [child.cmdline() for child in family]
+        first.kill()
+        _, alive = await asyncio.to_thread(psutil.wait_procs, [parent, *family], 20)
+        assert alive == [], f"still running after the kill: {[child.cmdline() for child in alive]}"
+        assert port_is_free(port)
+    finally:
+        for child in family:
+            with contextlib.suppress(psutil.Error):
+                child.kill()
+        await first.wait()  # once its output pipe is closed: by the last of the family to end
+    assert first_store.versions() == [1] and first_store.current() == 1
+
+    # What a kill right after the trainer saved leaves: the robust version, saved and not promoted.
+    weights = first_store.root / "1" / "model.weights.h5"
+    card = first_store.card(1)
+    robust = replace(card, hyperparameters=replace(card.hyperparameters, recipe="robust"))
+    assert first_store.save(weights, robust, promote=False) == 2
+
+    second = await make_run(first_store, port, tmp_path)
+    lines = []
+    try:
+        await read_until(second, lines, "playground: open")
+        assert first_store.current() == 2, "\n".join(lines)
+        assert any("version 2" in line and "now serving" in line for line in lines), "\n".join(lines)
+        assert not any("in the background" in line for line in lines) and not trainers(psutil.Process(second.pid))
+        second.terminate()
+        assert await asyncio.wait_for(second.wait(), 30) == 0
+    finally:
+        if second.returncode is None:
+            second.kill()
+    assert first_store.versions() == [1, 2]
