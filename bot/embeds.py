@@ -58,6 +58,8 @@ NO_HISTORY = "I may not read this channel's history, so I can't check that answe
 PICTURE_GONE_AFTER_RESTART = ("I have restarted since that answer and can't find its picture any more: "
                               "post the picture in the channel and correct my new answer.")
 CANNOT_READ_AGAIN = "I couldn't read that picture again; please post it once more."
+PICTURE_HIDDEN = ("I have restarted since that answer and, without the Message Content intent, can't see its picture "
+                  "any more: post the picture again mentioning me (or use /digit) and correct my new answer.")
 PICTURE_CHANGED = "That picture no longer matches my answer; please post it once more."
 
 
