@@ -476,6 +476,7 @@ async def test_without_message_content_the_catch_up_and_the_rebuild_read_over_re
     not the one it could not see); after a restart, a vote on a menu answer whose picture it can no longer see is
     refused with the reason, not as a changed picture."""
     discord_twin.set_privileged_intents(message_content=False)
+    discord_twin.gateway.session_starts.identify_interval = 0.0  # new sessions are not what this is about (Discord: 5 s)
     bot = await start_bot(message_content=False, cooldown_rate=100)
     discord_twin.refuse_next_resume()
     await discord_twin.drop_gateway()
