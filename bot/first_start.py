@@ -67,7 +67,8 @@ def train_tutorial(store: ModelStore, env: Mapping[str, str], extra_args: Sequen
     say("no model yet: training the tutorial's network first (python train.py, a few seconds), "
         "so the bot can answer right away")
     argv = [sys.executable, str(TRAIN_SCRIPT), "--store", str(store.root), *extra_args]
-    return subprocess.run(argv, env=trainer_environment(env, None), preexec_fn=ending_with_this_process()).returncode == 0
+    trainer = subprocess.run(argv, env=trainer_environment(env, None), preexec_fn=ending_with_this_process())
+    return trainer.returncode == 0
 
 
 async def serve_with_upgrade(argv: Sequence[str], env: Mapping[str, str], upgrade: RetrainJob, say: Say = _say) -> int:
@@ -127,15 +128,15 @@ def finish_interrupted_upgrade(store: ModelStore, *, floor_points: float, say: S
         return
     try:
         served, newest = store.current(), max(store.versions())
-        robust = newest != served and store.card(newest).hyperparameters.recipe == "robust"
+        card = store.card(newest)
         served_accuracy = None if served is None else store.card(served).test_accuracy
     except (StoreError, ValueError):
         return  # nothing to decide on: the store is as the next start finds it
-    if not robust:
+    if newest == served or card.hyperparameters.recipe != "robust":
         if not wants_robust_upgrade(store):
             note.unlink(missing_ok=True)  # the store has moved on since (other versions were trained)
         return
-    decision = decide_promotion(store.card(newest).test_accuracy, served_accuracy, floor_points)
+    decision = decide_promotion(card.test_accuracy, served_accuracy, floor_points)
     saved = f"robust recipe: version {newest}, saved before the last start was stopped,"
     if decision.promote:
         inference = InferenceService(store)

@@ -128,8 +128,9 @@ async def send_followup(interaction: discord.Interaction[Any], plan: ReplyPlan, 
         log.info("answering /%s without %s", interaction.command.name if interaction.command else "?",
                  plan.describe_missing())
     content, embeds, files = fit_to_plan(plan, content, embeds, files)
-    return await interaction.followup.send(wording.shorten(content, wording.MAX_CONTENT) if content else discord.utils.MISSING,
-                                           embeds=embeds, files=files, view=view or discord.utils.MISSING, wait=True)
+    text = wording.shorten(content, wording.MAX_CONTENT) if content else discord.utils.MISSING
+    return await interaction.followup.send(text, embeds=embeds, files=files, view=view or discord.utils.MISSING,
+                                           wait=True)
 
 
 class DigitContext(commands.Context[Any]):
@@ -145,7 +146,10 @@ class DigitContext(commands.Context[Any]):
         files = kwargs.pop("files", None) or ([kwargs.pop("file")] if kwargs.get("file") else [])
         if self.interaction is not None:
             content, embeds, files = fit_to_plan(self.plan, content, embeds, files)
-            kwargs.update({"embeds": embeds} if embeds else {}, **({"files": files} if files else {}))
+            if embeds:
+                kwargs["embeds"] = embeds
+            if files:
+                kwargs["files"] = files
             return await super().reply(content, **kwargs)
         kwargs.pop("ephemeral", None)  # text commands cannot answer privately
         sent = await send_reply(self.message, self.plan, content, embeds=embeds, files=files)

@@ -96,12 +96,13 @@ def test_the_background_training_stops_with_the_bot_and_changes_nothing(first_st
 
 def environments_of_trainers(store: Path, running: threading.Event, seen: dict[int, dict[str, str]]) -> None:
     """Until `running` is cleared: the environment of every train.py into `store` that this process starts, read
-    from /proc/PID/environ once it has exec'd (a forked child shows its parent's environment until then)."""
+    from /proc/PID/environ once it has exec'd (a forked child shows its parent's environment until then).
+    Only this process's own children: what a trainer forks in turn shows the trainer's command line too."""
     def trains_into_store(child: psutil.Process) -> bool:
         return str(store) in child.cmdline() and any(part.endswith("train.py") for part in child.cmdline())
 
     while running.is_set():
-        for child in psutil.Process().children(recursive=True):
+        for child in psutil.Process().children():
             try:
                 if child.pid not in seen and trains_into_store(child):
                     environ = child.environ()
