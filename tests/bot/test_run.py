@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from bot.config import ConfigError
-from bot.first_start import needs_first_model, robust_upgrade, serve_with_upgrade, train_tutorial, wants_robust_upgrade
+from bot.first_start import UPGRADE_NOTE, needs_first_model, robust_upgrade, serve_with_upgrade, train_tutorial, wants_robust_upgrade
 from bot.run import command
 from digits.options import TrainingOptions
 from digits.retraining import RetrainJob
@@ -211,6 +211,7 @@ async def test_a_killed_first_start_leaves_nothing_running_and_its_saved_upgrade
                 child.kill()
         await first.wait()  # once its output pipe is closed: by the last of the family to end
     assert first_store.versions() == [1] and first_store.current() == 1
+    assert (first_store.root / UPGRADE_NOTE).is_file()  # the upgrade was not decided on
 
     # What a kill right after the trainer saved leaves: the robust version, saved and not promoted.
     weights = first_store.root / "1" / "model.weights.h5"
@@ -230,4 +231,4 @@ async def test_a_killed_first_start_leaves_nothing_running_and_its_saved_upgrade
     finally:
         if second.returncode is None:
             second.kill()
-    assert first_store.versions() == [1, 2]
+    assert first_store.versions() == [1, 2] and not (first_store.root / UPGRADE_NOTE).exists()
