@@ -16,7 +16,14 @@ import psutil
 import pytest
 
 from bot.config import ConfigError
-from bot.first_start import UPGRADE_NOTE, needs_first_model, robust_upgrade, serve_with_upgrade, train_tutorial, wants_robust_upgrade
+from bot.first_start import (
+    UPGRADE_NOTE,
+    needs_first_model,
+    robust_upgrade,
+    serve_with_upgrade,
+    train_tutorial,
+    wants_robust_upgrade,
+)
 from bot.run import command
 from digits.options import TrainingOptions
 from digits.retraining import RetrainJob
