@@ -18,6 +18,10 @@ from PIL import Image, ImageFilter
 
 
 def encode(image: Image.Image, format: str, **options: object) -> bytes:
+    """The picture as a file; a PNG at zlib's fastest level unless told otherwise (the same pixels, in a sixth of the
+    time, in a somewhat larger file)."""
+    if format == "PNG":
+        options.setdefault("compress_level", 1)
     buffer = io.BytesIO()
     image.save(buffer, format=format, **options)
     return buffer.getvalue()
