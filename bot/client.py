@@ -20,7 +20,7 @@ from bot.attachments import Downloader
 from bot.checks import guild_only
 from bot.config import BotSettings
 from bot.corrections import DYNAMIC_ITEMS, CorrectionsFlow
-from bot.identify import FileIdentifyLock, IdentifyGate
+from bot.identify import IdentifyGate, file_lock_beside
 from bot.metrics import Metrics, Probe, ShardState
 from bot.registration import register
 from bot.replies import DigitContext, report_error
@@ -66,7 +66,7 @@ class DigitBot(commands.AutoShardedBot):
         self.registers_commands = settings.shard_ids is None or 0 in settings.shard_ids \
             if registers_commands is None else registers_commands
         # Beside the model store: every process of the bot on this machine uses the same store.
-        self.identify_gate = IdentifyGate(FileIdentifyLock(settings.paths.model_store), settings.identify_interval)
+        self.identify_gate = IdentifyGate(file_lock_beside(settings.paths.model_store), settings.identify_interval)
         self.metrics = Metrics(Probe(self._shard_states, self._expected_shards, lambda: self.served_version,
                                      lambda: self.inference.queue_depth))
         self.downloads = Downloader(settings.max_image_bytes, settings.download_timeout)
@@ -101,12 +101,15 @@ class DigitBot(commands.AutoShardedBot):
     async def on_shard_connect(self, shard_id: int) -> None:
         self.identify_gate.ready(shard_id)
 
-    async def setup_hook(self) -> None:
-        settings = self.settings
-        if settings.metrics_port is not None:
-            await self.metrics.serve(settings.metrics_port)
+    async def connect(self, *, reconnect: bool = True) -> None:
+        if self.settings.metrics_port is not None:
+            await self.metrics.serve(self.settings.metrics_port)
         limits = await self.fetch_session_start_limits()
         self.identify_gate.max_concurrency = max(1, limits.max_concurrency)
+        await super().connect(reconnect=reconnect)
+
+    async def setup_hook(self) -> None:
+        settings = self.settings
         database = await asyncio.to_thread(Corrections, settings.database, quorum=settings.correction_quorum)
         await self.downloads.open()
         self._corrections = CorrectionsFlow(self, database, self.inference, self.downloads, settings)

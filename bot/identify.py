@@ -13,7 +13,10 @@ model store, for processes on one machine) here; a PostgreSQL advisory lock for 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Protocol
@@ -70,6 +73,20 @@ class FileIdentifyLock:
     async def close(self) -> None:
         for bucket in list(self._held):
             await self.release(bucket)
+
+
+def file_lock_beside(store: Path) -> FileIdentifyLock:
+    """The identify lock of every bot process serving `store` on this machine: its files in the store's folder, or,
+    when that folder is read-only, in a temporary folder named after the store's path."""
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        writable = os.access(store, os.W_OK)
+    except OSError:
+        writable = False
+    if writable:
+        return FileIdentifyLock(store)
+    name = hashlib.sha256(str(store.resolve()).encode()).hexdigest()[:16]
+    return FileIdentifyLock(Path(tempfile.gettempdir()) / f"digitbot-identify-{name}")
 
 
 class IdentifyGate:

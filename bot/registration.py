@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 # Deprecated by `contexts`; Discord derives it, so it says nothing of its own once `contexts` is sent.
 _DERIVED = {"dm_permission"}
+# Left out (None), these take the application's own settings, which the code does not know: any value matches.
+_APPLICATION_DEFAULTS = {"integration_types", "contexts"}
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,9 @@ def _same(wanted: Any, held: Any) -> bool:
     if isinstance(wanted, dict):
         if not isinstance(held, dict):
             return _empty(wanted) and _empty(held)
-        derived = _DERIVED if wanted.get("contexts") is not None else set()
-        return all(_same(value, held.get(key)) for key, value in wanted.items() if key not in derived)
+        skipped = {key for key in _APPLICATION_DEFAULTS if wanted.get(key) is None}
+        skipped |= _DERIVED if wanted.get("contexts") is not None else set()
+        return all(_same(value, held.get(key)) for key, value in wanted.items() if key not in skipped)
     if isinstance(wanted, list):
         if not isinstance(held, list):
             return not wanted and _empty(held)
