@@ -32,7 +32,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.config import BotSettings, ConfigError
-from bot.shards import describe
+from bot.shards import describe, split
 
 REPO = Path(__file__).resolve().parents[1]
 PROXY_SCRIPT = REPO / "rest_proxy" / "server.mjs"
@@ -45,6 +45,7 @@ FIRST_BACKOFF, MAX_BACKOFF, STABLE = 1.0, 60.0, 60.0
 HEALTH_INTERVAL = 1.0  # seconds between two /healthz checks of a process
 HEALTH_TIMEOUT = 2.0
 STOP_TIMEOUT = 15.0  # seconds a stopping process gets before SIGKILL
+UNHEALTHY_STOP_TIMEOUT = 5.0  # the same for a process failing /healthz: its event loop may not be running at all
 
 
 def say(line: str) -> None:
@@ -123,7 +124,7 @@ class Cluster:
                     task.cancel()
             if member.unhealthy.is_set() and process.returncode is None:
                 say(f"{member.name}: /healthz failing for {self.options.health_grace:g} s: restarting it")
-                await _end(process, signal.SIGTERM)
+                await _end(process, signal.SIGTERM, UNHEALTHY_STOP_TIMEOUT)
             await process.wait()
             # Its reading workers may outlive a killed bot for a moment, holding its output open: not waited for.
             with contextlib.suppress(TimeoutError):
@@ -172,12 +173,12 @@ class Cluster:
             await _end(process, signal.SIGINT)
 
 
-async def _end(process: asyncio.subprocess.Process, signum: int) -> None:
-    """Send `signum`, then SIGKILL if the process has not exited within STOP_TIMEOUT."""
+async def _end(process: asyncio.subprocess.Process, signum: int, timeout: float = STOP_TIMEOUT) -> None:
+    """Send `signum`, then SIGKILL if the process has not exited within `timeout` seconds."""
     with contextlib.suppress(ProcessLookupError):
         process.send_signal(signum)
     try:
-        await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+        await asyncio.wait_for(process.wait(), timeout)
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
@@ -277,11 +278,7 @@ async def launch(argv: Sequence[str]) -> int:
     base_port = settings.metrics_port or DEFAULT_METRICS_PORT
     per_process = max(1, (os.cpu_count() or 1) // args.processes)
     members = []
-    size, extra = divmod(len(shard_ids), args.processes)
-    first = 0
-    for index in range(args.processes):
-        ids = shard_ids[first:first + size + (index < extra)]
-        first += len(ids)
+    for index, ids in enumerate(split(shard_ids, args.processes)):
         member_env = {**env, "BOT_SHARD_COUNT": str(shard_count), "BOT_SHARD_IDS": describe(ids),
                       "BOT_METRICS_PORT": str(base_port + index)}
         member_env.setdefault("BOT_READING_WORKERS", str(per_process))

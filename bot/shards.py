@@ -50,14 +50,14 @@ def _run(run: Sequence[int]) -> str:
     return str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}"
 
 
-def split(shard_count: int, processes: int) -> list[tuple[int, ...]]:
-    """Shards 0 … shard_count - 1 in `processes` contiguous ranges, as even as can be (earlier ones get the extra)."""
-    if not 1 <= processes <= shard_count:
-        raise ValueError(f"{processes} processes cannot share {shard_count} shard(s): each needs at least one")
-    size, extra = divmod(shard_count, processes)
+def split(shard_ids: Sequence[int], processes: int) -> list[tuple[int, ...]]:
+    """`shard_ids` in `processes` contiguous ranges, as even as can be (earlier ones get the extra)."""
+    if not 1 <= processes <= len(shard_ids):
+        raise ValueError(f"{processes} processes cannot share {len(shard_ids)} shard(s): each needs at least one")
+    size, extra = divmod(len(shard_ids), processes)
     ranges, start = [], 0
     for index in range(processes):
         stop = start + size + (index < extra)
-        ranges.append(tuple(range(start, stop)))
+        ranges.append(tuple(shard_ids[start:stop]))
         start = stop
     return ranges

@@ -8,8 +8,25 @@
 // header. Serves on 127.0.0.1 only; SIGINT or SIGTERM stops it.
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { proxyRequests } from '@discordjs/proxy';
-import { REST } from '@discordjs/rest';
+import { DefaultRestOptions, REST } from '@discordjs/rest';
+
+// Discord allows 50 requests a second for the whole bot (topics/rate-limits › Global Rate Limit; interaction routes
+// are not counted). @discordjs/rest keeps 50 per window of its own, sent as a burst when the window opens; Discord's
+// window does not open at the same instant, so a burst can straddle two of them. Sending at an even pace, a little
+// under the limit, fits any one-second window.
+const SPACING_MS = 1000 / 48;
+let nextSend = 0;
+async function paced(url, init) {
+  if (!/\/(interactions|webhooks)\//.test(url)) {
+    const now = performance.now();
+    const at = Math.max(now, nextSend);
+    nextSend = at + SPACING_MS;
+    if (at > now) await sleep(at - now);
+  }
+  return DefaultRestOptions.makeRequest(url, init);
+}
 
 const { values } = parseArgs({
   options: { port: { type: 'string', default: '0' }, api: { type: 'string', default: 'https://discord.com/api/v10' } },
@@ -20,7 +37,17 @@ if (!match) {
   console.error(`rest proxy: --api must end in /v<version>, such as https://discord.com/api/v10; got ${values.api}`);
   process.exit(2);
 }
-const rest = new REST({ api: match[1], version: match[2] });
+// A call may wait its turn here for a while under load: 60 s before it counts as lost, not @discordjs/rest's 15 s.
+const rest = new REST({ api: match[1], version: match[2], makeRequest: paced, timeout: 60_000 });
+// A call may have to be sent again (after a 429, a dropped connection): its body is read whole first, so that it can
+// be (the proxy would otherwise stream it from the bot's request, and a second try would send nothing).
+const queueRequest = rest.queueRequest.bind(rest);
+rest.queueRequest = async (request) => {
+  if (request.body && typeof request.body.pipe === 'function') {
+    request.body = Buffer.concat(await request.body.toArray());
+  }
+  return queueRequest(request);
+};
 const server = createServer(proxyRequests(rest));
 server.on('error', (error) => {
   console.error(`rest proxy: cannot serve on 127.0.0.1:${values.port}: ${error.message}`);

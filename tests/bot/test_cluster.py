@@ -119,7 +119,7 @@ async def test_two_processes_answer_each_image_once_through_a_kill(
     """Two processes × four shards over 200 guilds: sessions start in bucket order (no INVALID_SESSION), images posted in
     50 guilds are answered exactly once, the commands are registered once; `kill -9` of the process holding shard 0:
     the launcher restarts it, its guilds are answered again and nothing twice, and it registers nothing anew; a
-    version promoted in the store is served by both within 2 s."""
+    version promoted in the store is served by both within 2 s; a process that stops answering /healthz is restarted."""
     twin = discord_twin
     await twin.wait_until(lambda: len(twin.gateway.connected_sessions) == SHARDS or None, WAIT, "8 shards connected")
     assert sorted(s.shard[0] for s in twin.gateway.connected_sessions if s.shard) == list(range(SHARDS))
@@ -168,10 +168,18 @@ async def test_two_processes_answer_each_image_once_through_a_kill(
             await asyncio.sleep(0.05)
         assert asyncio.get_running_loop().time() - started <= 2.0
 
+        # A process that stops answering /healthz (here: stopped) is restarted too, not only one that exits.
+        stuck = await cluster.health(session, 1)
+        assert stuck is not None
+        os.kill(stuck["pid"], signal.SIGSTOP)
+        while (health := await cluster.health(session, 1)) is None or not health["ready"] or health["pid"] == stuck["pid"]:
+            await asyncio.sleep(0.2)
+
     assert all(len(replies(twin, message)) == 1 for message in first + second)
     assert sum(call.method == "PUT" and call.route.endswith("/commands") for call in twin.rest_calls) == puts
     assert len(twin.rest.commands.creates[None]) == 6
     text = "".join(cluster.output)
     assert "[cluster] bot-0 shards 0-3: killed by SIGKILL; restarting in 1 s" in text
+    assert "[cluster] bot-1 shards 4-7: /healthz failing for 3 s: restarting it" in text
     assert any(line.startswith("[bot-1 shards 4-7] ") for line in cluster.output)
-    assert twin.rest.rate_limits.limited == []  # one REST budget: the proxy queued instead of meeting a 429
+    assert [call for call in twin.rest_calls if call.status >= 400] == [], twin.rest.rate_limits.limited
