@@ -3,12 +3,17 @@ a Command: "200 application command creates per day, per guild"), from one proce
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from bot.registration import differences
 from discord_twin import DiscordTwin
 from tests.fixtures.bot import StartBot
+from tests.fixtures.mnist import REPO
 
 
 async def test_a_restart_registers_nothing_and_a_changed_command_is_synced(
@@ -53,3 +58,23 @@ def test_differences_read_discords_defaults_and_strings_as_the_code_means_them()
     assert differences(code, discord) == ("digit",)
     code[1]["default_member_permissions"] = 0  # admins only: not the same as everyone (None)
     assert differences(code[1:], discord[1:]) == ("Recognize digit",)
+
+
+async def test_sync_commands_for_an_operator(discord_twin: DiscordTwin, store: Path, tmp_path: Path) -> None:
+    """`python -m bot sync-commands`: registers the commands, then finds nothing to sync."""
+    env = {"DISCORD_TOKEN": discord_twin.token, "DISCORD_API_BASE": discord_twin.api_base,
+           "DISCORD_GATEWAY_URL": discord_twin.gateway_url, "MODEL_STORE": str(store),
+           "BOT_DATABASE": str(tmp_path / "corrections.sqlite3")}
+    outputs = []
+    for _ in range(2):
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "sync-commands", cwd=tmp_path, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "BOT_"))},
+                 "PYTHONPATH": str(REPO), **env})
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, stderr.decode()[-2000:]
+        outputs.append(stdout.decode())
+    assert outputs[0].startswith("synced 6 commands (Recognize digit, accuracy, digit, model, retrain, rollback)")
+    assert outputs[1].startswith("Discord already holds these 6 commands") and "nothing to sync" in outputs[1]
+    assert len([call for call in discord_twin.rest_calls if call.method == "PUT"]) == 1
