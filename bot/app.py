@@ -41,6 +41,9 @@ def main() -> int:
     except CommunityError as error:  # the corrections database cannot be opened
         print(f"digitbot: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except ConfigError as error:  # a setting found wrong only at start (BOT_METRICS_PORT in use)
+        print(f"digitbot: configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     except discord.PrivilegedIntentsRequired:
         print("digitbot: the Message Content intent is not enabled for this bot: enable it in the Developer Portal "
               "(Bot → Privileged Gateway Intents) or set BOT_MESSAGE_CONTENT=false", file=sys.stderr)

@@ -103,7 +103,7 @@ class Cluster:
         member.unhealthy.clear()
         member.process = await asyncio.create_subprocess_exec(
             *member.argv, env=member.env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT)
+            stderr=asyncio.subprocess.STDOUT, start_new_session=member is self.proxy)
         say(f"{member.name}: started (pid {member.process.pid})")
 
     async def _supervise(self, member: Member, started: bool = False) -> None:
@@ -213,8 +213,11 @@ async def recommended_shards(api_base: str, token: str) -> int:
 async def start_proxy(api_base: str, port: int, env: dict[str, str]) -> tuple[Member, str]:
     """Start the REST proxy; the member supervising it (restarted on the same port) and the API base it serves."""
     argv = ["node", str(PROXY_SCRIPT), "--port", str(port), "--api", api_base]
+    # In a session of its own, Ctrl-C in the terminal does not reach it: the launcher stops it after the bots, which
+    # may still be sending their last calls.
     process = await asyncio.create_subprocess_exec(*argv, env=env, stdin=asyncio.subprocess.DEVNULL,
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                                                   start_new_session=True)
     assert process.stdout is not None
     first = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
     if not first.startswith("rest proxy: http://"):

@@ -26,6 +26,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.config import ConfigError
+
 log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
@@ -94,7 +96,11 @@ class Metrics:
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, HOST, port).start()
+        try:
+            await web.TCPSite(self._runner, HOST, port).start()
+        except OSError as error:
+            raise ConfigError(f"BOT_METRICS_PORT={port}: cannot serve on {HOST}:{port} ({error.strerror or error}); "
+                              "is another process of the bot using it?") from None
         log.info("health and metrics on http://%s:%d/healthz and /metrics", HOST, port)
 
     async def close(self) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 import pytest
 
 from discord_twin import Attachment, Channel, DiscordTwin, Guild, Message
@@ -175,10 +176,18 @@ async def test_two_processes_answer_each_image_once_through_a_kill(
         while (health := await cluster.health(session, 1)) is None or not health["ready"] or health["pid"] == stuck["pid"]:
             await asyncio.sleep(0.2)
 
+        pids = [(await cluster.health(session, i) or {}).get("pid") for i in range(PROCESSES)]
+
+    # Ctrl-C: forwarded to every process, which shut down, then the proxy; the launcher exits with 0.
+    cluster.process.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(cluster.process.wait(), 30) == 0
+    assert not any(pid is not None and psutil.pid_exists(pid) for pid in pids)
     assert all(len(replies(twin, message)) == 1 for message in first + second)
     assert sum(call.method == "PUT" and call.route.endswith("/commands") for call in twin.rest_calls) == puts
     assert len(twin.rest.commands.creates[None]) == 6
+    await asyncio.sleep(0.1)  # the launcher's last lines
     text = "".join(cluster.output)
+    assert "[cluster] stopping every process (SIGINT)" in text
     assert "[cluster] bot-0 shards 0-3: killed by SIGKILL; restarting in 1 s" in text
     assert "[cluster] bot-1 shards 4-7: /healthz failing for 3 s: restarting it" in text
     assert any(line.startswith("[bot-1 shards 4-7] ") for line in cluster.output)
