@@ -36,6 +36,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def snowflake_ms(snowflake: str) -> int:
     return (int(snowflake) >> 22) + DISCORD_EPOCH_MS
 
 
-def percentile(values: list[float], fraction: float) -> float:
+def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]
 
@@ -183,6 +184,10 @@ async def peak_rss(root: int, until: asyncio.Event) -> int:
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    running = asyncio.current_task()
+    assert running is not None
+    for signum in (signal.SIGINT, signal.SIGTERM):  # stopped early, it still stops the twin and the bot
+        asyncio.get_running_loop().add_signal_handler(signum, running.cancel)
     twin_argv = [sys.executable, "-m", "discord_twin", "--guilds", str(args.guilds), "--guilds-per-shard",
                  str(args.guilds_per_shard), "--token", TOKEN, "--max-concurrency", str(args.max_concurrency),
                  "--identify-interval", str(args.identify_interval)]

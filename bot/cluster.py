@@ -1,9 +1,9 @@
 """`python -m bot cluster --processes N` (and `make run` with `BOT_PROCESSES=N`): the bot's shards over N processes.
 
 The launcher asks Discord how many shards to run (`BOT_SHARD_COUNT` overrides), splits this machine's shards
-(`BOT_SHARD_IDS`, default all) into N contiguous ranges, and runs `python -m bot` once per range. With more than one
-process it first starts the REST proxy (`rest_proxy/server.mjs`, @discordjs/proxy), so that every process shares one
-REST budget. Each bot process serves /healthz on 127.0.0.1:`BOT_METRICS_PORT` + its index.
+(`BOT_SHARD_IDS`, default all) into N contiguous ranges, and runs `python -m bot` once per range. It first starts the
+REST proxy (`rest_proxy/server.mjs`, @discordjs/proxy), so that every process shares one REST budget, kept at an even
+pace under Discord's global limit (discord.py alone learns the limits from 429s, which a burst piles up). Each bot process serves /healthz on 127.0.0.1:`BOT_METRICS_PORT` + its index.
 
 It supervises them: every line a process prints is shown with its name and shard range; a process that exits, or
 whose /healthz fails for `health_grace` seconds (never ready within `start_allowance` of its start, or not ready
@@ -237,7 +237,7 @@ def parse(argv: Sequence[str], settings: BotSettings) -> argparse.Namespace:
     parser.add_argument("--processes", type=int, default=settings.processes,
                         help=f"bot processes on this machine (default BOT_PROCESSES, now {settings.processes})")
     parser.add_argument("--rest-proxy", action=argparse.BooleanOptionalAction, default=None,
-                        help="send REST through one local proxy (default: with more than one process); "
+                        help="send REST through one local proxy (default; needed by more than one process); "
                              "--no-rest-proxy when DISCORD_API_BASE already names the bot's one proxy")
     parser.add_argument("--rest-proxy-port", type=int, default=0, help="the proxy's port (default: a free one)")
     parser.add_argument("--health-grace", type=float, default=30.0,
@@ -271,13 +271,15 @@ async def launch(argv: Sequence[str]) -> int:
         return EXIT_CONFIG
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proxy = None
-    if args.rest_proxy if args.rest_proxy is not None else args.processes > 1:
+    if args.rest_proxy is not False:
         try:
             proxy, api_base = await start_proxy(api_base, args.rest_proxy_port, env)
+            env["DISCORD_API_BASE"] = api_base
         except (ConfigError, OSError, TimeoutError) as error:
-            print(f"digitbot: {error}", file=sys.stderr)
-            return 1
-        env["DISCORD_API_BASE"] = api_base
+            if args.rest_proxy or args.processes > 1:
+                print(f"digitbot: {error}", file=sys.stderr)
+                return 1
+            say(f"no REST proxy ({error}); the one process keeps Discord's limits by itself")
     base_port = settings.metrics_port or DEFAULT_METRICS_PORT
     per_process = max(1, (os.cpu_count() or 1) // args.processes)
     members = []
