@@ -48,7 +48,18 @@ rest.queueRequest = async (request) => {
   }
   return queueRequest(request);
 };
-const server = createServer(proxyRequests(rest));
+const proxy = proxyRequests(rest);
+// One failed call must not stop the proxy: a bot may give up on a call (discord.py cancels "is typing" once it has
+// answered), closing the connection the proxy is reading from or writing to.
+const server = createServer((req, res) => {
+  proxy(req, res).catch((error) => {
+    if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+      console.error(`rest proxy: ${req.method} ${req.url}: ${error.message}`);
+    }
+    if (!res.headersSent) res.statusCode = 502;
+    res.end();
+  });
+});
 server.on('error', (error) => {
   console.error(`rest proxy: cannot serve on 127.0.0.1:${values.port}: ${error.message}`);
   process.exit(2);
