@@ -14,16 +14,32 @@ import { DefaultRestOptions, REST } from '@discordjs/rest';
 
 // Discord allows 50 requests a second for the whole bot (topics/rate-limits › Global Rate Limit; interaction routes
 // are not counted). @discordjs/rest keeps 50 per window of its own, sent as a burst when the window opens; Discord's
-// window does not open at the same instant, so a burst can straddle two of them. Sending at an even pace, a little
-// under the limit, fits any one-second window.
-const SPACING_MS = 1000 / 46;  // 46 a second: a one-second window holds at most 47, even with some jitter
-let nextSend = 0;
+// window does not open at the same instant, so a burst can straddle two of them. So calls leave here one at a time,
+// at least SPACING_MS apart, and never more than PER_SECOND in any second (a stalled event loop that wakes late does
+// not send its backlog at once): any one-second window of Discord's sees at most that many, give or take jitter.
+const PER_SECOND = 46;
+const SPACING_MS = 1000 / PER_SECOND;
+const sent = []; // when the calls of the last second left
+let queue = Promise.resolve();
+
+async function turn() {
+  for (;;) {
+    const now = performance.now();
+    while (sent.length && sent[0] <= now - 1000) sent.shift();
+    const wait = Math.max(sent.length ? sent[sent.length - 1] + SPACING_MS - now : 0,
+                          sent.length >= PER_SECOND ? sent[0] + 1000 - now : 0);
+    if (wait <= 0) {
+      sent.push(now);
+      return;
+    }
+    await sleep(wait);
+  }
+}
+
 async function paced(url, init) {
   if (!/\/(interactions|webhooks)\//.test(url)) {
-    const now = performance.now();
-    const at = Math.max(now, nextSend);
-    nextSend = at + SPACING_MS;
-    if (at > now) await sleep(at - now);
+    queue = queue.then(turn);
+    await queue;
   }
   return DefaultRestOptions.makeRequest(url, init);
 }
