@@ -15,10 +15,10 @@ import { DefaultRestOptions, REST } from '@discordjs/rest';
 // Discord allows 50 requests a second for the whole bot (topics/rate-limits › Global Rate Limit; interaction routes
 // are not counted). @discordjs/rest keeps 50 per window of its own, sent as a burst when the window opens; Discord's
 // window does not open at the same instant, so a burst can straddle two of them. So calls leave here one at a time,
-// at least SPACING_MS apart, and never more than PER_SECOND in any second (a stalled event loop that wakes late does
-// not send its backlog at once): any one-second window of Discord's sees at most that many, give or take jitter.
+// never more than PER_SECOND in any second and at least SPACING_MS apart (a loop that wakes late catches up at
+// most at that pace, never in a burst): any one-second window of Discord's sees at most PER_SECOND, give or take one.
 const PER_SECOND = 46;
-const SPACING_MS = 1000 / PER_SECOND;
+const SPACING_MS = 20;
 const sent = []; // when the calls of the last second left
 let queue = Promise.resolve();
 
