@@ -31,6 +31,7 @@ import base64
 import io
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -65,17 +66,16 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]
 
 
-def free_port(count: int = 1) -> int:
-    """The first of `count` consecutive ports that are free now."""
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive ports free now, below the kernel's ephemeral ports (32768 up): there, the REST
+    proxy's port or a connection's own end could take one before the bot binds it."""
     while True:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            first = probe.getsockname()[1]
+        first = random.randrange(20000, 32000 - count)
         try:
             for port in range(first, first + count):
                 with socket.socket() as taken:
                     taken.bind(("127.0.0.1", port))
-            return int(first)
+            return first
         except OSError:
             continue
 
@@ -214,7 +214,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     run = Run(args, urls["api_base"], urls["gateway_url"])
     store = work / "models"
     shutil.copytree(args.store, store)
-    health_port = free_port(args.processes)
+    health_port = free_ports(args.processes)
     repo = args.repo.resolve()
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DISCORD_", "BOT_"))}
     env.update({"DISCORD_TOKEN": TOKEN, "DISCORD_API_BASE": run.api_base, "DISCORD_GATEWAY_URL": run.gateway_url,
