@@ -223,7 +223,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "BOT_COOLDOWN_RATE": "1000000", "PYTHONPATH": str(repo), "PYTHONUNBUFFERED": "1"})
     argv = [sys.executable, "-m", "bot"] if args.direct else \
         [sys.executable, "-m", "bot", "cluster", "--processes", str(args.processes)]
-    log = open(work / "bot.log", "wb")
+    log_path = args.log or work / "bot.log"
+    log = open(log_path, "wb")
     started = time.monotonic()
     bot = await asyncio.create_subprocess_exec(*argv, cwd=repo, env=env, stdout=log, stderr=log)
     done = asyncio.Event()
@@ -235,7 +236,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         shards = -(-args.guilds // args.guilds_per_shard)
         while await run.connected() < shards:
             if bot.returncode is not None or time.monotonic() - started > STARTUP_TIMEOUT:
-                raise SystemExit(f"the bot did not connect every shard; its log: {work / 'bot.log'}")
+                raise SystemExit(f"the bot did not connect every shard; its log: {log_path}")
             await asyncio.sleep(0.1)
         cold_start = time.monotonic() - started
         made = pictures(args.photos)
@@ -316,10 +317,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         await run.session.close()
         log.close()
     result["peak_rss_mb"] = round(peak / 2**20, 1)
-    if result.get("missed") == 0 and result.get("duplicates") == 0:
+    if result.get("missed") == 0 and result.get("duplicates") == 0 and args.log is None:
         shutil.rmtree(work, ignore_errors=True)
     else:
-        print(f"bot log kept: {work / 'bot.log'}", file=sys.stderr)
+        print(f"bot log kept: {log_path}", file=sys.stderr)
     return result
 
 
@@ -342,6 +343,7 @@ def main() -> int:
     parser.add_argument("--repo", type=Path, default=REPO, help="the checkout whose bot runs (default this one)")
     parser.add_argument("--direct", action="store_true",
                         help="run one `python -m bot` instead of the launcher (needs --processes 1; any checkout)")
+    parser.add_argument("--log", type=Path, default=None, help="keep the bot's output in this file")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.direct and (args.processes != 1 or args.kill):
