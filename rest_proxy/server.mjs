@@ -55,7 +55,10 @@ if (!match) {
   process.exit(2);
 }
 // A call may wait its turn here for a while under load: 60 s before it counts as lost, not @discordjs/rest's 15 s.
-const rest = new REST({ api: match[1], version: match[2], makeRequest: paced, timeout: 60_000 });
+// The global limit is kept by `paced` alone: @discordjs/rest's own count would also spend turns on calls that are
+// dropped (their bot gone) before they are sent.
+const rest = new REST({ api: match[1], version: match[2], makeRequest: paced, timeout: 60_000,
+                        globalRequestsPerSecond: Infinity });
 // A call may have to be sent again (after a 429, a dropped connection): its body is read whole first, so that it can
 // be (the proxy would otherwise stream it from the bot's request, and a second try would send nothing).
 // A call whose bot has gone away (discord.py cancels "is typing" once it has answered) is dropped from the queue
