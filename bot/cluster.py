@@ -33,6 +33,7 @@ import aiohttp
 
 from bot.config import BotSettings, ConfigError
 from bot.shards import describe, split
+from digits.processes import ending_with_this_process
 
 REPO = Path(__file__).resolve().parents[1]
 PROXY_SCRIPT = REPO / "rest_proxy" / "server.mjs"
@@ -103,7 +104,8 @@ class Cluster:
         member.unhealthy.clear()
         member.process = await asyncio.create_subprocess_exec(
             *member.argv, env=member.env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, start_new_session=member is self.proxy)
+            stderr=asyncio.subprocess.STDOUT, start_new_session=member is self.proxy,
+            preexec_fn=ending_with_this_process())  # a killed launcher leaves no bot answering beside a new one
         say(f"{member.name}: started (pid {member.process.pid})")
 
     async def _supervise(self, member: Member, started: bool = False) -> None:
@@ -217,7 +219,7 @@ async def start_proxy(api_base: str, port: int, env: dict[str, str]) -> tuple[Me
     # may still be sending their last calls.
     process = await asyncio.create_subprocess_exec(*argv, env=env, stdin=asyncio.subprocess.DEVNULL,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                                                   start_new_session=True)
+                                                   start_new_session=True, preexec_fn=ending_with_this_process())
     assert process.stdout is not None
     first = (await asyncio.wait_for(process.stdout.readline(), 30)).decode().strip()
     if not first.startswith("rest proxy: http://"):

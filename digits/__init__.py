@@ -7,6 +7,7 @@
     options.py      the training options: train.py's flags and !retrain's words, declared once
     records.py      the train.py ⇄ bot JSON-lines records, and train.py's reporter
     retraining.py   a retrain while serving: train.py as a subprocess, the promotion decision, the hot swap
+    processes.py    child processes that end with their parent, even a killed one (PR_SET_PDEATHSIG)
     community.py    community corrections in SQLite: votes, the trust rule, deletion, the trainer's read-only view
     mnist.py        MNIST: fetch, verify (SHA-256), cache, load
     render.py       text bar charts and PNG pictures of what the model saw

@@ -222,8 +222,9 @@ class InferenceService:
 
     @staticmethod
     def _build(version: int, card: ModelCard, network: NumpyNetwork) -> _Served:
-        # One forward pass before serving: a network that cannot run must not replace one that can.
-        probabilities = network.predict(np.zeros((1, network.spec.input_dim), np.float32))
+        # One forward pass before serving, as it will serve (calibrated): a network that cannot run must not
+        # replace one that can.
+        probabilities = network.predict(np.zeros((1, network.spec.input_dim), np.float32), card.temperature)
         if probabilities.shape != (1, network.spec.num_classes) or not np.all(np.isfinite(probabilities)):
             raise ValueError(f"version {version}: the network does not produce {network.spec.num_classes} probabilities")
         return _Served(version, card, network)

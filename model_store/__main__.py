@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from dotenv import find_dotenv, load_dotenv
+from dotenv import dotenv_values, find_dotenv
 
 from model_store import CorruptVersionError, ModelStore, StoreError, store_location
 from model_store.store import POINTER_FILE
@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("promote", help="serve a version").add_argument("version", type=int)
     commands.add_parser("rollback", help="serve the previously served version again")
     args = parser.parse_args(argv)
-    load_dotenv(find_dotenv(usecwd=True))  # as every entry point: `.env` fills in what the environment leaves unset
-    store = ModelStore(args.store or store_location(os.environ))
+    # As every entry point reads it (digits.settings.environment): `.env` fills in what the environment leaves unset.
+    env = {**{k: v for k, v in dotenv_values(find_dotenv(usecwd=True)).items() if v is not None}, **os.environ}
+    store = ModelStore(args.store or store_location(env))
 
     try:
         if args.command == "list":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -18,7 +17,7 @@ from bot.checks import NoModelError
 from bot.client import DigitBot
 from bot.corrections import wrong_view
 from bot.embeds import AttachmentResult
-from bot.replies import ReplyPlan, plan_for, report_error, send_reply
+from bot.replies import ReplyPlan, plan_for, plan_for_interaction, report_error, send_followup, send_reply
 from digits.inference import Prediction
 
 log = logging.getLogger(__name__)
@@ -73,9 +72,7 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         """Download and classify image attachments; one result each, in order. One bad file costs only its own answer."""
         if images and self.bot.served_version is None:
             raise NoModelError(embeds.NO_MODEL_YET)
-        downloads = self.bot.downloads
-        async with downloads.budget(sum(min(a.size, downloads.max_bytes) for a in images)):
-            fetched = await asyncio.gather(*(downloads.fetch(a) for a in images))
+        async with self.bot.downloads.fetch_all(images) as fetched:
             readable = [data for data in fetched if isinstance(data, bytes)]
             # One hop to the inference threads for the whole message: a single batched forward pass.
             predictions = iter(await self.bot.inference.predict_batch_async(readable) if readable else [])
@@ -196,13 +193,13 @@ class RecognitionCog(commands.Cog, name="Recognition"):
             return
         if self.bot.served_version is None:  # refused before deferring, so the refusal stays private
             raise NoModelError(embeds.NO_MODEL_YET)
+        plan = plan_for_interaction(interaction)
         await interaction.response.defer(thinking=True)
         results = await self.recognize(images[:read])
         reply, files = embeds.reading_embeds(results)
         note = self.over_budget(len(images), read, retry_after) if read < len(images) else None
         view, answered = wrong_view([r.prediction for r in results])
-        sent = await interaction.followup.send(note or discord.utils.MISSING, embeds=reply, files=files, wait=True,
-                                               view=view or discord.utils.MISSING)
+        sent = await send_followup(interaction, plan, note, embeds=reply, files=files, view=view)
         author = original.author.id if original else interaction.user.id
         self.bot.corrections.remember(sent, answered, author, original.id if original else None)
 

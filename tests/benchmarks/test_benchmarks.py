@@ -132,6 +132,20 @@ def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> N
     assert all(failure["read"] != failure["label"] and len(failure["label"]) == failure["length"] for failure in failures)
 
 
+async def test_download_memory_measures_the_bot_under_oversized_bodies(trained_store: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(SCRIPT.parent / "download_memory.py"), "--attachments", "3", "--extra-bytes", "200000",
+        "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "MODEL_STORE": str(trained_store)},
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    assert (result["attachments"], result["refused"], result["answered"]) == (3, 3, 0)
+    assert result["sent_bytes"] == result["claimed_bytes"] + 200_000
+    assert result["peak_rss_mb"] >= result["rss_before_mb"] > 0
+
+
 def test_cluster_load_answers_each_message_once(trained_store: Path) -> None:
     """`benchmarks/cluster_load.py` at a small size (2 processes, 4 shards, Discord's rate limits on): every figure of
     the issue is there, each message answered once, and a promotion followed."""
