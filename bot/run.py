@@ -40,7 +40,8 @@ def command(env: dict[str, str]) -> list[str]:
     """What `make run` runs, given the environment (with `.env` read in)."""
     python = sys.executable
     if env.get("DISCORD_TOKEN", "").strip():
-        return [python, "-m", "bot"]
+        # BOT_PROCESSES=N: the shards over N processes (bot/cluster.py); the playground always runs one.
+        return [python, "-m", "bot"] if run_settings(env).processes == 1 else [python, "-m", "bot", "cluster"]
     # The bot's own settings, read as it will read them: a bad one stops here, in the bot's words.
     settings = run_settings(env)
     return [python, "-m", "discord_twin.playground",

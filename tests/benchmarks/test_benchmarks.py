@@ -145,3 +145,18 @@ async def test_download_memory_measures_the_bot_under_oversized_bodies(trained_s
     assert (result["attachments"], result["refused"], result["answered"]) == (3, 3, 0)
     assert result["sent_bytes"] == result["claimed_bytes"] + 200_000
     assert result["peak_rss_mb"] >= result["rss_before_mb"] > 0
+
+
+def test_cluster_load_answers_each_message_once(trained_store: Path) -> None:
+    """`benchmarks/cluster_load.py` at a small size (2 processes, 4 shards, Discord's rate limits on): every figure of
+    the issue is there, each message answered once, and a promotion followed."""
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "cluster_load.py"), "--guilds", "8", "--guilds-per-shard", "2",
+         "--processes", "2", "--messages", "12", "--identify-interval", "0.1", "--store", str(trained_store), "--json"],
+        capture_output=True, text=True, timeout=80, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())})
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (figures["shards"], figures["processes"], figures["posted"], figures["answered"]) == (4, 2, 12, 12)
+    assert figures["duplicates"] == figures["missed"] == figures["invalid_sessions"] == figures["global_429"] == 0
+    assert 0 < figures["cold_start_s"] and 0 < figures["promote_follow_s"] <= 2 and figures["failover_s"] is None
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] and figures["replies_per_s"] > 0 and figures["peak_rss_mb"] > 50

@@ -33,6 +33,9 @@ from tests.fixtures.mnist import REPO, verified_mnist_dir
 
 def test_with_a_token_the_bot_runs_on_discord() -> None:
     assert command({"DISCORD_TOKEN": "abc"}) == [sys.executable, "-m", "bot"]
+    # BOT_PROCESSES=N: the launcher; the playground keeps one process.
+    assert command({"DISCORD_TOKEN": "abc", "BOT_PROCESSES": "3"}) == [sys.executable, "-m", "bot", "cluster"]
+    assert command({"BOT_PROCESSES": "3"})[-3:] == [sys.executable, "-m", "bot"]
 
 
 def test_without_a_token_the_playground_runs_the_bot_with_its_upload_limits() -> None:
