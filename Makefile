@@ -7,7 +7,12 @@ MNIST_DIR ?= $(wildcard $(CURDIR)/../shared/data/mnist)
 
 .PHONY: run test install browser fonts postgresql
 
-install: $(INSTALLED)
+install: $(INSTALLED) rest_proxy/node_modules/.package-lock.json
+
+# The REST proxy of a bot in several processes (python -m bot cluster): @discordjs/proxy, pinned by its lock file.
+rest_proxy/node_modules/.package-lock.json: rest_proxy/package.json rest_proxy/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix rest_proxy --no-audit --no-fund --loglevel=error; \
+	else echo "note: npm is missing, so the REST proxy is not installed (a bot in several processes needs Node.js 18+)"; fi
 
 # Fonts for the robust recipe's typed digits (the Debian packages named in digits/typed.py): installed when
 # missing and running as root; otherwise the recipe warns and trains without typed digits.
@@ -29,11 +34,11 @@ $(INSTALLED): pyproject.toml requirements.lock
 
 # The first start trains the tutorial's network (seconds), starts the bot, and swaps in the robust recipe's
 # model when it is trained in the background (about a minute): bot/first_start.py.
-run: $(INSTALLED) fonts
+run: install fonts
 	@$(PYTHON) -m bot.run
 
 # Types, the layers (pyproject's import-linter contracts), then the suite on every core (pytest-xdist).
-test: $(INSTALLED) fonts browser postgresql
+test: install fonts browser postgresql
 	$(PYTHON) -m mypy
 	.venv/bin/lint-imports
 	$(if $(MNIST_DIR),MNIST_DIR=$(MNIST_DIR)) $(PYTHON) -m pytest -n auto

@@ -1,4 +1,5 @@
-"""`python -m bot`: read the settings, set up logging, run the bot until SIGINT or SIGTERM."""
+"""`python -m bot`: read the settings, set up logging, run the bot until SIGINT or SIGTERM; `python -m bot
+sync-commands`: register the application commands if Discord's differ from the code's, and exit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import discord
 from bot.client import DigitBot
 from bot.config import BotSettings, ConfigError
 from bot.endpoint import point_discord_py_at
+from bot.registration import register
 from digits.community import CommunityError
 from model_store import StoreError
 
@@ -40,6 +42,9 @@ def main() -> int:
     except (CommunityError, StoreError) as error:  # the corrections database or the model store cannot be opened
         print(f"digitbot: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except ConfigError as error:  # a setting found wrong only at start (BOT_METRICS_PORT in use)
+        print(f"digitbot: configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     except discord.PrivilegedIntentsRequired:
         print("digitbot: the Message Content intent is not enabled for this bot: enable it in the Developer Portal "
               "(Bot → Privileged Gateway Intents) or set BOT_MESSAGE_CONTENT=false", file=sys.stderr)
@@ -67,3 +72,31 @@ async def run(settings: BotSettings) -> None:
             await bot.close()  # unloads the cogs (stopping any retrain), then closes the connection
         stopping.cancel()
         await running  # re-raises a login failure
+
+
+def sync_commands() -> int:
+    """`python -m bot sync-commands`: compare the commands Discord holds with the code's, overwrite them if they differ."""
+    try:
+        settings = BotSettings.from_env()
+    except ConfigError as error:
+        print(f"digitbot: configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    discord.utils.setup_logging(level=logging.WARNING)
+    point_discord_py_at(settings.api_base, settings.gateway_url)
+
+    async def sync() -> None:
+        async with DigitBot(settings, registers_commands=False) as bot:
+            await bot.login(settings.token)  # loads the cogs, whose commands make the tree
+            registration = await register(bot.tree)
+        names = ", ".join(registration.commands)
+        if registration.synced:
+            print(f"synced {len(registration.commands)} commands ({names}); changed: {', '.join(registration.changed)}")
+        else:
+            print(f"Discord already holds these {len(registration.commands)} commands ({names}): nothing to sync")
+
+    try:
+        asyncio.run(sync())
+    except discord.LoginFailure:
+        print("digitbot: Discord rejected DISCORD_TOKEN", file=sys.stderr)
+        return EXIT_CONFIG
+    return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import PurePath
 
 import aiohttp
@@ -18,6 +18,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".ti
 # yet read), so a burst of large photos queues instead of filling the memory.
 CHUNK = 64 * 1024
 BYTES_IN_FLIGHT = 48 * 1024 * 1024
+LARGER_THAN_CLAIMED = "Discord sent me more than the file's size; please send it again."
 TYPING_REFRESH = 8.0
 
 
@@ -49,14 +50,18 @@ async def typing_indicator(channel: discord.abc.Messageable) -> AsyncIterator[No
 
 
 class Downloader:
-    """Attachment downloads: streamed and cut off at the byte limit, timed out, and bounded in bytes in flight."""
+    """Attachment downloads: streamed, timed out, and bounded in bytes in flight across all messages.
+
+    An attachment's size is charged to the budget before it is downloaded, and no more than that is read: a body
+    longer than its attachment claims (or than the limit) is cut off and refused, so the budget always covers
+    what downloads hold. Once they are read, the budget holds what they actually hold until the block ends.
+    """
 
     def __init__(self, max_bytes: int, timeout: float) -> None:
         self.max_bytes = max_bytes
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
         self._in_flight = 0
-        self._capacity = max(BYTES_IN_FLIGHT, max_bytes)
         self._released = asyncio.Condition()
 
     async def open(self) -> None:
@@ -67,23 +72,35 @@ class Downloader:
             await self._session.close()
 
     @contextlib.asynccontextmanager
-    async def budget(self, size: int) -> AsyncIterator[None]:
-        """Hold `size` bytes of the budget for the block; waits while the bot already holds too much (back-pressure)."""
-        size = min(size, self._capacity)
-        async with self._released:
-            await self._released.wait_for(lambda: self._in_flight + size <= self._capacity)
-            self._in_flight += size
+    async def fetch_all(self, attachments: Sequence[discord.Attachment]) -> AsyncIterator[list[bytes | str]]:
+        """Each attachment's bytes, or why they could not be had (too large, a failed or slow download), held in
+        the budget until the block ends. Waits while downloads already hold too much (back-pressure); one message
+        larger than the whole budget waits until it is alone."""
+        claims = [attachment.size if 0 <= attachment.size <= self.max_bytes else 0 for attachment in attachments]
+        await self._take(sum(claims))
+        held = sum(claims)
         try:
-            yield
+            fetched = await asyncio.gather(*(self._fetch(a, claim) for a, claim in zip(attachments, claims)))
+            read = sum(len(data) for data in fetched if isinstance(data, bytes))
+            await self._give_back(held - read)  # what was claimed but never arrived (short or refused bodies)
+            held = read
+            yield fetched
         finally:
-            async with self._released:
-                self._in_flight -= size
-                self._released.notify_all()
+            await self._give_back(held)
 
-    async def fetch(self, attachment: discord.Attachment) -> bytes | str:
-        """The attachment's bytes, or why they could not be had (too large, a failed or slow download)."""
+    async def _take(self, size: int) -> None:
+        async with self._released:
+            await self._released.wait_for(lambda: self._in_flight == 0 or self._in_flight + size <= BYTES_IN_FLIGHT)
+            self._in_flight += size
+
+    async def _give_back(self, size: int) -> None:
+        async with self._released:
+            self._in_flight -= size
+            self._released.notify_all()
+
+    async def _fetch(self, attachment: discord.Attachment, claim: int) -> bytes | str:
+        """The attachment's bytes, at most `claim` of them (its size, charged to the budget), or why not."""
         limit = self.max_bytes
-        too_large = f"The file is over the limit of {limit / 1e6:.1f} MB."
         if attachment.size > limit:
             return f"The file is {attachment.size / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB."
         assert self._session is not None, "Downloader.open() first"
@@ -92,12 +109,13 @@ class Downloader:
                 if response.status != 200:
                     raise aiohttp.ClientResponseError(response.request_info, (), status=response.status)
                 body = bytearray()
-                # The size an attachment claims is only a claim: stop reading once the body passes the limit.
-                async for chunk in response.content.iter_chunked(CHUNK):
+                # Read one byte past the claim at most: enough to know the body is longer than it said.
+                while chunk := await response.content.read(min(CHUNK, claim + 1 - len(body))):
                     body += chunk
-                    if len(body) > limit:
-                        log.warning("attachment %s is larger than it claimed (%d bytes); not read further", attachment.url, attachment.size)
-                        return too_large
+                    if len(body) > claim:
+                        log.warning("attachment %s is larger than the %d bytes it claimed; not read further",
+                                    attachment.url, attachment.size)
+                        return LARGER_THAN_CLAIMED
                 return bytes(body)
         except TimeoutError:
             log.warning("downloading %s took longer than %g s", attachment.url, self.timeout)

@@ -6,6 +6,7 @@ Each field names its variable and says what it expects; a bad value is one line 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, mo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from digits.community import DEFAULT_DATABASE, DEFAULT_QUORUM
+from bot.shards import parse_shard_ids
 from digits.reading import ImageLimits
 from digits.settings import Paths, environment
 from model_store import is_database_url, redact
@@ -59,7 +61,12 @@ def _database(raw: Any) -> Any:
     return path
 
 
+def _shard_ids(raw: Any) -> Any:
+    return parse_shard_ids(raw) if isinstance(raw, str) else raw
+
+
 Ids = Annotated[frozenset[int], BeforeValidator(_ids)]
+ShardIds = Annotated[tuple[int, ...], BeforeValidator(_shard_ids)]
 
 
 class BotSettings(BaseSettings):
@@ -96,6 +103,28 @@ class BotSettings(BaseSettings):
         None, alias="DISCORD_GATEWAY_URL", description="a ws(s) URL such as wss://gateway.discord.gg/")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", alias="BOT_LOG_LEVEL", description="DEBUG, INFO, WARNING or ERROR")
+    # Sharding and the cluster (docs/operating.md, "Many servers: shards and processes").
+    shard_count: int | None = Field(None, alias="BOT_SHARD_COUNT", gt=0,
+                                    description="a positive whole number of shards")  # None: Discord's recommendation
+    shard_ids: ShardIds | None = Field(None, alias="BOT_SHARD_IDS",
+                                       description="shard ids or ranges such as 0-7 or 0,2,4")  # None: all
+    processes: int = Field(1, alias="BOT_PROCESSES", gt=0, description="a positive whole number of processes")
+    metrics_port: int | None = Field(None, alias="BOT_METRICS_PORT", gt=0, lt=65536,
+                                     description="a TCP port number (1-65535)")  # None: no /healthz or /metrics
+    identify_interval: float = Field(5.0, alias="BOT_IDENTIFY_INTERVAL", gt=0,
+                                     description="a positive number of seconds")  # Discord's 5 s; shorter for tests
+    reading_workers: int = Field(os.cpu_count() or 1, alias="BOT_READING_WORKERS", gt=0,
+                                 description="a positive whole number of processes")
+
+    @model_validator(mode="after")
+    def _shards_agree(self) -> BotSettings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("BOT_SHARD_IDS needs BOT_SHARD_COUNT: every process of the bot must use the same count")
+            if self.shard_ids[-1] >= self.shard_count:
+                raise ValueError(f"BOT_SHARD_IDS names shard {self.shard_ids[-1]}, but BOT_SHARD_COUNT={self.shard_count} "
+                                 f"makes shards 0-{self.shard_count - 1}")
+        return self
 
     @model_validator(mode="before")
     @classmethod
@@ -126,7 +155,9 @@ class BotSettings(BaseSettings):
 def _first_problem(error: ValidationError, variables: Mapping[str, str]) -> str:
     """One line for the first bad value: the variable, what it must be, what it was."""
     problem = error.errors()[0]
-    name = str(problem["loc"][0]) if problem["loc"] else "?"
+    if not problem["loc"]:  # a rule between settings: its message names them
+        return str(problem["msg"]).removeprefix("Value error, ")
+    name = str(problem["loc"][0])
     if name == "DISCORD_TOKEN" and problem["type"] in ("missing", "string_too_short"):
         return "DISCORD_TOKEN is not set: put the bot token from the Discord Developer Portal in the environment or in .env"
     field = next((f for f in BotSettings.model_fields.values() if f.alias == name), None)

@@ -147,6 +147,8 @@ class CorrectionsFlow:
             raise Refused(wording.PICTURE_GONE_AFTER_RESTART)
         original = await _fetch(channel, original_id, wording.PICTURE_DELETED)
         images = [a for a in original.attachments if is_image(a)][: len(numbers)]
+        if not images and self._content_hidden(original):
+            raise Refused(wording.PICTURE_HIDDEN)
         inputs: list[np.ndarray] = []
         for attachment, number in zip(images, numbers):
             if not number:
@@ -161,10 +163,16 @@ class CorrectionsFlow:
         return ReplyRecord(guild_id, reply.channel.id, reply_id, original.author.id, original.id,
                            AnsweredDigits(version, numbers, tuple(inputs)))
 
+    def _content_hidden(self, message: discord.Message) -> bool:
+        """Whether Discord hides this message's attachments from the bot (events/gateway › Message Content Intent,
+        over REST too): the bot runs without the intent, and the message is in a server and does not mention it."""
+        user = self.client.user
+        return (not self.client.intents.message_content and message.guild is not None
+                and (user is None or all(mentioned.id != user.id for mentioned in message.mentions)))
+
     async def _read_again(self, attachment: discord.Attachment, reply_id: int) -> Prediction:
         """The original picture read again as it was read (the network chooses how a number splits into digits)."""
-        async with self.downloads.budget(min(attachment.size, self.downloads.max_bytes)):
-            data = await self.downloads.fetch(attachment)
+        async with self.downloads.fetch_all([attachment]) as [data]:
             try:
                 if isinstance(data, str):
                     raise ImageError(data)

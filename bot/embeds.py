@@ -29,6 +29,7 @@ from network.card import ModelCard
 
 MAX_TITLE = 256  # Discord's limit on an embed title
 MAX_CONTENT = 2000  # ... and on a message's text
+MAX_EMBEDS_TOTAL = 6000  # ... and on the characters of all a message's embeds together
 CONFIDENT = 0.8  # answers at least this sure are green, the others gold
 OUTCOME_COLOURS = {
     Status.SERVING: discord.Colour.green(),
@@ -57,6 +58,8 @@ NO_HISTORY = "I may not read this channel's history, so I can't check that answe
 PICTURE_GONE_AFTER_RESTART = ("I have restarted since that answer and can't find its picture any more: "
                               "post the picture in the channel and correct my new answer.")
 CANNOT_READ_AGAIN = "I couldn't read that picture again; please post it once more."
+PICTURE_HIDDEN = ("I have restarted since that answer and, without the Message Content intent, can't see its picture "
+                  "any more: post the picture again mentioning me (or use /digit) and correct my new answer.")
 PICTURE_CHANGED = "That picture no longer matches my answer; please post it once more."
 
 
@@ -135,14 +138,18 @@ class AttachmentResult:
 
 
 def reading_embeds(results: Sequence[AttachmentResult]) -> tuple[list[discord.Embed], list[discord.File]]:
-    """One embed per attachment, each recognized one with its input picture as the embed's image."""
+    """One embed per attachment, each recognized one with its input picture as the embed's image.
+
+    The file names in the titles are shortened so that all the embeds fit in one message (`MAX_EMBEDS_TOTAL`).
+    """
     embeds: list[discord.Embed] = []
+    titles: list[tuple[str, str, str]] = []  # each title as the text before the file name, the name, the text after
     files: list[discord.File] = []
     for index, result in enumerate(results, start=1):
         prediction = result.prediction
         if prediction is None:
-            embeds.append(discord.Embed(title=shorten(f"Couldn't read {result.filename}", MAX_TITLE),
-                                        description=result.error, colour=discord.Colour.red()))
+            embeds.append(discord.Embed(description=result.error, colour=discord.Colour.red()))
+            titles.append(("Couldn't read ", result.filename, ""))
             continue
         preview_name = f"input-{index}.png"
         unsure = any(r.unsure for r in prediction.digits)
@@ -160,15 +167,32 @@ def reading_embeds(results: Sequence[AttachmentResult]) -> tuple[list[discord.Em
             description = f"Confidence **{prediction.confidence:.1%}** for the whole number\n```\n{rows}\n```"
             picture, caption = strip_png([r.input_image for r in prediction.digits]), "what the model saw, digit by digit"
         embed = discord.Embed(
-            title=shorten(result.filename, MAX_TITLE - len(verdict)) + verdict,
             description=description,
             colour=discord.Colour.gold() if unsure or prediction.confidence < CONFIDENT else discord.Colour.green(),
         )
+        titles.append(("", result.filename, verdict))
         files.append(discord.File(io.BytesIO(picture), filename=preview_name))
         embed.set_image(url=f"attachment://{preview_name}")
         embed.set_footer(text=f"model version {prediction.version} · {caption}")
         embeds.append(embed)
+    room = MAX_EMBEDS_TOTAL - sum(len(embed) + len(before) + len(after) for embed, (before, _, after) in zip(embeds, titles))
+    longest = name_room([len(name) for _, name, _ in titles], room)
+    for embed, (before, name, after) in zip(embeds, titles):
+        embed.title = before + shorten(name, min(longest, MAX_TITLE - len(before) - len(after))) + after
     return embeds, files
+
+
+def name_room(lengths: Sequence[int], room: int) -> int:
+    """The longest a name may be so that names of these lengths fit in `room` characters together: the shorter
+    names are kept whole and the longer ones share what is left equally (at least one character each)."""
+    left, names = room, len(lengths)
+    for length in sorted(lengths):
+        share = left // names
+        if length > share:
+            return max(1, share)
+        left -= length
+        names -= 1
+    return max(lengths, default=0)
 
 
 # -- the served model --------------------------------------------------------------------------

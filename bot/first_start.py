@@ -5,6 +5,10 @@ So an empty store gets the tutorial's network first (`python train.py`, a few se
 at once, and the robust recipe trains in the background with the retrain machinery (`RetrainJob`: its
 own process, niced, promoted only if it clears the floor). Every serving process follows the store's
 pointer, so the bot (or the playground's bot) serves the robust model within a second of its promotion.
+
+The bot (or the playground) and the trainers end with this process, even when it is killed. A kill after the
+robust version was saved but before it was decided on leaves a note in the store (`UPGRADE_NOTE`): the next
+start decides on that version, without training again.
 """
 
 from __future__ import annotations
@@ -17,13 +21,16 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from bot.embeds import retrain_outcome_text
+from bot.embeds import promotion_reason, retrain_outcome_text
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
-from digits.retraining import TRAIN_SCRIPT, RetrainJob, Status
+from digits.processes import ending_with_this_process
+from digits.retraining import TRAIN_SCRIPT, RetrainJob, Status, decide_promotion, trainer_environment
 from model_store import ModelStore, StoreError
 
 Say = Callable[[str], None]
+# In the store while a first start's robust version is being trained and decided on; left there only by a kill.
+UPGRADE_NOTE = ".first-start-upgrade"
 
 
 def _say(line: str) -> None:
@@ -53,12 +60,17 @@ def wants_robust_upgrade(store: ModelStore) -> bool:
 
 
 def train_tutorial(store: ModelStore, env: Mapping[str, str], extra_args: Sequence[str] = (), say: Say = _say) -> bool:
-    """Train the tutorial's network into `store` in the foreground (its output shows); False if it failed."""
+    """Train the tutorial's network into `store` in the foreground (its output shows); False if it failed.
+
+    The trainer gets what it needs from `env` and nothing else (no token), as `!retrain`'s does.
+    """
     say("no model yet: training the tutorial's network first (python train.py, a few seconds), "
         "so the bot can answer right away")
     store_flags, store_env = store.handover()
     argv = [sys.executable, str(TRAIN_SCRIPT), *store_flags, *extra_args]
-    return subprocess.run(argv, env={**env, **store_env}).returncode == 0
+    trainer = subprocess.run(argv, env={**trainer_environment(env, None), **store_env},
+                             preexec_fn=ending_with_this_process())
+    return trainer.returncode == 0
 
 
 async def serve_with_upgrade(argv: Sequence[str], env: Mapping[str, str], upgrade: RetrainJob, say: Say = _say) -> int:
@@ -70,7 +82,7 @@ async def serve_with_upgrade(argv: Sequence[str], env: Mapping[str, str], upgrad
     # Ctrl-C reaches the bot (same process group) which shuts down by itself; this process waits for it.
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, lambda: None)
-    main = await asyncio.create_subprocess_exec(*argv, env=dict(env))
+    main = await asyncio.create_subprocess_exec(*argv, env=dict(env), preexec_fn=ending_with_this_process())
     training = asyncio.create_task(_upgrade(upgrade, say))
     code = await main.wait()
     if not training.done():
@@ -84,11 +96,15 @@ async def serve_with_upgrade(argv: Sequence[str], env: Mapping[str, str], upgrad
 async def _upgrade(job: RetrainJob, say: Say) -> None:
     say(f"training the robust recipe in the background ({job.options.epochs} epochs, about a minute on two idle "
         "cores); the bot switches to it by itself when it is ready")
+    store = job.inference.store
+    store.set_note(UPGRADE_NOTE, f"the first start's robust recipe, trained while version {job.inference.served_version} "
+                                 "served\n")
     reporter = asyncio.create_task(_report_progress(job, say))
     try:
         outcome = await job.run()
     finally:
         reporter.cancel()
+        store.set_note(UPGRADE_NOTE, None)  # decided (or cancelled: nothing was saved)
     if outcome.status is not Status.CANCELLED:
         title, description = retrain_outcome_text(outcome)
         details = description.replace("**", "").replace("\n", " ")
@@ -105,6 +121,38 @@ async def _report_progress(job: RetrainJob, say: Say) -> None:
         if progress is not None and progress.epoch > shown and progress.epoch % max(1, progress.epochs // 4) == 0:
             shown = progress.epoch
             say(f"robust recipe: epoch {progress.epoch} of {progress.epochs}")
+
+
+def finish_interrupted_upgrade(store: ModelStore, *, floor_points: float, say: Say = _say) -> None:
+    """Decide on the robust version a killed first start saved but could not decide on: served if it clears the
+    floor, as it would have been then; it is not trained again either way."""
+    try:
+        if store.note(UPGRADE_NOTE) is None:
+            return
+        served, newest = store.current(), max(store.versions())
+        card = store.card(newest)
+        served_accuracy = None if served is None else store.card(served).test_accuracy
+    except (StoreError, ValueError):
+        return  # nothing to decide on: the store is as the next start finds it
+    if newest == served or card.hyperparameters.recipe != "robust":
+        if not wants_robust_upgrade(store):
+            store.set_note(UPGRADE_NOTE, None)  # the store has moved on since (other versions were trained)
+        return
+    decision = decide_promotion(card.test_accuracy, served_accuracy, floor_points)
+    saved = f"robust recipe: version {newest}, saved before the last start was stopped,"
+    if decision.promote:
+        inference = InferenceService(store)
+        try:
+            inference.promote(newest)
+        except StoreError as error:
+            say(f"{saved} could not be served: {error}; version {served} keeps serving")
+            return
+        finally:
+            inference.close()
+        say(f"{saved} is now serving: {promotion_reason(decision)}")
+    else:
+        say(f"{saved} is not served: {promotion_reason(decision)}; version {served} keeps serving")
+    store.set_note(UPGRADE_NOTE, None)
 
 
 def robust_upgrade(store: ModelStore, *, floor_points: float, mnist_dir: Path | None,

@@ -62,6 +62,33 @@ def plan_for(channel: Any) -> ReplyPlan:
     return plan_reply(channel.permissions_for(guild.me))
 
 
+def plan_for_interaction(interaction: discord.Interaction[Any]) -> ReplyPlan:
+    """How to answer an interaction: from the app's permissions in its channel (Interaction Object › app_permissions),
+    which responses and follow-ups follow (change log, 2023-11-01). The answer always reaches whoever asked, so
+    only its embeds and files depend on them."""
+    permissions = interaction.app_permissions
+    missing = tuple(name for name, has in (("Embed Links", permissions.embed_links),
+                                           ("Attach Files", permissions.attach_files)) if not has)
+    return ReplyPlan(speak=True, reply=True, embeds=permissions.embed_links, files=permissions.attach_files,
+                     missing=missing)
+
+
+def fit_to_plan(plan: ReplyPlan, content: str | None, embeds: Sequence[discord.Embed],
+                files: Sequence[discord.File]) -> tuple[str | None, list[discord.Embed], list[discord.File]]:
+    """The answer as `plan` allows it: without Attach Files the pictures are left out, without Embed Links the
+    embeds' text goes into the message."""
+    embeds, files = list(embeds), list(files)
+    if not plan.files and files:
+        files = []
+        for embed in embeds:
+            if embed.image.url and embed.image.url.startswith("attachment://"):
+                embed.set_image(url=None)
+    if not plan.embeds and embeds:
+        content = "\n\n".join(part for part in [content or "", *map(wording.as_text, embeds)] if part)
+        embeds = []
+    return content, embeds, files
+
+
 async def send_reply(message: discord.Message, plan: ReplyPlan, content: str | None = None, *,
                      embeds: Sequence[discord.Embed] = (), files: Sequence[discord.File] = (),
                      view: discord.ui.View | None = None) -> discord.Message | None:
@@ -74,17 +101,9 @@ async def send_reply(message: discord.Message, plan: ReplyPlan, content: str | N
         log.warning("cannot answer message %d in #%s: missing %s there", message.id, message.channel,
                     plan.describe_missing())
         return None
-    embeds, files = list(embeds), list(files)
     if plan.missing:
         log.info("answering in #%s without %s", message.channel, plan.describe_missing())
-    if not plan.files and files:
-        files = []
-        for embed in embeds:
-            if embed.image.url and embed.image.url.startswith("attachment://"):
-                embed.set_image(url=None)
-    if not plan.embeds and embeds:
-        content = "\n\n".join(part for part in [content or "", *map(wording.as_text, embeds)] if part)
-        embeds = []
+    content, embeds, files = fit_to_plan(plan, content, embeds, files)
     if not plan.reply:
         content = f"{message.author.mention} {content or ''}".rstrip()
     if content is not None:
@@ -101,19 +120,38 @@ async def send_reply(message: discord.Message, plan: ReplyPlan, content: str | N
         raise
 
 
+async def send_followup(interaction: discord.Interaction[Any], plan: ReplyPlan, content: str | None = None, *,
+                        embeds: Sequence[discord.Embed] = (), files: Sequence[discord.File] = (),
+                        view: discord.ui.View | None = None) -> discord.WebhookMessage:
+    """Answer a deferred interaction as `plan` (`plan_for_interaction`) allows."""
+    if plan.missing:
+        log.info("answering /%s without %s", interaction.command.name if interaction.command else "?",
+                 plan.describe_missing())
+    content, embeds, files = fit_to_plan(plan, content, embeds, files)
+    text = wording.shorten(content, wording.MAX_CONTENT) if content else discord.utils.MISSING
+    return await interaction.followup.send(text, embeds=embeds, files=files, view=view or discord.utils.MISSING,
+                                           wait=True)
+
+
 class DigitContext(commands.Context[Any]):
-    """A text command's context whose replies follow the bot's permissions in the channel, planned once."""
+    """A command's context whose replies follow the bot's permissions, planned once: in the channel for a text
+    command, from the interaction's app permissions for a slash command."""
 
     @functools.cached_property
     def plan(self) -> ReplyPlan:
-        return plan_for(self.channel)
+        return plan_for(self.channel) if self.interaction is None else plan_for_interaction(self.interaction)
 
     async def reply(self, content: str | None = None, **kwargs: Any) -> discord.Message:
-        if self.interaction is not None:
-            return await super().reply(content, **kwargs)
-        kwargs.pop("ephemeral", None)  # text commands cannot answer privately
         embeds = kwargs.pop("embeds", None) or ([kwargs.pop("embed")] if kwargs.get("embed") else [])
         files = kwargs.pop("files", None) or ([kwargs.pop("file")] if kwargs.get("file") else [])
+        if self.interaction is not None:
+            content, embeds, files = fit_to_plan(self.plan, content, embeds, files)
+            if embeds:
+                kwargs["embeds"] = embeds
+            if files:
+                kwargs["files"] = files
+            return await super().reply(content, **kwargs)
+        kwargs.pop("ephemeral", None)  # text commands cannot answer privately
         sent = await send_reply(self.message, self.plan, content, embeds=embeds, files=files)
         if sent is None:
             raise commands.CommandError("the bot may not answer in this channel (see the log)")

@@ -2,7 +2,8 @@
 
 On a first start (nothing to serve yet) it trains the tutorial's network, starts the bot at once and
 trains the robust recipe in the background (`bot.first_start`), again on later starts until that
-training has finished once; otherwise it just runs the bot.
+training has finished once (a robust version saved by a start that was killed is decided on, not trained
+again); otherwise it just runs the bot.
 
 The playground (`python -m discord_twin.playground`) is a local Discord on 127.0.0.1 with a page that
 looks like a Discord channel; it runs this same bot (`python -m bot`) as its own process, pointed at
@@ -18,7 +19,14 @@ import os
 import sys
 
 from bot.config import BotSettings, ConfigError
-from bot.first_start import needs_first_model, robust_upgrade, serve_with_upgrade, train_tutorial, wants_robust_upgrade
+from bot.first_start import (
+    finish_interrupted_upgrade,
+    needs_first_model,
+    robust_upgrade,
+    serve_with_upgrade,
+    train_tutorial,
+    wants_robust_upgrade,
+)
 from digits.settings import Paths, environment
 from model_store import ModelStore, StoreError
 
@@ -32,7 +40,8 @@ def command(env: dict[str, str]) -> list[str]:
     """What `make run` runs, given the environment (with `.env` read in)."""
     python = sys.executable
     if env.get("DISCORD_TOKEN", "").strip():
-        return [python, "-m", "bot"]
+        # BOT_PROCESSES=N: the shards over N processes (bot/cluster.py); the playground always runs one.
+        return [python, "-m", "bot"] if run_settings(env).processes == 1 else [python, "-m", "bot", "cluster"]
     # The bot's own settings, read as it will read them: a bad one stops here, in the bot's words.
     settings = run_settings(env)
     return [python, "-m", "discord_twin.playground",
@@ -62,6 +71,7 @@ def main() -> int:
     if needs_first_model(store) and not train_tutorial(store, env):
         print("digitbot: training the first model failed (see above); the bot needs one to start", file=sys.stderr)
         return 1
+    finish_interrupted_upgrade(store, floor_points=settings.accuracy_floor_points)
     if not wants_robust_upgrade(store):
         os.execve(argv[0], argv, env)
     upgrade = robust_upgrade(store, floor_points=settings.accuracy_floor_points, mnist_dir=paths.mnist_dir)

@@ -8,6 +8,10 @@
 The served network is one immutable object behind one attribute: `reload()` builds the new one
 completely, then swaps the reference, so a prediction that already started finishes on the
 weights it started with, and a version that fails to load never replaces a working one.
+
+Where the work runs: `prepare` (decoding, clean-up, segmentation, framing the candidate runs: the CPU-heavy part)
+runs in the caller's thread, or with `processes` set in a pool of worker processes (`digits.pool`), each picture
+under a CPU budget; the forward pass and the choice of runs (cheap) always run here, on the served network.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from digits.pool import OverBudget, WorkerPool
 from digits.reading import MAX_DIGITS, ImageError, ImageLimits, Segmentation, segment, too_many_digits
 from digits.reading.splitting import candidate_runs, choose_runs
 from model_store import ModelStore, StoreError
@@ -39,6 +44,8 @@ log = logging.getLogger(__name__)
 FOLLOW_INTERVAL = 1.0
 # Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy.
 _EPSILON = 1e-7
+# CPU one picture may take in a reading worker (a phone photo takes about 0.01 s) before it is refused.
+PICTURE_CPU_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,29 @@ class ReloadResult:
 
 
 @dataclass(frozen=True)
+class Prepared:
+    """A picture made ready for the network: its segmentation, the candidate runs of pieces, each run's 28×28 input."""
+
+    segmentation: Segmentation
+    runs: list[tuple[int, int]]
+    inputs: list[np.ndarray]
+
+
+def prepare(image: bytes, limits: ImageLimits) -> Prepared | ImageError:
+    """The CPU-heavy part of reading a picture; an unexpected error is that image's ImageError: it must not cost
+    other images their answers. A module-level function, so that reading workers can run it."""
+    try:
+        segmentation = segment(image, limits)
+    except ImageError as error:
+        return error
+    except Exception:
+        log.exception("inference: unexpected error reading an image of %d bytes", len(image))
+        return ImageError("that image could not be read: an unexpected error (logged for the operator)")
+    runs = candidate_runs(segmentation)
+    return Prepared(segmentation, runs, [segmentation.digit(*run) for run in runs])
+
+
+@dataclass(frozen=True)
 class _Served:
     version: int
     card: ModelCard
@@ -123,13 +153,16 @@ class InferenceService:
     40-digit pass's p99 52 ms with OpenBLAS's own threads, 4 ms with one).
     """
 
-    def __init__(self, store: ModelStore, limits: ImageLimits = ImageLimits(), workers: int = 2) -> None:
+    def __init__(self, store: ModelStore, limits: ImageLimits = ImageLimits(), workers: int = 2, processes: int = 0,
+                 cpu_seconds: float = PICTURE_CPU_SECONDS) -> None:
         threadpool_limits(limits=1, user_api="blas")
         self.store = store
         self.limits = limits
         self._served: _Served | None = None
         self._reload_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
+        # With `processes`, predict_batch_async prepares pictures in that many worker processes.
+        self._pool = WorkerPool(prepare, processes, cpu_seconds) if processes else None
         self._reports: dict[tuple[int, str], AccuracyReport] = {}
 
     # -- the served version ---------------------------------------------------------------
@@ -190,8 +223,9 @@ class InferenceService:
 
     @staticmethod
     def _build(version: int, card: ModelCard, network: NumpyNetwork) -> _Served:
-        # One forward pass before serving: a network that cannot run must not replace one that can.
-        probabilities = network.predict(np.zeros((1, network.spec.input_dim), np.float32))
+        # One forward pass before serving, as it will serve (calibrated): a network that cannot run must not
+        # replace one that can.
+        probabilities = network.predict(np.zeros((1, network.spec.input_dim), np.float32), card.temperature)
         if probabilities.shape != (1, network.spec.num_classes) or not np.all(np.isfinite(probabilities)):
             raise ValueError(f"version {version}: the network does not produce {network.spec.num_classes} probabilities")
         return _Served(version, card, network)
@@ -238,45 +272,56 @@ class InferenceService:
         Each picture's ink comes cut into pieces; every run of pieces that could be a digit is read, and the
         digits are the runs that read best together (`digits.reading.splitting`).
         """
+        return self._read([prepare(image, self.limits) for image in images])
+
+    def _read(self, prepared: Sequence[Prepared | ImageError]) -> list[Prediction | ImageError]:
+        """The forward pass over every candidate run of the prepared pictures at once, and each picture's digits."""
         served = self._current()
-        segmentations = [self._segment(image) for image in images]
-        runs = [[] if isinstance(s, ImageError) else candidate_runs(s) for s in segmentations]
-        inputs = [s.digit(*run) for s, image_runs in zip(segmentations, runs) if not isinstance(s, ImageError) for run in image_runs]
+        inputs = [digit for p in prepared if not isinstance(p, ImageError) for digit in p.inputs]
         if not inputs:
-            return [s for s in segmentations if isinstance(s, ImageError)]
+            return [p for p in prepared if isinstance(p, ImageError)]
         probabilities = served.network.predict(normalize(np.stack(inputs)), served.card.temperature)
         results: list[Prediction | ImageError] = []
         first = 0
-        for segmentation, image_runs in zip(segmentations, runs):
-            if isinstance(segmentation, ImageError):
-                results.append(segmentation)
+        for picture in prepared:
+            if isinstance(picture, ImageError):
+                results.append(picture)
                 continue
-            read = range(first, first + len(image_runs))
-            first += len(image_runs)
-            chosen = [read[i] for i in choose_runs(segmentation, image_runs, probabilities[read].max(axis=1))]
+            read = range(first, first + len(picture.runs))
+            first += len(picture.runs)
+            chosen = [read[i] for i in choose_runs(picture.segmentation, picture.runs, probabilities[read].max(axis=1))]
             if len(chosen) > MAX_DIGITS:
                 results.append(too_many_digits(len(chosen)))
             else:
                 results.append(Prediction(tuple(_reading(inputs[i], probabilities[i]) for i in chosen), served.version))
         return results
 
-    def _segment(self, image: bytes) -> Segmentation | ImageError:
-        """`segment`, where an unexpected error is that image's ImageError: it must not cost other images their answers."""
-        try:
-            return segment(image, self.limits)
-        except ImageError as error:
-            return error
-        except Exception:
-            log.exception("inference: unexpected error reading an image of %d bytes", len(image))
-            return ImageError("that image could not be read: an unexpected error (logged for the operator)")
-
     async def predict_async(self, image: bytes) -> Prediction:
         """`predict` on the service's worker threads, leaving the event loop free."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.predict, image)
 
     async def predict_batch_async(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
-        """`predict_batch` on the service's worker threads, leaving the event loop free."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.predict_batch, images)
+        """`predict_batch`, leaving the event loop free: the pictures are prepared in the reading workers (or, without
+        them, on the service's threads), and read with one forward pass on the service's threads."""
+        loop = asyncio.get_running_loop()
+        if self._pool is None:
+            return await loop.run_in_executor(self._executor, self.predict_batch, images)
+        prepared = await asyncio.gather(*(self._prepare_in_pool(image) for image in images))
+        return await loop.run_in_executor(self._executor, self._read, prepared)
+
+    async def _prepare_in_pool(self, image: bytes) -> Prepared | ImageError:
+        assert self._pool is not None
+        try:
+            return await self._pool.run(image, self.limits)
+        except OverBudget:
+            log.warning("inference: refused an image of %d bytes: it took more than %g s of CPU to read",
+                        len(image), self._pool.cpu_seconds)
+            return ImageError("that picture takes too much work to read; please send a simpler or smaller one")
+
+    @property
+    def queue_depth(self) -> int:
+        """Pictures waiting for or being prepared by the reading workers."""
+        return 0 if self._pool is None else self._pool.queued
 
     async def reload_async(self) -> ReloadResult:
         """`reload` (which reads the weights file) on the service's worker threads."""
@@ -319,8 +364,10 @@ class InferenceService:
         return await asyncio.get_running_loop().run_in_executor(self._executor, self.accuracy_report, images, labels)
 
     def close(self) -> None:
-        """Stop the worker threads (after the work already given to them)."""
+        """Stop the worker threads and processes (after the work already given to them)."""
         self._executor.shutdown(wait=True)
+        if self._pool is not None:
+            self._pool.close()
 
 
 def _reading(digit_image: np.ndarray, probabilities: np.ndarray) -> DigitReading:

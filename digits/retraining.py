@@ -23,6 +23,7 @@ from pathlib import Path
 
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
+from digits.processes import ending_with_this_process
 from digits.records import Done, Failure, Notice, Progress, RecordError, read_record
 from model_store import StoreError, is_database_url, password_of, redact
 
@@ -198,6 +199,7 @@ class RetrainJob:
         self._process = await asyncio.create_subprocess_exec(
             *self._argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=self._env,
             start_new_session=True,  # a Ctrl-C in the bot's terminal is the bot's to handle, not the trainer's
+            preexec_fn=ending_with_this_process(),  # and a killed bot leaves no trainer saving versions nobody decides on
         )
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, self._process.pid, TRAINER_NICENESS)

@@ -7,18 +7,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import find_dotenv, load_dotenv
+from dotenv import dotenv_values, find_dotenv
 
 from model_store import store_location
 
 
-def environment() -> Mapping[str, str]:
+def environment() -> dict[str, str]:
     """The process environment, completed by a `.env` file in (or above) the working directory.
 
-    The real environment wins: `.env` only fills in what it leaves unset.
+    The real environment wins: `.env` only fills in what it leaves unset. The process's own environment is left as
+    it is, so what `.env` holds (the bot's token, say) reaches only what is handed it, never a child by inheritance.
     """
-    load_dotenv(find_dotenv(usecwd=True))
-    return os.environ
+    from_file = {name: value for name, value in dotenv_values(find_dotenv(usecwd=True)).items() if value is not None}
+    return {**from_file, **os.environ}
 
 
 @dataclass(frozen=True)

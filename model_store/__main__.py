@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from dotenv import find_dotenv, load_dotenv
+from dotenv import dotenv_values, find_dotenv
 
 from model_store import CorruptVersionError, ModelStore, StoreError, store_location
 from model_store.store import copy_versions, opened
@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     copying.add_argument("source", help="a folder or a postgresql:// URL")
     copying.add_argument("target", help="a folder or a postgresql:// URL")
     args = parser.parse_args(argv)
-    load_dotenv(find_dotenv(usecwd=True))  # as every entry point: `.env` fills in what the environment leaves unset
+    # As every entry point reads it (digits.settings.environment): `.env` fills in what the environment leaves unset.
+    env = {**{k: v for k, v in dotenv_values(find_dotenv(usecwd=True)).items() if v is not None}, **os.environ}
 
     try:
         if args.command == "copy":
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 for line in copy_versions(source, target):
                     print(line)
             return 0
-        with opened(_location(args.store) if args.store else store_location(os.environ)) as store:
+        with opened(_location(args.store) if args.store else store_location(env)) as store:
             return _run(args, store)
     except StoreError as error:
         print(f"python -m model_store: error: {error}", file=sys.stderr)

@@ -163,6 +163,27 @@ class FolderStore(ModelStore, database=False):
                 seen = stamp
                 yield
 
+    def note(self, name: str) -> str | None:
+        try:
+            return (self.root / name).read_text()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise StoreError(f"cannot read {self.root / name}: {error.strerror or error}") from None
+
+    def set_note(self, name: str, text: str | None) -> None:
+        """A hidden file in the folder (never a version: versions are numbered folders)."""
+        if not name.startswith("."):
+            raise ValueError(f"a note's name starts with a dot, not {name!r}")
+        try:
+            if text is None:
+                (self.root / name).unlink(missing_ok=True)
+            else:
+                with atomic_write(self.root / name) as out:
+                    out.write(text.encode())
+        except OSError as error:
+            raise self._not_writable(error) from None
+
     def lock(self, name: str) -> Lock:
         return FileLock(self.root, name)
 

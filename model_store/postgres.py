@@ -2,6 +2,7 @@
 
     model_versions   version, weights (the Keras .weights.h5 file's bytes), card (model.json's text), saved
     model_serving    one row: the served version, the history before it, a generation counted up at each change
+    model_notes      name, text: work in progress a start must resume (the first start's robust upgrade)
 
 A version is one INSERT (whole or not at all: a trainer killed mid-save leaves nothing); versions are numbered under
 a table lock, so concurrent savers get distinct numbers. Promotion and rollback are one transaction that also
@@ -66,6 +67,7 @@ SCHEMA = (
             generation bigint NOT NULL,
             changed timestamptz NOT NULL DEFAULT now())""",
     ),
+    statements("CREATE TABLE model_notes (name text PRIMARY KEY, text text NOT NULL)"),
 )
 
 Connection = psycopg.Connection[tuple[object, ...]]
@@ -226,6 +228,19 @@ class PostgresStore(ModelStore, database=True):
                 db.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(version)))  # delivered at commit
 
             yield pointer, write
+
+    def note(self, name: str) -> str | None:
+        with self._transaction() as db:
+            row = db.execute("SELECT text FROM model_notes WHERE name = %s", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_note(self, name: str, text: str | None) -> None:
+        with self._transaction() as db:
+            if text is None:
+                db.execute("DELETE FROM model_notes WHERE name = %s", (name,))
+            else:
+                db.execute("INSERT INTO model_notes (name, text) VALUES (%s, %s) "
+                           "ON CONFLICT (name) DO UPDATE SET text = excluded.text", (name, text))
 
     def lock(self, name: str) -> Lock:
         return AdvisoryLock(self.url, name)

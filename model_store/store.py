@@ -157,6 +157,14 @@ class ModelStore:
         """The pointer, read under the store's write lock (a damaged one as `_repairable`), and how to replace it."""
         raise NotImplementedError
 
+    def note(self, name: str) -> str | None:
+        """The text of a note kept in the store beside the versions (work in progress a start must resume), or None."""
+        raise NotImplementedError
+
+    def set_note(self, name: str, text: str | None) -> None:
+        """Keep a note in the store under `name` (a dotted file name: `.first-start-upgrade`); None removes it."""
+        raise NotImplementedError
+
     def lock(self, name: str) -> Lock:
         """A lock of this store that every process using it sees (the trainer's: TRAINER_LOCK)."""
         raise NotImplementedError

@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from network.architecture import softmax
+from network.card import TEMPERATURE_RANGE
 
 UNSURE_BELOW = 0.8
 CLOSE_MARGIN = 0.3
@@ -36,10 +36,12 @@ def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature:
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature (0.05 to 20) minimizing the negative log-likelihood of `labels` under softmax(logits / T)."""
+    """The temperature (in TEMPERATURE_RANGE) minimizing the negative log-likelihood of `labels` under softmax(logits / T)."""
+    from scipy.optimize import minimize_scalar  # only here: SciPy's optimizers cost every serving process 50 ms to import
     labels = np.asarray(labels, np.int64)
+    low, high = TEMPERATURE_RANGE
     result = minimize_scalar(lambda log_t: negative_log_likelihood(logits, labels, float(np.exp(log_t))),
-                             bounds=(np.log(0.05), np.log(20.0)), method="bounded", options={"xatol": 1e-4})
+                             bounds=(np.log(low), np.log(high)), method="bounded", options={"xatol": 1e-4})
     return float(np.exp(result.x))
 
 

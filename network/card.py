@@ -11,6 +11,9 @@ from network.architecture import ArchitectureSpec
 
 # The libraries a saved model depends on, recorded with their versions.
 LIBRARIES = ("keras", "tensorflow-cpu", "numpy", "h5py")
+# A temperature is fitted within these bounds (network.calibration); one outside them is a damaged card (1e-300
+# would make every probability NaN).
+TEMPERATURE_RANGE = (0.05, 20.0)
 
 
 class CardError(ValueError):
@@ -127,8 +130,9 @@ class ModelCard:
         except (KeyError, TypeError, ValueError) as error:
             raise CardError(f"architecture: {error}") from None
         temperature = card.optional("temperature", float, 1.0)
-        if temperature <= 0:
-            raise CardError(f"model.json: 'temperature' must be positive, got {temperature}")
+        low, high = TEMPERATURE_RANGE
+        if not low <= temperature <= high:
+            raise CardError(f"model.json: 'temperature' must be from {low:g} to {high:g}, got {temperature:g}")
         return cls(
             architecture=architecture,
             hyperparameters=Hyperparameters(

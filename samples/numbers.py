@@ -112,23 +112,33 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
+ROUND = (0, 6, 8, 9)
+
+
 def numbers(images: np.ndarray, labels: np.ndarray, style: NumberStyle, length: int, count: int,
-            rng: np.random.Generator) -> tuple[list[bytes], list[str], np.ndarray]:
-    """`count` pictures of `length`-digit numbers of random test digits: (pictures, their numbers, digit indices)."""
+            rng: np.random.Generator, lone_ones: bool = False) -> tuple[list[bytes], list[str], np.ndarray]:
+    """`count` pictures of `length`-digit numbers of random test digits: (pictures, their numbers, digit indices).
+    With `lone_ones`, each number starts or ends with a 1 beside a round digit (a 0, 6, 8 or 9)."""
     picks = rng.integers(0, len(images), (count, length))
+    if lone_ones:
+        ones, rounds = np.flatnonzero(labels == 1), np.flatnonzero(np.isin(labels, ROUND))
+        for pick in picks:
+            end = int(rng.choice([0, -1]))
+            pick[end], pick[1 if end == 0 else -2] = rng.choice(ones), rng.choice(rounds)
     pictures = [style([images[i] for i in pick], rng) for pick in picks]
     return pictures, ["".join(str(labels[i]) for i in pick) for pick in picks], picks
 
 
 def measure(service: InferenceService, raw_right: np.ndarray, images: np.ndarray, labels: np.ndarray,
-            styles: Sequence[NumberStyle], length: int, count: int, rng: np.random.Generator) -> NumberScores:
+            styles: Sequence[NumberStyle], length: int, count: int, rng: np.random.Generator,
+            lone_ones: bool = False) -> NumberScores:
     """Scores of `count` numbers of `length` digits in each of `styles`, pooled; `raw_right[i]` says whether the
     network reads raw test image i right."""
     pictures: list[bytes] = []
     truths: list[str] = []
     picks = []
     for style in styles:
-        styled, numbers_read, digits_used = numbers(images, labels, style, length, count, rng)
+        styled, numbers_read, digits_used = numbers(images, labels, style, length, count, rng, lone_ones)
         pictures += styled
         truths += numbers_read
         picks.append(digits_used)

@@ -25,7 +25,7 @@ from samples import pictures
 CATEGORIES = ("paper_photo", "drawing_app", "light_on_dark", "typed", "low_res_scan", "thick_marker", "slanted")
 
 
-def _low_res_scan(digit: np.ndarray, rng: np.random.Generator) -> bytes:
+def low_res_scan(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     small = int(rng.integers(8, 13))
     ink = Image.fromarray(digit).resize((small, small), Image.Resampling.BILINEAR)
     ink = ink.resize((small * 4, small * 4), Image.Resampling.NEAREST).filter(ImageFilter.GaussianBlur(1.5))
@@ -64,7 +64,7 @@ HANDWRITTEN: dict[str, pictures.Style] = {
     "drawing_app": _choose(pictures.drawing_1000, pictures.transparent_canvas, pictures.coloured_ink, pictures.off_centre,
                            pictures.tight_crop_drawing),
     "light_on_dark": _choose(pictures.white_on_black_photo, pictures.tiny_inverted),
-    "low_res_scan": _low_res_scan,
+    "low_res_scan": low_res_scan,
     "thick_marker": _thick_marker,
     "slanted": _slanted,
 }

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import time
 from collections import OrderedDict
 from datetime import timedelta
 
@@ -17,7 +17,7 @@ from bot.checks import NoModelError
 from bot.client import DigitBot
 from bot.corrections import wrong_view
 from bot.embeds import AttachmentResult
-from bot.replies import ReplyPlan, plan_for, report_error, send_reply
+from bot.replies import ReplyPlan, plan_for, plan_for_interaction, report_error, send_followup, send_reply
 from digits.inference import Prediction
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         # Messages being answered or answered (bounded): a catch-up after a lost session answers each once.
         self._handled: OrderedDict[int, None] = OrderedDict()
         self._last_seen: dict[int, int] = {}  # channel id → newest message id seen in it
-        self._ready_before = False
+        self._ready_before: set[int] = set()  # shards that had their first READY
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self._menu)
@@ -72,9 +72,7 @@ class RecognitionCog(commands.Cog, name="Recognition"):
         """Download and classify image attachments; one result each, in order. One bad file costs only its own answer."""
         if images and self.bot.served_version is None:
             raise NoModelError(embeds.NO_MODEL_YET)
-        downloads = self.bot.downloads
-        async with downloads.budget(sum(min(a.size, downloads.max_bytes) for a in images)):
-            fetched = await asyncio.gather(*(downloads.fetch(a) for a in images))
+        async with self.bot.downloads.fetch_all(images) as fetched:
             readable = [data for data in fetched if isinstance(data, bytes)]
             # One hop to the inference threads for the whole message: a single batched forward pass.
             predictions = iter(await self.bot.inference.predict_batch_async(readable) if readable else [])
@@ -85,12 +83,16 @@ class RecognitionCog(commands.Cog, name="Recognition"):
                     results.append(AttachmentResult(attachment.filename, prediction=outcome))
                 else:
                     results.append(AttachmentResult(attachment.filename, error=embeds.sentence(str(outcome))))
+        read = sum(result.prediction is not None for result in results)
+        self.bot.metrics.images.labels("read").inc(read)
+        self.bot.metrics.images.labels("refused").inc(len(results) - read)
         return results
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or not self.bot.watches(message.channel.id):
             return
+        arrived = time.perf_counter()
         self._last_seen[message.channel.id] = max(message.id, self._last_seen.get(message.channel.id, 0))
         images = [a for a in message.attachments if is_image(a)][:MAX_ATTACHMENTS]
         if not images or message.id in self._handled:
@@ -119,6 +121,7 @@ class RecognitionCog(commands.Cog, name="Recognition"):
                 view, answered = wrong_view([r.prediction for r in results])
                 sent = await send_reply(message, plan, note, embeds=reply, files=files, view=view)
                 if sent is not None:
+                    self.bot.metrics.answer_seconds.observe(time.perf_counter() - arrived)
                     self.bot.corrections.remember(sent, answered, message.author.id, message.id)
         except Exception as error:
             await report_error(error, message)
@@ -137,18 +140,20 @@ class RecognitionCog(commands.Cog, name="Recognition"):
     # -- catching up after a lost session -------------------------------------------------------
 
     @commands.Cog.listener()
-    async def on_ready(self) -> None:
-        # The first READY is the start; a later one is a new session after the old one was invalidated,
-        # whose events are lost: read what was posted meanwhile.
-        if self._ready_before:
-            await self.catch_up()
-        self._ready_before = True
+    async def on_shard_ready(self, shard_id: int) -> None:
+        # A shard's first READY is its start; a later one is a new session after the old one was invalidated,
+        # whose events are lost: read what was posted meanwhile in that shard's guilds (no other process reads them).
+        if shard_id in self._ready_before:
+            await self.catch_up(shard_id)
+        self._ready_before.add(shard_id)
 
-    async def catch_up(self) -> None:
-        """Answer the image messages posted in the watched channels that were missed (bounded), each once."""
+    async def catch_up(self, shard_id: int) -> None:
+        """Answer the image messages posted in the shard's watched channels that were missed (bounded), each once."""
         since = discord.utils.utcnow() - CATCH_UP_WINDOW
         answered = 0
         for channel in self.bot.get_all_channels():
+            if channel.guild.shard_id != shard_id:
+                continue
             if not isinstance(channel, discord.TextChannel) or not self.bot.watches(channel.id):
                 continue
             last = self._last_seen.get(channel.id)
@@ -163,7 +168,7 @@ class RecognitionCog(commands.Cog, name="Recognition"):
                     answered += 1
                     await self.on_message(message)
         if answered:
-            log.info("caught up: answered %d image messages posted while the session was lost", answered)
+            log.info("caught up: answered %d image messages posted while shard %d's session was lost", answered, shard_id)
 
     # -- slash command and message menu ---------------------------------------------------------
 
@@ -188,13 +193,13 @@ class RecognitionCog(commands.Cog, name="Recognition"):
             return
         if self.bot.served_version is None:  # refused before deferring, so the refusal stays private
             raise NoModelError(embeds.NO_MODEL_YET)
+        plan = plan_for_interaction(interaction)
         await interaction.response.defer(thinking=True)
         results = await self.recognize(images[:read])
         reply, files = embeds.reading_embeds(results)
         note = self.over_budget(len(images), read, retry_after) if read < len(images) else None
         view, answered = wrong_view([r.prediction for r in results])
-        sent = await interaction.followup.send(note or discord.utils.MISSING, embeds=reply, files=files, wait=True,
-                                               view=view or discord.utils.MISSING)
+        sent = await send_followup(interaction, plan, note, embeds=reply, files=files, view=view)
         author = original.author.id if original else interaction.user.id
         self.bot.corrections.remember(sent, answered, author, original.id if original else None)
 

@@ -1,7 +1,9 @@
 """Reading pictures as people post them: a file → the MNIST convention the network was trained on, one stage a module.
 
-    decode.py        the file → one channel in which the digit stands out (limits, first frame, EXIF, shrinking)
-    ink.py           that channel → ink coverage in [0, 1]: lighting, polarity and faint lines removed
+    decode.py        the file → a Picture: any region of it as one channel in which the digit stands out (limits,
+                     first frame, EXIF, shrinking)
+    ink.py           the picture → ink coverage in [0, 1] of the ink's region, read at the ink's own scale:
+                     lighting, polarity and faint lines removed
     clutter.py       what is not handwriting, set aside: a table or shadow along the edge, a pen, the paper's edge, a coin
     segmentation.py  the ink → pieces left to right; any run of pieces framed as a 28×28 MNIST digit
     splitting.py     which runs of pieces are a number's digits, with the network's confidence in each

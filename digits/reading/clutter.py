@@ -28,6 +28,11 @@ BAR_ELONGATION = 4.0
 BAR_FILL = 0.7
 LONG_BAR = 1.6
 LONG_BAR_AT_EDGE = 1.2
+# Beside the digits (at most DIGIT_GAP digit heights from them, and IN_LINE of it within their line), an upright bar
+# is a 1 written tall unless this many times longer than the digits are tall.
+LONG_BAR_IN_NUMBER = 2.5
+DIGIT_GAP = 0.6
+IN_LINE = 0.5
 # A bar lying flat (within 30° of the horizontal: spread this many times more across than up) is clutter from this
 # many times the digits' height on; a 1 slants less than that.
 FLAT = 3.0
@@ -94,6 +99,16 @@ def clutter_mask(coverage: np.ndarray) -> np.ndarray:
     # A bar lying flat is never a digit on its own; a 7's or a 5's detached bar is shorter, and near the rest.
     flat = var_x >= FLAT * var_y
     factor = np.where(flat, LONG_FLAT_BAR, np.where(cut, LONG_BAR_AT_EDGE, LONG_BAR))
+    if np.any(digits):
+        # Beside the digits, in their line and no farther from them than digits are apart, a bar is a 1 written
+        # tall, unless it is far longer still.
+        tops = np.array([box[0].start if box is not None else 0 for box in boxes])
+        lefts = np.array([box[1].start if box is not None else 0 for box in boxes])
+        line_top, line_bottom = tops[digits].min(), (tops + tall)[digits].max()
+        number_left, number_right = lefts[digits].min(), (lefts + wide)[digits].max()
+        in_line = np.minimum(tops + tall, line_bottom) - np.maximum(tops, line_top) >= IN_LINE * tall
+        near = np.maximum(number_left - (lefts + wide), lefts - number_right) <= DIGIT_GAP * reference
+        factor = np.where(~flat & ~cut & in_line & near, LONG_BAR_IN_NUMBER, factor)
     long = bar & (length >= factor * reference)
     # A coin or a thumb: a compact region, mostly filled in, whose strokes are far thicker than the others'.
     blob = fair & ~bar & (pixels >= BLOB_FILL * tall * wide)

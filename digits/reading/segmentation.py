@@ -9,12 +9,12 @@ readings (`digits.reading.splitting`). A picture of one digit is one piece, fram
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 from scipy import ndimage
-from scipy.cluster.hierarchy import DisjointSet
 
 from digits.reading.clutter import EDGE_REMNANT_SHARE, EIGHT_NEIGHBOURS, SPECK_SHARE, STROKE_COVERAGE
 from digits.reading.decode import ImageError, ImageLimits, decode
@@ -25,8 +25,10 @@ MNIST_SIZE = 28
 BOX_SIZE = 20
 # MNIST's digits have their centre of mass at (14, 14) in pixel indices (mean over the test set: 13.99, 14.01).
 MNIST_CENTRE = 14.0
-# A number has at most this many digits.
+# A number has at most this many digits, each a run of at most MAX_RUN pieces (`digits.reading.splitting`): a picture
+# cut into more than MAX_RUN × MAX_DIGITS pieces is refused before they are read.
 MAX_DIGITS = 12
+MAX_RUN = 5
 # Strokes closer than this many stroke widths belong to one digit (a 4 or 5 in two strokes, a broken 0)...
 JOIN_STROKES = 0.5
 # ...as do strokes above one another, sharing this share of the narrower one's columns (a 5's flag, a 7's bar).
@@ -35,11 +37,16 @@ JOIN_STROKES = 0.5
 JOIN_OVERLAP = 0.5
 JOIN_PART_HEIGHT = 0.75
 JOIN_SMALL_PART_HEIGHT = 0.5
+# A digit is written in at most this many parts that are not specks (a 4 or a 5 in two, a broken 0 in three): a
+# picture with more than MAX_DIGITS times as many is refused before they are compared.
+MAX_PARTS = 4
 # Among several digits, a group wider than this many times their height may hold touching digits and is cut at
 # its ink minima (the network then says which cuts were right); a picture's only group must be wider still, as a
-# broad 0 or 2 on its own is common.
+# broad 0 or 2 on its own is common, unless it is strokes joined for being close (a 1 close beside a round digit
+# makes a group about as wide as it is tall).
 CUT_ASPECT = 0.5
 CUT_ASPECT_ALONE = 1.0
+CUT_ASPECT_ALONE_JOINED = 0.6
 # Cut pieces are at least this many digit heights wide (a 1 is about 0.15).
 MIN_PIECE = 0.15
 # Touching digits are cut through at most this many strokes (a cut through more is inside a digit).
@@ -172,19 +179,19 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
         if columns.stop - columns.start <= CUT_ASPECT_ALONE * (rows.stop - rows.start):
             return _whole(coverage)
     stroke_width = _stroke_width(strokes)
-    groups = _join_strokes(strokes, labels, count, stroke_width) if count > 1 else labels
+    groups = _join_strokes(coverage, strokes, stroke_width) if count > 1 else labels
     boxes = ndimage.find_objects(groups)
     masses = np.asarray(ndimage.sum_labels(coverage, groups, index=np.arange(1, len(boxes) + 1)))
     heights = np.array([box[0].stop - box[0].start for box in boxes])
-    if len(boxes) == 1 and boxes[0][1].stop - boxes[0][1].start <= CUT_ASPECT_ALONE * heights[0]:
+    if len(boxes) == 1 and boxes[0][1].stop - boxes[0][1].start <= CUT_ASPECT_ALONE_JOINED * heights[0]:
         return _whole(coverage)  # the strokes of one digit
     # Specks and dirt: little ink, and much shorter than the biggest group; and the remnants of clutter at the
     # picture's edge (a table, a shadow): groups cut by the edge with far less ink than the biggest.
     height, width = coverage.shape
     at_edge = [box[0].start == 0 or box[1].start == 0 or box[0].stop == height or box[1].stop == width for box in boxes]
+    specks = _specks(masses, heights)
     kept = [index for index in range(len(boxes))
-            if (masses[index] >= SPECK_SHARE * masses.max() or heights[index] >= 0.5 * heights.max())
-            and not (at_edge[index] and masses[index] < EDGE_REMNANT_SHARE * masses.max())]
+            if not specks[index] and not (at_edge[index] and masses[index] < EDGE_REMNANT_SHARE * masses.max())]
     if len(kept) > MAX_DIGITS:
         raise too_many_digits(len(kept))
     digit_height = float(np.median(heights[kept]))
@@ -193,7 +200,7 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
     # Left to right by the groups' centres of mass, upright.
     centres = ndimage.center_of_mass(coverage, groups, [i + 1 for i in kept])
     upright = {i: x - slant * (y - middle) for i, (y, x) in zip(kept, centres)}
-    cut_width = (CUT_ASPECT if len(kept) > 1 else CUT_ASPECT_ALONE) * digit_height
+    cut_width = (CUT_ASPECT if len(kept) > 1 else CUT_ASPECT_ALONE if count == 1 else CUT_ASPECT_ALONE_JOINED) * digit_height
     pieces: list[Piece] = []
     crossings: list[float] = []
     for index in sorted(kept, key=upright.__getitem__):
@@ -203,7 +210,7 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
         if pieces:
             crossings.append(0.0)
         group_pieces, group_crossings = _cut(ink, rows.start, columns.start, slant, middle, digit_height, cut_width,
-                                             stroke_width)
+                                             stroke_width, MAX_RUN * MAX_DIGITS - len(pieces))
         pieces += group_pieces
         crossings += group_crossings
     return Segmentation(tuple(pieces), tuple(crossings), digit_height, coverage if len(boxes) == 1 else None)
@@ -244,10 +251,11 @@ def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:
 
 
 def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digit_height: float, cut_width: float,
-         stroke_width: float) -> tuple[list[Piece], list[float]]:
+         stroke_width: float, room: int) -> tuple[list[Piece], list[float]]:
     """A group's ink as pieces, cut where its upright ink profile has minima when it is wide enough to hold
     touching digits; with the strokes each cut crosses. Each cut runs top to bottom along the path through the
-    least ink near the slanted line at its minimum (touching digits rarely meet along a straight line)."""
+    least ink near the slanted line at its minimum (touching digits rarely meet along a straight line). More than
+    `room` pieces are refused before any path is traced."""
     y, x = np.mgrid[top:top + ink.shape[0], left:left + ink.shape[1]]
     upright = x - slant * (y - middle)
     origin = float(upright.min())
@@ -265,6 +273,8 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
             if all(abs(candidate - cut) >= margin for cut in cuts):
                 cuts.append(candidate)
         cuts.sort()
+    if len(cuts) >= room:
+        raise too_many_digits(math.ceil((MAX_RUN * MAX_DIGITS - room + len(cuts) + 1) / MAX_RUN))
     if not cuts:
         return [_piece(ink, top, left, upright)], []
     # Each cut's path: row by row, the first column of the piece right of it (paths that cross are kept in order).
@@ -336,34 +346,57 @@ def _stroke_width(strokes: np.ndarray) -> float:
     return 2.0 * float(np.percentile(ndimage.distance_transform_edt(strokes)[strokes], 90))
 
 
-def _join_strokes(strokes: np.ndarray, labels: np.ndarray, count: int, stroke_width: float) -> np.ndarray:
-    """Label image of digit candidates: strokes closer than about a stroke's width, or above one another, are one."""
+def _join_strokes(coverage: np.ndarray, strokes: np.ndarray, stroke_width: float) -> np.ndarray:
+    """Label image of digit candidates: strokes closer than about a stroke's width, or above one another, are one.
+
+    Near-linear in the picture's pixels: the groups of strokes are counted and sized first, and a picture with more
+    parts than MAX_DIGITS digits could be written with is refused before any two are compared (a grid of dots).
+    """
     radius = max(1, round(JOIN_STROKES * stroke_width / 2))
-    near, _ = ndimage.label(ndimage.binary_dilation(strokes, iterations=radius), structure=EIGHT_NEIGHBOURS)
-    # Each stroke joins the group its grown copy fell into...
-    group = np.asarray(ndimage.maximum(near, labels, index=np.arange(1, count + 1)), dtype=np.intp)
-    # ...and groups above one another (a 5's flag, a 7's bar, a dot) join too.
-    boxes = ndimage.find_objects(labels)
-    extents: dict[int, tuple[int, int, int, int]] = {}  # group → top, bottom, left, right
-    for index, box in enumerate(boxes):
-        g = int(group[index])
-        top, bottom, left, right = extents.get(g, (box[0].start, box[0].stop, box[1].start, box[1].stop))
-        extents[g] = (min(top, box[0].start), max(bottom, box[0].stop), min(left, box[1].start), max(right, box[1].stop))
-    ordered = sorted(extents)
-    joined = DisjointSet(ordered)
-    for a_index, a in enumerate(ordered):
-        for b in ordered[a_index + 1:]:
-            (a_top, a_bottom, a0, a1), (b_top, b_bottom, b0, b1) = extents[a], extents[b]
-            overlap = min(a1, b1) - max(a0, b0)
-            shorter, taller = sorted((a_bottom - a_top, b_bottom - b_top))
-            if (overlap >= JOIN_OVERLAP * min(a1 - a0, b1 - b0) and shorter < JOIN_PART_HEIGHT * taller
-                    or overlap > 0 and shorter < JOIN_SMALL_PART_HEIGHT * taller):
-                joined.merge(a, b)
-    # Numbered in the order of each joined group's first part.
-    first_part: dict[int, int] = {}
-    for part in ordered:
-        first_part.setdefault(joined[part], part)
-    number = {root: index + 1 for index, root in enumerate(sorted(first_part, key=first_part.__getitem__))}
-    renumber = np.zeros(count + 1, dtype=np.intp)
-    renumber[1:] = [number[joined[int(g)]] for g in group]
-    return renumber[labels]
+    near, count = ndimage.label(ndimage.binary_dilation(strokes, iterations=radius), structure=EIGHT_NEIGHBOURS)
+    near[~strokes] = 0  # each stroke joins the group its grown copy fell into...
+    boxes = ndimage.find_objects(near)
+    top, bottom = np.array([box[0].start for box in boxes]), np.array([box[0].stop for box in boxes])
+    left, right = np.array([box[1].start for box in boxes]), np.array([box[1].stop for box in boxes])
+    specks = _specks(np.asarray(ndimage.sum_labels(coverage, near, index=np.arange(1, count + 1))), bottom - top)
+    parts, dirt = np.flatnonzero(~specks), np.flatnonzero(specks)
+    if parts.size > MAX_PARTS * MAX_DIGITS:
+        raise too_many_digits(parts.size)
+
+    def above_one_another(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether groups a and b (broadcast) are parts of one digit above one another (a 5's flag, a 7's bar)."""
+        overlap = np.minimum(right[a], right[b]) - np.maximum(left[a], left[b])
+        shorter = np.minimum(bottom[a] - top[a], bottom[b] - top[b])
+        taller = np.maximum(bottom[a] - top[a], bottom[b] - top[b])
+        narrower = np.minimum(right[a] - left[a], right[b] - left[b])
+        return ((overlap >= JOIN_OVERLAP * narrower) & (shorter < JOIN_PART_HEIGHT * taller)
+                | (overlap > 0) & (shorter < JOIN_SMALL_PART_HEIGHT * taller))
+
+    # ...and so do parts above one another, and a speck with the parts above or below it (which it links); two
+    # specks are not compared, so the pairs are at most (MAX_PARTS · MAX_DIGITS)² whatever the dirt.
+    first, second = np.triu_indices(parts.size, 1)
+    pairs = [np.stack([first, second], 1)[above_one_another(parts[first], parts[second])]]
+    touched = above_one_another(dirt[:, None], parts[None, :])  # speck × part
+    owner = np.argmax(touched, axis=1)  # the first part each speck touches
+    linked, other = np.nonzero(touched)
+    pairs.append(np.unique(np.stack([owner[linked], other], 1), axis=0))
+    root = np.arange(parts.size)  # union-find over the parts: each part's representative
+    for x, y in np.concatenate(pairs).tolist():
+        while root[x] != x:
+            x = root[x]
+        while root[y] != y:
+            y = root[y]
+        root[max(x, y)] = min(x, y)
+    for index in range(parts.size):  # increasing: each representative is final before the parts that point to it
+        root[index] = root[root[index]]
+    label = np.arange(count + 1)
+    label[parts + 1] = parts[root] + 1
+    joined = touched.any(axis=1)
+    label[dirt[joined] + 1] = label[parts[owner[joined]] + 1]
+    _, numbered = np.unique(label, return_inverse=True)  # 1, 2, … in the order of each group's first part
+    return numbered[near]
+
+
+def _specks(masses: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """Which groups are specks or dirt: little ink, and much shorter than the tallest group."""
+    return (masses < SPECK_SHARE * masses.max()) & (heights < 0.5 * heights.max())

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from digits.reading.segmentation import Segmentation
+from digits.reading.segmentation import MAX_RUN, Segmentation
 
 # A digit is a run of at most MAX_RUN pieces, at most MAX_RUN_WIDTH digit heights wide. A run scores the log of the
 # network's (calibrated) confidence in it, less WIDTH_WEIGHT × the square of how many digit heights wider than
@@ -22,7 +22,6 @@ from digits.reading.segmentation import Segmentation
 # read as one); each cut between two digits costs CROSSING_WEIGHT per stroke it goes through. The weights were
 # chosen on generated numbers (`benchmarks/number_accuracy.py`'s pictures, other seeds than its default and the
 # tests').
-MAX_RUN = 5
 MAX_RUN_WIDTH = 2.0
 WIDTH_FREE, WIDTH_WEIGHT = 0.5, 1.0
 HEIGHT_FREE, HEIGHT_WEIGHT = 0.75, 4.0

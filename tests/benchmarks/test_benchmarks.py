@@ -101,9 +101,9 @@ def test_community_benchmark_reports_before_after_and_the_kill_phase() -> None:
 
 
 def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> None:
-    """The first generator's rows and targets, then both generators side by side (issue 24), each row adding up."""
+    """The first generator's rows and targets, then the generators side by side (issue 24), each row adding up."""
     from samples.other_hands import STYLES
-    from samples.pictures import NUMBER_STYLES
+    from samples.pictures import HARD_NUMBER_STYLES, NUMBER_STYLES
 
     script = SCRIPT.parent / "number_accuracy.py"
     result = subprocess.run([sys.executable, str(script), "--store", str(trained_store), "--count", "4", "--lengths", "2,3", "--json"],
@@ -117,14 +117,15 @@ def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> N
         assert row["whole_target"] == pytest.approx(0.85 * row["raw"] ** row["length"]) and row["met"] == (
             row["whole"] >= row["whole_target"] and row["per_digit"] >= row["per_digit_target"])
     generators = figures["generators"]
-    assert {name: table["tuned_on"] for name, table in generators.items()} == {"first": True, "other_hands": False}
+    assert {name: table["tuned_on"] for name, table in generators.items()} == {"first": True, "hard": True, "other_hands": False}
     assert "tuned on: yes" in result.stdout and "tuned on: no" in result.stdout
-    first, other = generators["first"]["rows"], generators["other_hands"]["rows"]
+    first, hard, other = generators["first"]["rows"], generators["hard"]["rows"], generators["other_hands"]["rows"]
+    assert [(row["style"], row["length"]) for row in hard] == [(style, length) for style in HARD_NUMBER_STYLES for length in (2, 3)]
     assert [(row["style"], row["length"]) for row in first] == [(style, length) for style in NUMBER_STYLES for length in (2, 3)]
     assert [(row["style"], row["length"]) for row in other] == [(style, length) for style in STYLES for length in (2, 3)]
     for row, scored in zip(first, rows):  # the same numbers as the first table: a count is right exactly as often
         assert row["whole"] == scored["whole"] and 1 - row["too_few"] - row["too_many"] == pytest.approx(scored["segmented"])
-    for row in first + other:
+    for row in first + hard + other:
         assert row["numbers"] == 4 and 0 <= row["too_few"] + row["too_many"] <= 1 - row["whole"]
         assert row["digits_when_count_right"] is None or row["whole"] <= row["digits_when_count_right"] <= 1
     failures = figures["failures"]
@@ -146,3 +147,32 @@ def test_shared_store_benchmark_follows_every_promotion_and_loses_no_vote(postgr
     assert 0 < figures["follow_p50_ms"] <= figures["follow_p99_ms"] <= figures["follow_max_ms"]
     assert figures["acknowledged"] == 20 and figures["vote_failures"] == 0 and figures["lost"] == 0
     assert 0 < figures["ack_p50_ms"] <= figures["ack_p99_ms"]
+
+
+async def test_download_memory_measures_the_bot_under_oversized_bodies(trained_store: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(SCRIPT.parent / "download_memory.py"), "--attachments", "3", "--extra-bytes", "200000",
+        "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "MODEL_STORE": str(trained_store)},
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    assert (result["attachments"], result["refused"], result["answered"]) == (3, 3, 0)
+    assert result["sent_bytes"] == result["claimed_bytes"] + 200_000
+    assert result["peak_rss_mb"] >= result["rss_before_mb"] > 0
+
+
+def test_cluster_load_answers_each_message_once(trained_store: Path) -> None:
+    """`benchmarks/cluster_load.py` at a small size (2 processes, 4 shards, Discord's rate limits on): every figure of
+    the issue is there, each message answered once, and a promotion followed."""
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "cluster_load.py"), "--guilds", "8", "--guilds-per-shard", "2",
+         "--processes", "2", "--messages", "12", "--identify-interval", "0.1", "--store", str(trained_store), "--json"],
+        capture_output=True, text=True, timeout=80, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())})
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (figures["shards"], figures["processes"], figures["posted"], figures["answered"]) == (4, 2, 12, 12)
+    assert figures["duplicates"] == figures["missed"] == figures["invalid_sessions"] == figures["global_429"] == 0
+    assert 0 < figures["cold_start_s"] and 0 < figures["promote_follow_s"] <= 2 and figures["failover_s"] is None
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] and figures["replies_per_s"] > 0 and figures["peak_rss_mb"] > 50

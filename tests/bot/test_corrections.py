@@ -28,6 +28,7 @@ from discord_twin import (
 from model_store import ModelStore
 from samples import pictures as styles
 from tests.fixtures.bot import WAIT, StartBot, confident_digits, png
+from tests.fixtures.memory import peak_memory, reset_peak_memory
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -196,6 +197,7 @@ async def test_rate_limit_is_a_polite_refusal(
 async def test_the_button_keeps_working_after_a_restart(
     start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, digit_png: bytes, tmp_path: Path
 ) -> None:
+    discord_twin.gateway.session_starts.identify_interval = 0.0  # restarts are not what this is about (Discord: 5 s)
     bot = await start_bot()
     _, reply = await answered(discord_twin, twin_world, digit_png)
     target = await discord_twin.post_message(twin_world.channel, twin_world.admin,
@@ -219,6 +221,30 @@ async def test_the_button_keeps_working_after_a_restart(
     seen = to_mnist(digit_png)  # rebuilt from the original posts by the same preprocessing
     assert [(e[3], e[5]) for e in examples] == [(reply.id, twin_world.user.id), (menu_answer.id, twin_world.admin.id)]
     assert all(np.array_equal(np.frombuffer(e[6], np.uint8).reshape(28, 28), seen) for e in examples)
+
+
+async def test_after_a_restart_the_picture_is_read_again_under_the_download_limits(
+    start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, digit_png: bytes, tmp_path: Path
+) -> None:
+    """Issue 25 item 5: rebuilding a vote after a restart downloads the original under the limits of any download:
+    a CDN sending 300 MB for a file of a few hundred bytes, or taking longer than the timeout, costs a polite
+    refusal (and neither the memory nor the time), and nothing is recorded."""
+    discord_twin.gateway.session_starts.identify_interval = 0.0  # restarts are not what this is about (Discord: 5 s)
+    bot = await start_bot()
+    _, reply = await answered(discord_twin, twin_world, digit_png)
+    await bot.close()
+    await start_bot(max_image_bytes=1_000_000, download_timeout=0.5)
+    cannot = "I couldn't read that picture again; please post it once more."
+    before = reset_peak_memory()
+    discord_twin.cdn_oversize(300_000_000)
+    assert (await correct(discord_twin, reply, twin_world.user, 3)).content == cannot
+    assert peak_memory() - before < 50_000_000
+    discord_twin.cdn_oversize(0)
+    discord_twin.cdn_delay(1.5)  # longer than the bot's download timeout, shorter than the test's waits
+    assert (await correct(discord_twin, reply, twin_world.user, 3)).content == cannot
+    assert rows(tmp_path / "digitbot.sqlite3") == {"examples": [], "votes": []}
+    discord_twin.cdn_delay(0.0)
+    assert (await correct(discord_twin, reply, twin_world.user, 3)).content.startswith("Thanks, noted as 3.")
 
 
 async def test_slash_command_and_menu_answers_carry_the_button(

@@ -1,4 +1,5 @@
-"""The bot's wording (bot/embeds.py): what a retrain's decision and outcome say, from the data they carry."""
+"""The bot's wording (bot/embeds.py): what a retrain's decision and outcome say, from the data they carry; how long
+file names share the room of a message's embeds."""
 
 from __future__ import annotations
 
@@ -48,3 +49,9 @@ def test_each_outcome_says_what_is_served() -> None:
         "Retrain cancelled", "Nothing was saved; version 1 keeps serving.")
     assert embeds.retrain_outcome_text(RetrainOutcome(Status.FAILED, 1, error="train.py failed: out of memory")) == (
         "Retrain failed", "train.py failed: out of memory\nVersion 1 keeps serving.")
+
+
+def test_long_names_share_the_room_left_and_short_ones_stay_whole() -> None:
+    assert embeds.name_room([3, 300, 300], 103) == 50  # 3 kept, the two long ones 50 each
+    assert embeds.name_room([3, 40], 103) == 40  # everything fits
+    assert embeds.name_room([10, 10], 0) == 1

@@ -1,4 +1,4 @@
-"""Issue 12's bot defects, each against the twin with its fault controls: the real bot keeps answering."""
+"""Issues 12 and 25: the bot's defects, each against the twin with its fault controls: the real bot keeps answering."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from discord_twin import DiscordTwin, World
 from model_store import ModelStore
 from tests.fixtures.bot import WAIT, StartBot, answered_digits, digit_attachment, text_of
+from tests.fixtures.memory import peak_memory, reset_peak_memory
 from tests.fixtures.mnist import REPO
 
 pytestmark = pytest.mark.timeout(180)
@@ -87,7 +88,7 @@ async def test_images_posted_while_a_session_was_invalidated_are_answered_once(
     assert discord_twin.gateway.refused_resumes == 1
 
 
-async def test_a_body_larger_than_its_claimed_size_is_cut_off_at_the_limit(
+async def test_a_body_larger_than_its_claimed_size_is_cut_off_at_its_claim(
         start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
     import psutil
 
@@ -96,9 +97,31 @@ async def test_a_body_larger_than_its_claimed_size_is_cut_off_at_the_limit(
     discord_twin.cdn_oversize(300_000_000)  # claims a few hundred bytes, sends 300 MB
     posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit_attachment(test_digits, 0)])
     reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
-    assert "over the limit of 1.0 MB" in text_of(reply)
+    assert "more than the file's size" in text_of(reply)
     assert psutil.Process().memory_info().rss - before < 50_000_000  # the bot (and the twin: same process) held ~1 MB
     discord_twin.cdn_oversize(0)
     posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit_attachment(test_digits, 1)])
     assert answered_digits(await discord_twin.wait_for_reply(posted, timeout=WAIT)) == [test_digits[1][1]]
     assert bot.served_version == 1
+
+
+
+async def test_bodies_larger_than_they_claim_are_charged_what_is_read(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    """Issue 25 item 4: the bytes-in-flight budget is charged with what a download holds, not with the size the
+    attachment claims. 50 attachments claim a few hundred bytes and send 6 MB each (under the 10 MB limit): the bot
+    (and the twin: same process) must not hold them all at once."""
+    await start_bot(cooldown_rate=1000)
+    discord_twin.relax_rate_limits()
+    before = reset_peak_memory()
+    discord_twin.cdn_oversize(6_000_000)
+    posted = [await discord_twin.post_message(twin_world.channel, twin_world.user,
+                                              attachments=[digit_attachment(test_digits, i) for i in range(10)])
+              for _ in range(5)]
+    replies = [await discord_twin.wait_for_reply(message, timeout=30) for message in posted]
+    growth = peak_memory() - before
+    assert growth < 100_000_000, f"the bot held {growth / 1e6:.0f} MB at its peak"  # 50 × 6 MB = 300 MB if all read
+    assert all(len(reply.embeds) == 10 and "it's a" not in text_of(reply) for reply in replies)
+    discord_twin.cdn_oversize(0)
+    again = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit_attachment(test_digits, 1)])
+    assert answered_digits(await discord_twin.wait_for_reply(again, timeout=WAIT)) == [test_digits[1][1]]

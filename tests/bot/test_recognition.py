@@ -245,7 +245,8 @@ async def test_attachment_that_cannot_be_downloaded(start_bot: StartBot, discord
 async def test_an_image_reaches_its_reply_through_few_rooms(start_bot: StartBot, discord_twin: DiscordTwin,
                                                             twin_world: World, test_digits) -> None:
     """The project files an image message enters on its way to the reply (all threads), traced: a number's photo, the
-    longest way. Reading pictures is one room of five stage modules (docs/architecture.md); the rest are files."""
+    longest way. Reading pictures is one room of five stage modules (docs/architecture.md); the rest are files. The
+    reading workers (digits/pool.py) prepare the picture in another process, whose rooms are not traced here."""
     await start_bot()
     rng = np.random.default_rng(0)
     picture = styles.number_paper_photo([test_digits[0][i] for i in range(4)], rng)
@@ -269,5 +270,5 @@ async def test_an_image_reaches_its_reply_through_few_rooms(start_bot: StartBot,
     assert "it's" in text_of(reply)
     rooms = {"digits/reading/" if name.startswith("digits/reading/") else name for name in entered}
     assert {"bot/cogs/recognition.py", "digits/inference.py", "digits/reading/", "bot/replies.py"} <= rooms
-    assert len(rooms) <= 12, sorted(entered)
+    assert len(rooms) <= 13, sorted(entered)
     assert len(entered) <= 16, sorted(entered)

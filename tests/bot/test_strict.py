@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from discord_twin import (
@@ -19,6 +21,7 @@ from discord_twin import (
     Interaction,
     World,
 )
+from samples import pictures as styles
 from tests.fixtures.bot import TINY_RETRAIN, WAIT, StartBot, png, text_of
 from tests.fixtures.processes import finish, start_bot_process
 
@@ -113,6 +116,36 @@ async def test_a_message_with_ten_images_gets_one_reply_with_ten_answers(start_b
     assert all("it's a" in embed["title"] for embed in reply.embeds)
 
 
+def embed_characters(embeds: list[dict]) -> int:
+    """Message › Embed Limits: the characters of all a message's embeds that count towards its 6000."""
+    return sum(len(embed.get("title", "")) + len(embed.get("description", "")) + len(embed.get("footer", {}).get("text", ""))
+               + len(embed.get("author", {}).get("name", ""))
+               + sum(len(f.get("name", "")) + len(f.get("value", "")) for f in embed.get("fields", [])) for embed in embeds)
+
+
+async def test_ten_answers_with_long_names_and_numbers_fit_in_one_message(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    """Message › Embed Limits: all of a message's embeds together hold at most 6000 characters. Ten answers named
+    after 240-character files, half of them 12-digit numbers, are shortened to fit (issue 25 item 14), each still
+    naming its file and what it read; the twin refuses a message over the limit (50035)."""
+    await start_bot()
+    images, _ = test_digits
+    rng = np.random.default_rng(3)
+    pictures = [png(images[i]) for i in range(5)]
+    pictures += [styles.number_drawing([images[(i + k) % 20] for k in range(12)], rng) for i in range(5)]
+    names = [f"{index}-" + "d" * 234 + ".png" for index in range(10)]
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[
+        Attachment(picture, name, "image/png") for picture, name in zip(pictures, names)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert "went wrong" not in text_of(reply), text_of(reply)
+    assert len(reply.embeds) == 10 and len(reply.attachments) == 10
+    assert embed_characters(reply.embeds) <= 6000
+    for index, embed in enumerate(reply.embeds):
+        assert embed["title"].startswith(f"{index}-ddd") and "…" in embed["title"], embed["title"]
+        assert re.search(r": (it's (a )?\d+|probably a \d)", embed["title"]), embed["title"]
+    assert sum(len(re.sub(r"\D", "", embed["title"].split(": it's ")[-1])) >= 10 for embed in reply.embeds[5:]) >= 3
+
+
 async def test_replying_to_a_message_deleted_before_the_reply(start_bot: StartBot, discord_twin: DiscordTwin,
                                                               twin_world: World, test_digits) -> None:
     """Message › Create Message: a reply to a deleted message fails (fail_if_not_exists defaults to true); the bot
@@ -165,6 +198,24 @@ async def test_without_embed_links_the_answer_is_plain_text(
     reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
     assert reply.embeds == []
     assert reply.content.count("it's a") == 2 and "Confidence" in reply.content
+
+
+async def test_interaction_answers_follow_the_apps_permissions(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    """Interaction Object › app_permissions; change log 2023-11-01 "Fix Message Edit Interaction Response Permissions":
+    follow-ups follow the bot's permissions. Where it may neither embed nor attach, /digit and /accuracy are answered
+    in text without files (issue 25 item 15), as messages are."""
+    await start_bot()
+    discord_twin.take_from_bot(twin_world.channel, EMBED_LINKS | ATTACH_FILES)
+    interaction = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "digit",
+                                                        {"image": digit(test_digits, 1)})
+    assert int(interaction.payload["app_permissions"]) & (EMBED_LINKS | ATTACH_FILES) == 0
+    answer = await interaction.wait_for_followup(timeout=WAIT)
+    assert answer.embeds == [] and answer.attachments == [], answer.embeds
+    assert "it's a" in answer.content and "Confidence" in answer.content and answer.components  # "Wrong?" stays
+    accuracy = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "accuracy")
+    report = await accuracy.wait_for_followup(timeout=60)
+    assert report.embeds == [] and report.attachments == [] and "accuracy" in report.content
 
 
 @pytest.mark.parametrize("permission", [VIEW_CHANNEL, SEND_MESSAGES], ids=["view-channel", "send-messages"])
@@ -353,3 +404,98 @@ async def test_retrain_status_in_a_channel_without_embed_links_is_text(
     assert status.embeds == [] and "Retraining, requested by alice" in status.content
     done = await discord_twin.wait_for_edit(lambda e: "Retrained" in e.content, message=status, timeout=180)
     assert "version 2 is now serving" in done.content and done.embeds == []
+
+
+# -- issue 25 item 18: behaviours never tested before ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scope", ["user", "global", "shared"])
+async def test_a_429_on_a_channel_reply_is_waited_out(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
+                                                     test_digits, scope: str) -> None:
+    """topics/rate-limits › Exceeding A Rate Limit: a real 429 (the route's bucket, the global limit, or a shared
+    resource) on the reply to an image: the reply arrives after retry_after, not before, and nothing is lost."""
+    await start_bot()
+    discord_twin.fail_next_rest(429, retry_after=1.0, route=f"POST /api/v10/channels/{twin_world.channel.id}/messages",
+                                scope=scope)
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0)])
+    reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
+    assert "it's a" in text_of(reply)
+    sent = [c for c in discord_twin.rest_calls if c.method == "POST" and c.path.endswith("/messages")]
+    assert [c.status for c in sent] == [429, 200]
+    assert sent[1].at - sent[0].at >= 0.95, "retried before retry_after"
+    later = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 1)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(later, timeout=WAIT))
+
+
+async def test_answers_slower_than_three_seconds_are_deferred_in_time(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                                       twin_world: World, test_digits) -> None:
+    """Receiving and Responding › Responding to an Interaction: the initial response must come within 3 s (the twin
+    forgets the interaction then, as Discord does). A /digit and a menu whose picture takes 3.5 s to download are
+    deferred at once and answered by their follow-up."""
+    await start_bot(download_timeout=10)
+    target = await discord_twin.post_message(twin_world.channel, twin_world.admin, "no image here, just text")
+    discord_twin.cdn_delay(3.5)
+    slash = await discord_twin.open_slash_command(twin_world.channel, twin_world.user, "digit",
+                                                  {"image": digit(test_digits, 2)})
+    picture = await discord_twin.post_message(twin_world.channel, twin_world.admin, attachments=[digit(test_digits, 3)])
+    menu = await discord_twin.open_message_command(twin_world.channel, twin_world.user, "Recognize digit", picture)
+    for interaction in (slash, menu):
+        response = await interaction.wait_for_response(timeout=WAIT)
+        assert response.type == 5 and interaction.dispatched_at is not None
+        assert response.at - interaction.dispatched_at < 3.0
+        assert "it's a" in text_of(await interaction.wait_for_followup(timeout=WAIT))
+    answered = [c.at for c in discord_twin.rest_calls if c.method == "POST" and "/webhooks/" in c.path and c.status == 200]
+    assert len(answered) == 2 and all(at - slash.dispatched_at >= 3.0 for at in answered)  # type: ignore[operator]
+    discord_twin.cdn_delay(0)
+    plain = await discord_twin.open_message_command(twin_world.channel, twin_world.user, "Recognize digit", target)
+    assert await private_refusal(plain) == "There is no image to read there."
+
+
+async def test_direct_messages_get_a_pointer_to_the_servers(start_bot: StartBot, discord_twin: DiscordTwin,
+                                                            twin_world: World, test_digits) -> None:
+    """resources/channel › DM channels: the bot serves servers; in a DM, a picture and a command each get one short
+    answer saying so, and nothing is read or charged."""
+    bot = await start_bot(cooldown_rate=1)
+    dm = discord_twin.open_dm(twin_world.user)
+    picture = await discord_twin.post_message(dm, twin_world.user, attachments=[digit(test_digits, 0)])
+    answer = await discord_twin.wait_for_reply(picture, timeout=WAIT)
+    assert answer.content == "I read digits in servers only: post the picture in a channel I'm in."
+    command = await discord_twin.post_message(dm, twin_world.user, "!model")
+    assert (await discord_twin.wait_for_reply(command, timeout=WAIT)).content == "That only works in a server."
+    assert not discord_twin.cdn_requests  # the picture was not downloaded
+    # Nothing was charged: the member's one image of the cooldown is still there in the server.
+    posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 1)])
+    assert "it's a" in text_of(await discord_twin.wait_for_reply(posted, timeout=WAIT))
+    assert bot.is_ready()
+
+
+async def test_without_message_content_the_catch_up_and_the_rebuild_read_over_rest(
+        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:
+    """events/gateway › Message Content Intent applies over REST too: without it, a message's attachments are blank
+    unless it mentions the bot. After a lost session the catch-up answers the picture that mentioned the bot (and
+    not the one it could not see); after a restart, a vote on a menu answer whose picture it can no longer see is
+    refused with the reason, not as a changed picture."""
+    discord_twin.set_privileged_intents(message_content=False)
+    discord_twin.gateway.session_starts.identify_interval = 0.0  # new sessions are not what this is about (Discord: 5 s)
+    bot = await start_bot(message_content=False, cooldown_rate=100)
+    discord_twin.refuse_next_resume()
+    await discord_twin.drop_gateway()
+    unseen = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0)])
+    mention = await discord_twin.post_message(twin_world.channel, twin_world.user, f"<@{discord_twin.bot_user.id}> this?",
+                                              attachments=[digit(test_digits, 1)])
+    answer = await discord_twin.wait_for_reply(mention, timeout=30)
+    assert "it's a" in text_of(answer)
+    await asyncio.sleep(0.3)  # room for a wrong answer to arrive
+    assert not [m for m in discord_twin.bot_messages if m.reference_id == unseen.id]
+    assert len([m for m in discord_twin.bot_messages if m.reference_id == mention.id]) == 1
+
+    menu = await discord_twin.open_message_command(twin_world.channel, twin_world.user, "Recognize digit", unseen)
+    menu_answer = await menu.wait_for_followup(timeout=WAIT)
+    await bot.close()
+    await start_bot(message_content=False)
+    [row] = menu_answer.components
+    click = await discord_twin.use_component(menu_answer, twin_world.user, row["components"][0]["custom_id"])
+    choice = await click.wait_for_original(timeout=WAIT)
+    pick = await discord_twin.use_component(choice, twin_world.user, choice.components[0]["components"][0]["custom_id"], ["4"])
+    refusal = await pick.wait_for_followup(timeout=WAIT)
+    assert refusal.ephemeral and "Message Content" in refusal.content, refusal.content

@@ -21,6 +21,7 @@ from digits.mnist import load_mnist
 from digits.reading import ImageError
 from digits.training import build_keras_model
 from model_store import ModelStore
+from model_store.files import sha256_file
 from network.architecture import ArchitectureSpec, normalize
 from samples import pictures as styles
 from tests.fixtures.mnist import REPO, mnist_folder
@@ -182,7 +183,7 @@ def test_reload_switches_to_the_promoted_version(two_versions: ModelStore) -> No
     service.close()
 
 
-@pytest.mark.parametrize("damage", ["corrupt", "missing", "wrong shape"])
+@pytest.mark.parametrize("damage", ["corrupt", "missing", "wrong shape", "temperature", "overflow"])
 def test_a_version_that_fails_to_load_leaves_the_old_one_serving(damage, two_versions: ModelStore, caplog, test_digits) -> None:
     service = InferenceService(two_versions)
     service.load()
@@ -197,10 +198,28 @@ def test_a_version_that_fails_to_load_leaves_the_old_one_serving(damage, two_ver
         import shutil
 
         shutil.rmtree(version_dir)
-    else:
+    elif damage == "wrong shape":
         # The weights' checksum still matches, but the spec now asks for other layer sizes.
         metadata = json.loads((version_dir / "model.json").read_text())
         metadata["architecture"]["hidden_units"] = [32, 32]
+        (version_dir / "model.json").write_text(json.dumps(metadata))
+    elif damage == "temperature":
+        # Issue 25 item 12: logits divided by 1e-300 make every probability NaN (read as digit 0, and not "unsure").
+        metadata = json.loads((version_dir / "model.json").read_text())
+        metadata["temperature"] = 1e-300
+        (version_dir / "model.json").write_text(json.dumps(metadata))
+    else:
+        # Finite weights and a plausible temperature, yet the calibrated logits overflow: the check before serving
+        # runs the network as it will serve (with the card's temperature).
+        import h5py
+
+        weights = version_dir / "model.weights.h5"
+        metadata = json.loads((version_dir / "model.json").read_text())
+        with h5py.File(weights, "r+") as h5:
+            last = sorted(name for name in h5["layers"])[-1]
+            h5[f"layers/{last}/vars/1"][...] = np.float32(3e38) * np.sign(np.arange(10) - 4.5)
+        metadata["temperature"] = 0.1
+        metadata["weights_sha256"] = sha256_file(weights)
         (version_dir / "model.json").write_text(json.dumps(metadata))
     with caplog.at_level(logging.ERROR, logger="digits.inference"):
         result = service.reload()
@@ -281,6 +300,7 @@ started = time.perf_counter()
 import psutil
 from digits.inference import InferenceService
 from model_store import ModelStore
+from model_store.files import sha256_file
 service = InferenceService(ModelStore(sys.argv[1]))
 service.load()
 prediction = service.predict(open(sys.argv[2], "rb").read())

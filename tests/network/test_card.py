@@ -30,6 +30,8 @@ def _without(data: dict, key: str) -> dict:
     lambda card: {**card, "hyperparameters": {**card["hyperparameters"], "epochs": 2.5}},
     lambda card: {**card, "architecture": {**card["architecture"], "activation": "gelu"}},
     lambda card: {**card, "per_digit_accuracy": ["?"] * 10},
+    lambda card: {**card, "temperature": 1e-300},  # issue 25 item 12: every answer would be NaN
+    lambda card: {**card, "temperature": 1e300},
 ])
 def test_a_json_that_is_not_a_model_card_is_refused_by_name(damage) -> None:
     with pytest.raises(CardError):

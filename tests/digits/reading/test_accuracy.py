@@ -11,6 +11,7 @@ from digits.inference import InferenceService
 from model_store import ModelStore
 from network.architecture import normalize
 from samples import pictures as styles
+from samples.userlike import low_res_scan
 
 DIGITS = 300
 TOLERANCE = 0.03
@@ -46,3 +47,12 @@ def test_12_megapixel_photos_read_as_well_as_raw_digits(service: InferenceServic
     # Fewer digits: each 4000×3000 JPEG takes a fifth of a second to make.
     raw, styled = accuracy_gap(service, styles.photo_4000x3000, images[:100], labels[:100])
     assert styled >= raw - TOLERANCE, f"{styled:.1%} on 4000×3000 photos, {raw:.1%} on the raw digits"
+
+
+def test_low_resolution_scans_read_within_12_points_of_the_raw_digits(service: InferenceService, test_digits) -> None:
+    # Issue 24: the photo preprocessing averaged every picture at least 64 px large over 3×3 pixels and measured the
+    # ink against the whole picture, smearing a scan's blurred strokes thicker than MNIST's (15 points below raw with
+    # this suite's tutorial-recipe model); read in its own region at its own scale, the scan loses 9.
+    images, labels = test_digits
+    raw, styled = accuracy_gap(service, low_res_scan, images[:DIGITS], labels[:DIGITS])
+    assert styled >= raw - 0.12, f"{styled:.1%} on low-resolution scans, {raw:.1%} on the raw digits"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from digits.inference import InferenceService, Prediction
 from digits.reading import ImageError, ImageLimits
 from model_store import ModelStore
 from samples import pictures as styles
+from tests.fixtures.hostile import dot_grid, tall_png
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -61,9 +63,31 @@ def seeds(test_digits) -> list[bytes]:
     ]
 
 
+# Pictures refused before they cost much (issue 25): a grid of 4,096 dots (4.2 s of CPU before; read at the scale of
+# its ink, a grey texture), and 1 × 39,000,000 pixels (312 MB of Pillow's row pointers before; over this service's
+# pixel limit, mutated ones under it).
+REFUSED = {"a grid of 4,096 dots": (dot_grid, "no digit found|I can read up to 12 digits"),
+           "1 × 39,000,000 pixels": (tall_png, "the image is too large")}
+
+
+@pytest.fixture(scope="module")
+def corpus(seeds: list[bytes]) -> list[bytes]:
+    return seeds + [make() for make, _ in REFUSED.values()]
+
+
 def test_every_seed_is_read(service: InferenceService, seeds: list[bytes]) -> None:
     for index, data in enumerate(seeds):
         assert isinstance(service.predict(data), Prediction), index
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_hostile_seeds_are_refused_at_once(service: InferenceService, name: str) -> None:
+    make, message = REFUSED[name]
+    data = make()
+    started = time.process_time()
+    with pytest.raises(ImageError, match=message):
+        service.predict(data)
+    assert time.process_time() - started < 0.5  # CPU seconds; the grid of dots took 4.2 before
 
 
 def check(service: InferenceService, data: bytes) -> None:
@@ -88,8 +112,8 @@ def test_random_bytes(service: InferenceService, data: bytes) -> None:
     choice=st.integers(min_value=0),
     edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255), st.sampled_from(["set", "insert", "delete", "truncate"])), min_size=1, max_size=8),
 )
-def test_mutated_images(service: InferenceService, seeds: list[bytes], choice: int, edits) -> None:
-    data = bytearray(seeds[choice % len(seeds)])
+def test_mutated_images(service: InferenceService, corpus: list[bytes], choice: int, edits) -> None:
+    data = bytearray(corpus[choice % len(corpus)])
     for where, value, how in edits:
         at = min(int(where * len(data)), len(data) - 1) if data else 0
         if how == "set" and data:

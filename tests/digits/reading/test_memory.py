@@ -6,7 +6,6 @@ import math
 import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from digits.reading import ImageLimits
 from samples import pictures as styles
+from tests.fixtures.hostile import png_of_zeros, tall_png
 from tests.fixtures.mnist import REPO
 
 pytestmark = pytest.mark.timeout(300)
@@ -63,21 +63,11 @@ def digit(size: tuple[int, int]) -> Image.Image:
 
 
 def largest(bytes_per_pixel: int) -> tuple[int, int]:
-    """The largest square the decoding budget admits at this cost per pixel."""
+    """The largest square the decoding budget admits at this cost per pixel, and Pillow's pointer per row."""
     side = math.isqrt(ImageLimits().max_decoded_bytes // bytes_per_pixel)
+    while side * side * bytes_per_pixel + 8 * side > ImageLimits().max_decoded_bytes:
+        side -= 1
     return side, side
-
-
-def png_of_zeros(size: tuple[int, int], bit_depth: int, colour_type: int, channels: int) -> bytes:
-    """A PNG in a mode Pillow does not write (16-bit RGBA), of zeros: they compress to almost nothing."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    row = bytes(1 + size[0] * channels * bit_depth // 8)
-    compressor = zlib.compressobj(9)
-    pixels = b"".join(compressor.compress(row) for _ in range(size[1])) + compressor.flush()
-    header = struct.pack(">IIBBBBB", *size, bit_depth, colour_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def rle8_bmp(size: tuple[int, int]) -> bytes:
@@ -111,6 +101,9 @@ CASES: dict[str, tuple[Callable[[], bytes], bool]] = {
     "progressive JPEG, largest": (  # 6 bytes a pixel of coefficients, and the picture drafted to 1/64
         lambda: styles.encode(digit(largest(2 * 3 + 1)).convert("RGB"), "JPEG", progressive=True, subsampling=0), True),
     "RLE BMP, 40 MP": (lambda: rle8_bmp(MEGAPIXELS_40), False),
+    # Pillow keeps a pointer to each row: 39 million rows cost 312 MB beside 39 MB of pixels (issue 25 item 3).
+    "PNG 1 pixel wide, 39 M rows": (tall_png, False),
+    "PNG 1 pixel wide, largest": (lambda: png_of_zeros((1, ImageLimits().max_decoded_bytes // 9), 8, 0, 1), True),
     "RLE BMP, largest": (lambda: rle8_bmp(largest(3)), True),
     "4000×3000 JPEG photo": (lambda: styles.photo_4000x3000(MNIST_ONE, np.random.default_rng(0)), True),
 }
