@@ -20,7 +20,7 @@ from bot.attachments import Downloader
 from bot.checks import guild_only
 from bot.config import BotSettings
 from bot.corrections import DYNAMIC_ITEMS, CorrectionsFlow
-from bot.identify import IdentifyGate, file_lock_beside
+from bot.identify import IdentifyGate
 from bot.metrics import Metrics, Probe, ShardState
 from bot.registration import register
 from bot.replies import DigitContext, report_error
@@ -65,8 +65,8 @@ class DigitBot(commands.AutoShardedBot):
         # One process registers the commands: the one holding shard 0 (every process of a bot has the same code).
         self.registers_commands = settings.shard_ids is None or 0 in settings.shard_ids \
             if registers_commands is None else registers_commands
-        # Beside the model store: every process of the bot on this machine uses the same store.
-        self.identify_gate = IdentifyGate(file_lock_beside(settings.paths.model_store), settings.identify_interval)
+        # The store's locks: every process of the bot, on this machine or others, uses the same store.
+        self.identify_gate = IdentifyGate(self.store, settings.identify_interval)
         self.metrics = Metrics(Probe(self._shard_states, self._expected_shards, lambda: self.served_version,
                                      lambda: self.inference.queue_depth))
         self.downloads = Downloader(settings.max_image_bytes, settings.download_timeout)
@@ -111,6 +111,7 @@ class DigitBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         settings = self.settings
         database = await asyncio.to_thread(Corrections, settings.database, quorum=settings.correction_quorum)
+        await asyncio.to_thread(self.store.connect)  # a database store that cannot be reached stops the start here
         await self.downloads.open()
         self._corrections = CorrectionsFlow(self, database, self.inference, self.downloads, settings)
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # "Wrong?" and its choices work on replies sent before a restart
@@ -133,6 +134,7 @@ class DigitBot(commands.AutoShardedBot):
         await self.metrics.close()
         await self.downloads.close()
         await asyncio.to_thread(self.inference.close)
+        await asyncio.to_thread(self.store.close)
         if self._corrections is not None:
             await asyncio.to_thread(self._corrections.database.close)
 

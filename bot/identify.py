@@ -3,27 +3,20 @@
 Discord allows one IDENTIFY per bucket per 5 seconds, the bucket being `shard_id % max_concurrency`; an early one
 is answered with Invalid Session (discord-api-docs, events/gateway › Rate Limiting, Session Start Limit Object ›
 max_concurrency). Every process of the bot shares those buckets, so each shard's IDENTIFY waits for its bucket's lock,
-which every process can see (`IdentifyLock`), and the lock is released `interval` seconds after Discord answered with
+which every process can see, and the lock is released `interval` seconds after Discord answered with
 READY (or, failing that, `interval` seconds after a later try): the next holder may identify at once.
 
-`IdentifyLock` is the one thing a new place to keep the lock needs: `FileIdentifyLock` (a file per bucket beside the
-model store, for processes on one machine) here; a PostgreSQL advisory lock for several machines.
+The lock is the model store's (`ModelStore.lock`, one per bucket, `identify-N`): every process of the bot uses the
+same store, so a folder store gives a file lock in it (processes on one machine) and a PostgreSQL store an advisory
+lock in its database (processes on several machines). Either way a process that dies lets go of what it held.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import logging
-import os
-import tempfile
 import time
-from pathlib import Path
-from typing import Protocol
 
-from filelock import AsyncFileLock
-
-log = logging.getLogger(__name__)
+from model_store import Lock, ModelStore
 
 # Discord: one IDENTIFY per bucket per 5 s (events/gateway › Rate Limiting).
 IDENTIFY_INTERVAL = 5.0
@@ -32,73 +25,23 @@ IDENTIFY_INTERVAL = 5.0
 READY_TIMEOUT = 30.0
 
 
-class IdentifyLock(Protocol):
-    """A lock per identify bucket that every process of the bot sees.
-
-    `acquire(bucket)` returns once this process holds the bucket's lock (waiting as long as another holds it);
-    `release(bucket)` gives it back; a process that dies releases what it held. Within one process, callers take
-    each bucket once at a time (`IdentifyGate` does), so an implementation need not be reentrant or thread-safe.
-    """
-
-    async def acquire(self, bucket: int) -> None: ...
-
-    async def release(self, bucket: int) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class FileIdentifyLock:
-    """`IdentifyLock` as one lock file per bucket in `folder` (flock: released by the kernel when a process dies)."""
-
-    POLL = 0.01  # seconds between tries while another process holds the lock
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self._held: dict[int, AsyncFileLock] = {}
-
-    def path(self, bucket: int) -> Path:
-        return self.folder / f".identify-{bucket}.lock"
-
-    async def acquire(self, bucket: int) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        lock = AsyncFileLock(self.path(bucket), is_singleton=False)
-        await lock.acquire(poll_interval=self.POLL)
-        self._held[bucket] = lock
-
-    async def release(self, bucket: int) -> None:
-        lock = self._held.pop(bucket, None)
-        if lock is not None:
-            await lock.release()
-
-    async def close(self) -> None:
-        for bucket in list(self._held):
-            await self.release(bucket)
-
-
-def file_lock_beside(store: Path) -> FileIdentifyLock:
-    """The identify lock of every bot process serving `store` on this machine: its files in the store's folder, or,
-    when that folder is read-only, in a temporary folder named after the store's path."""
-    try:
-        store.mkdir(parents=True, exist_ok=True)
-        writable = os.access(store, os.W_OK)
-    except OSError:
-        writable = False
-    if writable:
-        return FileIdentifyLock(store)
-    name = hashlib.sha256(str(store.resolve()).encode()).hexdigest()[:16]
-    return FileIdentifyLock(Path(tempfile.gettempdir()) / f"digitbot-identify-{name}")
-
-
 class IdentifyGate:
-    """discord.py's `before_identify_hook` and READY, turned into turns per bucket under an `IdentifyLock`."""
+    """discord.py's `before_identify_hook` and READY, turned into turns per bucket under the store's locks."""
 
-    def __init__(self, lock: IdentifyLock, interval: float = IDENTIFY_INTERVAL) -> None:
-        self.lock = lock
+    def __init__(self, store: ModelStore, interval: float = IDENTIFY_INTERVAL) -> None:
+        self.store = store
         self.interval = interval
         self.max_concurrency = 1  # from /gateway/bot's session_start_limit, once logged in
         self._turns: dict[int, asyncio.Lock] = {}  # one turn at a time per bucket within this process
         self._holding: dict[int, tuple[int, float]] = {}  # shard id → (bucket, when it last identified)
         self._releases: dict[int, asyncio.Task[None]] = {}  # bucket → its release, once scheduled
+        self._locks: dict[int, Lock] = {}  # bucket → this process's handle on its lock
+
+    def lock(self, bucket: int) -> Lock:
+        """The lock of a bucket, which every process of the bot sees."""
+        if bucket not in self._locks:
+            self._locks[bucket] = self.store.lock(f"identify-{bucket}")
+        return self._locks[bucket]
 
     def bucket(self, shard_id: int) -> int:
         return shard_id % self.max_concurrency
@@ -114,7 +57,7 @@ class IdentifyGate:
             turn = self._turns.setdefault(bucket, asyncio.Lock())
             await turn.acquire()
             try:
-                await self.lock.acquire(bucket)
+                await self.lock(bucket).acquire_async(f"shard {shard_id}'s IDENTIFY")
             except BaseException:
                 turn.release()
                 raise
@@ -141,11 +84,12 @@ class IdentifyGate:
         await asyncio.sleep(delay)
         self._releases.pop(bucket, None)
         self._holding.pop(shard_id, None)
-        await self.lock.release(bucket)
+        await asyncio.to_thread(self.lock(bucket).release)
         self._turns[bucket].release()
 
     async def close(self) -> None:
         for task in list(self._releases.values()):
             task.cancel()
         self._releases.clear()
-        await self.lock.close()
+        for lock in self._locks.values():
+            await asyncio.to_thread(lock.release)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -185,7 +186,17 @@ class FolderStore(ModelStore, database=False):
             raise self._not_writable(error) from None
 
     def lock(self, name: str) -> Lock:
-        return FileLock(self.root, name)
+        """A file lock in the folder; when the folder is read-only (a bot may serve a store it cannot write), in a
+        temporary folder named after it, which every process serving it on this machine finds as well."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            writable = os.access(self.root, os.W_OK)
+        except OSError:
+            writable = False
+        if writable:
+            return FileLock(self.root, name)
+        name_of_root = hashlib.sha256(str(self.root.resolve()).encode()).hexdigest()[:16]
+        return FileLock(Path(tempfile.gettempdir()) / f"digitbot-locks-{name_of_root}", name)
 
     def handover(self) -> tuple[list[str], dict[str, str]]:
         return ["--store", str(self.root)], {}

@@ -1,7 +1,8 @@
 """Session starts in Discord's order across processes (events/gateway › Rate Limiting: one IDENTIFY per bucket per
 5 s; Session Start Limit Object › max_concurrency: bucket = shard_id % max_concurrency), through a lock every process
-sees. Two gates with their own FileIdentifyLock stand for two processes (flock locks conflict between open files,
-even in one process); the cluster's test runs real processes against the twin."""
+sees: the model store's (a file lock in a folder store, an advisory lock in a PostgreSQL one). Two gates with their
+own store stand for two processes (flock locks conflict between open files, advisory locks between connections, even in
+one process); the cluster's test runs real processes against the twin."""
 
 from __future__ import annotations
 
@@ -11,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.identify import FileIdentifyLock, IdentifyGate, file_lock_beside
+from bot.identify import IdentifyGate
+from model_store import ModelStore
 
 INTERVAL = 0.2
 pytestmark = pytest.mark.timeout(30)
 
 
-async def test_one_identify_per_bucket_per_interval_across_gates(tmp_path: Path) -> None:
-    gates = [IdentifyGate(file_lock_beside(tmp_path / "models"), INTERVAL) for _ in range(2)]
+async def test_one_identify_per_bucket_per_interval_across_gates(store_location: Path | str) -> None:
+    gates = [IdentifyGate(ModelStore(store_location), INTERVAL) for _ in range(2)]
     starts: dict[int, float] = {}
 
     async def launch(gate: IdentifyGate, shards: range) -> None:
@@ -37,18 +39,27 @@ async def test_one_identify_per_bucket_per_interval_across_gates(tmp_path: Path)
         assert len(times) == 4 and all(b - a >= INTERVAL for a, b in zip(times, times[1:]))
     # Buckets start side by side: the whole start takes about four intervals, not eight.
     assert max(starts.values()) - min(starts.values()) < 6 * INTERVAL
+    # Each bucket's last IDENTIFY holds it for an interval after its READY, and the lock says which shard that is.
+    holder = gates[0].lock(0).holder()
+    assert holder is not None and holder.who in ("shard 2's IDENTIFY", "shard 6's IDENTIFY")
     for gate in gates:
         await gate.close()
-    assert sorted(path.name for path in (tmp_path / "models").iterdir()) == [".identify-0.lock", ".identify-1.lock"]
+        gate.store.close()
+    assert ModelStore(store_location).lock("identify-0").holder() is None  # a closed gate lets go
+    if isinstance(store_location, Path):  # beside the versions, and none of them
+        assert sorted(path.name for path in store_location.iterdir()) == [".identify-0.lock", ".identify-1.lock"]
+        assert ModelStore(store_location).versions() == []
 
 
-async def test_an_identify_without_ready_keeps_its_turn_and_its_interval(tmp_path: Path) -> None:
+async def test_an_identify_without_ready_keeps_its_turn_and_its_interval(store_location: Path | str) -> None:
     """discord.py identifies again after a refused IDENTIFY: the second try waits the interval, and no other process
-    identifies in that bucket meanwhile."""
-    gate, other = IdentifyGate(FileIdentifyLock(tmp_path), INTERVAL), IdentifyGate(FileIdentifyLock(tmp_path), INTERVAL)
+    identifies in that bucket meanwhile (the lock says which shard holds it)."""
+    gate, other = IdentifyGate(ModelStore(store_location), INTERVAL), IdentifyGate(ModelStore(store_location), INTERVAL)
     await gate.before_identify(0)
     first = time.monotonic()
     waiting = asyncio.create_task(other.before_identify(2))
+    holder = gate.lock(0).holder()
+    assert holder is not None and holder.who == "shard 0's IDENTIFY"
     await gate.before_identify(0)  # no READY came: a second try
     assert time.monotonic() - first >= INTERVAL and not waiting.done()
     gate.ready(0)
@@ -57,3 +68,4 @@ async def test_an_identify_without_ready_keeps_its_turn_and_its_interval(tmp_pat
     other.ready(2)
     for each in (gate, other):
         await each.close()
+        each.store.close()
