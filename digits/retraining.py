@@ -189,6 +189,7 @@ class RetrainJob:
         if serving != done.version:
             log.warning("retrain by %s: version %d was promoted, but the store serves version %s now",
                         self.requested_by, done.version, serving)
+            await self.inference.reload_async()  # this process too serves what the store does, at once
             return RetrainOutcome(Status.NOT_SERVED, serving, done, decision,
                                   error=f"another process switched the store to version {serving} meanwhile")
         return RetrainOutcome(Status.SERVING, serving, done, decision)

@@ -11,6 +11,7 @@ import pytest
 
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
+from digits.records import Done
 from digits.retraining import Reason, RetrainJob, Status, trainer_environment
 from digits.community import Corrections
 from model_store import ModelStore, password_of
@@ -80,3 +81,51 @@ async def test_the_trainer_never_sees_the_bot_token(service: InferenceService, m
     assert b"secret.token.value" not in environ and b"MNIST_DIR=" in environ
     assert await retrain.cancel()
     assert (await running).status is Status.CANCELLED and service.store.versions() == [1]
+
+
+class OvertakenService(InferenceService):
+    """Serves as any service does, but another process (its own store handle) promotes version 1 right after this one
+    promotes: two bots deciding at once (issue 25 item 13), made to happen every time."""
+
+    def __init__(self, location: Path | str) -> None:
+        super().__init__(ModelStore(location))
+        self.location = location
+
+    def promote(self, version: int):  # type: ignore[no-untyped-def]
+        result = super().promote(version)
+        other = ModelStore(self.location)
+        try:
+            other.promote(1)
+        finally:
+            other.close()
+        return result
+
+
+async def test_a_promotion_overtaken_by_another_process_announces_what_is_served(
+        trained_store: Path, store_location: Path | str) -> None:
+    """The outcome (what the bot announces) is the version the store serves after the promotion, read back: not the
+    version this process promoted when another switched the store meanwhile; and this process serves it too."""
+    with opened(trained_store) as source, opened(store_location) as target:
+        copy_versions(source, target)
+        weights, card = target.weights_of(1)
+        staged = Path(os.environ.get("TMPDIR", "/tmp")) / f"digitbot-test-{os.getpid()}.weights.h5"
+        staged.write_bytes(weights)
+        try:
+            assert target.save(staged, card, promote=False) == 2
+        finally:
+            staged.unlink()
+    service = OvertakenService(store_location)
+    service.load()
+    try:
+        retrain = job(service, floor_points=100)
+        done = Done(version=2, promoted=False, store=service.store.location, test_accuracy=card.test_accuracy,
+                    test_loss=card.test_loss, epochs=1, batch_size=64, fit_seconds=1.0, first_predictions=[],
+                    first_labels=[], community_test_images=0, community_test_accuracy=None, compared_version=1,
+                    compared_community_test_accuracy=None)
+        outcome = await retrain.conclude(done)
+        assert outcome.status is Status.NOT_SERVED and outcome.serving == 1 and outcome.error is not None
+        assert "version 1" in outcome.error
+        assert service.store.current() == 1 and service.version == 1
+    finally:
+        service.close()
+        service.store.close()
