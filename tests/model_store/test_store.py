@@ -122,6 +122,18 @@ def test_save_without_promote_keeps_the_pointer(any_store: ModelStore, weights: 
     assert store.save(weights, metadata(), promote=False) == 2 and store.current() == 1
 
 
+def test_a_note_is_kept_beside_the_versions_and_is_never_one(any_store: ModelStore, weights: Path) -> None:
+    """A start's work in progress (the first start's `.first-start-upgrade`) is kept by the store, on either kind."""
+    save_versions(any_store, weights, 1)
+    assert any_store.note(".first-start-upgrade") is None
+    any_store.set_note(".first-start-upgrade", "the robust recipe, trained while version 1 served\n")
+    any_store.set_note(".first-start-upgrade", "again\n")
+    assert any_store.note(".first-start-upgrade") == "again\n"
+    assert any_store.versions() == [1] and any_store.current() == 1
+    any_store.set_note(".first-start-upgrade", None)
+    assert any_store.note(".first-start-upgrade") is None
+
+
 def test_save_refuses_weights_the_spec_cannot_load(any_store: ModelStore, tmp_path: Path) -> None:
     store = any_store
     other = write_weights(tmp_path / "other.h5", ArchitectureSpec(input_dim=6, hidden_units=(7,), num_classes=3))
