@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -116,6 +117,7 @@ KILL_ANSWERS = 40  # pictures the bot answers before the bursts: more than a mem
 CLICKERS = 8  # members voting at the same moment
 STARTUP_TIMEOUT = 180.0  # seconds for the bot to load its model and connect
 BOT_WAIT = 30.0  # seconds any one answer of the bot may take on a busy machine
+IDENTIFY_INTERVAL = 0.01  # seconds between session starts, in the twin and the bot (Discord's 5 s is not measured here)
 
 
 def train(store: Path, flags: list[str]) -> dict:
@@ -279,13 +281,15 @@ async def kill_phase(store: Path, database: Location, pictures: list[bytes], mem
     """
     async with DiscordTwin() as twin:
         twin.relax_rate_limits()  # the bot's limits are measured here, not Discord's 5 messages per 5 s
+        # Nor Discord's 5 s between session starts: a restart is measured to the bot's own connection.
+        twin.gateway.session_starts.identify_interval = IDENTIFY_INTERVAL
         world = build_world(twin, channel_name="community")
         people = [twin.create_user(f"member{m}") for m in range(members)]
         for person in people:
             twin.add_member(world.guild, person)
         env = {**os.environ, "DISCORD_TOKEN": twin.token, "DISCORD_API_BASE": twin.api_base,
                "DISCORD_GATEWAY_URL": twin.gateway_url, "MODEL_STORE": str(store), "BOT_DATABASE": str(database),
-               "PYTHONUNBUFFERED": "1"}
+               "PYTHONUNBUFFERED": "1", "BOT_IDENTIFY_INTERVAL": str(IDENTIFY_INTERVAL)}
         bot, _ = await start_bot(twin, env, log)
         restarts: list[float] = []  # seconds from a restart to a connected bot
         bursts: list[float] = []  # seconds from a burst's first click to its kill
@@ -401,6 +405,8 @@ def main() -> None:
                         help="train.py flags for both trainings (default %(default)r: the tutorial is too noisy at 5 epochs)")
     parser.add_argument("--kills", type=int, default=5, help="bursts of corrections ended by SIGKILL (default %(default)s)")
     parser.add_argument("--only-kill", action="store_true", help="skip phases (a) to (d): train the served model, then the kill phase")
+    parser.add_argument("--store", type=Path, default=None, metavar="DIR",
+                        help="with --only-kill: serve this folder store's model (copied) instead of training one")
     parser.add_argument("--database", default=None, metavar="URL",
                         help="keep the corrections in PostgreSQL: a server's URL (each phase gets a new database on it), "
                              "or `postgresql` for a throwaway server started here; default: SQLite files")
@@ -408,6 +414,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.posts + args.unseen > 10_000:
         parser.error("--posts and --unseen share MNIST's 10,000 test digits")
+    if args.store is not None and not args.only_kill:
+        parser.error("--store goes with --only-kill (phases (a) to (d) train their own model)")
     if args.kills < 1 or args.members < 2:
         parser.error("the kill phase needs --kills 1 or more and --members 2 or more")
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if args.json else (lambda text: print(text, flush=True))
@@ -432,8 +440,11 @@ def main() -> None:
             databases(server, Path(scratch), ("teach", "kill")) as (teach_database, kill_database):
         folder = Path(scratch)
         store_root = folder / "models"
-        say(f"training the served model: train.py {' '.join(flags)}")
-        before = train(store_root, flags)
+        if args.store is not None:
+            shutil.copytree(args.store, store_root)
+        else:
+            say(f"training the served model: train.py {' '.join(flags)}")
+            before = train(store_root, flags)
         if not args.only_kill:
             pictures = [community_picture(mnist.test_images[i], rng) for i in posted]
             unseen_pictures = [community_picture(mnist.test_images[i], rng) for i in unseen]

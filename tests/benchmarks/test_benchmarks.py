@@ -100,6 +100,23 @@ def test_community_benchmark_reports_before_after_and_the_kill_phase() -> None:
     assert figures["lost_rows"] == 0 and figures["integrity_ok"] is True
 
 
+def test_community_kill_phase_on_postgresql_loses_no_acknowledged_vote(trained_store: Path, postgres_server) -> None:
+    """The kill phase on PostgreSQL (the same bursts of clicks ended by SIGKILL, the real bot against the twin), with
+    the session's trained model instead of a training: every acknowledged vote is a row, amcheck finds the indexes
+    intact."""
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "community.py"), "--only-kill", "--store", str(trained_store),
+         "--database", postgres_server.url(), "--posts", "12", "--unseen", "1", "--members", "4", "--kills", "2",
+         "--json"],
+        capture_output=True, text=True, timeout=240, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["backend"] == "postgresql" and figures["kills"] == 2 and figures["refused_votes"] == 0
+    assert 0 < figures["acknowledged_votes"] <= figures["votes_tried"] and figures["acknowledged_after_restart"] > 0
+    assert figures["lost_rows"] == 0 and figures["integrity_ok"] is True
+
+
 def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> None:
     """The first generator's rows and targets, then the generators side by side (issue 24), each row adding up."""
     from samples.other_hands import STYLES
