@@ -14,6 +14,7 @@ from PIL import Image
 
 from digits import predict_cli
 from digits.inference import InferenceService, Prediction
+from model_store.store import copy_versions, opened
 from samples import pictures as styles
 from tests.fixtures.processes import run_cli
 
@@ -105,3 +106,14 @@ def test_a_damaged_serving_pointer_still_serves(store: Path, pictures) -> None:
 def test_bad_usage_is_exit_2() -> None:
     assert run_cli().returncode == 2
     assert run_cli("--no-such-flag", "x.png").returncode == 2
+
+
+def test_predicts_from_a_postgresql_store(trained_store: Path, postgres_url: str, pictures) -> None:
+    """`--store postgresql://…`: the same model, copied into the database, gives the same answers."""
+    with opened(trained_store) as source, opened(postgres_url) as target:
+        copy_versions(source, target)
+    paths, labels = pictures
+    out = io.StringIO()
+    assert predict_cli.main(["--json", "--store", postgres_url, *map(str, paths)], out=out) == 0
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["digit"] for r in records] == labels and {r["version"] for r in records} == {1}
