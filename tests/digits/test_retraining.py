@@ -7,13 +7,14 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
 from digits.records import Done
 from digits.retraining import Reason, RetrainJob, Status, trainer_environment
-from digits.community import Corrections
+from digits.community import AnsweredDigit, Corrections, in_test_half
 from model_store import ModelStore, password_of
 from model_store.store import copy_versions, opened
 from tests.fixtures.mnist import verified_mnist_dir
@@ -48,10 +49,19 @@ def any_service(trained_store: Path, store_location: Path | str):
     service.store.close()
 
 
-async def test_a_version_that_clears_the_floor_is_promoted_and_hot_swapped(any_service: InferenceService,
-                                                                            database_location: Path | str) -> None:
+async def test_a_version_that_clears_the_floor_is_promoted_and_hot_swapped(
+        any_service: InferenceService, database_location: Path | str, test_digits: tuple[np.ndarray, np.ndarray]) -> None:
     service = any_service
-    Corrections(database_location).close()  # the bot's corrections (none accepted yet) are handed to the trainer
+    # The bot's corrections are handed to the trainer (train.py --community, a file or a URL): 12 accepted examples,
+    # by members whose examples are all trained on (none held out, so MNIST alone decides the promotion).
+    images, labels = test_digits
+    authors = [author for author in range(7000, 7100) if not in_test_half(author)][:12]
+    corrections = Corrections(database_location)
+    for index, author in enumerate(authors):
+        answer = AnsweredDigit(7, 8, 20_000 + index, 0, author, images[index].astype(np.float32) / 255, 1,
+                               (int(labels[index]) + 1) % 10)
+        corrections.vote(answer, voter_id=1, label=int(labels[index]), admin=True)
+    corrections.close()
     retrain = RetrainJob(TrainingOptions(epochs=1, batch_size=64), service, "a test", floor_points=100,
                          train_limit=3000, mnist_dir=verified_mnist_dir(), database=database_location)
     if isinstance(database_location, str):  # a URL's password goes to the trainer's environment, not its argv
@@ -60,6 +70,7 @@ async def test_a_version_that_clears_the_floor_is_promoted_and_hot_swapped(any_s
     outcome = await retrain.run()
     assert outcome.status is Status.SERVING and outcome.serving == 2 and outcome.decision is not None
     assert service.version == 2 and service.store.current() == 2 and service.card.hyperparameters.train_images == 3000
+    assert service.card.community_examples == 12 and service.card.community_test_images == 0
     assert service.store.trainer() is None  # the trainer let go of the store's lock
 
 
