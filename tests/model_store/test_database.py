@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,8 @@ import psycopg
 import pytest
 
 from model_store import FolderStore, LockBusy, ModelStore, PostgresStore, StoreError, open_lock
+from model_store.database import migrate
+from model_store.files import sha256_file
 from model_store.postgres import SCHEMA
 from model_store.store import opened
 from tests.fixtures.mnist import REPO
@@ -110,6 +113,21 @@ async def test_a_server_that_goes_away_and_comes_back(relay: Relay, postgres_url
     assert await asyncio.to_thread(store.current) == 2
     await changes.aclose()
     store.close()
+
+
+def test_a_store_at_an_older_schema_is_brought_up_to_date_keeping_its_versions(postgres_url: str, weights: Path) -> None:
+    """A database made by the first schema (versions and the pointer, no notes yet) is migrated when opened."""
+    with psycopg.connect(postgres_url) as db:
+        migrate(db, "model_store", SCHEMA[:1], str)
+        db.execute("INSERT INTO model_versions (version, weights, card) VALUES (1, %s, %s)",
+                   (weights.read_bytes(), json.dumps(model_card(TINY_SPEC).with_weights_sha256(sha256_file(weights)).to_json())))
+        db.execute("INSERT INTO model_serving (version, history, generation) VALUES (1, '{}', 1)")
+    with opened(postgres_url) as store:
+        assert store.versions() == [1] and store.load_served().version == 1
+        store.set_note(".first-start-upgrade", "resumed\n")
+        assert store.note(".first-start-upgrade") == "resumed\n"
+    with psycopg.connect(postgres_url) as db:
+        assert db.execute("SELECT version FROM digitbot_schema WHERE part = 'model_store'").fetchone() == (len(SCHEMA),)
 
 
 def test_bad_urls_and_faults_are_one_line(postgres_server: Server, postgres_url: str, database: PostgresStore,
