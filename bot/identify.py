@@ -14,15 +14,19 @@ lock in its database (processes on several machines). Either way a process that 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
-from model_store import Lock, ModelStore
+from model_store import DatabaseError, Lock, ModelStore
+
+log = logging.getLogger(__name__)
 
 # Discord: one IDENTIFY per bucket per 5 s (events/gateway › Rate Limiting).
 IDENTIFY_INTERVAL = 5.0
 # If READY never comes (a dropped connection, a refused IDENTIFY), the bucket is released this long after the
 # IDENTIFY: discord.py tries again with a new IDENTIFY, which waits its turn like any other.
 READY_TIMEOUT = 30.0
+DATABASE_RETRY = 1.0  # seconds between tries while the database holding the locks cannot be reached
 
 
 class IdentifyGate:
@@ -57,12 +61,23 @@ class IdentifyGate:
             turn = self._turns.setdefault(bucket, asyncio.Lock())
             await turn.acquire()
             try:
-                await self.lock(bucket).acquire_async(f"shard {shard_id}'s IDENTIFY")
+                await self._take(self.lock(bucket), shard_id)
             except BaseException:
                 turn.release()
                 raise
         self._holding[shard_id] = (bucket, time.monotonic())
         self._schedule_release(shard_id, bucket, READY_TIMEOUT)
+
+    async def _take(self, lock: Lock, shard_id: int) -> None:
+        """Wait for the bucket's lock; while the database holding it cannot be reached, wait for the database too
+        (a shard reconnecting during an outage starts once it is back, instead of failing)."""
+        while True:
+            try:
+                return await lock.acquire_async(f"shard {shard_id}'s IDENTIFY")
+            except DatabaseError as error:
+                log.warning("shard %d waits to start its session: %s; trying again in %g s", shard_id, error,
+                            DATABASE_RETRY)
+                await asyncio.sleep(DATABASE_RETRY)
 
     def ready(self, shard_id: int) -> None:
         """Discord answered this shard's IDENTIFY: its bucket is free for the next one `interval` seconds from now."""

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bot import identify
 from bot.identify import IdentifyGate
 from model_store import ModelStore
+from tests.fixtures.postgres import Relay
 
 INTERVAL = 0.2
 pytestmark = pytest.mark.timeout(30)
@@ -69,3 +71,18 @@ async def test_an_identify_without_ready_keeps_its_turn_and_its_interval(store_l
     for each in (gate, other):
         await each.close()
         each.store.close()
+
+
+async def test_a_session_start_waits_out_a_database_outage(relay: Relay, postgres_url: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The locks' database gone when a shard (re)starts its session: it waits, and starts once the database is back."""
+    monkeypatch.setattr(identify, "DATABASE_RETRY", 0.05)
+    gate = IdentifyGate(ModelStore(relay.url(postgres_url.rsplit("/", 1)[1])), INTERVAL)
+    relay.cut()
+    waiting = asyncio.create_task(gate.before_identify(0))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    relay.restore()
+    await asyncio.wait_for(waiting, 10)
+    gate.ready(0)
+    await gate.close()
