@@ -25,7 +25,7 @@ from digits.reading.segmentation import MAX_RUN, Segmentation
 # tests').
 MAX_RUN_WIDTH = 2.0
 WIDTH_FREE, WIDTH_WEIGHT = 0.5, 1.0
-HEIGHT_FREE, HEIGHT_WEIGHT = 0.75, 2.0
+HEIGHT_FREE, HEIGHT_WEIGHT = 0.75, 4.0
 BLANK_WEIGHT = 2.0
 CROSSING_WEIGHT = 1.0
 # A run of several pieces whose first or last piece is a 1 (read as one at least ONE_CONFIDENCE sure, at most
@@ -33,7 +33,7 @@ CROSSING_WEIGHT = 1.0
 # while the rest reads as the run's own digit at least ONE_CONFIDENCE sure, leaves the 1 unexplained (the network
 # reads a 6 with a stroke beside it as a 6 as surely as the 6 alone): it costs UNEXPLAINED_ONE.
 ONE_CONFIDENCE = 0.9
-ONE_WIDTH, ONE_HEIGHT = 0.4, 0.6
+ONE_WIDTH, ONE_HEIGHT = 0.4, 0.8
 ONE_CROSSINGS = 1.0
 UNEXPLAINED_ONE = 2.0
 # Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy; so does a run's score.
