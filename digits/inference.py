@@ -289,7 +289,7 @@ class InferenceService:
                 continue
             read = range(first, first + len(picture.runs))
             first += len(picture.runs)
-            chosen = [read[i] for i in choose_runs(picture.segmentation, picture.runs, probabilities[read].max(axis=1))]
+            chosen = [read[i] for i in choose_runs(picture.segmentation, picture.runs, probabilities[read])]
             if len(chosen) > MAX_DIGITS:
                 results.append(too_many_digits(len(chosen)))
             else:

@@ -73,6 +73,7 @@ class DiscordTwin:
         self.wait_for_bot_message = self.record.wait_for_bot_message
         self.wait_for_reply = self.record.wait_for_reply
         self.wait_for_edit = self.record.wait_for_edit
+        self.wait_for_rest_calls = self.rest.middleware.wait_for_calls
         self.wait_for_delete = self.record.wait_for_delete
         # Faults and limits:
         self.drop_gateway = self.faults.drop_gateway

@@ -56,6 +56,8 @@ STRONG_INK = 0.5
 FAINT_REACH = 0.1
 # Below this contrast (on a 0..255 scale) between ink and background there is no digit to see.
 MIN_CONTRAST = 8.0
+# Ink rare in a closer look is the pixels at least this share of the strongest one's contrast.
+RARE_INK = 0.5
 # Background pixels count as ink only beyond this many standard deviations of their noise.
 NOISE_SIGMAS = 4.0
 # The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
@@ -75,7 +77,7 @@ def isolate_ink(picture: Picture) -> np.ndarray:
             raise
     if closer:
         # Little or nothing seen: perhaps a number small in a big picture. A closer look finds it.
-        look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK)
+        look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK, rare=True)
     # Where the ink is, in the picture's pixels, with room around it for the background.
     x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
     top, bottom, left, right = box if not closer else _ink_box(coverage)
@@ -97,22 +99,28 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     return _ink(detail, polarity, window_pixels, cut)
 
 
-def _look(picture: Picture, limit: int) -> tuple[np.ndarray, float | None, float, np.ndarray, bool]:
+def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray, float | None, float, np.ndarray, bool]:
     """A look at the whole picture at most `limit` a side: its signal, a clean picture's background level (else
-    None), which side is ink, the ink's coverage, and whether the picture's edge cuts the ink."""
+    None), which side is ink, the ink's coverage, and whether the picture's edge cuts the ink (`rare`: the ink may
+    be a few pixels of it, see `_coverage`)."""
     look = picture.signal(size=fit(picture.size, limit))
     level = _clean_level(look)
     window = max(3, round(BACKGROUND_SHARE * max(look.shape)))
     if level is not None:
         # A clean picture (a drawing app's export, MNIST itself): the background is its edge's one level, exactly.
         polarity = -1.0 if level == float(look.max()) else 1.0
-        return look, level, polarity, _coverage(polarity * (look - level), window), False
+        return look, level, polarity, _coverage(polarity * (look - level), window, rare), False
     polarity = _polarity(look)
     # Fill in what is thinner than a good share of the picture.
-    coverage = _ink(look, polarity, window, cut=False)
+    coverage = _ink(look, polarity, window, cut=False, rare=rare)
     if np.any(edge(coverage)):
         # The digit runs off the picture (a tight crop): what the edge cuts is a stroke, with paper beyond.
-        return look, level, polarity, _ink(look, polarity, window, cut=True), True
+        try:
+            return look, level, polarity, _ink(look, polarity, window, cut=True, rare=rare), True
+        except ImageError:
+            if not rare:
+                raise
+            # Ink rare in the picture is no digit cut by its edge: what reaches the edge is the paper's lines.
     return look, level, polarity, coverage, False
 
 
@@ -132,7 +140,7 @@ def _ink_box(coverage: np.ndarray) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
-def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool) -> np.ndarray:
+def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool, rare: bool = False) -> np.ndarray:
     """The ink's coverage against the background left when everything thinner than `size` is filled in.
 
     What the picture's edge cuts continues outwards (a table or shadow stays as wide as it is), unless the digit is
@@ -151,12 +159,26 @@ def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool) -> np.ndarra
     else:
         paper = ndimage.grey_opening(padded, size=(size, size), mode="nearest")[pad:-pad, pad:-pad]
         residual = signal - paper
-    return _coverage(residual, size)
+    return _coverage(residual, size, rare)
 
 
-def _coverage(residual: np.ndarray, size: int) -> np.ndarray:
-    """Ink coverage from the ink's contrast against the background (`residual`) found with a window of `size`."""
-    ink_mask = residual > otsu(residual)
+def _coverage(residual: np.ndarray, size: int, rare: bool = False) -> np.ndarray:
+    """Ink coverage from the ink's contrast against the background (`residual`) found with a window of `size`.
+
+    With `rare`, the ink may be a few pixels of a big picture (a number small in it, looked at closely): Otsu's split
+    is then the paper's grain against its printed lines, and seeing no ink beyond them, the ink is looked for again
+    among the pixels at least half as strong as the strongest (RARE_INK)."""
+    try:
+        return _coverage_split(residual, size, otsu(residual))
+    except ImageError:
+        if not rare:
+            raise
+    return _coverage_split(residual, size, RARE_INK * quantile(residual, 1.0))
+
+
+def _coverage_split(residual: np.ndarray, size: int, threshold: float) -> np.ndarray:
+    """Ink coverage from `residual`, the ink being what lies above `threshold`; ImageError if it does not stand out."""
+    ink_mask = residual > threshold
     background = residual[~ink_mask]
     ink = residual[ink_mask]
     if ink.size == 0 or background.size == 0:

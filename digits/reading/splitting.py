@@ -3,7 +3,8 @@
 Every run of consecutive pieces that could be one digit is a candidate (`candidate_runs`); the network reads each
 candidate, and the digits are the runs that cover the pieces left to right with the best total score
 (`choose_runs`): the log of the network's (calibrated) confidence in each run plus how plausible its shape is
-(`run_prior`), less the strokes each cut between two digits goes through.
+(`run_prior`), less the strokes each cut between two digits goes through. A run that reads as the same digit with or
+without a thin upright stroke at its side does not explain that stroke: the stroke is a 1 (`unexplained_one`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,14 @@ WIDTH_FREE, WIDTH_WEIGHT = 0.5, 1.0
 HEIGHT_FREE, HEIGHT_WEIGHT = 0.75, 4.0
 BLANK_WEIGHT = 2.0
 CROSSING_WEIGHT = 1.0
+# A run of several pieces whose first or last piece is a 1 (read as one at least ONE_CONFIDENCE sure, at most
+# ONE_WIDTH digit heights wide and at least ONE_HEIGHT tall), cut from the rest through at most ONE_CROSSINGS strokes,
+# while the rest reads as the run's own digit at least ONE_CONFIDENCE sure, leaves the 1 unexplained (the network
+# reads a 6 with a stroke beside it as a 6 as surely as the 6 alone): it costs UNEXPLAINED_ONE.
+ONE_CONFIDENCE = 0.9
+ONE_WIDTH, ONE_HEIGHT = 0.4, 0.8
+ONE_CROSSINGS = 1.0
+UNEXPLAINED_ONE = 2.0
 # Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy; so does a run's score.
 EPSILON = 1e-7
 
@@ -52,13 +61,34 @@ def run_prior(segmentation: Segmentation, start: int, stop: int) -> float:
             - BLANK_WEIGHT * segmentation.blank(start, stop))
 
 
-def choose_runs(segmentation: Segmentation, runs: Sequence[tuple[int, int]], confidences: np.ndarray) -> list[int]:
-    """The indices of the `runs` that are the number's digits, left to right, given the network's confidence in
-    each run: the runs that cover every piece with the best total score (dynamic programming over the cut points).
-    Every single piece is among the candidate runs, so there is always a way."""
+def choose_runs(segmentation: Segmentation, runs: Sequence[tuple[int, int]], probabilities: np.ndarray) -> list[int]:
+    """The indices of the `runs` that are the number's digits, left to right, given the network's (calibrated)
+    probabilities for each run: the runs that cover every piece with the best total score (dynamic programming over
+    the cut points). Every single piece is among the candidate runs, so there is always a way."""
+    digits, confidences = probabilities.argmax(axis=1), probabilities.max(axis=1)
+    index = {run: i for i, run in enumerate(runs)}
     scores = [math.log(max(float(confidence), EPSILON)) + run_prior(segmentation, *run)
+              - (UNEXPLAINED_ONE if unexplained_one(segmentation, run, index, digits, confidences) else 0.0)
               for confidence, run in zip(confidences, runs)]
     return best_cover(len(segmentation.pieces), runs, scores, segmentation.crossings)
+
+
+def unexplained_one(segmentation: Segmentation, run: tuple[int, int], index: dict[tuple[int, int], int],
+                    digits: np.ndarray, confidences: np.ndarray) -> bool:
+    """Whether the run's first or last piece is a thin upright 1 that the run's reading does not explain: without it,
+    the rest reads as the same digit, surely (`index`: each candidate run's place in `digits` and `confidences`)."""
+    start, stop = run
+    if stop - start < 2:
+        return False
+    digit = digits[index[run]]
+    for one, rest, cut in (((start, start + 1), (start + 1, stop), start), ((stop - 1, stop), (start, stop - 1), stop - 2)):
+        if rest not in index or segmentation.crossings[cut] > ONE_CROSSINGS:
+            continue
+        o, r = index[one], index[rest]
+        if (digits[o] == 1 and confidences[o] >= ONE_CONFIDENCE and digits[r] == digit and confidences[r] >= ONE_CONFIDENCE
+                and segmentation.width(*one) <= ONE_WIDTH and segmentation.height(*one) >= ONE_HEIGHT):
+            return True
+    return False
 
 
 def best_cover(pieces: int, runs: Sequence[tuple[int, int]], scores: Sequence[float], crossings: Sequence[float]) -> list[int]:

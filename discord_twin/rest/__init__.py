@@ -41,7 +41,7 @@ class RestApi:
         changes: Changes,
     ) -> None:
         self.rate_limits = RateLimiter()
-        self.middleware = RestMiddleware(world, faults, self.rate_limits)
+        self.middleware = RestMiddleware(world, faults, self.rate_limits, changes)
         self.application = ApplicationRoutes(world, gateway)
         self.messages = MessageRoutes(world, record)
         self.guilds = GuildRoutes(world)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from ..changes import DEFAULT_TIMEOUT, Changes
 from ..faults import Faults, RestFault
 from ..world import WorldState
 from .http import API_PREFIX, DiscordError, Handler
@@ -35,10 +37,11 @@ class RestCall:
 class RestMiddleware:
     """An aiohttp middleware for the paths under /api/v10; anything else (the CDN, the gateway) passes untouched."""
 
-    def __init__(self, world: WorldState, faults: Faults, rate_limits: RateLimiter) -> None:
+    def __init__(self, world: WorldState, faults: Faults, rate_limits: RateLimiter, changes: Changes) -> None:
         self.world = world
         self.faults = faults
         self.rate_limits = rate_limits
+        self.changes = changes
         self.calls: list[RestCall] = []
         self.unknown_routes: list[str] = []
 
@@ -53,12 +56,12 @@ class RestMiddleware:
             self.unknown_routes.append(f"{request.method} {request.path}")
             log.warning("discord twin: no route for %s %s (answered %d)", request.method, request.path, status)
             response: web.StreamResponse = DiscordError(status, 0, f"{status}: {reason}").response()
-            self.calls.append(RestCall(request.method, request.path, "?", status))
+            await self._log(RestCall(request.method, request.path, "?", status))
             return response
         template = match_info.route.resource.canonical if match_info.route.resource else request.path
         if self.rate_limits.banned():
             self.rate_limits.bans += 1
-            self.calls.append(RestCall(request.method, request.path, template, 429))
+            await self._log(RestCall(request.method, request.path, template, 429))
             return cloudflare_ban()
         bucket = self.rate_limits.bucket_of(request, template)
         try:
@@ -68,8 +71,23 @@ class RestMiddleware:
         if bucket is not None and response.status != 429:  # a 429 carries its own headers
             self.rate_limits.add_headers(response, bucket)
         self.rate_limits.count_invalid(response)
-        self.calls.append(RestCall(request.method, request.path, template, response.status))
+        await self._log(RestCall(request.method, request.path, template, response.status))
         return response
+
+    async def wait_for_calls(self, matches: Callable[[RestCall], bool], count: int,
+                             timeout: float = DEFAULT_TIMEOUT) -> list[RestCall]:
+        """The logged calls that `matches`, once there are at least `count` of them. A call is logged once answered,
+        so a test that saw the answer's effect (a reply, a follow-up) waits here for the call itself."""
+        def enough() -> list[RestCall] | None:
+            found = [call for call in self.calls if matches(call)]
+            return found if len(found) >= count else None
+
+        return await self.changes.wait_until(enough, timeout, f"{count} matching REST calls")
+
+    async def _log(self, call: RestCall) -> None:
+        # A call is logged once answered, after its handler's own changes: waiters on the log are woken again.
+        self.calls.append(call)
+        await self.changes.notify()
 
     async def _guarded(self, request: web.Request, handler: Handler, bucket: Bucket | None) -> web.StreamResponse:
         if not request.path.startswith(TOKEN_IN_URL_PREFIXES) and request.path not in UNAUTHENTICATED_PATHS:

@@ -343,8 +343,8 @@ async def test_replies_at_discords_rate_all_arrive(start_bot: StartBot, discord_
               for i in range(8)]
     replies = [await discord_twin.wait_for_reply(message, timeout=20) for message in posted]
     assert all("it's a" in text_of(reply) for reply in replies)
-    sent = sorted(c.at for c in discord_twin.rest_calls if c.method == "POST" and c.route.endswith("/messages")
-                  and c.status == 200)
+    sent = sorted(c.at for c in await discord_twin.wait_for_rest_calls(
+        lambda c: c.method == "POST" and c.route.endswith("/messages") and c.status == 200, 8, WAIT))
     assert all(later - earlier >= 4.9 for earlier, later in zip(sent, sent[5:])), "never more than 5 per 5 s"
 
 
@@ -357,8 +357,8 @@ async def test_a_429_on_a_follow_up_is_waited_out(start_bot: StartBot, discord_t
                                                         {"image": digit(test_digits, 3)})
     answer = await interaction.wait_for_followup(timeout=WAIT)
     assert "it's a" in text_of(answer)
-    statuses = [c.status for c in discord_twin.rest_calls if c.method == "POST" and "/webhooks/" in c.path]
-    assert statuses == [429, 200]
+    calls = await discord_twin.wait_for_rest_calls(lambda c: c.method == "POST" and "/webhooks/" in c.path, 2, WAIT)
+    assert [c.status for c in calls] == [429, 200]
 
 
 @pytest.mark.timeout(240)
@@ -374,7 +374,7 @@ async def test_retrain_progress_edits_meet_429s_and_the_outcome_still_arrives(
     done = await discord_twin.wait_for_edit(lambda e: e.embeds[0]["title"].startswith("Retrained"), message=status,
                                             timeout=180)
     assert done.embeds[0]["title"] == "Retrained: version 2 is now serving"
-    patches = [c.status for c in discord_twin.rest_calls if c.method == "PATCH"]
+    patches = [c.status for c in await discord_twin.wait_for_rest_calls(lambda c: c.method == "PATCH", 3, WAIT)]
     assert patches.count(429) >= 2 and patches[-1] == 200
 
 
@@ -420,7 +420,7 @@ async def test_a_429_on_a_channel_reply_is_waited_out(start_bot: StartBot, disco
     posted = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 0)])
     reply = await discord_twin.wait_for_reply(posted, timeout=WAIT)
     assert "it's a" in text_of(reply)
-    sent = [c for c in discord_twin.rest_calls if c.method == "POST" and c.path.endswith("/messages")]
+    sent = await discord_twin.wait_for_rest_calls(lambda c: c.method == "POST" and c.path.endswith("/messages"), 2, WAIT)
     assert [c.status for c in sent] == [429, 200]
     assert sent[1].at - sent[0].at >= 0.95, "retried before retry_after"
     later = await discord_twin.post_message(twin_world.channel, twin_world.user, attachments=[digit(test_digits, 1)])
@@ -444,8 +444,9 @@ async def test_answers_slower_than_three_seconds_are_deferred_in_time(start_bot:
         assert response.type == 5 and interaction.dispatched_at is not None
         assert response.at - interaction.dispatched_at < 3.0
         assert "it's a" in text_of(await interaction.wait_for_followup(timeout=WAIT))
-    answered = [c.at for c in discord_twin.rest_calls if c.method == "POST" and "/webhooks/" in c.path and c.status == 200]
-    assert len(answered) == 2 and all(at - slash.dispatched_at >= 3.0 for at in answered)  # type: ignore[operator]
+    answered = await discord_twin.wait_for_rest_calls(
+        lambda c: c.method == "POST" and "/webhooks/" in c.path and c.status == 200, 2, WAIT)
+    assert len(answered) == 2 and all(c.at - slash.dispatched_at >= 3.0 for c in answered)  # type: ignore[operator]
     discord_twin.cdn_delay(0)
     plain = await discord_twin.open_message_command(twin_world.channel, twin_world.user, "Recognize digit", target)
     assert await private_refusal(plain) == "There is no image to read there."
