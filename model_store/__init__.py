@@ -14,11 +14,10 @@ from pathlib import Path
 from model_store.database import DatabaseError, is_database_url, location_text, password_of, redact
 from model_store.folder import FolderStore
 from model_store.locks import Holder, Lock, LockBusy, open_lock
-from model_store.postgres import PostgresStore
 from model_store.store import TRAINER_LOCK, CorruptVersionError, LoadedModel, ModelStore, StoreError
 
 __all__ = ["TRAINER_LOCK", "CorruptVersionError", "DatabaseError", "FolderStore", "Holder", "LoadedModel", "Lock", "LockBusy",
-           "ModelStore", "PostgresStore", "StoreError", "is_database_url", "location_text", "open_lock", "password_of", "redact",
+           "ModelStore", "StoreError", "is_database_url", "location_text", "open_lock", "password_of", "redact",
            "store_location"]
 
 DEFAULT_LOCATION = "models"

@@ -14,11 +14,12 @@ import re
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
-from psycopg_pool import ConnectionPool, PoolTimeout
+if TYPE_CHECKING:  # the driver is imported where a database is used: a store in a folder never loads it
+    import psycopg
+    from psycopg_pool import ConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ def password_of(url: str) -> str | None:
 
 def describe(error: BaseException, url: str) -> str:
     """One line for an error of connecting to (or using) the database at `url`."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
     where = redact(url)
     text = str(error).strip()
     parts = urlsplit(url)
@@ -91,6 +94,7 @@ def application_name(role: str) -> str:
 
 def connect(url: str, role: str, *, autocommit: bool = True) -> psycopg.Connection[tuple[object, ...]]:
     """One connection of its own (for a listener or a lock); DatabaseError with one line if it cannot be had."""
+    import psycopg
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT,
                                application_name=application_name(role))
@@ -111,6 +115,7 @@ def open_pool(url: str, role: str, max_size: int = 4) -> ConnectionPool:
 
     The first connection is made now, so that a wrong URL or password is one clear DatabaseError at start.
     """
+    from psycopg_pool import ConnectionPool
     connect(url, role).close()
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # its every reconnection attempt; ours say it in one line
     pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, timeout=POOL_TIMEOUT, name=role,
@@ -126,6 +131,8 @@ def transaction(pool: ConnectionPool, url: str) -> Iterator[psycopg.Connection[t
 
     A connection that fails (the server gone) is a DatabaseError with one line; SQL errors are left to the caller.
     """
+    import psycopg
+    from psycopg_pool import PoolTimeout
     try:
         with pool.connection() as connection, connection.transaction():
             yield connection
@@ -139,6 +146,8 @@ def transaction(pool: ConnectionPool, url: str) -> Iterator[psycopg.Connection[t
 
 def is_connection_error(error: BaseException) -> bool:
     """Whether an error means the server could not be reached or went away (not that the SQL was refused)."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
     if isinstance(error, PoolTimeout | psycopg.InterfaceError):
         return True
     state = getattr(error, "sqlstate", None)
@@ -147,12 +156,14 @@ def is_connection_error(error: BaseException) -> bool:
 
 # -- schema versions -------------------------------------------------------------------------------------------
 
-Migration = Callable[[psycopg.Connection[tuple[object, ...]]], None]
+Migration: TypeAlias = Callable[["psycopg.Connection[tuple[object, ...]]"], None]
 
 
 def statements(*texts: str) -> Migration:
     """A migration made of SQL statements run in order."""
     def run(connection: psycopg.Connection[tuple[object, ...]]) -> None:
+        from psycopg import sql
+
         for text in texts:
             connection.execute(sql.SQL(text))  # type: ignore[arg-type]  # our own constant SQL
 

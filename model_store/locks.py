@@ -29,11 +29,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO
-
-import psycopg
+from typing import IO, TYPE_CHECKING
 
 from model_store.database import DatabaseError, connect, is_database_url, migrate, redact, statements
+
+if TYPE_CHECKING:  # the driver is imported by the advisory lock only: a file lock never loads it
+    import psycopg
 
 POLL_SECONDS = 0.05  # how often a waiting acquire tries again
 _ADVISORY_SPACE = 0x64627401  # the first key of our two-int advisory locks; the second is a hash of the name
@@ -210,6 +211,8 @@ class AdvisoryLock(Lock):
         return self._connection
 
     def try_acquire(self, who: str) -> bool:
+        import psycopg
+
         with self._guard:
             if self._held:
                 raise RuntimeError(f"the {self.name} lock is already held by this handle")

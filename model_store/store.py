@@ -9,6 +9,7 @@ here: which version a process serves when the pointer is damaged, promotion and 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import logging
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator
@@ -27,6 +28,7 @@ from network.card import ModelCard
 log = logging.getLogger(__name__)
 
 POINTER = "the serving pointer"
+_KIND_MODULES = {False: "model_store.folder", True: "model_store.postgres"}  # by is_database_url(location)
 TRAINER_LOCK = "trainer"  # the lock every trainer of a store holds for the whole training
 
 
@@ -103,7 +105,11 @@ class ModelStore:
         if cls is ModelStore:
             if isinstance(location, str) and "://" in location and not is_database_url(location):
                 raise StoreError(f"{redact(location)} is neither a folder nor a postgresql:// URL")
-            cls = ModelStore._kinds[is_database_url(location)]
+            database = is_database_url(location)
+            # Each kind registers itself when its module is imported (`__init_subclass__`), and a kind's module is
+            # imported by name when a store of that kind is first opened: a folder store never loads the driver.
+            importlib.import_module(_KIND_MODULES[database])
+            cls = ModelStore._kinds[database]
         return super().__new__(cls)
 
     def __init_subclass__(cls, *, database: bool, **kwargs: object) -> None:

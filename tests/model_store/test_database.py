@@ -16,7 +16,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from model_store import FolderStore, LockBusy, ModelStore, PostgresStore, StoreError, open_lock
+from model_store import FolderStore, LockBusy, ModelStore, StoreError, open_lock
+from model_store.postgres import PostgresStore
 from model_store.database import migrate
 from model_store.files import sha256_file
 from model_store.postgres import SCHEMA

@@ -24,7 +24,8 @@ import numpy as np
 import psycopg
 import pytest
 
-from model_store import CorruptVersionError, FolderStore, ModelStore, PostgresStore, StoreError
+from model_store import CorruptVersionError, FolderStore, ModelStore, StoreError
+from model_store.postgres import PostgresStore
 from model_store.files import sha256_file
 from model_store.folder import METADATA_FILE, POINTER_FILE, WEIGHTS_FILE
 from model_store.store import Pointer
