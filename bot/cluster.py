@@ -33,7 +33,7 @@ import aiohttp
 
 from bot.config import BotSettings, ConfigError
 from bot.shards import describe, split
-from digits.processes import ending_with_this_process
+from digits.processes import end_process, ending_with_this_process
 
 REPO = Path(__file__).resolve().parents[1]
 PROXY_SCRIPT = REPO / "rest_proxy" / "server.mjs"
@@ -126,7 +126,7 @@ class Cluster:
                     task.cancel()
             if member.unhealthy.is_set() and process.returncode is None:
                 say(f"{member.name}: /healthz failing for {self.options.health_grace:g} s: restarting it")
-                await _end(process, signal.SIGTERM, UNHEALTHY_STOP_TIMEOUT)
+                await end_process(process, signal.SIGTERM, UNHEALTHY_STOP_TIMEOUT)
             await process.wait()
             # Its reading workers may outlive a killed bot for a moment, holding its output open: not waited for.
             with contextlib.suppress(TimeoutError):
@@ -172,19 +172,7 @@ class Cluster:
     async def _stop(self, member: Member) -> None:
         process = member.process
         if process is not None and process.returncode is None:
-            await _end(process, signal.SIGINT)
-
-
-async def _end(process: asyncio.subprocess.Process, signum: int, timeout: float = STOP_TIMEOUT) -> None:
-    """Send `signum`, then SIGKILL if the process has not exited within `timeout` seconds."""
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(signum)
-    try:
-        await asyncio.wait_for(process.wait(), timeout)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
+            await end_process(process, signal.SIGINT, STOP_TIMEOUT)
 
 
 async def _relay(name: str, stream: asyncio.StreamReader) -> None:

@@ -6,6 +6,8 @@ Linux's PR_SET_PDEATHSIG (prctl(2)) has the kernel send the child a signal when 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
 import os
 import signal
@@ -34,3 +36,15 @@ def ending_with_this_process(signum: signal.Signals = signal.SIGTERM) -> Callabl
             os._exit(1)
 
     return preexec
+
+
+async def end_process(process: asyncio.subprocess.Process, signum: int, timeout: float) -> None:
+    """Send `signum`, then SIGKILL if the process has not exited within `timeout` seconds; return once it has."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signum)
+    try:
+        await asyncio.wait_for(process.wait(), timeout)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()

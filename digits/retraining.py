@@ -23,7 +23,7 @@ from pathlib import Path
 
 from digits.inference import InferenceService
 from digits.options import TrainingOptions
-from digits.processes import ending_with_this_process
+from digits.processes import end_process, ending_with_this_process
 from digits.records import Done, Failure, Notice, Progress, RecordError, read_record
 from model_store import StoreError, is_database_url, password_of, redact
 
@@ -232,14 +232,7 @@ class RetrainJob:
         self._cancelled = True
         if process is None:
             return True  # train() stops it as soon as it has started
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signal.SIGINT)
-        try:
-            await asyncio.wait_for(process.wait(), GRACE_SECONDS)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await process.wait()
+        await end_process(process, signal.SIGINT, GRACE_SECONDS)
         log.info("retrain by %s: trainer stopped", self.requested_by)
         return True
 
