@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,14 +14,6 @@ from samples.userlike import low_res_scan
 
 DIGITS = 300
 TOLERANCE = 0.03
-
-
-@pytest.fixture(scope="module")
-def service(trained_store: Path):
-    service = InferenceService(ModelStore(trained_store))
-    service.load()
-    yield service
-    service.close()
 
 
 def accuracy_gap(service: InferenceService, style: styles.Style, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:

@@ -38,14 +38,6 @@ def digit_of(test_digits, label: int, size: int = 200) -> np.ndarray:
     return styles.upscale(images[int(np.flatnonzero(labels == label)[0])], size)
 
 
-@pytest.fixture(scope="module")
-def service(trained_store: Path):
-    service = InferenceService(ModelStore(trained_store))
-    service.load()
-    yield service
-    service.close()
-
-
 def read(service: InferenceService, picture: bytes) -> str:
     """The number the service reads (how many digits it found is what most tests here are about)."""
     return service.predict(picture).number

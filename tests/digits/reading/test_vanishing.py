@@ -3,26 +3,14 @@ written tall), a number small in a big picture, touching pairs. Each test failed
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 from PIL import Image
 
 from digits.inference import InferenceService
 from digits.reading import ImageError
-from model_store import ModelStore
 from samples import pictures as styles
 
 ROUND = (0, 6, 8, 9)
-
-
-@pytest.fixture(scope="module")
-def service(trained_store: Path):
-    service = InferenceService(ModelStore(trained_store))
-    service.load()
-    yield service
-    service.close()
 
 
 def digit_ink(test_digits, label: int, size: int, index: int = 0) -> np.ndarray:
