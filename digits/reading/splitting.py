@@ -30,11 +30,14 @@ BLANK_WEIGHT = 2.0
 CROSSING_WEIGHT = 1.0
 # A run of several pieces whose first or last piece is a 1 (read as one at least ONE_CONFIDENCE sure, at most
 # ONE_WIDTH digit heights wide and at least ONE_HEIGHT tall), cut from the rest through at most ONE_CROSSINGS strokes,
-# while the rest reads as the run's own digit at least ONE_CONFIDENCE sure, leaves the 1 unexplained (the network
-# reads a 6 with a stroke beside it as a 6 as surely as the 6 alone): it costs UNEXPLAINED_ONE.
+# while the rest reads as the run's own digit, leaves the 1 unexplained (the network reads a 6 with a stroke beside
+# it as a 6 as surely as the 6 alone): it costs UNEXPLAINED_ONE. The rest must read so at least REST_CONFIDENCE
+# sure, and be a whole digit: at least REST_HEIGHT of the run's height (a 4's or a 9's own stem cut off leaves a
+# part of the digit much shorter than it).
 ONE_CONFIDENCE = 0.9
 ONE_WIDTH, ONE_HEIGHT = 0.4, 0.8
 ONE_CROSSINGS = 1.0
+REST_CONFIDENCE, REST_HEIGHT = 0.6, 0.8
 UNEXPLAINED_ONE = 2.0
 # Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy; so does a run's score.
 EPSILON = 1e-7
@@ -76,7 +79,8 @@ def choose_runs(segmentation: Segmentation, runs: Sequence[tuple[int, int]], pro
 def unexplained_one(segmentation: Segmentation, run: tuple[int, int], index: dict[tuple[int, int], int],
                     digits: np.ndarray, confidences: np.ndarray) -> bool:
     """Whether the run's first or last piece is a thin upright 1 that the run's reading does not explain: without it,
-    the rest reads as the same digit, surely (`index`: each candidate run's place in `digits` and `confidences`)."""
+    the rest, a whole digit, reads as the same digit (`index`: each candidate run's place in `digits` and
+    `confidences`)."""
     start, stop = run
     if stop - start < 2:
         return False
@@ -85,8 +89,9 @@ def unexplained_one(segmentation: Segmentation, run: tuple[int, int], index: dic
         if rest not in index or segmentation.crossings[cut] > ONE_CROSSINGS:
             continue
         o, r = index[one], index[rest]
-        if (digits[o] == 1 and confidences[o] >= ONE_CONFIDENCE and digits[r] == digit and confidences[r] >= ONE_CONFIDENCE
-                and segmentation.width(*one) <= ONE_WIDTH and segmentation.height(*one) >= ONE_HEIGHT):
+        if (digits[o] == 1 and confidences[o] >= ONE_CONFIDENCE and digits[r] == digit and confidences[r] >= REST_CONFIDENCE
+                and segmentation.width(*one) <= ONE_WIDTH and segmentation.height(*one) >= ONE_HEIGHT
+                and segmentation.height(*rest) >= REST_HEIGHT * segmentation.height(*run)):
             return True
     return False
 
