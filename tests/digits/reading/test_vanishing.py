@@ -7,7 +7,9 @@ import numpy as np
 from PIL import Image
 
 from digits.inference import InferenceService
-from digits.reading import ImageError
+from digits.reading import ImageError, Segmentation, segment
+from digits.reading.segmentation import Piece
+from digits.reading.splitting import candidate_runs, unexplained_one
 from samples import pictures as styles
 
 ROUND = (0, 6, 8, 9)
@@ -123,3 +125,38 @@ def test_a_1_overlapping_a_round_digit_inside_a_number_is_read(service: Inferenc
                 right += read(service, drawing(written(three, joined, gap=30, size=(200, 420)))) == f"3{pair}"
                 right += read(service, drawing(written(joined, three, gap=30, size=(200, 420)))) == f"{pair}3"
     assert right >= 9, f"{right} of 32 read right"
+
+
+def _pieces_of_a_pair(rest_height: int) -> Segmentation:
+    """A thin upright stroke 100 px high and, touching it on its right, a part `rest_height` px high: two pieces of a
+    number whose digits are 100 px high, cut through half a stroke."""
+    one = Piece(0, 0, np.ones((100, 10), np.float32), (0, 100), (0.0, 10.0))
+    rest = Piece(100 - rest_height, 10, np.ones((rest_height, 60), np.float32), (100 - rest_height, 100), (10.0, 70.0))
+    return Segmentation((one, rest), (0.5,), 100.0)
+
+
+def test_a_1_beside_a_whole_digit_read_as_that_digit_is_unexplained_even_when_the_digit_reads_unsurely() -> None:
+    # A 1 touching an 8: the pair reads as an 8 surely, the 8 without the 1 as an 8 but less surely (0.81 sure):
+    # the 1 was left unexplained only when the 8 alone read at least 0.9 sure, and "18" was read as "8".
+    runs = [(0, 1), (1, 2), (0, 2)]
+    index = {run: i for i, run in enumerate(runs)}
+    digits, confidences = np.array([1, 8, 8]), np.array([0.99, 0.81, 0.99])
+    assert unexplained_one(_pieces_of_a_pair(95), (0, 2), index, digits, confidences)
+    # A 9's own stem cut off leaves its loop, much shorter than the 9: reading the loop as a 9 does not make the
+    # stem a 1.
+    digits, confidences = np.array([1, 9, 9]), np.array([0.99, 0.95, 0.99])
+    assert not unexplained_one(_pieces_of_a_pair(60), (0, 2), index, digits, confidences)
+    assert unexplained_one(_pieces_of_a_pair(95), (0, 2), index, digits, confidences)
+
+
+def test_a_1_overlapping_a_6_is_cut_beside_its_stroke(test_digits) -> None:
+    # "316", the 1 overlapping the 6 by 4 px (of 120): the group "16" has no ink minimum beside the 1, whose stroke
+    # is a tall peak of the column profile; cut where the profile falls to half of it, the 1 is a piece of its own
+    # (before: the only cut went through the 6, and no run of pieces was the 1 alone).
+    one, six, three = digit_ink(test_digits, 1, 120, 5), digit_ink(test_digits, 6, 120, 5), digit_ink(test_digits, 3, 120, 5)
+    pair = written(one, six, gap=-4, size=(130, 240), margin=5)
+    pair = pair[:, :np.flatnonzero(pair.max(axis=0) > 0)[-1] + 1]
+    segmentation = segment(drawing(written(three, pair, gap=30, size=(200, 460))))
+    ones = [run for run in candidate_runs(segmentation) if run[0] > 0
+            and segmentation.width(*run) <= 0.4 and segmentation.height(*run) >= 0.8]
+    assert ones, [(piece.columns, piece.rows) for piece in segmentation.pieces]
