@@ -52,11 +52,6 @@ CUT_ASPECT_ALONE_JOINED = 0.6
 MIN_PIECE = 0.1
 # Touching digits are cut through at most this many strokes (a cut through more is inside a digit).
 MAX_CROSSINGS = 2.5
-# Among several groups, a 1 touching or overlapping its neighbour is cut at its stroke's sides, wherever the ink is:
-# a peak of the upright profile at least ONE_PEAK digit heights high (a stroke as long as about half the digit,
-# upright) is cut where the profile has fallen to half the peak, on either side. Not in a picture's only group: a
-# single digit's own stem would be cut too (an 8 read as "18" now and then), and single digits stay as they read.
-ONE_PEAK = 0.5
 # Next to a cut through touching digits, a bit of stroke with less than this share of the digit's biggest stroke's
 # ink is the neighbour's, cut off with it.
 FRAGMENT_SHARE = 0.15
@@ -216,7 +211,7 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
         if pieces:
             crossings.append(0.0)
         group_pieces, group_crossings = _cut(ink, rows.start, columns.start, slant, middle, digit_height, cut_width,
-                                             stroke_width, MAX_RUN * MAX_DIGITS - len(pieces), len(kept) > 1)
+                                             stroke_width, MAX_RUN * MAX_DIGITS - len(pieces))
         pieces += group_pieces
         crossings += group_crossings
     return Segmentation(tuple(pieces), tuple(crossings), digit_height, coverage if len(boxes) == 1 else None)
@@ -257,11 +252,11 @@ def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:
 
 
 def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digit_height: float, cut_width: float,
-         stroke_width: float, room: int, beside_ones: bool) -> tuple[list[Piece], list[float]]:
-    """A group's ink as pieces, cut where its upright ink profile has minima, and with `beside_ones` beside its tall
-    peaks (a 1's stroke), when it is wide enough to hold touching digits; with the strokes each cut crosses. Each cut runs top to
-    bottom along the path through the least ink near the slanted line at its place (touching digits rarely meet
-    along a straight line). More than `room` pieces are refused before any path is traced."""
+         stroke_width: float, room: int) -> tuple[list[Piece], list[float]]:
+    """A group's ink as pieces, cut where its upright ink profile has minima when it is wide enough to hold
+    touching digits; with the strokes each cut crosses. Each cut runs top to bottom along the path through the
+    least ink near the slanted line at its minimum (touching digits rarely meet along a straight line). More than
+    `room` pieces are refused before any path is traced."""
     y, x = np.mgrid[top:top + ink.shape[0], left:left + ink.shape[1]]
     upright = x - slant * (y - middle)
     origin = float(upright.min())
@@ -275,8 +270,6 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
         inside = range(first + margin, last - margin)
         minima = [i for i in inside if smooth[i] <= smooth[i - 1] and smooth[i] <= smooth[i + 1]
                   and smooth[i] <= MAX_CROSSINGS * stroke_width]
-        if beside_ones:
-            minima += [side for side in _stroke_sides(smooth, first, last, ONE_PEAK * digit_height) if side in inside]
         for candidate in sorted(minima, key=lambda i: smooth[i]):
             if all(abs(candidate - cut) >= margin for cut in cuts):
                 cuts.append(candidate)
@@ -307,21 +300,6 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
         crossing = 0.0
         pieces.append(_piece(part, top, left, upright))
     return pieces, crossings
-
-
-def _stroke_sides(profile: np.ndarray, first: int, last: int, floor: float) -> list[int]:
-    """The columns just beside each peak of `profile` (between `first` and `last`) at least `floor` high: where it
-    has fallen to half the peak, left and right."""
-    sides = []
-    for peak in range(first + 1, last - 1):
-        if profile[peak] >= floor and profile[peak] >= profile[peak - 1] and profile[peak] > profile[peak + 1]:
-            low, high = peak, peak
-            while low > first and profile[low] > profile[peak] / 2:
-                low -= 1
-            while high < last - 1 and profile[high] > profile[peak] / 2:
-                high += 1
-            sides += [low, high + 1]
-    return sides
 
 
 def _piece(part: np.ndarray, top: int, left: int, upright: np.ndarray) -> Piece:

@@ -7,9 +7,9 @@ import numpy as np
 from PIL import Image
 
 from digits.inference import InferenceService
-from digits.reading import ImageError, Segmentation, segment
+from digits.reading import ImageError, Segmentation
 from digits.reading.segmentation import Piece
-from digits.reading.splitting import candidate_runs, unexplained_one
+from digits.reading.splitting import unexplained_one
 from samples import pictures as styles
 
 ROUND = (0, 6, 8, 9)
@@ -148,15 +148,3 @@ def test_a_1_beside_a_whole_digit_read_as_that_digit_is_unexplained_even_when_th
     assert not unexplained_one(_pieces_of_a_pair(60), (0, 2), index, digits, confidences)
     assert unexplained_one(_pieces_of_a_pair(95), (0, 2), index, digits, confidences)
 
-
-def test_a_1_overlapping_a_6_is_cut_beside_its_stroke(test_digits) -> None:
-    # "316", the 1 overlapping the 6 by 4 px (of 120): the group "16" has no ink minimum beside the 1, whose stroke
-    # is a tall peak of the column profile; cut where the profile falls to half of it, the 1 is a piece of its own
-    # (before: the only cut went through the 6, and no run of pieces was the 1 alone).
-    one, six, three = digit_ink(test_digits, 1, 120, 5), digit_ink(test_digits, 6, 120, 5), digit_ink(test_digits, 3, 120, 5)
-    pair = written(one, six, gap=-4, size=(130, 240), margin=5)
-    pair = pair[:, :np.flatnonzero(pair.max(axis=0) > 0)[-1] + 1]
-    segmentation = segment(drawing(written(three, pair, gap=30, size=(200, 460))))
-    ones = [run for run in candidate_runs(segmentation) if run[0] > 0
-            and segmentation.width(*run) <= 0.4 and segmentation.height(*run) >= 0.8]
-    assert ones, [(piece.columns, piece.rows) for piece in segmentation.pieces]
