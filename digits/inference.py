@@ -289,7 +289,9 @@ class InferenceService:
                 continue
             read = range(first, first + len(picture.runs))
             first += len(picture.runs)
-            chosen = [read[i] for i in choose_runs(picture.segmentation, picture.runs, probabilities[read])]
+            # A picture of one piece (most pictures: one digit) has one way to be read: nothing to choose.
+            chosen = list(read) if len(read) == 1 else [read[i] for i in choose_runs(picture.segmentation, picture.runs,
+                                                                                      probabilities[read])]
             if len(chosen) > MAX_DIGITS:
                 results.append(too_many_digits(len(chosen)))
             else:
