@@ -274,10 +274,11 @@ def otsu(values: np.ndarray, bins: int = 64) -> float:
     below = np.cumsum(counts)[:-1]
     below_sum = np.cumsum(counts * centres)[:-1]
     total, total_sum = below[-1] + counts[-1], below_sum[-1] + counts[-1] * centres[-1]
-    above = total - below
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (below_sum * total - total_sum * below) ** 2 / (below * above)
-    return low + step * (int(np.nanargmax(between)) + 1) if np.any(between > 0) else high
+    # Splits with an empty side score 0 (np.errstate and np.nanargmax cost a small picture's split twice over).
+    weights = below * (total - below)
+    between = np.divide((below_sum * total - total_sum * below) ** 2, weights, out=np.zeros_like(weights), where=weights > 0)
+    best = int(between.argmax())
+    return low + step * (best + 1) if between[best] > 0 else high
 
 
 def span(profile: np.ndarray) -> tuple[int, int]:
