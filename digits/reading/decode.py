@@ -308,7 +308,7 @@ def _shrink(image: Image.Image, mode: str, box: tuple[float, float, float, float
     """The region `box` of the picture in `mode`, box-averaged to `size`, a tile at a time: no full-size copy."""
     width, height = size
     if box == (0.0, 0.0, float(image.width), float(image.height)) and size == image.size:
-        return image.convert(mode)
+        return image if image.mode == mode else image.convert(mode)  # read only: no copy needed
     if image.mode == mode and (box[2] - box[0]) * (box[3] - box[1]) <= TILE_PIXELS:
         return image.resize(size, Image.Resampling.BOX, box=box)  # one tile, read in place: nothing to convert
     x_step, y_step = (box[2] - box[0]) / width, (box[3] - box[1]) / height
