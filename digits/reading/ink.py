@@ -127,10 +127,11 @@ def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray,
 def _clean_level(signal: np.ndarray) -> float | None:
     """A clean picture's background (a drawing app's export, MNIST itself): its edge's one level, at an extreme."""
     border = edge(signal)
+    level = float(border[0])
+    if not np.all(border == level):
+        return None  # a photo's edge: settled before measuring the whole picture
     low, high = float(signal.min()), float(signal.max())
-    if low < high and border[0] in (low, high) and np.all(border == border[0]):
-        return float(border[0])
-    return None
+    return level if low < high and level in (low, high) else None
 
 
 def _ink_box(coverage: np.ndarray) -> tuple[int, int, int, int]:
@@ -284,11 +285,11 @@ def otsu(values: np.ndarray, bins: int = 64) -> float:
 def span(profile: np.ndarray) -> tuple[int, int]:
     """Start and end of the ink along one axis, less a sliver of its mass at each end (stray specks of noise)."""
     cumulative = np.cumsum(profile, dtype=np.float64)
-    total = cumulative[-1]
+    total = float(cumulative[-1])
     if total <= 0.0:
         raise ImageError("no digit found: the image looks empty")
-    start = int(np.searchsorted(cumulative, SPECK_MASS * total, side="right"))
-    end = int(np.searchsorted(cumulative, (1.0 - SPECK_MASS) * total, side="left")) + 1
+    start = int(cumulative.searchsorted(SPECK_MASS * total, side="right"))
+    end = int(cumulative.searchsorted((1.0 - SPECK_MASS) * total, side="left")) + 1
     return start, max(end, start + 1)
 
 
