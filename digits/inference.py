@@ -11,7 +11,8 @@ weights it started with, and a version that fails to load never replaces a worki
 
 Where the work runs: `prepare` (decoding, clean-up, segmentation, framing the candidate runs: the CPU-heavy part)
 runs in the caller's thread, or with `processes` set in a pool of worker processes (`digits.pool`), each picture
-under a CPU budget; the forward pass and the choice of runs (cheap) always run here, on the served network.
+under a CPU budget (a small picture, which costs less to read than to send to a worker, is still read here); the
+forward pass and the choice of runs (cheap) always run here, on the served network.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from digits.pool import OverBudget, WorkerPool
-from digits.reading import MAX_DIGITS, ImageError, ImageLimits, Segmentation, segment, too_many_digits
+from digits.reading import MAX_DIGITS, ImageError, ImageLimits, Segmentation, is_small, segment, too_many_digits
 from digits.reading.splitting import candidate_runs, choose_runs
 from model_store import ModelStore, StoreError
 from network.architecture import NumpyNetwork, normalize
@@ -304,11 +305,18 @@ class InferenceService:
 
     async def predict_batch_async(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
         """`predict_batch`, leaving the event loop free: the pictures are prepared in the reading workers (or, without
-        them, on the service's threads), and read with one forward pass on the service's threads."""
+        them, on the service's threads), and read with one forward pass on the service's threads.
+
+        Small pictures (`digits.reading.is_small`: a 28×28 PNG) are prepared on the service's threads all the same: the
+        hop to a worker and back costs more than reading them, and they cannot come near a worker's CPU budget.
+        """
         loop = asyncio.get_running_loop()
-        if self._pool is None:
+        in_pool = [self._pool is not None and not is_small(image) for image in images]
+        if not any(in_pool):
             return await loop.run_in_executor(self._executor, self.predict_batch, images)
-        prepared = await asyncio.gather(*(self._prepare_in_pool(image) for image in images))
+        prepared = await asyncio.gather(*(self._prepare_in_pool(image) if pooled
+                                          else loop.run_in_executor(self._executor, prepare, image, self.limits)
+                                          for image, pooled in zip(images, in_pool)))
         return await loop.run_in_executor(self._executor, self._read, prepared)
 
     async def _prepare_in_pool(self, image: bytes) -> Prepared | ImageError:
