@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import ExifTags, Image, ImageStat
+from PIL import ExifTags, Image
 
 
 # The formats people post; restricting them keeps Pillow's rarer, less-hardened decoders out of reach.
@@ -175,7 +175,7 @@ class _Channel:
         if whole.mode == "RGB":
             # Coloured ink or paper: the channel with the most contrast (yellow on white shows only in blue), measured
             # on the histograms (a tenth of the work of measuring the pixels).
-            return cls("colour", int(np.argmax(ImageStat.Stat(whole).var)))
+            return cls("colour", int(np.argmax(_variances(whole))))
         alpha = np.asarray(whole.getchannel("A"))  # LA or RGBA
         if np.count_nonzero(alpha < 128) >= TRANSPARENT_SHARE * alpha.size:
             # Strokes on a transparent canvas: the ink is wherever something was drawn, whatever its colour.
@@ -198,6 +198,17 @@ class _Channel:
         if self.kind == "alpha":
             return np.asarray(image.getchannel("A"), dtype=np.float32)
         return np.ascontiguousarray(_over_white(image)[..., self.index])
+
+
+def _variances(image: Image.Image) -> np.ndarray:
+    """Each band's variance, from the histogram, as `ImageStat.Stat(image).var` computes it (exact sums, then the same
+    floating-point steps, bit for bit) without its Python loops over the histogram (0.1 ms a picture). Bit for bit up
+    to 300,000 pixels, where a sum's square is still exact in float64 (the overview has at most 64×64)."""
+    counts = np.asarray(image.histogram(), np.int64).reshape(-1, 256)
+    levels = np.arange(256, dtype=np.int64)
+    pixels = counts.sum(axis=1)
+    sums, squares = counts @ levels, counts @ (levels * levels)
+    return (squares - sums.astype(np.float64) ** 2 / pixels) / pixels
 
 
 def _finite(image: Image.Image) -> np.ndarray:

@@ -1,14 +1,28 @@
-"""The measures reading is built on, against their definitions: Otsu's split, and framing a digit in 28×28."""
+"""The measures reading is built on, against their definitions: a colour channel's variance, Otsu's split, and framing a
+digit in 28×28."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageStat
 
 from digits.reading import frame
+from digits.reading.decode import _variances
 from digits.reading.ink import otsu, span
 from digits.reading.segmentation import MNIST_SIZE
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_channels_variances_are_imagestats_bit_for_bit(seed: int) -> None:
+    """The colour channel read is the one ImageStat finds the most varied, ties included (a channel and its inverse)."""
+    rng = np.random.default_rng(seed)
+    grey = rng.integers(0, 256, (64, 48))
+    pictures = [rng.integers(0, 256, (28, 28, 3)), np.stack([grey, grey // 2, 255 - grey], axis=-1),
+                np.where(rng.random((64, 64, 3)) < 0.05, 30, 250), np.stack([grey] * 3, axis=-1)]
+    for pixels in pictures:
+        image = Image.fromarray(pixels.astype(np.uint8))
+        assert _variances(image).tolist() == ImageStat.Stat(image).var
 
 
 def otsu_by_definition(values: np.ndarray, bins: int = 64) -> float:
