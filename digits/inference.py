@@ -25,11 +25,11 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digits.pool import OverBudget, WorkerPool
 from digits.reading import MAX_DIGITS, ImageError, ImageLimits, Segmentation, is_small, segment, too_many_digits
 from digits.reading.splitting import candidate_runs, choose_runs
 from model_store import ModelStore, StoreError
@@ -37,6 +37,9 @@ from network.architecture import NumpyNetwork, normalize
 from network.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
 from network.card import ModelCard
 from network.evaluation import per_digit_accuracy
+
+if TYPE_CHECKING:
+    from digits.pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +165,13 @@ class InferenceService:
         self._served: _Served | None = None
         self._reload_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
-        # With `processes`, predict_batch_async prepares pictures in that many worker processes.
-        self._pool = WorkerPool(prepare, processes, cpu_seconds) if processes else None
+        # With `processes`, predict_batch_async prepares pictures in that many worker processes. Their machinery
+        # (pebble, multiprocessing) loads only then: the CLI and a service without workers start smaller and sooner.
+        self._pool: WorkerPool[Prepared | ImageError] | None = None
+        if processes:
+            from digits.pool import WorkerPool
+
+            self._pool = WorkerPool(prepare, processes, cpu_seconds)
         self._reports: dict[tuple[int, str], AccuracyReport] = {}
 
     # -- the served version ---------------------------------------------------------------
@@ -320,6 +328,8 @@ class InferenceService:
         return await loop.run_in_executor(self._executor, self._read, prepared)
 
     async def _prepare_in_pool(self, image: bytes) -> Prepared | ImageError:
+        from digits.pool import OverBudget
+
         assert self._pool is not None
         try:
             return await self._pool.run(image, self.limits)
