@@ -179,11 +179,14 @@ def _part(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
 
 def could_be_a_one(image: np.ndarray) -> bool:
     """Whether the ink is a line within ONE_LEAN of upright (thinner than ONE_THINNESS by its second moments)."""
-    rows, columns = np.nonzero(image)
-    weights = image[rows, columns].astype(np.float64)
-    covariance = np.cov(np.stack([rows, columns]), aweights=weights)
-    if not np.all(np.isfinite(covariance)):
+    weights = image.astype(np.float64)
+    total = weights.sum()
+    if total <= 0.0:
         return False
+    row_mass, column_mass = weights.sum(axis=1), weights.sum(axis=0)
+    down = np.arange(image.shape[0]) - float(row_mass @ np.arange(image.shape[0])) / total  # from the centre of mass
+    across = np.arange(image.shape[1]) - float(column_mass @ np.arange(image.shape[1])) / total
+    covariance = np.array([[row_mass @ down**2, down @ weights @ across], [down @ weights @ across, column_mass @ across**2]]) / total
     (minor, major), vectors = np.linalg.eigh(covariance)
     lean = np.arccos(min(1.0, abs(float(vectors[0, 1]))))  # the major axis's angle from upright
     return bool(np.sqrt(max(minor, 0.0) / max(major, 1e-9)) < ONE_THINNESS and lean < ONE_LEAN)
@@ -259,8 +262,8 @@ class EpochAugmenter:
     with replacement, augmented the same way. With `community` examples (uint8 28×28, labels) the epoch
     ends with `community_count` of them (COMMUNITY_SHARE, capped at COMMUNITY_MAX_DRAWS per example), drawn
     with replacement and augmented like the rest: not at all when `augment_images` is off. With `outlier_share`,
-    that share of each epoch's samples are pictures that are not one digit (`not_digits`, drawn anew each epoch
-    from `images`), labelled NOT_A_DIGIT.
+    that share of each epoch's samples are pictures that are not one digit (`not_digits`, made once from `images`
+    on the worker thread while training starts, augmented anew each epoch), labelled NOT_A_DIGIT.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, seed: int, typed: tuple[np.ndarray, np.ndarray] | None = None,
@@ -282,6 +285,7 @@ class EpochAugmenter:
         self._source[:count] = np.asarray(images, np.float32).reshape(-1, SIZE, SIZE) / 255.0
         self._buffers = [np.empty((len(self._source), SIZE * SIZE), np.float32) for _ in range(2)]
         self._turn = 0
+        self._outliers_made = False
         self._rng = np.random.default_rng([seed, 15])
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment")
@@ -296,9 +300,11 @@ class EpochAugmenter:
                 self._source[len(self.labels):len(self.labels) + self.typed_count] = self.typed[0][pick].astype(np.float32) / 255.0
                 labels = np.concatenate([labels, self.typed[1][pick]])
             if self.outlier_count:
-                outliers_start = len(self.labels) + self.typed_count
-                self._source[outliers_start:outliers_start + self.outlier_count] = not_digits(
-                    self.images, self.labels, self.outlier_count, rng).astype(np.float32) / 255.0
+                if not self._outliers_made:  # made once, like the training digits, and augmented anew each epoch
+                    outliers_start = len(self.labels) + self.typed_count
+                    self._source[outliers_start:outliers_start + self.outlier_count] = not_digits(
+                        self.images, self.labels, self.outlier_count, rng).astype(np.float32) / 255.0
+                    self._outliers_made = True
                 labels = np.concatenate([labels, np.full(self.outlier_count, NOT_A_DIGIT, np.int64)])
             community_start = len(self._source) - self.community_count
             if self.community_count and self.community is not None:
