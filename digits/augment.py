@@ -199,21 +199,24 @@ def not_digits(images: np.ndarray, labels: np.ndarray, count: int, rng: np.rando
     ones, rounds = np.flatnonzero(labels == 1), np.flatnonzero(np.isin(labels, ROUND))
     out = np.empty((count, SIZE, SIZE), np.uint8)
     for index in range(count):
-        example = None
-        while example is None or could_be_a_one(example):
-            if rng.random() < PAIRS:
-                if rng.random() < ONE_PAIRS:
-                    pick = [int(rng.choice(ones)), int(rng.choice(rounds))]
-                    rng.shuffle(pick)
-                else:
-                    pick = rng.integers(0, len(images), 2).tolist()
-                canvas = _pair(images[pick[0]], images[pick[1]], rng)
-            else:
-                while (canvas := _part(images[rng.integers(0, len(images))], rng)) is None:
-                    pass
-            example = frame(canvas.astype(np.float32) / 255.0)
+        while could_be_a_one(example := frame(_not_one_digit(images, ones, rounds, rng).astype(np.float32) / 255.0)):
+            pass
         out[index] = example
     return out
+
+
+def _not_one_digit(images: np.ndarray, ones: np.ndarray, rounds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A canvas that is not one digit: a pair (a 1 beside a round digit, or any two digits), a part or a fragment."""
+    if rng.random() < PAIRS:
+        if rng.random() < ONE_PAIRS:
+            pick = [int(rng.choice(ones)), int(rng.choice(rounds))]
+            rng.shuffle(pick)
+        else:
+            pick = rng.integers(0, len(images), 2).tolist()
+        return _pair(images[pick[0]], images[pick[1]], rng)
+    while (part := _part(images[rng.integers(0, len(images))], rng)) is None:
+        pass
+    return part
 
 
 def warp_matrices(bank: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[sparse.csr_matrix]:
