@@ -112,12 +112,14 @@ model = build_keras_model(options.spec)
 
 # Each epoch's images drawn anew (augmented, typed digits mixed in) on a second thread, when the recipe says so.
 augmenter = None
-if options.augment or typed is not None or community_train is not None:
+if options.augment or typed is not None or community_train is not None or options.outliers:
     from digits.augment import EpochAugmenter
 
     augmenter = EpochAugmenter(mnist.train_images[:end], train_labels, options.seed, typed=typed,
-                               typed_share=options.fonts, augment_images=options.augment, community=community_train)
-samples_per_epoch = len(train_images) + (augmenter.typed_count + augmenter.community_count if augmenter else 0)
+                               typed_share=options.fonts, augment_images=options.augment, community=community_train,
+                               outlier_share=options.outliers)
+samples_per_epoch = len(train_images) + (augmenter.typed_count + augmenter.outlier_count + augmenter.community_count
+                                         if augmenter else 0)
 
 # Compile the model: Adam(learning_rate=0.001) in the tutorial.
 model.compile(

@@ -51,7 +51,7 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.answers import parse_wrong  # noqa: E402
+from bot.corrections import parse_wrong  # noqa: E402
 from digits.community import VOTES_PER_HOUR, AnsweredDigit, Corrections, accepted_examples  # noqa: E402
 from digits.inference import InferenceService, Prediction  # noqa: E402
 from digits.mnist import ensure_mnist, load_mnist  # noqa: E402

@@ -55,6 +55,7 @@ RECIPES: dict[str, list[str]] = {
     "robust": ["--recipe", "robust"],
     "robust, no augmentation": ["--recipe", "robust", "--augment", "off"],
     "robust, no typed digits": ["--recipe", "robust", "--fonts", "0"],
+    "robust, no not-one-digit": ["--recipe", "robust", "--outliers", "0"],
 }
 
 

@@ -7,8 +7,8 @@
     attachments.py  which attachments are pictures, their bounded downloads, "is typing…"
     replies.py      replies within the channel's permissions (planned once), and the one error handler
     embeds.py       every reply's wording, embeds and pictures
-    corrections.py  the correction flow of every reply ("Wrong?", which digit, which label) and its components
-    answers.py      what a reply answered, in plain Python: the button's custom_id, digit places, recent replies
+    corrections.py  the correction flow of every reply ("Wrong?", which digit, which label): what a reply answered
+                    (the button's custom_id, digit places, recent replies) and the components
     config.py       the settings (pydantic-settings)
     endpoint.py     the one place that points discord.py at another Discord (a REST proxy, the local twin)
     shards.py       shard ranges: read (0-7, 0,2,4), shown, split over processes

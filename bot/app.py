@@ -24,12 +24,19 @@ EXIT_CONFIG = 2
 GATEWAY_AUTHENTICATION_FAILED = 4004
 
 
-def main() -> int:
-    """Run the bot; return the process exit code."""
+def read_settings() -> BotSettings | None:
+    """The settings from the environment; None, having said on stderr what is wrong, when they cannot be used."""
     try:
-        settings = BotSettings.from_env()
+        return BotSettings.from_env()
     except ConfigError as error:
         print(f"digitbot: configuration error: {error}", file=sys.stderr)
+        return None
+
+
+def main() -> int:
+    """Run the bot; return the process exit code."""
+    settings = read_settings()
+    if settings is None:
         return EXIT_CONFIG
     discord.utils.setup_logging(level=getattr(logging, settings.log_level))
     point_discord_py_at(settings.api_base, settings.gateway_url)
@@ -76,10 +83,8 @@ async def run(settings: BotSettings) -> None:
 
 def sync_commands() -> int:
     """`python -m bot sync-commands`: compare the commands Discord holds with the code's, overwrite them if they differ."""
-    try:
-        settings = BotSettings.from_env()
-    except ConfigError as error:
-        print(f"digitbot: configuration error: {error}", file=sys.stderr)
+    settings = read_settings()
+    if settings is None:
         return EXIT_CONFIG
     discord.utils.setup_logging(level=logging.WARNING)
     point_discord_py_at(settings.api_base, settings.gateway_url)

@@ -33,6 +33,8 @@ from model_store import ModelStore, StoreError
 log = logging.getLogger(__name__)
 
 COGS = ("bot.cogs.recognition", "bot.cogs.info", "bot.cogs.admin", "bot.cogs.corrections")
+# The task that serves what the model store's pointer names, following promotions made elsewhere.
+FOLLOWER_TASK = "follow the model store"
 
 
 class DigitBot(commands.AutoShardedBot):
@@ -120,7 +122,7 @@ class DigitBot(commands.AutoShardedBot):
         except StoreError as error:
             log.warning("%s; until then I answer images and !accuracy with a note (an admin can also `!retrain`)", error)
         # Promotions and rollbacks made outside the bot (the CLI, another bot on the same store) are followed.
-        self._following = asyncio.create_task(self.inference.follow(), name="follow the model store")
+        self._following = asyncio.create_task(self.inference.follow(), name=FOLLOWER_TASK)
         for cog in COGS:
             await self.load_extension(cog)
         if self.registers_commands:

@@ -1,10 +1,15 @@
 """The correction flow of every reply, an object the bot holds: "Wrong?", then which digit, then what it really is.
 
+What a reply answered is in plain Python first (no Discord): a reply's "Wrong?" button carries, in its custom_id,
+the model version and what each picture read (`digitbot:wrong:v3:7,,2026`: a 7, an unreadable picture, the number
+2026), so that a click after a restart still knows what was answered. The 28×28 inputs the model saw are kept in
+`RecentReplies` (bounded, in memory); after a restart they are rebuilt from the original post, read again under the
+same limits as any download.
+
 The three components are discord.py DynamicItems: a click is matched by its custom_id's template and everything it
 needs is in the custom_id, so they keep working after a restart. A click opens a private (ephemeral) choice; the
 choice records the vote in the corrections database (`digits.community`, off the event loop) and that private
-message becomes "Thanks, noted as 7". The inputs of recent replies are kept in memory (`bot.answers`); after a
-restart they are rebuilt from the original post, read again under the same limits as any download.
+message becomes "Thanks, noted as 7".
 """
 
 from __future__ import annotations
@@ -12,24 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import discord
 import numpy as np
 
 from bot import embeds as wording
-from bot.answers import (
-    MAX_CHOICES,
-    WRONG_TEMPLATE,
-    AnsweredDigits,
-    RecentReplies,
-    ReplyRecord,
-    answered_digits,
-    parse_wrong,
-    places,
-    wrong_custom_id,
-)
 from bot.attachments import Downloader, is_image
 from bot.checks import is_admin
 from bot.config import BotSettings
@@ -39,6 +35,121 @@ from digits.inference import InferenceService, Prediction
 from digits.reading import ImageError
 
 log = logging.getLogger(__name__)
+
+# -- what a reply answered, in plain Python ------------------------------------------------------------------------
+
+MAX_CUSTOM_ID = 100  # Discord's limit on a component's custom_id
+MAX_CHOICES = 25  # Discord's limit on a select's options: the digits of one reply that can be corrected
+REMEMBERED = 2000  # replies kept with their inputs; older ones are rebuilt from the original post
+WRONG_TEMPLATE = r"digitbot:wrong:v(?P<version>[0-9]+):(?P<read>[0-9,]*)"
+_WRONG = re.compile(WRONG_TEMPLATE)
+
+
+def wrong_custom_id(version: int, numbers: Sequence[str]) -> str:
+    """The "Wrong?" button's custom_id: the version and what each picture read ("" for one that was not read).
+
+    Pictures that would take it over Discord's 100 characters are left out (up to 10 pictures of up to 12 digits
+    each could): their digits cannot be corrected.
+    """
+    custom_id = f"digitbot:wrong:v{version}:"
+    for index, number in enumerate(numbers):
+        longer = custom_id + ("," if index else "") + number
+        if len(longer) > MAX_CUSTOM_ID:
+            break
+        custom_id = longer
+    return custom_id
+
+
+def parse_wrong(custom_id: str) -> tuple[int, tuple[str, ...]] | None:
+    """(version, what each picture read) from a "Wrong?" custom_id; None if it is not one."""
+    match = _WRONG.fullmatch(custom_id)
+    if match is None:
+        return None
+    return int(match["version"]), tuple(match["read"].split(","))
+
+
+@dataclass(frozen=True)
+class Place:
+    """One digit of a reply: its position among all the digits the reply answered, and where it was read."""
+
+    position: int
+    picture: int  # index of the picture in the message
+    digit: int  # index of the digit in that picture's number
+    predicted: int
+
+
+def places(numbers: Sequence[str]) -> list[Place]:
+    """Every digit a reply read, in order; a reply's digits are numbered across its pictures."""
+    found: list[Place] = []
+    for picture, number in enumerate(numbers):
+        for digit, character in enumerate(number):
+            found.append(Place(len(found), picture, digit, int(character)))
+    return found
+
+
+@dataclass(frozen=True)
+class AnsweredDigits:
+    """The digits a reply answered, as its "Wrong?" button names them, with their inputs."""
+
+    version: int
+    numbers: tuple[str, ...]  # what each picture read ("" for one that was not read), as in the button's custom_id
+    inputs: tuple[np.ndarray, ...]  # the 28×28 input (uint8) of each digit, in `places` order
+
+
+def answered_digits(predictions: Sequence[Prediction | None]) -> AnsweredDigits | None:
+    """What a reply to these pictures answers (None for a picture that could not be read); None when none was read."""
+    read = [p for p in predictions if p is not None]
+    if not read:
+        return None
+    parsed = parse_wrong(wrong_custom_id(read[0].version, [p.number if p else "" for p in predictions]))
+    assert parsed is not None
+    version, numbers = parsed
+    inputs = tuple(d.input_image for p in predictions[: len(numbers)] if p is not None for d in p.digits)
+    return AnsweredDigits(version, numbers, inputs)
+
+
+@dataclass(frozen=True)
+class ReplyRecord:
+    """One reply of the bot: where it is, whose picture it answered, and the digits it answered."""
+
+    guild_id: int | None
+    channel_id: int
+    reply_id: int
+    author_id: int  # who posted the picture
+    original_id: int | None  # the message holding the picture (None for /digit, whose picture was the command's)
+    answered: AnsweredDigits
+
+    def digit(self, position: int) -> AnsweredDigit | None:
+        """The digit at `position` as the corrections database takes it; None if the reply has no such digit."""
+        digits = places(self.answered.numbers)
+        if not 0 <= position < len(digits) or len(self.answered.inputs) != len(digits):
+            return None
+        image = np.asarray(self.answered.inputs[position], dtype=np.float32) / 255
+        return AnsweredDigit(self.guild_id, self.channel_id, self.reply_id, position, self.author_id, image,
+                             self.answered.version, digits[position].predicted)
+
+
+class RecentReplies:
+    """The latest replies by id, oldest forgotten first (REMEMBERED at most)."""
+
+    def __init__(self, limit: int = REMEMBERED) -> None:
+        self.limit = limit
+        self._records: OrderedDict[int, ReplyRecord] = OrderedDict()
+
+    def remember(self, record: ReplyRecord) -> None:
+        self._records[record.reply_id] = record
+        self._records.move_to_end(record.reply_id)
+        while len(self._records) > self.limit:
+            self._records.popitem(last=False)
+
+    def get(self, reply_id: int) -> ReplyRecord | None:
+        return self._records.get(reply_id)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+# -- the flow ------------------------------------------------------------------------------------------------------
 
 
 class Refused(CommunityError):
@@ -61,7 +172,7 @@ class CorrectionsFlow:
 
     def remember(self, sent: discord.Message, answered: AnsweredDigits | None, author_id: int,
                  original_id: int | None) -> None:
-        """Keep the inputs of a reply for its "Wrong?" button (bounded; see bot/answers.py)."""
+        """Keep the inputs of a reply for its "Wrong?" button (bounded: `RecentReplies`)."""
         if answered is not None:
             guild_id = sent.guild.id if sent.guild else None
             self.recent.remember(ReplyRecord(guild_id, sent.channel.id, sent.id, author_id, original_id, answered))
@@ -297,7 +408,7 @@ def wrong_view(predictions: Sequence[Prediction | None]) -> tuple[discord.ui.Vie
 
 def which_view(reply_id: int, numbers: Sequence[str]) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    choices = [(place.position, wording.digit_choice(place, numbers)) for place in places(numbers)[:MAX_CHOICES]]
+    choices = [(place.position, wording.digit_choice(numbers, place.picture, place.digit, place.predicted)) for place in places(numbers)[:MAX_CHOICES]]
     view.add_item(WhichDigit(reply_id, choices))
     return view
 

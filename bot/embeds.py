@@ -14,7 +14,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import Place
 from bot.checks import NoModelError, NotAdminError
 from digits.community import CommunityError, CorrectionsSummary, VoteOutcome
 from digits.inference import AccuracyReport, Prediction
@@ -332,13 +331,13 @@ def what_is_it_question(read: int | str) -> str:
     return f"What is it really? I read {read}." if isinstance(read, int) else f"What is it really? ({read})"
 
 
-def digit_choice(place: Place, numbers: Sequence[str]) -> str:
-    """How the choice of a digit names it: `picture 2: digit 3 of 2026, read as 2`."""
-    number = numbers[place.picture]
-    where = f"digit {place.digit + 1} of {number}" if len(number) > 1 else "the digit"
+def digit_choice(numbers: Sequence[str], picture: int, digit: int, predicted: int) -> str:
+    """How the choice of a digit (`digit` of `picture`'s number) names it: `picture 2: digit 3 of 2026, read as 2`."""
+    number = numbers[picture]
+    where = f"digit {digit + 1} of {number}" if len(number) > 1 else "the digit"
     if len(numbers) > 1:
-        where = f"picture {place.picture + 1}: {where}"
-    return f"{where}, read as {place.predicted}"
+        where = f"picture {picture + 1}: {where}"
+    return f"{where}, read as {predicted}"
 
 
 def vote_thanks(outcome: VoteOutcome, admin: bool, quorum: int) -> str:

@@ -10,6 +10,13 @@ Speed: the geometric warps come from a bank of `BANK` random maps drawn per epoc
 images at random; each warp is a sparse matrix (four weights per output pixel) applied to all of
 its images at once. `EpochAugmenter` prepares the
 next epoch on a second thread while the network trains on the current one.
+
+Not one digit (outlier exposure, `train.py --outliers`): a number is split by reading every run of its pieces with
+the network (`digits.reading.splitting`), so the network must say "unsure" of a run that is not one digit. A share
+of each epoch are such runs (`not_digits`): two training digits touching or overlapping (a third of them a 1 beside
+a round digit), a digit's left, right, top or bottom part, a fragment of its strokes; framed as the reading frames a
+run (`digits.reading.frame`), augmented like the rest, and labelled NOT_A_DIGIT, which training turns into a
+uniform target over the ten digits.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from scipy import ndimage, sparse
+
+from digits.reading import frame
 
 SIZE = 28
 BANK = 512  # warps drawn per epoch
@@ -36,6 +45,25 @@ CHUNK = 4096  # images augmented at a time
 # drawn with replacement, each example at most this many times per epoch (benchmarks/community.py chose both).
 COMMUNITY_SHARE = 0.1
 COMMUNITY_MAX_DRAWS = 50
+
+# Not one digit: the label of such an example, and what each epoch's are made of. PAIRS of them are two digits
+# whose ink is from MAX_OVERLAP pixels overlapping (at most a third of the narrower one's width: two 1s must not merge
+# into one) to MAX_GAP apart, up to PAIR_LIFT pixels apart in height, ONE_PAIRS of the pairs a 1 beside a ROUND digit;
+# PARTS are a digit's left, right, top or bottom part (cut at PART_CUT of its ink's extent); the rest are fragments
+# of its strokes (a window of FRAGMENT_WINDOW of its ink's extent each way). A part or fragment keeps from MIN_INK to
+# MAX_INK of the digit's ink (more is still the digit). None is a stroke that could be a 1: a line (its ink's second
+# moments' axes in a ratio under ONE_THINNESS) within ONE_LEAN of upright. The mix was chosen on the tuning seeds of
+# `benchmarks/number_accuracy.py` (first and hard generators): pairs-heavy mixes lost fewer digits than half pairs.
+NOT_A_DIGIT = -1
+PAIRS, PARTS = 0.75, 0.15
+ONE_PAIRS = 1 / 3
+ROUND = (0, 2, 3, 5, 6, 8, 9)
+MAX_OVERLAP, MAX_GAP, PAIR_LIFT = 4, 1, 2
+PART_CUT = (0.3, 0.7)
+FRAGMENT_WINDOW = (0.45, 0.7)
+MIN_INK, MAX_INK = 0.15, 0.7
+ONE_THINNESS, ONE_LEAN = 0.4, np.radians(50.0)
+INK_LEVEL = 64  # of 255: a pixel that is ink when measuring extents
 
 _PADDED = SIZE + 2
 _GRID = np.arange(SIZE, dtype=np.float32) - (SIZE - 1) / 2
@@ -100,6 +128,97 @@ def _strokes(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def soft_targets(labels: np.ndarray, classes: int = 10) -> np.ndarray:
+    """The training targets of `labels` (float32, (n, classes)): one-hot, and for NOT_A_DIGIT the uniform distribution,
+    the network's most unsure answer."""
+    labels = np.asarray(labels)
+    targets = np.zeros((len(labels), classes), np.float32)
+    targets[np.flatnonzero(labels >= 0), labels[labels >= 0]] = 1.0
+    targets[labels == NOT_A_DIGIT] = 1.0 / classes
+    return targets
+
+
+def _extent(ink: np.ndarray) -> tuple[int, int, int, int]:
+    """Top, bottom, left, right (exclusive) of the pixels of a 28×28 uint8 image that are ink."""
+    rows, columns = np.flatnonzero(ink.max(axis=1) > INK_LEVEL), np.flatnonzero(ink.max(axis=0) > INK_LEVEL)
+    return int(rows[0]), int(rows[-1]) + 1, int(columns[0]), int(columns[-1]) + 1
+
+
+def _pair(first: np.ndarray, second: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Two digits side by side, their ink touching or overlapping, as one canvas (uint8)."""
+    _, _, first_left, first_right = _extent(first)
+    _, _, second_left, second_right = _extent(second)
+    overlap = min(MAX_OVERLAP, min(first_right - first_left, second_right - second_left) // 3)
+    shift = first_right + int(rng.integers(-overlap, MAX_GAP + 1)) - second_left  # second's offset from first's
+    lift = int(rng.integers(-PAIR_LIFT, PAIR_LIFT + 1))
+    canvas = np.zeros((SIZE + 2 * PAIR_LIFT, SIZE + abs(shift)), np.uint8)
+    for image, row, column in ((first, PAIR_LIFT, max(0, -shift)), (second, PAIR_LIFT + lift, max(0, shift))):
+        area = canvas[row:row + SIZE, column:column + SIZE]
+        np.maximum(area, image, out=area)
+    return canvas
+
+
+def _part(image: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """A digit's left, right, top or bottom part, or a fragment of its strokes; None when it keeps too little or too
+    much of the digit's ink."""
+    top, bottom, left, right = _extent(image)
+    kept = np.zeros_like(image)
+    if rng.random() < PARTS / (1 - PAIRS):
+        side = int(rng.integers(4))
+        low, high = (top, bottom) if side < 2 else (left, right)
+        cut = low + round(rng.uniform(*PART_CUT) * (high - low))
+        window = [slice(None), slice(None)]
+        window[side // 2] = slice(low, cut) if side % 2 == 0 else slice(cut, high)
+        kept[tuple(window)] = image[tuple(window)]
+    else:
+        height, width = (round(rng.uniform(*FRAGMENT_WINDOW) * extent) for extent in (bottom - top, right - left))
+        row, column = int(rng.integers(top, bottom - height + 1)), int(rng.integers(left, right - width + 1))
+        kept[row:row + max(1, height), column:column + max(1, width)] = image[row:row + max(1, height), column:column + max(1, width)]
+    share = kept.sum(dtype=np.int64) / image.sum(dtype=np.int64)
+    return kept if MIN_INK <= share <= MAX_INK else None
+
+
+def could_be_a_one(image: np.ndarray) -> bool:
+    """Whether the ink is a line within ONE_LEAN of upright (thinner than ONE_THINNESS by its second moments)."""
+    weights = image.astype(np.float64)
+    total = weights.sum()
+    if total <= 0.0:
+        return False
+    row_mass, column_mass = weights.sum(axis=1), weights.sum(axis=0)
+    down = np.arange(image.shape[0]) - float(row_mass @ np.arange(image.shape[0])) / total  # from the centre of mass
+    across = np.arange(image.shape[1]) - float(column_mass @ np.arange(image.shape[1])) / total
+    covariance = np.array([[row_mass @ down**2, down @ weights @ across], [down @ weights @ across, column_mass @ across**2]]) / total
+    (minor, major), vectors = np.linalg.eigh(covariance)
+    lean = np.arccos(min(1.0, abs(float(vectors[0, 1]))))  # the major axis's angle from upright
+    return bool(np.sqrt(max(minor, 0.0) / max(major, 1e-9)) < ONE_THINNESS and lean < ONE_LEAN)
+
+
+def not_digits(images: np.ndarray, labels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` pictures that are not one digit, made from `images` (uint8 (n, 28, 28), white on black, with their
+    `labels`) and framed as the reading frames a run of pieces: (count, 28, 28) uint8. See NOT_A_DIGIT."""
+    ones, rounds = np.flatnonzero(labels == 1), np.flatnonzero(np.isin(labels, ROUND))
+    out = np.empty((count, SIZE, SIZE), np.uint8)
+    for index in range(count):
+        while could_be_a_one(example := frame(_not_one_digit(images, ones, rounds, rng).astype(np.float32) / 255.0)):
+            pass
+        out[index] = example
+    return out
+
+
+def _not_one_digit(images: np.ndarray, ones: np.ndarray, rounds: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A canvas that is not one digit: a pair (a 1 beside a round digit, or any two digits), a part or a fragment."""
+    if rng.random() < PAIRS:
+        if rng.random() < ONE_PAIRS:
+            pick = [int(rng.choice(ones)), int(rng.choice(rounds))]
+            rng.shuffle(pick)
+        else:
+            pick = rng.integers(0, len(images), 2).tolist()
+        return _pair(images[pick[0]], images[pick[1]], rng)
+    while (part := _part(images[rng.integers(0, len(images))], rng)) is None:
+        pass
+    return part
+
+
 def warp_matrices(bank: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[sparse.csr_matrix]:
     """Each warp of the bank as a sparse 784×900 matrix: a padded image's pixels → the warped image's (bilinear)."""
     index, fx, fy = bank
@@ -146,26 +265,31 @@ class EpochAugmenter:
     digits (uint8 28×28 and their labels) `typed_share` of each epoch's samples are typed digits drawn
     with replacement, augmented the same way. With `community` examples (uint8 28×28, labels) the epoch
     ends with `community_count` of them (COMMUNITY_SHARE, capped at COMMUNITY_MAX_DRAWS per example), drawn
-    with replacement and augmented like the rest: not at all when `augment_images` is off.
+    with replacement and augmented like the rest: not at all when `augment_images` is off. With `outlier_share`,
+    that share of each epoch's samples are pictures that are not one digit (`not_digits`, made once from `images`
+    on the worker thread while training starts, augmented anew each epoch), labelled NOT_A_DIGIT.
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, seed: int, typed: tuple[np.ndarray, np.ndarray] | None = None,
                  typed_share: float = 0.0, augment_images: bool = True,
-                 community: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                 community: tuple[np.ndarray, np.ndarray] | None = None, outlier_share: float = 0.0) -> None:
         count = len(images)
+        self.images = np.asarray(images).reshape(-1, SIZE, SIZE)
         self.labels = np.asarray(labels)
         self.typed = typed
         self.typed_count = 0 if typed is None or not len(typed[0]) else round(count * typed_share / (1 - typed_share))
+        self.outlier_count = round(count * outlier_share / (1 - outlier_share))
         self.community = community
         self.community_count = 0 if community is None else min(
             round(count * COMMUNITY_SHARE / (1 - COMMUNITY_SHARE)), COMMUNITY_MAX_DRAWS * len(community[0]))
         self.augment_images = augment_images
         # The epoch's digits before augmentation (the typed and community ones are drawn anew each epoch), and two
         # output buffers used in turn: an epoch's arrays are reused two epochs later, when nothing reads them any more.
-        self._source = np.empty((count + self.typed_count + self.community_count, SIZE, SIZE), np.float32)
+        self._source = np.empty((count + self.typed_count + self.outlier_count + self.community_count, SIZE, SIZE), np.float32)
         self._source[:count] = np.asarray(images, np.float32).reshape(-1, SIZE, SIZE) / 255.0
         self._buffers = [np.empty((len(self._source), SIZE * SIZE), np.float32) for _ in range(2)]
         self._turn = 0
+        self._outliers_made = False
         self._rng = np.random.default_rng([seed, 15])
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="augment")
@@ -179,6 +303,13 @@ class EpochAugmenter:
                 pick = rng.integers(0, len(self.typed[0]), self.typed_count)
                 self._source[len(self.labels):len(self.labels) + self.typed_count] = self.typed[0][pick].astype(np.float32) / 255.0
                 labels = np.concatenate([labels, self.typed[1][pick]])
+            if self.outlier_count:
+                if not self._outliers_made:  # made once, like the training digits, and augmented anew each epoch
+                    outliers_start = len(self.labels) + self.typed_count
+                    self._source[outliers_start:outliers_start + self.outlier_count] = not_digits(
+                        self.images, self.labels, self.outlier_count, rng).astype(np.float32) / 255.0
+                    self._outliers_made = True
+                labels = np.concatenate([labels, np.full(self.outlier_count, NOT_A_DIGIT, np.int64)])
             community_start = len(self._source) - self.community_count
             if self.community_count and self.community is not None:
                 pick = rng.integers(0, len(self.community[0]), self.community_count)

@@ -11,7 +11,8 @@ weights it started with, and a version that fails to load never replaces a worki
 
 Where the work runs: `prepare` (decoding, clean-up, segmentation, framing the candidate runs: the CPU-heavy part)
 runs in the caller's thread, or with `processes` set in a pool of worker processes (`digits.pool`), each picture
-under a CPU budget; the forward pass and the choice of runs (cheap) always run here, on the served network.
+under a CPU budget (a small picture, which costs less to read than to send to a worker, is still read here); the
+forward pass and the choice of runs (cheap) always run here, on the served network.
 """
 
 from __future__ import annotations
@@ -24,18 +25,21 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digits.pool import OverBudget, WorkerPool
-from digits.reading import MAX_DIGITS, ImageError, ImageLimits, Segmentation, segment, too_many_digits
+from digits.reading import MAX_DIGITS, ImageError, ImageLimits, Segmentation, is_small, segment, too_many_digits
 from digits.reading.splitting import candidate_runs, choose_runs
 from model_store import ModelStore, StoreError
 from network.architecture import NumpyNetwork, normalize
 from network.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
 from network.card import ModelCard
 from network.evaluation import per_digit_accuracy
+
+if TYPE_CHECKING:
+    from digits.pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +165,13 @@ class InferenceService:
         self._served: _Served | None = None
         self._reload_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
-        # With `processes`, predict_batch_async prepares pictures in that many worker processes.
-        self._pool = WorkerPool(prepare, processes, cpu_seconds) if processes else None
+        # With `processes`, predict_batch_async prepares pictures in that many worker processes. Their machinery
+        # (pebble, multiprocessing) loads only then: the CLI and a service without workers start smaller and sooner.
+        self._pool: WorkerPool[Prepared | ImageError] | None = None
+        if processes:
+            from digits.pool import WorkerPool
+
+            self._pool = WorkerPool(prepare, processes, cpu_seconds)
         self._reports: dict[tuple[int, str], AccuracyReport] = {}
 
     # -- the served version ---------------------------------------------------------------
@@ -289,7 +298,9 @@ class InferenceService:
                 continue
             read = range(first, first + len(picture.runs))
             first += len(picture.runs)
-            chosen = [read[i] for i in choose_runs(picture.segmentation, picture.runs, probabilities[read])]
+            # A picture of one piece (most pictures: one digit) has one way to be read: nothing to choose.
+            chosen = list(read) if len(read) == 1 else [read[i] for i in choose_runs(picture.segmentation, picture.runs,
+                                                                                      probabilities[read])]
             if len(chosen) > MAX_DIGITS:
                 results.append(too_many_digits(len(chosen)))
             else:
@@ -302,14 +313,23 @@ class InferenceService:
 
     async def predict_batch_async(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
         """`predict_batch`, leaving the event loop free: the pictures are prepared in the reading workers (or, without
-        them, on the service's threads), and read with one forward pass on the service's threads."""
+        them, on the service's threads), and read with one forward pass on the service's threads.
+
+        Small pictures (`digits.reading.is_small`: a 28×28 PNG) are prepared on the service's threads all the same: the
+        hop to a worker and back costs more than reading them, and they cannot come near a worker's CPU budget.
+        """
         loop = asyncio.get_running_loop()
-        if self._pool is None:
+        in_pool = [self._pool is not None and not is_small(image) for image in images]
+        if not any(in_pool):
             return await loop.run_in_executor(self._executor, self.predict_batch, images)
-        prepared = await asyncio.gather(*(self._prepare_in_pool(image) for image in images))
+        prepared = await asyncio.gather(*(self._prepare_in_pool(image) if pooled
+                                          else loop.run_in_executor(self._executor, prepare, image, self.limits)
+                                          for image, pooled in zip(images, in_pool)))
         return await loop.run_in_executor(self._executor, self._read, prepared)
 
     async def _prepare_in_pool(self, image: bytes) -> Prepared | ImageError:
+        from digits.pool import OverBudget
+
         assert self._pool is not None
         try:
             return await self._pool.run(image, self.limits)

@@ -23,6 +23,7 @@ from network.card import Hyperparameters
 MAX_EPOCHS = 100
 MAX_BATCH_SIZE = 60_000
 MAX_FONTS_SHARE = 0.5
+MAX_OUTLIERS_SHARE = 0.3
 MAX_VALIDATION = 20_000
 SCHEDULES = ("constant", "cosine")
 
@@ -97,6 +98,8 @@ class TrainingOptions:
     ema: bool = option(False, "average the weights over training (Adam's use_ema): on/off", parse_switch, _switch_text)
     fonts: float = option(0.0, f"share of each batch made of typed digits rendered from fonts, in [0, {MAX_FONTS_SHARE}]",
                           float, repr)
+    outliers: float = option(0.0, f"share of each batch made of pictures that are not one digit, taught as unsure, "
+                                  f"in [0, {MAX_OUTLIERS_SHARE}]", float, repr)
     schedule: str = option("constant", f"learning rate schedule: {', '.join(SCHEDULES)} (cosine decays it to 0)", str.lower)
     validation: int = option(0, f"last N training images held out to calibrate confidence (0-{MAX_VALIDATION})", int)
     community: Path | str | None = option(None, "corrections database (SQLite file or postgresql:// URL) to learn from, or off",
@@ -113,6 +116,8 @@ class TrainingOptions:
             raise OptionError(f"recipe must be one of {', '.join(RECIPES)}, got {self.recipe!r}")
         if not 0 <= self.fonts <= MAX_FONTS_SHARE:
             raise OptionError(f"fonts must be in [0, {MAX_FONTS_SHARE}], got {self.fonts}")
+        if not 0 <= self.outliers <= MAX_OUTLIERS_SHARE:
+            raise OptionError(f"outliers must be in [0, {MAX_OUTLIERS_SHARE}], got {self.outliers}")
         if self.schedule not in SCHEDULES:
             raise OptionError(f"schedule must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if not 0 <= self.validation <= MAX_VALIDATION:
@@ -138,7 +143,7 @@ class TrainingOptions:
         """How a run with these options trains, as its model card records it."""
         return Hyperparameters(self.epochs, self.batch_size, self.learning_rate, self.seed, train_images,
                                recipe=self.recipe, augment=self.augment, ema=self.ema, fonts=self.fonts,
-                               schedule=self.schedule, validation_images=self.validation)
+                               outliers=self.outliers, schedule=self.schedule, validation_images=self.validation)
 
     @classmethod
     def from_text(cls, values: Mapping[str, str]) -> TrainingOptions:
@@ -190,6 +195,7 @@ class TrainingOptions:
         extras += ["augmented"] if self.augment else []
         extras += ["weight averaging"] if self.ema else []
         extras += [f"{self.fonts:.0%} typed digits"] if self.fonts else []
+        extras += [f"{self.outliers:.0%} not one digit"] if self.outliers else []
         extras += [f"{self.schedule} learning rate"] if self.schedule != "constant" else []
         extras += [f"{self.validation} held out"] if self.validation else []
         extras += ["community corrections"] if self.community is not None else []
@@ -199,7 +205,7 @@ class TrainingOptions:
 # A recipe is a named set of defaults; options given explicitly win. The tutorial is every field's own default.
 RECIPES: dict[str, dict[str, Any]] = {
     "tutorial": {},
-    "robust": {"epochs": 20, "augment": True, "ema": False, "fonts": 0.03, "schedule": "cosine", "validation": 5000},
+    "robust": {"epochs": 20, "augment": True, "ema": False, "fonts": 0.03, "outliers": 0.1, "schedule": "cosine", "validation": 5000},
 }
 
 

@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from digits.augment import soft_targets
 from digits.records import EpochProgress
 from network.architecture import ArchitectureSpec
 
@@ -74,18 +75,21 @@ def fit(
     """Train a compiled model like `model.fit(images, to_categorical(labels), epochs, batch_size)`.
 
     `epoch_data()` gives each epoch's normalized (n, 784) images and labels: the same arrays every time for the
-    tutorial, drawn anew (augmented, on another thread) for the robust recipe. Returns the end-of-epoch figures
-    (mean loss and accuracy over the epoch's samples).
+    tutorial, drawn anew (augmented, on another thread) for the robust recipe; a label NOT_A_DIGIT is a picture
+    that is not one digit, taught with a uniform target (`soft_targets`). Returns the end-of-epoch figures (mean
+    loss over the epoch's samples, accuracy over its digits).
     """
     optimizer = model.optimizer
     optimizer.build(model.trainable_variables)
     num_classes = model.output_shape[-1]
 
     @tf.function
-    def run_batches(x: tf.Tensor, y: tf.Tensor, order: tf.Tensor, first: tf.Tensor, last: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def run_batches(x: tf.Tensor, y: tf.Tensor, order: tf.Tensor, first: tf.Tensor,
+                    last: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         count = tf.shape(x, out_type=tf.int64)[0]
         loss_sum = tf.constant(0.0)
         correct = tf.constant(0.0)
+        digits = tf.constant(0.0)
         for step in tf.range(first, last):
             batch = order[step * batch_size : tf.minimum((step + 1) * batch_size, count)]
             batch_x, batch_y = tf.gather(x, batch), tf.gather(y, batch)
@@ -95,9 +99,11 @@ def fit(
             gradients = tape.gradient(loss, model.trainable_variables)
             optimizer.apply(gradients, model.trainable_variables)
             loss_sum += loss * tf.cast(tf.shape(batch)[0], tf.float32)
-            hits = tf.equal(tf.argmax(probabilities, axis=1), tf.argmax(batch_y, axis=1))
+            is_digit = tf.equal(tf.reduce_max(batch_y, axis=1), 1.0)
+            hits = tf.equal(tf.argmax(probabilities, axis=1), tf.argmax(batch_y, axis=1)) & is_digit
             correct += tf.reduce_sum(tf.cast(hits, tf.float32))
-        return loss_sum, correct
+            digits += tf.reduce_sum(tf.cast(is_digit, tf.float32))
+        return loss_sum, correct, digits
 
     history = []
     data: tuple[np.ndarray, np.ndarray] | None = None
@@ -106,18 +112,19 @@ def fit(
         if data is None or images is not data[0] or labels is not data[1]:  # new data: new tensors
             data = images, labels
             x = tf.constant(images, dtype=tf.float32)
-            y = tf.one_hot(tf.constant(labels), num_classes)
+            y = tf.constant(soft_targets(labels, num_classes))
         count = len(images)
         steps = math.ceil(count / batch_size)
         bounds = np.linspace(0, steps, min(CHUNKS_PER_EPOCH, steps) + 1).round().astype(int)
         order = tf.random.shuffle(tf.range(count))
-        loss_sum = correct = 0.0
+        loss_sum = correct = digits = 0.0
         for first, last in zip(bounds[:-1], bounds[1:]):
-            chunk_loss, chunk_correct = run_batches(x, y, order, tf.constant(first), tf.constant(last))
+            chunk_loss, chunk_correct, chunk_digits = run_batches(x, y, order, tf.constant(first), tf.constant(last))
             loss_sum += float(chunk_loss)
             correct += float(chunk_correct)
+            digits += float(chunk_digits)
             seen = min(last * batch_size, count)
-            progress = EpochProgress(epoch, epochs, int(last), steps, loss_sum / seen, correct / seen)
+            progress = EpochProgress(epoch, epochs, int(last), steps, loss_sum / seen, correct / max(digits, 1.0))
             on_progress(progress)
         history.append(progress)
     return history

@@ -36,6 +36,7 @@ class Hyperparameters:
     augment: bool = False
     ema: bool = False
     fonts: float = 0.0
+    outliers: float = 0.0  # since issue 24: share of not-one-digit pictures taught as unsure
     schedule: str = "constant"
     validation_images: int = 0
 
@@ -100,6 +101,7 @@ class ModelCard:
                 "augment": self.hyperparameters.augment,
                 "ema": self.hyperparameters.ema,
                 "fonts": self.hyperparameters.fonts,
+                "outliers": self.hyperparameters.outliers,
                 "schedule": self.hyperparameters.schedule,
                 "validation_images": self.hyperparameters.validation_images,
             },
@@ -147,6 +149,7 @@ class ModelCard:
                 augment=hyper.optional("augment", bool, False),
                 ema=hyper.optional("ema", bool, False),
                 fonts=hyper.optional("fonts", float, 0.0),
+                outliers=hyper.optional("outliers", float, 0.0),
                 schedule=hyper.optional("schedule", str, "constant"),
                 validation_images=hyper.optional("validation_images", int, 0),
             ),

@@ -47,7 +47,7 @@ def test_model_json_records_the_run(small_run: tuple[Path, list[dict]]) -> None:
     assert meta["hyperparameters"] == {
         "optimizer": "adam", "loss": "categorical_crossentropy", "epochs": 1, "batch_size": 32,
         "learning_rate": 0.001, "seed": 0, "train_images": 2000, "recipe": "tutorial", "augment": False, "ema": False,
-        "fonts": 0.0, "schedule": "constant", "validation_images": 0,
+        "fonts": 0.0, "outliers": 0.0, "schedule": "constant", "validation_images": 0,
     }
     assert meta["temperature"] == 1.0 and meta["typed_fonts"] == 0  # nothing held out: no calibration
     assert meta["test_ece"] == meta["test_ece_calibrated"] and 0 <= meta["test_ece"] < 1

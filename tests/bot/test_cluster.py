@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from discord_twin.sessions import shard_of
 from model_store import ModelStore
 from tests.fixtures.bot import answered_digits, png
 from tests.fixtures.mnist import REPO
+from tests.fixtures.processes import free_ports
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -46,20 +45,6 @@ class Cluster:
                 return await response.json()  # type: ignore[no-any-return]
         except (aiohttp.ClientError, TimeoutError):
             return None
-
-
-def free_ports(count: int) -> int:
-    """The first of `count` consecutive ports free now, below the kernel's ephemeral ports (32768 up): there, the REST
-    proxy's port or a connection's own end could take one before the bot binds it."""
-    while True:
-        first = random.randrange(20000, 32000 - count)
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as taken:
-                    taken.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
 
 
 @pytest.fixture

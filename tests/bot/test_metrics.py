@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import socket
 
 import aiohttp
 import pytest
 
 from discord_twin import DiscordTwin, World
 from tests.fixtures.bot import WAIT, StartBot, digit_attachment
+from tests.fixtures.processes import free_port
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_health_and_metrics(start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, test_digits) -> None:

@@ -29,6 +29,7 @@ from digits.options import TrainingOptions
 from digits.retraining import RetrainJob
 from model_store import ModelStore
 from tests.fixtures.mnist import REPO, verified_mnist_dir
+from tests.fixtures.processes import free_port
 
 
 def test_with_a_token_the_bot_runs_on_discord() -> None:
@@ -150,12 +151,6 @@ def test_a_train_failure_is_reported(tmp_path: Path) -> None:
 
 
 # -- a first start killed (kill -9): nothing of it keeps running, and what it saved is not lost --------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def port_is_free(port: int) -> bool:

@@ -73,7 +73,8 @@ async def vote(twin: DiscordTwin, reply: Message, world: World, label: int) -> s
 
 
 async def test_a_second_retrain_anywhere_is_told_who_is_training(
-        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, shared_store: Path | str, tmp_path: Path) -> None:
+        shared_store: Path | str, start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, tmp_path: Path) -> None:
+    # The store comes first so that it is dropped after the bot has closed (fixtures are torn down in reverse).
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(shared_store)], stdout=subprocess.PIPE, text=True, cwd=REPO,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
@@ -91,7 +92,7 @@ async def test_a_second_retrain_anywhere_is_told_who_is_training(
 
 
 async def test_a_bot_on_postgresql_votes_follows_and_rides_out_an_outage(
-        start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World, relay: Relay, postgres_url: str,
+        relay: Relay, postgres_url: str, start_bot: StartBot, discord_twin: DiscordTwin, twin_world: World,
         trained_store: Path, test_digits: tuple, tmp_path: Path) -> None:
     two_versions(postgres_url, trained_store)
     url = relay.url(postgres_url.rsplit("/", 1)[1])

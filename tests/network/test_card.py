@@ -40,12 +40,13 @@ def test_a_json_that_is_not_a_model_card_is_refused_by_name(damage) -> None:
 
 def test_cards_written_before_recipes_still_read_as_the_tutorial() -> None:
     data = model_card().to_json()
-    for key in ("recipe", "augment", "ema", "fonts", "schedule", "validation_images"):
+    for key in ("recipe", "augment", "ema", "fonts", "outliers", "schedule", "validation_images"):
         del data["hyperparameters"][key]
     for key in ("temperature", "test_ece", "test_ece_calibrated", "typed_fonts"):
         del data[key]
     card = ModelCard.from_json(data)
     assert card.hyperparameters.recipe == "tutorial" and card.temperature == 1.0 and card.test_ece is None
+    assert card.hyperparameters.outliers == 0.0
 
 
 def test_an_older_card_without_community_fields_loads() -> None:

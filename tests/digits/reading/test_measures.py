@@ -1,0 +1,87 @@
+"""The measures reading is built on, against their definitions: a colour channel's variance, Otsu's split, and framing a
+digit in 28×28."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageStat
+
+from digits.reading import frame
+from digits.reading.decode import _variances
+from digits.reading.ink import otsu, span
+from digits.reading.segmentation import MNIST_SIZE
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_channels_variances_are_imagestats_bit_for_bit(seed: int) -> None:
+    """The colour channel read is the one ImageStat finds the most varied, ties included (a channel and its inverse)."""
+    rng = np.random.default_rng(seed)
+    grey = rng.integers(0, 256, (64, 48))
+    pictures = [rng.integers(0, 256, (28, 28, 3)), np.stack([grey, grey // 2, 255 - grey], axis=-1),
+                np.where(rng.random((64, 64, 3)) < 0.05, 30, 250), np.stack([grey] * 3, axis=-1)]
+    for pixels in pictures:
+        image = Image.fromarray(pixels.astype(np.uint8))
+        assert _variances(image).tolist() == ImageStat.Stat(image).var
+
+
+def otsu_by_definition(values: np.ndarray, bins: int = 64) -> float:
+    """Otsu's threshold the long way: every split of the 64 bins tried, the first with the largest between-class
+    variance kept (no split with both sides filled: the largest value)."""
+    low, high = float(values.min()), float(values.max())
+    if high <= low:
+        return high
+    step = (high - low) / bins
+    bin_of = np.minimum(((values.astype(np.float64) - low) / step).astype(np.intp), bins - 1).ravel()
+    centres = low + step * (np.arange(bins) + 0.5)
+    best, threshold = 0.0, high
+    for split in range(1, bins):
+        below, above = centres[bin_of[bin_of < split]], centres[bin_of[bin_of >= split]]
+        if below.size and above.size:
+            between = below.size * above.size * (below.mean() - above.mean()) ** 2
+            if between > best * (1 + 1e-9):
+                best, threshold = between, low + step * split
+    return threshold
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_otsu_is_the_best_split(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    pictures = [
+        rng.random((28, 28)).astype(np.float32) * 255,  # noise
+        np.where(rng.random((28, 28)) < 0.2, 200 + rng.random((28, 28)) * 55, rng.random((28, 28)) * 30).astype(np.float32),
+        np.where(rng.random((20, 30)) < 0.05, 255, 0).astype(np.float32),  # two levels, one rare
+    ]
+    for values in pictures:
+        assert otsu(values) == pytest.approx(otsu_by_definition(values), abs=1e-3)
+    flat = np.full((5, 5), 7.0, np.float32)
+    assert otsu(flat) == 7.0  # nothing to split
+
+
+def pasted_by_pillow(digit: np.ndarray, left: int, top: int) -> np.ndarray:
+    canvas = Image.new("L", (MNIST_SIZE, MNIST_SIZE))
+    canvas.paste(Image.fromarray(digit), (left, top))
+    return np.asarray(canvas)
+
+
+@pytest.mark.parametrize("corner", [(0, 0), (0, -1), (-1, 0), (-1, -1)])
+def test_a_digit_whose_mass_sits_at_its_edge_is_framed_and_clipped_as_pillow_pastes_it(corner: tuple[int, int]) -> None:
+    """A heavy blob in one corner of a thin stroke puts the centre of mass near the box's edge: centred in 28×28, the
+    box runs off the canvas, and what is left is what Pillow's paste of the same box keeps."""
+    coverage = np.zeros((40, 40), np.float32)
+    coverage[5:35, 19:21] = 0.3  # a faint upright stroke, 30 pixels tall
+    row, column = (5 if corner[0] == 0 else 28), (12 if corner[1] == 0 else 22)
+    coverage[row:row + 7, column:column + 6] = 1.0  # a blob at one of its ends, sideways
+    digit = frame(coverage)
+    # The same framing, with the box pasted by Pillow where the digit's centre of mass puts it.
+    (ink_top, ink_bottom), (ink_left, ink_right) = span(coverage.sum(axis=1)), span(coverage.sum(axis=0))
+    crop = coverage[ink_top:ink_bottom, ink_left:ink_right]
+    size = (round(crop.shape[1] * 20 / max(crop.shape)), round(crop.shape[0] * 20 / max(crop.shape)))
+    boxed = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS))
+    box = np.clip(boxed * (255.0 / float(boxed.max())), 0.0, 255.0).round().astype(np.uint8)
+    mass = box.astype(np.float32)
+    centre_y = float(mass.sum(axis=1) @ np.arange(box.shape[0], dtype=np.float32)) / float(mass.sum())
+    centre_x = float(mass.sum(axis=0) @ np.arange(box.shape[1], dtype=np.float32)) / float(mass.sum())
+    left, top = round(14.0 - centre_x), round(14.0 - centre_y)
+    assert top < 0 or top + box.shape[0] > MNIST_SIZE  # the box runs off the canvas: the case being tested
+    np.testing.assert_array_equal(digit, pasted_by_pillow(box, left, top))
