@@ -11,14 +11,16 @@ weights it started with, and a version that fails to load never replaces a worki
 
 Where the work runs: `prepare` (decoding, clean-up, segmentation, framing the candidate runs: the CPU-heavy part)
 runs in the caller's thread, or with `processes` set in a pool of worker processes (`digits.pool`), each picture
-under a CPU budget (a small picture, which costs less to read than to send to a worker, is still read here); the
-forward pass and the choice of runs (cheap) always run here, on the served network.
+under a CPU budget (a small picture, which costs less to read than to send to a worker, is still read here): only
+the candidate runs' 28×28 inputs and shapes come back (`digits.reading.splitting.Candidates`). The forward pass and
+the choice of runs (cheap) always run here, on the served network.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import math
 import threading
@@ -28,10 +30,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 from threadpoolctl import threadpool_limits
 
-from digits.reading import MAX_DIGITS, ImageError, ImageLimits, Segmentation, is_small, segment, too_many_digits
-from digits.reading.splitting import candidate_runs, choose_runs
+from digits.reading import MAX_DIGITS, ImageError, ImageLimits, segment, too_many_digits
+from digits.reading.splitting import Candidates, candidates, choose_runs
 from model_store import ModelStore, StoreError
 from network.architecture import NumpyNetwork, normalize
 from network.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
@@ -50,6 +53,12 @@ FOLLOW_INTERVAL = 1.0
 _EPSILON = 1e-7
 # CPU one picture may take in a reading worker (a phone photo takes about 0.01 s) before it is refused.
 PICTURE_CPU_SECONDS = 2.0
+# A file of at most SMALL_FILE_BYTES in one of SMALL_FORMATS (whose headers Pillow reads without decoding anything)
+# that declares at most SMALL_SIDE pixels a side is read in a few milliseconds at worst, whatever it holds: less than
+# the hop to a reading worker costs (`is_small`).
+SMALL_FILE_BYTES = 64 * 1024
+SMALL_FORMATS = ("PNG", "GIF", "BMP", "JPEG")
+SMALL_SIDE = 64
 
 
 @dataclass(frozen=True)
@@ -119,18 +128,10 @@ class ReloadResult:
     error: str | None = None
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A picture made ready for the network: its segmentation, the candidate runs of pieces, each run's 28×28 input."""
-
-    segmentation: Segmentation
-    runs: list[tuple[int, int]]
-    inputs: list[np.ndarray]
-
-
-def prepare(image: bytes, limits: ImageLimits) -> Prepared | ImageError:
-    """The CPU-heavy part of reading a picture; an unexpected error is that image's ImageError: it must not cost
-    other images their answers. A module-level function, so that reading workers can run it."""
+def prepare(image: bytes, limits: ImageLimits) -> Candidates | ImageError:
+    """The CPU-heavy part of reading a picture: its candidate runs, framed and measured. An unexpected error is that
+    image's ImageError: it must not cost other images their answers. A module-level function, so that reading workers
+    can run it."""
     try:
         segmentation = segment(image, limits)
     except ImageError as error:
@@ -138,8 +139,19 @@ def prepare(image: bytes, limits: ImageLimits) -> Prepared | ImageError:
     except Exception:
         log.exception("inference: unexpected error reading an image of %d bytes", len(image))
         return ImageError("that image could not be read: an unexpected error (logged for the operator)")
-    runs = candidate_runs(segmentation)
-    return Prepared(segmentation, runs, [segmentation.digit(*run) for run in runs])
+    return candidates(segmentation)
+
+
+def is_small(data: bytes) -> bool:
+    """Whether `data` is a small picture (a PNG, GIF, BMP or JPEG of at most SMALL_FILE_BYTES and SMALL_SIDE pixels a
+    side), read in a few milliseconds at worst whatever it holds; only its header is read. A 28×28 PNG is small."""
+    if len(data) > SMALL_FILE_BYTES:
+        return False
+    try:
+        with Image.open(io.BytesIO(data), formats=SMALL_FORMATS) as image:
+            return max(image.size) <= SMALL_SIDE
+    except Exception:
+        return False  # another format, or no picture: reading it says what it is
 
 
 @dataclass(frozen=True)
@@ -167,7 +179,7 @@ class InferenceService:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="inference")
         # With `processes`, predict_batch_async prepares pictures in that many worker processes. Their machinery
         # (pebble, multiprocessing) loads only then: the CLI and a service without workers start smaller and sooner.
-        self._pool: WorkerPool[Prepared | ImageError] | None = None
+        self._pool: WorkerPool[Candidates | ImageError] | None = None
         if processes:
             from digits.pool import WorkerPool
 
@@ -283,7 +295,7 @@ class InferenceService:
         """
         return self._read([prepare(image, self.limits) for image in images])
 
-    def _read(self, prepared: Sequence[Prepared | ImageError]) -> list[Prediction | ImageError]:
+    def _read(self, prepared: Sequence[Candidates | ImageError]) -> list[Prediction | ImageError]:
         """The forward pass over every candidate run of the prepared pictures at once, and each picture's digits."""
         served = self._current()
         inputs = [digit for p in prepared if not isinstance(p, ImageError) for digit in p.inputs]
@@ -299,8 +311,7 @@ class InferenceService:
             read = range(first, first + len(picture.runs))
             first += len(picture.runs)
             # A picture of one piece (most pictures: one digit) has one way to be read: nothing to choose.
-            chosen = list(read) if len(read) == 1 else [read[i] for i in choose_runs(picture.segmentation, picture.runs,
-                                                                                      probabilities[read])]
+            chosen = list(read) if len(read) == 1 else [read[i] for i in choose_runs(picture, probabilities[read])]
             if len(chosen) > MAX_DIGITS:
                 results.append(too_many_digits(len(chosen)))
             else:
@@ -315,7 +326,7 @@ class InferenceService:
         """`predict_batch`, leaving the event loop free: the pictures are prepared in the reading workers (or, without
         them, on the service's threads), and read with one forward pass on the service's threads.
 
-        Small pictures (`digits.reading.is_small`: a 28×28 PNG) are prepared on the service's threads all the same: the
+        Small pictures (`is_small`: a 28×28 PNG) are prepared on the service's threads all the same: the
         hop to a worker and back costs more than reading them, and they cannot come near a worker's CPU budget.
         """
         loop = asyncio.get_running_loop()
@@ -327,7 +338,7 @@ class InferenceService:
                                           for image, pooled in zip(images, in_pool)))
         return await loop.run_in_executor(self._executor, self._read, prepared)
 
-    async def _prepare_in_pool(self, image: bytes) -> Prepared | ImageError:
+    async def _prepare_in_pool(self, image: bytes) -> Candidates | ImageError:
         from digits.pool import OverBudget
 
         assert self._pool is not None

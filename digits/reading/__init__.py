@@ -13,8 +13,8 @@ inference service reads the candidate runs and lets `splitting` choose). Every f
 message can be shown to the user as is. Nothing here knows the network, the store or Discord.
 """
 
-from digits.reading.decode import ImageError, ImageLimits, is_small
+from digits.reading.decode import ImageError, ImageLimits
 from digits.reading.segmentation import MAX_DIGITS, Segmentation, frame, segment, to_mnist, too_many_digits
 
-__all__ = ["MAX_DIGITS", "ImageError", "ImageLimits", "Segmentation", "frame", "is_small", "segment", "to_mnist",
+__all__ = ["MAX_DIGITS", "ImageError", "ImageLimits", "Segmentation", "frame", "segment", "to_mnist",
            "too_many_digits"]

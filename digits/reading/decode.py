@@ -46,11 +46,6 @@ ROWS_PER_STRIP, TILE_WIDTH, TILE_LENGTH = 278, 322, 323
 ROW_POINTER_BYTES = 8
 # A canvas counts as transparent (strokes drawn on nothing) when this share of it is transparent.
 TRANSPARENT_SHARE = 0.1
-# A file of at most SMALL_FILE_BYTES in one of SMALL_FORMATS (whose headers Pillow reads without decoding anything)
-# that declares at most SMALL_SIDE pixels a side is read in a few milliseconds at worst, whatever it holds (`is_small`).
-SMALL_FILE_BYTES = 64 * 1024
-SMALL_FORMATS = ("PNG", "GIF", "BMP", "JPEG")
-SMALL_SIDE = 64
 
 
 class ImageError(ValueError):
@@ -77,18 +72,6 @@ class ImageLimits:
 def decode(data: bytes, limits: ImageLimits = ImageLimits()) -> Picture:
     """The picture in `data`, decoded within the limits and turned upright; ImageError if unreadable."""
     return Picture(data, limits)
-
-
-def is_small(data: bytes) -> bool:
-    """Whether `data` is a small picture (a PNG, GIF, BMP or JPEG of at most SMALL_FILE_BYTES and SMALL_SIDE pixels a
-    side), read in a few milliseconds at worst whatever it holds; only its header is read. A 28×28 PNG is small."""
-    if len(data) > SMALL_FILE_BYTES:
-        return False
-    try:
-        with Image.open(io.BytesIO(data), formats=SMALL_FORMATS) as image:
-            return max(image.size) <= SMALL_SIDE
-    except Exception:
-        return False  # another format, or no picture: reading it says what it is
 
 
 class Picture:

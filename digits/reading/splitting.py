@@ -1,7 +1,8 @@
 """Splitting: which runs of a number's pieces are its digits, decided with the network's confidence in each run.
 
-Every run of consecutive pieces that could be one digit is a candidate (`candidate_runs`); the network reads each
-candidate, and the digits are the runs that cover the pieces left to right with the best total score
+Every run of consecutive pieces that could be one digit is a candidate (`candidate_runs`), framed as 28×28 and
+measured where the picture is read (`candidates`, in a reading worker: no pixels of the picture leave it); the network
+reads each candidate, and the digits are the runs that cover the pieces left to right with the best total score
 (`choose_runs`): the log of the network's (calibrated) confidence in each run plus how plausible its shape is
 (`run_prior`), less the strokes each cut between two digits goes through. A run that reads as the same digit with or
 without a thin upright stroke at its side does not explain that stroke: the stroke is a 1 (`unexplained_one`).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,6 +59,29 @@ def candidate_runs(segmentation: Segmentation) -> list[tuple[int, int]]:
     return runs
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """A number's candidate runs, as choosing its digits needs them: each run's 28×28 input for the network, its shape
+    (`priors`: `run_prior`; `widths` and `heights` in digit heights) and the strokes between the pieces (`crossings`)."""
+
+    pieces: int
+    runs: tuple[tuple[int, int], ...]
+    inputs: tuple[np.ndarray, ...]
+    priors: tuple[float, ...]
+    widths: tuple[float, ...]
+    heights: tuple[float, ...]
+    crossings: tuple[float, ...]
+
+
+def candidates(segmentation: Segmentation) -> Candidates:
+    """The candidate runs of a segmented picture, framed and measured."""
+    runs = tuple(candidate_runs(segmentation))
+    return Candidates(len(segmentation.pieces), runs, tuple(segmentation.digit(*run) for run in runs),
+                      tuple(run_prior(segmentation, *run) for run in runs),
+                      tuple(segmentation.width(*run) for run in runs), tuple(segmentation.height(*run) for run in runs),
+                      segmentation.crossings)
+
+
 def run_prior(segmentation: Segmentation, start: int, stop: int) -> float:
     """How plausible pieces `start` to `stop` are as one digit by their shape alone, as a log-probability (≤ 0)."""
     width, height = segmentation.width(start, stop), segmentation.height(start, stop)
@@ -64,34 +89,34 @@ def run_prior(segmentation: Segmentation, start: int, stop: int) -> float:
             - BLANK_WEIGHT * segmentation.blank(start, stop))
 
 
-def choose_runs(segmentation: Segmentation, runs: Sequence[tuple[int, int]], probabilities: np.ndarray) -> list[int]:
-    """The indices of the `runs` that are the number's digits, left to right, given the network's (calibrated)
+def choose_runs(candidates: Candidates, probabilities: np.ndarray) -> list[int]:
+    """The indices of the candidate runs that are the number's digits, left to right, given the network's (calibrated)
     probabilities for each run: the runs that cover every piece with the best total score (dynamic programming over
     the cut points). Every single piece is among the candidate runs, so there is always a way."""
     digits, confidences = probabilities.argmax(axis=1), probabilities.max(axis=1)
-    index = {run: i for i, run in enumerate(runs)}
-    scores = [math.log(max(float(confidence), EPSILON)) + run_prior(segmentation, *run)
-              - (UNEXPLAINED_ONE if unexplained_one(segmentation, run, index, digits, confidences) else 0.0)
-              for confidence, run in zip(confidences, runs)]
-    return best_cover(len(segmentation.pieces), runs, scores, segmentation.crossings)
+    index = {run: i for i, run in enumerate(candidates.runs)}
+    scores = [math.log(max(float(confidence), EPSILON)) + prior
+              - (UNEXPLAINED_ONE if unexplained_one(candidates, run, index, digits, confidences) else 0.0)
+              for confidence, prior, run in zip(confidences, candidates.priors, candidates.runs)]
+    return best_cover(candidates.pieces, candidates.runs, scores, candidates.crossings)
 
 
-def unexplained_one(segmentation: Segmentation, run: tuple[int, int], index: dict[tuple[int, int], int],
+def unexplained_one(candidates: Candidates, run: tuple[int, int], index: dict[tuple[int, int], int],
                     digits: np.ndarray, confidences: np.ndarray) -> bool:
     """Whether the run's first or last piece is a thin upright 1 that the run's reading does not explain: without it,
-    the rest, a whole digit, reads as the same digit (`index`: each candidate run's place in `digits` and
-    `confidences`)."""
+    the rest, a whole digit, reads as the same digit (`index`: each candidate run's place in `candidates`, `digits`
+    and `confidences`)."""
     start, stop = run
     if stop - start < 2:
         return False
     digit = digits[index[run]]
     for one, rest, cut in (((start, start + 1), (start + 1, stop), start), ((stop - 1, stop), (start, stop - 1), stop - 2)):
-        if rest not in index or segmentation.crossings[cut] > ONE_CROSSINGS:
+        if rest not in index or candidates.crossings[cut] > ONE_CROSSINGS:
             continue
         o, r = index[one], index[rest]
         if (digits[o] == 1 and confidences[o] >= ONE_CONFIDENCE and digits[r] == digit and confidences[r] >= REST_CONFIDENCE
-                and segmentation.width(*one) <= ONE_WIDTH and segmentation.height(*one) >= ONE_HEIGHT
-                and segmentation.height(*rest) >= REST_HEIGHT * segmentation.height(*run)):
+                and candidates.widths[o] <= ONE_WIDTH and candidates.heights[o] >= ONE_HEIGHT
+                and candidates.heights[r] >= REST_HEIGHT * candidates.heights[index[run]]):
             return True
     return False
 

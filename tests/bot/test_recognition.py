@@ -18,7 +18,9 @@ import pytest
 from PIL import Image
 
 from bot.client import FOLLOWER_TASK
-from digits.reading import to_mnist
+from digits.inference import prepare
+from digits.reading import ImageLimits, to_mnist
+from digits.reading.splitting import Candidates
 from discord_twin import Attachment, DiscordTwin, World
 from model_store import ModelStore
 from network.architecture import normalize
@@ -245,9 +247,9 @@ async def test_attachment_that_cannot_be_downloaded(start_bot: StartBot, discord
 
 async def test_an_image_reaches_its_reply_through_few_rooms(start_bot: StartBot, discord_twin: DiscordTwin,
                                                             twin_world: World, test_digits) -> None:
-    """The project files an image message enters on its way to the reply (all threads), traced: a number's photo, the
-    longest way. Reading pictures is one room of five stage modules (docs/architecture.md); the rest are files. The
-    reading workers (digits/pool.py) prepare the picture in another process, whose rooms are not traced here."""
+    """The project files an image message enters on its way to the reply, traced: a number's photo, the longest way.
+    In the bot's process (every thread) at most 12 (issue 22); the reading worker that prepares the picture, in another
+    process, runs `digits.inference.prepare`, traced here on the same picture: the reading stages and nothing else."""
     await start_bot()
     rng = np.random.default_rng(0)
     picture = styles.number_paper_photo([test_digits[0][i] for i in range(4)], rng)
@@ -277,7 +279,17 @@ async def test_an_image_reaches_its_reply_through_few_rooms(start_bot: StartBot,
         sys.setprofile(None)
         threading.setprofile(None)  # type: ignore[arg-type]
     assert "it's" in text_of(reply)
-    rooms = {"digits/reading/" if name.startswith("digits/reading/") else name for name in entered}
-    assert {"bot/cogs/recognition.py", "digits/inference.py", "digits/reading/", "bot/replies.py"} <= rooms
-    assert len(rooms) <= 13, sorted(entered)
-    assert len(entered) <= 16, sorted(entered)
+    assert {"bot/cogs/recognition.py", "digits/inference.py", "digits/reading/splitting.py", "bot/replies.py"} <= entered
+    assert len(entered) <= 12, "\n".join(sorted(entered))
+
+    in_worker = entered
+    entered = set()
+    sys.setprofile(trace)
+    try:
+        prepared = prepare(picture, ImageLimits())
+    finally:
+        sys.setprofile(None)
+    assert isinstance(prepared, Candidates) and len(prepared.runs) >= 4
+    stages = {f"digits/reading/{stage}.py" for stage in ("decode", "ink", "clutter", "segmentation", "splitting")}
+    assert stages <= entered <= stages | {"digits/inference.py", "digits/reading/__init__.py"}, sorted(entered)
+    assert len(in_worker | entered) <= 16, sorted(in_worker | entered)

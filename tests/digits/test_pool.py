@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digits.inference import PICTURE_CPU_SECONDS, InferenceService, Prediction, Prepared, prepare
+from digits.inference import PICTURE_CPU_SECONDS, SMALL_FILE_BYTES, InferenceService, Prediction, is_small, prepare
 from digits.pool import OverBudget, WorkerPool
-from digits.reading import ImageError, ImageLimits, is_small
-from digits.reading.decode import SMALL_FILE_BYTES
+from digits.reading import ImageError, ImageLimits
+from digits.reading.splitting import Candidates
 from model_store import ModelStore
 from samples import pictures as styles
 
@@ -101,7 +101,7 @@ async def test_a_small_picture_is_read_in_a_thread_as_a_worker_reads_it(test_dig
             for name, data in small_pictures(images[index]).items():
                 assert is_small(data), name
                 here, there = prepare(data, ImageLimits()), await pool.run(data, ImageLimits())
-                assert isinstance(here, Prepared) and isinstance(there, Prepared), name
+                assert isinstance(here, Candidates) and isinstance(there, Candidates), name
                 assert here.runs == there.runs, name
                 assert all(np.array_equal(a, b) for a, b in zip(here.inputs, there.inputs, strict=True)), name
     finally:

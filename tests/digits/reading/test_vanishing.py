@@ -9,7 +9,7 @@ from PIL import Image
 from digits.inference import InferenceService
 from digits.reading import ImageError, Segmentation
 from digits.reading.segmentation import Piece
-from digits.reading.splitting import unexplained_one
+from digits.reading.splitting import candidates, unexplained_one
 from samples import pictures as styles
 
 ROUND = (0, 6, 8, 9)
@@ -138,13 +138,13 @@ def _pieces_of_a_pair(rest_height: int) -> Segmentation:
 def test_a_1_beside_a_whole_digit_read_as_that_digit_is_unexplained_even_when_the_digit_reads_unsurely() -> None:
     # A 1 touching an 8: the pair reads as an 8 surely, the 8 without the 1 as an 8 but less surely (0.81 sure):
     # the 1 was left unexplained only when the 8 alone read at least 0.9 sure, and "18" was read as "8".
-    runs = [(0, 1), (1, 2), (0, 2)]
-    index = {run: i for i, run in enumerate(runs)}
-    digits, confidences = np.array([1, 8, 8]), np.array([0.99, 0.81, 0.99])
-    assert unexplained_one(_pieces_of_a_pair(95), (0, 2), index, digits, confidences)
+    pair, stem_and_loop = candidates(_pieces_of_a_pair(95)), candidates(_pieces_of_a_pair(60))
+    assert pair.runs == stem_and_loop.runs == ((0, 1), (0, 2), (1, 2))
+    index = {run: i for i, run in enumerate(pair.runs)}
+    digits, confidences = np.array([1, 8, 8]), np.array([0.99, 0.99, 0.81])
+    assert unexplained_one(pair, (0, 2), index, digits, confidences)
     # A 9's own stem cut off leaves its loop, much shorter than the 9: reading the loop as a 9 does not make the
     # stem a 1.
-    digits, confidences = np.array([1, 9, 9]), np.array([0.99, 0.95, 0.99])
-    assert not unexplained_one(_pieces_of_a_pair(60), (0, 2), index, digits, confidences)
-    assert unexplained_one(_pieces_of_a_pair(95), (0, 2), index, digits, confidences)
-
+    digits, confidences = np.array([1, 9, 9]), np.array([0.99, 0.99, 0.95])
+    assert not unexplained_one(stem_and_loop, (0, 2), index, digits, confidences)
+    assert unexplained_one(pair, (0, 2), index, digits, confidences)
