@@ -15,9 +15,9 @@ import pytest
 
 from digits.settings import Paths
 from discord_twin import Attachment, DiscordTwin, Message, World
-from model_store.store import copy_versions, opened
 from tests.fixtures.bot import WAIT, StartBot, png, text_of
 from tests.fixtures.mnist import REPO, verified_mnist_dir
+from tests.fixtures.models import two_versions
 from tests.fixtures.postgres import Relay
 from tests.fixtures.processes import finish, start_bot_process
 
@@ -33,19 +33,6 @@ lock.acquire("carol (train.py)")
 print("held", flush=True)
 time.sleep(600)
 """
-
-
-def two_versions(location: Path | str, trained_store: Path) -> None:
-    """The trained model as version 1 and, under another card, version 2 (promoted: 1 served)."""
-    with opened(trained_store) as source, opened(location) as target:
-        copy_versions(source, target)
-        weights, card = target.weights_of(1)
-        scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"digitbot-test-{os.getpid()}.weights.h5"
-        scratch.write_bytes(weights)
-        try:
-            assert target.save(scratch, card, promote=False) == 2
-        finally:
-            scratch.unlink()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from digits.community import AnsweredDigit, Corrections, in_test_half
 from model_store import ModelStore, password_of
 from model_store.store import copy_versions, opened
 from tests.fixtures.mnist import verified_mnist_dir
+from tests.fixtures.models import two_versions
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -116,18 +117,11 @@ async def test_a_promotion_overtaken_by_another_process_announces_what_is_served
         trained_store: Path, store_location: Path | str) -> None:
     """The outcome (what the bot announces) is the version the store serves after the promotion, read back: not the
     version this process promoted when another switched the store meanwhile; and this process serves it too."""
-    with opened(trained_store) as source, opened(store_location) as target:
-        copy_versions(source, target)
-        weights, card = target.weights_of(1)
-        staged = Path(os.environ.get("TMPDIR", "/tmp")) / f"digitbot-test-{os.getpid()}.weights.h5"
-        staged.write_bytes(weights)
-        try:
-            assert target.save(staged, card, promote=False) == 2
-        finally:
-            staged.unlink()
+    two_versions(store_location, trained_store)
     service = OvertakenService(store_location)
     service.load()
     try:
+        _, card = service.store.weights_of(2)
         retrain = job(service, floor_points=100)
         done = Done(version=2, promoted=False, store=service.store.location, test_accuracy=card.test_accuracy,
                     test_loss=card.test_loss, epochs=1, batch_size=64, fit_seconds=1.0, first_predictions=[],
