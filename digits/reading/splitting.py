@@ -76,17 +76,18 @@ class Candidates:
 def candidates(segmentation: Segmentation) -> Candidates:
     """The candidate runs of a segmented picture, framed and measured."""
     runs = tuple(candidate_runs(segmentation))
-    return Candidates(len(segmentation.pieces), runs, tuple(segmentation.digit(*run) for run in runs),
-                      tuple(run_prior(segmentation, *run) for run in runs),
-                      tuple(segmentation.width(*run) for run in runs), tuple(segmentation.height(*run) for run in runs),
-                      segmentation.crossings)
+    widths = tuple(segmentation.width(*run) for run in runs)
+    heights = tuple(segmentation.height(*run) for run in runs)
+    priors = tuple(run_prior(width, height, segmentation.blank(*run)) for width, height, run in zip(widths, heights, runs))
+    return Candidates(len(segmentation.pieces), runs, tuple(segmentation.digit(*run) for run in runs), priors, widths,
+                      heights, segmentation.crossings)
 
 
-def run_prior(segmentation: Segmentation, start: int, stop: int) -> float:
-    """How plausible pieces `start` to `stop` are as one digit by their shape alone, as a log-probability (≤ 0)."""
-    width, height = segmentation.width(start, stop), segmentation.height(start, stop)
+def run_prior(width: float, height: float, blank: float) -> float:
+    """How plausible a run of pieces is as one digit by its shape alone (its width, height and the blank paper
+    between its pieces, in digit heights), as a log-probability (≤ 0)."""
     return (-WIDTH_WEIGHT * max(0.0, width - WIDTH_FREE) ** 2 - HEIGHT_WEIGHT * max(0.0, HEIGHT_FREE - height)
-            - BLANK_WEIGHT * segmentation.blank(start, stop))
+            - BLANK_WEIGHT * blank)
 
 
 def choose_runs(candidates: Candidates, probabilities: np.ndarray) -> list[int]:
