@@ -139,7 +139,8 @@ def test_a_network_trained_on_moved_digits_reads_each_chosen_digit_moved_a_pixel
     moved.save(trained_store / "1" / "model.weights.h5",
                replace(loaded.card, hyperparameters=replace(loaded.card.hyperparameters, augment=True)))
     still, steady = InferenceService(ModelStore(trained_store)), InferenceService(moved)
-    still.load(), steady.load()
+    still.load()
+    steady.load()
     images, _ = test_digits
     rng = np.random.default_rng(5)
     pictures = [styles.tiny_mnist(image, None) for image in images[:8]] + [styles.number_drawing(list(images[8:11]), rng)]
@@ -155,7 +156,8 @@ def test_a_network_trained_on_moved_digits_reads_each_chosen_digit_moved_a_pixel
         np.testing.assert_allclose([r.probabilities for r in plain.digits], loaded.network().predict(normalize(inputs)), atol=1e-5)
     assert len(nudged[-1].digits) == len(once[-1].digits) == 3
     assert any(not np.allclose(a.digits[0].probabilities, b.digits[0].probabilities, atol=1e-3) for a, b in zip(once, nudged))
-    still.close(), steady.close()
+    still.close()
+    steady.close()
 
 
 def test_an_unexpected_error_costs_only_its_own_image(trained_store: Path, test_digits, monkeypatch, caplog) -> None:
