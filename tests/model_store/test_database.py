@@ -106,7 +106,8 @@ async def test_a_lost_listening_connection_neither_freezes_nor_stops_following(
     assert "lost the connection that listens for promotions" in caplog.text
 
 
-async def test_a_server_that_goes_away_and_comes_back(relay: Relay, postgres_url: str, weights: Path) -> None:
+async def test_a_server_that_goes_away_and_comes_back(relay: Relay, postgres_url: str, weights: Path,
+                                                      postgres_admin: psycopg.Connection[tuple[object, ...]]) -> None:
     """Through a relay that can be cut like a server that went away: one line while it is away, the served
     version still followed once it is back."""
     name = postgres_url.rsplit("/", 1)[1]
@@ -116,7 +117,7 @@ async def test_a_server_that_goes_away_and_comes_back(relay: Relay, postgres_url
     store.promote(1)
     changes = store.changes(interval=0.2)
     waiting = asyncio.create_task(next_change(changes, 15))
-    await asyncio.sleep(0.3)
+    await until(lambda: listeners(postgres_admin, name) == 1)
     relay.cut()
     with pytest.raises(StoreError) as away:
         await asyncio.to_thread(store.current)
