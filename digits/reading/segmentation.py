@@ -332,7 +332,8 @@ def _piece(part: np.ndarray, top: int, left: int, upright: np.ndarray) -> Piece:
                  (float(upright_ink.min()), float(upright_ink.max()) + 1.0))
 
 
-def _valleys(ink: np.ndarray, bins: np.ndarray, count: int, digit_height: float, low: int, high: int) -> list[tuple[int, int]]:
+def _valleys(ink: np.ndarray, bins: np.ndarray, count: int, digit_height: float, low: int,
+             high: int) -> list[tuple[int, int]]:
     """The valleys of the ink's upper and lower outline between upright columns `low` and `high` (`bins`: each
     pixel's upright column, `count` of them), deepest first and at least MIN_PIECE digit heights apart: (upright
     column, row of the outline there)."""
@@ -346,14 +347,15 @@ def _valleys(ink: np.ndarray, bins: np.ndarray, count: int, digit_height: float,
     window = max(2, round(VALLEY_WINDOW * digit_height))
     margin = max(1, round(MIN_PIECE * digit_height))
     inside = np.arange(low, high)
-    found: list[tuple[int, int]] = []
-    candidates: list[tuple[float, int, int]] = []
+    candidates: list[tuple[float, int, int]] = []  # (depth, upright column, row)
     for outline, sign in ((top, 1), (bottom, -1)):
-        # Each column's lowest outline within `window` columns on its left and on its right.
+        # The outline's extreme (its highest point above, its lowest below) within `window` columns on each side.
         around = sliding_window_view(np.pad(outline, window, constant_values=np.inf), window).min(axis=1)
         depth = np.minimum(outline[inside] - around[inside], outline[inside] - around[inside + window + 1])
         depth[~np.isfinite(depth)] = -np.inf
-        candidates += [(float(d), int(i), sign * int(outline[i])) for d, i in zip(depth, inside) if d >= VALLEY_DEPTH * digit_height]
+        deep = depth >= VALLEY_DEPTH * digit_height
+        candidates += [(float(d), int(i), sign * int(outline[i])) for d, i in zip(depth[deep], inside[deep])]
+    found: list[tuple[int, int]] = []
     for _, column, row in sorted(candidates, reverse=True):
         if all(abs(column - other) >= margin for other, _ in found):
             found.append((column, row))

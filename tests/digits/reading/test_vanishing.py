@@ -101,15 +101,17 @@ def separated(inks: list[np.ndarray], gap: int, size: tuple[int, int]) -> bool:
     0.8 of its ink."""
     alone = [written(*(ink if j == i else np.zeros_like(ink) for j, ink in enumerate(inks)), gap=gap, size=size,
                      margin=10) > 0.25 for i in range(len(inks))]
-    own = [mask & ~np.logical_or.reduce([other for j, other in enumerate(alone) if j != i]) for i, mask in enumerate(alone)]
+    own = [mask & ~np.logical_or.reduce([other for j, other in enumerate(alone) if j != i])
+           for i, mask in enumerate(alone)]
     counts = []
     for piece in segment_ink(written(*inks, gap=gap, size=size, margin=10)).pieces:
         strokes = np.zeros(size, bool)
         strokes[piece.top:piece.top + piece.ink.shape[0], piece.left:piece.left + piece.ink.shape[1]] = piece.ink > 0.25
         counts.append([int((strokes & mask).sum()) for mask in own])
     owners = [int(np.argmax(c)) for c in counts]
+    kept = [sum(c[i] for c, o in zip(counts, owners) if o == i) for i in range(len(inks))]
     return (owners == sorted(owners) and set(owners) == set(range(len(inks)))
-            and all(sum(c[i] for c, o in zip(counts, owners) if o == i) >= 0.8 * own[i].sum() for i in range(len(inks))))
+            and all(k >= 0.8 * mask.sum() for k, mask in zip(kept, own)))
 
 
 def test_touching_digits_get_a_cut_between_them(test_digits) -> None:
