@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from digits.reading.clutter import EDGE_REMNANT_SHARE, EIGHT_NEIGHBOURS, SPECK_SHARE, STROKE_COVERAGE
@@ -59,6 +60,15 @@ FRAGMENT_SHARE = 0.15
 # column away from the line costing PATH_DRIFT (in coverage) per row.
 PATH_REACH = 0.5
 PATH_DRIFT = 0.01
+# Touching digits leave a valley in the ink's upper or lower outline where they meet: the outline reaches at least
+# VALLEY_DEPTH digit heights into the ink (below the upper outline's highest point, above the lower outline's
+# lowest) within VALLEY_WINDOW digit heights on either side. In a group
+# wider than VALLEY_GROUP_WIDTH digit heights (two digits at least: a 4 written wide has valleys of its own, its
+# open top and the notch under its bar), a cut also runs through each valley that no profile minimum is near,
+# along the least ink: where digits overlap (a 4's stem into a 0) the column profile often has no minimum there.
+VALLEY_DEPTH = 0.15
+VALLEY_WINDOW = 0.4
+VALLEY_GROUP_WIDTH = 1.5
 # The slants tried for a number (columns moved per row down).
 SLANTS = tuple(np.linspace(-0.6, 0.6, 13).tolist())
 # A digit's ink reaches this many pixels beyond its strokes (their soft, antialiased edge).
@@ -258,9 +268,10 @@ def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:
 def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digit_height: float, cut_width: float,
          stroke_width: float, room: int) -> tuple[list[Piece], list[float]]:
     """A group's ink as pieces, cut where its upright ink profile has minima when it is wide enough to hold
-    touching digits; with the strokes each cut crosses. Each cut runs top to bottom along the path through the
-    least ink near the slanted line at its minimum (touching digits rarely meet along a straight line). More than
-    `room` pieces are refused before any path is traced."""
+    touching digits, and at the valleys of its outline when it is wider still; with the strokes each cut crosses.
+    Each cut runs top to bottom along the path through the least ink near the slanted line at its minimum or valley
+    (touching digits rarely meet along a straight line), through the valley itself. More than `room` pieces are
+    refused before any path is traced."""
     y, x = np.mgrid[top:top + ink.shape[0], left:left + ink.shape[1]]
     upright = x - slant * (y - middle)
     origin = float(upright.min())
@@ -269,6 +280,7 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
     first, last = span(profile)
     smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
     cuts: list[int] = []
+    through: dict[int, int] = {}  # the cuts at a valley of the outline: the row each one's path goes through
     if last - first > cut_width:
         margin = max(1, round(MIN_PIECE * digit_height))
         inside = range(first + margin, last - margin)
@@ -277,7 +289,11 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
         for candidate in sorted(minima, key=lambda i: smooth[i]):
             if all(abs(candidate - cut) >= margin for cut in cuts):
                 cuts.append(candidate)
-        cuts.sort()
+        if last - first > VALLEY_GROUP_WIDTH * digit_height:
+            for valley, row in _valleys(ink, bins, len(profile), digit_height, first + margin, last - margin):
+                if all(abs(valley - cut) >= margin for cut in cuts):
+                    through[valley] = row
+        cuts = sorted([*cuts, *through])
     if len(cuts) >= room:
         raise too_many_digits(math.ceil((MAX_RUN * MAX_DIGITS - room + len(cuts) + 1) / MAX_RUN))
     if not cuts:
@@ -285,7 +301,7 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
     # Each cut's path: row by row, the first column of the piece right of it (paths that cross are kept in order).
     reach = max(1, round(PATH_REACH * digit_height))
     lines = [origin + cut + slant * (np.arange(top, top + ink.shape[0]) - middle) - left for cut in cuts]
-    paths = [_least_ink_path(ink, line, reach) for line in lines]
+    paths = [_least_ink_path(ink, line, reach, through.get(cut)) for cut, line in zip(cuts, lines)]
     for earlier, later in zip(paths, paths[1:]):
         np.maximum(later, earlier, out=later)
     columns = np.arange(ink.shape[1])
@@ -316,14 +332,47 @@ def _piece(part: np.ndarray, top: int, left: int, upright: np.ndarray) -> Piece:
                  (float(upright_ink.min()), float(upright_ink.max()) + 1.0))
 
 
-def _least_ink_path(ink: np.ndarray, line: np.ndarray, reach: int) -> np.ndarray:
+def _valleys(ink: np.ndarray, bins: np.ndarray, count: int, digit_height: float, low: int,
+             high: int) -> list[tuple[int, int]]:
+    """The valleys of the ink's upper and lower outline between upright columns `low` and `high` (`bins`: each
+    pixel's upright column, `count` of them), deepest first and at least MIN_PIECE digit heights apart: (upright
+    column, row of the outline there)."""
+    strokes = ink > STROKE_COVERAGE
+    rows = np.nonzero(strokes)[0]
+    columns = bins[strokes]
+    top = np.full(count, np.inf)
+    np.minimum.at(top, columns, rows)
+    bottom = np.full(count, np.inf)  # measured upwards, as minus the row: a valley is then a peak, as above
+    np.minimum.at(bottom, columns, -rows)
+    window = max(2, round(VALLEY_WINDOW * digit_height))
+    margin = max(1, round(MIN_PIECE * digit_height))
+    inside = np.arange(low, high)
+    candidates: list[tuple[float, int, int]] = []  # (depth, upright column, row)
+    for outline, sign in ((top, 1), (bottom, -1)):
+        # The outline's extreme (its highest point above, its lowest below) within `window` columns on each side.
+        around = sliding_window_view(np.pad(outline, window, constant_values=np.inf), window).min(axis=1)
+        depth = np.minimum(outline[inside] - around[inside], outline[inside] - around[inside + window + 1])
+        depth[~np.isfinite(depth)] = -np.inf
+        deep = depth >= VALLEY_DEPTH * digit_height
+        candidates += [(float(d), int(i), sign * int(outline[i])) for d, i in zip(depth[deep], inside[deep])]
+    found: list[tuple[int, int]] = []
+    for _, column, row in sorted(candidates, reverse=True):
+        if all(abs(column - other) >= margin for other, _ in found):
+            found.append((column, row))
+    return found
+
+
+def _least_ink_path(ink: np.ndarray, line: np.ndarray, reach: int, through: int | None = None) -> np.ndarray:
     """The column, in each row, of the top-to-bottom path through the least ink that stays within `reach` columns
-    of `line` (a column per row) and moves at most one column a row: the cut falls left of that column."""
+    of `line` (a column per row) and moves at most one column a row: the cut falls left of that column. With
+    `through`, the path goes through `line` at that row."""
     rows, width = ink.shape
     offsets = np.arange(-reach, reach + 1)
     columns = np.clip(np.rint(line).astype(np.intp)[:, None] + offsets, 0, width - 1)
     # A faint preference for the straight line settles paths through blank paper.
     cost = ink[np.arange(rows)[:, None], columns] + PATH_DRIFT * np.abs(offsets)
+    if through is not None:
+        cost[through, np.arange(offsets.size) != reach] = np.inf
     totals = np.empty_like(cost)  # the least ink of a path from the top to each place
     totals[0] = cost[0]
     reachable = np.full(offsets.size + 2, np.inf, cost.dtype)  # a row's totals, walled in by inf

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -55,13 +55,29 @@ async def next_change(changes, timeout: float) -> float:
     return time.perf_counter() - started
 
 
-async def test_a_promotion_from_another_process_is_followed_at_once(database: PostgresStore, weights: Path) -> None:
+def listeners(admin: psycopg.Connection[tuple[object, ...]], name: str) -> int:
+    """How many of the store's listening connections to database `name` have sent their LISTEN."""
+    row = admin.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name LIKE "
+                        "'digitbot listener%%' AND query <> ''", (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until `condition()` holds (AssertionError after `timeout` seconds)."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        assert time.perf_counter() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_promotion_from_another_process_is_followed_at_once(
+        database: PostgresStore, weights: Path, postgres_admin: psycopg.Connection[tuple[object, ...]]) -> None:
     for accuracy in (0.9, 0.91, 0.92):
         database.save(weights, model_card(TINY_SPEC, accuracy), promote=False)
     database.promote(1)
     changes = database.changes(interval=30.0)  # polling alone would take 30 s: only the NOTIFY can be this quick
     waiting = asyncio.create_task(next_change(changes, FOLLOW_WITHIN + 10))
-    await asyncio.sleep(0.5)  # listening
+    await until(lambda: listeners(postgres_admin, database.url.rsplit("/", 1)[1]) == 1)
     promoted = await asyncio.to_thread(model_store_cli, "--store", database.url, "promote", "3")
     assert promoted.returncode == 0, promoted.stderr
     await waiting
@@ -77,11 +93,11 @@ async def test_a_lost_listening_connection_neither_freezes_nor_stops_following(
     database.promote(1)
     changes = database.changes(interval=0.2)
     first = asyncio.create_task(next_change(changes, 10))
-    await asyncio.sleep(0.3)
+    await until(lambda: listeners(postgres_admin, name) == 1)
     dropped = postgres_admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name "
                                      "LIKE 'digitbot listener%%' AND datname = %s", (name,)).fetchall()
     assert dropped == [(True,)]  # the server dropped the listening connection
-    await asyncio.sleep(0.1)
+    await until(lambda: "lost the connection that listens for promotions" in caplog.text)
     database.promote(2)
     await first  # polling saw it
     await asyncio.to_thread(database.promote, 3)
@@ -90,7 +106,8 @@ async def test_a_lost_listening_connection_neither_freezes_nor_stops_following(
     assert "lost the connection that listens for promotions" in caplog.text
 
 
-async def test_a_server_that_goes_away_and_comes_back(relay: Relay, postgres_url: str, weights: Path) -> None:
+async def test_a_server_that_goes_away_and_comes_back(relay: Relay, postgres_url: str, weights: Path,
+                                                      postgres_admin: psycopg.Connection[tuple[object, ...]]) -> None:
     """Through a relay that can be cut like a server that went away: one line while it is away, the served
     version still followed once it is back."""
     name = postgres_url.rsplit("/", 1)[1]
@@ -100,7 +117,7 @@ async def test_a_server_that_goes_away_and_comes_back(relay: Relay, postgres_url
     store.promote(1)
     changes = store.changes(interval=0.2)
     waiting = asyncio.create_task(next_change(changes, 15))
-    await asyncio.sleep(0.3)
+    await until(lambda: listeners(postgres_admin, name) == 1)
     relay.cut()
     with pytest.raises(StoreError) as away:
         await asyncio.to_thread(store.current)
