@@ -300,7 +300,8 @@ class InferenceService:
         return result
 
     def predict_batch(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
-        """Read many images with one forward pass; each entry is a Prediction or the ImageError of that image.
+        """Read many images together (a forward pass to choose their digits, one to read them); each entry is a
+        Prediction or the ImageError of that image.
 
         Each picture's ink comes cut into pieces; every run of pieces that could be a digit is read, and the
         digits are the runs that read best together (`digits.reading.splitting`).
