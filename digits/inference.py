@@ -346,7 +346,7 @@ class InferenceService:
 
     async def predict_batch_async(self, images: Sequence[bytes]) -> list[Prediction | ImageError]:
         """`predict_batch`, leaving the event loop free: the pictures are prepared in the reading workers (or, without
-        them, on the service's threads), and read with one forward pass on the service's threads.
+        them, on the service's threads), and read on the service's threads (`_read`).
 
         Small pictures (`is_small`: a 28×28 PNG) are prepared on the service's threads all the same: the
         hop to a worker and back costs more than reading them, and they cannot come near a worker's CPU budget.
