@@ -10,6 +10,7 @@ readings (`digits.reading.splitting`). A picture of one digit is one piece, fram
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -286,13 +287,10 @@ def _cut(ink: np.ndarray, top: int, left: int, slant: float, middle: float, digi
         inside = range(first + margin, last - margin)
         minima = [i for i in inside if smooth[i] <= smooth[i - 1] and smooth[i] <= smooth[i + 1]
                   and smooth[i] <= MAX_CROSSINGS * stroke_width]
-        for candidate in sorted(minima, key=lambda i: smooth[i]):
-            if all(abs(candidate - cut) >= margin for cut in cuts):
-                cuts.append(candidate)
+        cuts = _spaced(sorted(minima, key=lambda i: smooth[i]), margin)
         if last - first > VALLEY_GROUP_WIDTH * digit_height:
-            for valley, row in _valleys(ink, bins, len(profile), digit_height, first + margin, last - margin):
-                if all(abs(valley - cut) >= margin for cut in cuts):
-                    through[valley] = row
+            valleys = _valleys(ink, bins, len(profile), digit_height, inside, margin)
+            through = {valley: valleys[valley] for valley in _spaced(valleys, margin, cuts)}
         cuts = sorted([*cuts, *through])
     if len(cuts) >= room:
         raise too_many_digits(math.ceil((MAX_RUN * MAX_DIGITS - room + len(cuts) + 1) / MAX_RUN))
@@ -332,11 +330,19 @@ def _piece(part: np.ndarray, top: int, left: int, upright: np.ndarray) -> Piece:
                  (float(upright_ink.min()), float(upright_ink.max()) + 1.0))
 
 
-def _valleys(ink: np.ndarray, bins: np.ndarray, count: int, digit_height: float, low: int,
-             high: int) -> list[tuple[int, int]]:
-    """The valleys of the ink's upper and lower outline between upright columns `low` and `high` (`bins`: each
-    pixel's upright column, `count` of them), deepest first and at least MIN_PIECE digit heights apart: (upright
-    column, row of the outline there)."""
+def _spaced(ranked: Iterable[int], margin: int, taken: Sequence[int] = ()) -> list[int]:
+    """The places of `ranked` (best first) at least `margin` from every better one kept and from each of `taken`."""
+    kept: list[int] = []
+    for place in ranked:
+        if all(abs(place - other) >= margin for other in (*taken, *kept)):
+            kept.append(place)
+    return kept
+
+
+def _valleys(ink: np.ndarray, bins: np.ndarray, count: int, digit_height: float, inside: range,
+             margin: int) -> dict[int, int]:
+    """The valleys of the ink's upper and lower outline at the upright columns `inside` (`bins`: each pixel's upright
+    column, `count` of them), deepest first and at least `margin` apart: upright column → row of the outline there."""
     strokes = ink > STROKE_COVERAGE
     rows = np.nonzero(strokes)[0]
     columns = bins[strokes]
@@ -345,21 +351,22 @@ def _valleys(ink: np.ndarray, bins: np.ndarray, count: int, digit_height: float,
     bottom = np.full(count, np.inf)  # measured upwards, as minus the row: a valley is then a peak, as above
     np.minimum.at(bottom, columns, -rows)
     window = max(2, round(VALLEY_WINDOW * digit_height))
-    margin = max(1, round(MIN_PIECE * digit_height))
-    inside = np.arange(low, high)
+    columns_inside = np.asarray(inside)
     candidates: list[tuple[float, int, int]] = []  # (depth, upright column, row)
     for outline, sign in ((top, 1), (bottom, -1)):
         # The outline's extreme (its highest point above, its lowest below) within `window` columns on each side.
         around = sliding_window_view(np.pad(outline, window, constant_values=np.inf), window).min(axis=1)
-        depth = np.minimum(outline[inside] - around[inside], outline[inside] - around[inside + window + 1])
+        with np.errstate(invalid="ignore"):  # a column without ink beside one without: inf - inf, no valley
+            depth = np.minimum(outline[columns_inside] - around[columns_inside],
+                               outline[columns_inside] - around[columns_inside + window + 1])
         depth[~np.isfinite(depth)] = -np.inf
         deep = depth >= VALLEY_DEPTH * digit_height
-        candidates += [(float(d), int(i), sign * int(outline[i])) for d, i in zip(depth[deep], inside[deep])]
-    found: list[tuple[int, int]] = []
-    for _, column, row in sorted(candidates, reverse=True):
-        if all(abs(column - other) >= margin for other, _ in found):
-            found.append((column, row))
-    return found
+        candidates += [(float(d), int(i), sign * int(outline[i])) for d, i in zip(depth[deep], columns_inside[deep])]
+    ranked = sorted(candidates, reverse=True)
+    outline_rows: dict[int, int] = {}
+    for _, column, row in ranked:
+        outline_rows.setdefault(column, row)  # a column's deepest valley, above or below
+    return {column: outline_rows[column] for column in _spaced((column for _, column, _ in ranked), margin)}
 
 
 def _least_ink_path(ink: np.ndarray, line: np.ndarray, reach: int, through: int | None = None) -> np.ndarray:
