@@ -31,10 +31,8 @@ import base64
 import io
 import json
 import os
-import random
 import shutil
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -51,6 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from samples.pictures import on_paper, photo_4000x3000, place, upscale  # noqa: E402
+from tests.fixtures.processes import free_ports  # noqa: E402
 
 TOKEN = "cluster-load-token"
 DISCORD_EPOCH_MS = 1420070400000
@@ -64,20 +63,6 @@ def snowflake_ms(snowflake: str) -> int:
 def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(fraction * len(ordered) + 0.5)) - 1))]
-
-
-def free_ports(count: int) -> int:
-    """The first of `count` consecutive ports free now, below the kernel's ephemeral ports (32768 up): there, the REST
-    proxy's port or a connection's own end could take one before the bot binds it."""
-    while True:
-        first = random.randrange(20000, 32000 - count)
-        try:
-            for port in range(first, first + count):
-                with socket.socket() as taken:
-                    taken.bind(("127.0.0.1", port))
-            return first
-        except OSError:
-            continue
 
 
 def mnist_digits(count: int) -> list[np.ndarray]:
