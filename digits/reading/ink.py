@@ -56,8 +56,13 @@ STRONG_INK = 0.5
 FAINT_REACH = 0.1
 # Below this contrast (on a 0..255 scale) between ink and background there is no digit to see.
 MIN_CONTRAST = 8.0
-# Ink rare in a closer look is the pixels at least this share of the strongest one's contrast.
+# Ink rare in a closer look (and in the detail of what it found) is the pixels at least this share of the strongest
+# one's contrast, when Otsu's split finds no ink or finds more than RARE_SHARE of the pixels: a number small enough
+# to need a closer look is a few hundredths of them at most, the lines of ruled or squared paper are far more. The
+# ink's coverage then starts above the strongest of the rest (its LINES_QUANTILE): the lines beside the strokes.
 RARE_INK = 0.5
+RARE_SHARE = 0.1
+LINES_QUANTILE = 0.99
 # Background pixels count as ink only beyond this many standard deviations of their noise.
 NOISE_SIGMAS = 4.0
 # The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
@@ -96,7 +101,8 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     if closer:
         # Ink small in the whole picture is judged where it is: its stand-out there is no longer lost in the paper.
         polarity = _polarity(detail)
-    return _ink(detail, polarity, window_pixels, cut)
+    # Around a number found small, the printed lines may still outnumber its ink.
+    return _ink(detail, polarity, window_pixels, cut, rare=closer)
 
 
 def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray, float | None, float, np.ndarray, bool]:
@@ -166,19 +172,23 @@ def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool, rare: bool =
 def _coverage(residual: np.ndarray, size: int, rare: bool = False) -> np.ndarray:
     """Ink coverage from the ink's contrast against the background (`residual`) found with a window of `size`.
 
-    With `rare`, the ink may be a few pixels of a big picture (a number small in it, looked at closely): Otsu's split
-    is then the paper's grain against its printed lines, and seeing no ink beyond them, the ink is looked for again
-    among the pixels at least half as strong as the strongest (RARE_INK)."""
-    try:
-        return _coverage_split(residual, size, otsu(residual))
-    except ImageError:
-        if not rare:
-            raise
-    return _coverage_split(residual, size, RARE_INK * quantile(residual, 1.0))
+    With `rare`, the ink may be a few pixels of a big picture (a number small in it, looked at closely, and the detail
+    around it): Otsu's split may then be the paper's grain against its printed lines, seeing no ink beyond them or
+    taking the lines for ink (more than RARE_SHARE of the pixels); the ink is then the pixels at least half as strong
+    as the strongest (RARE_INK), its coverage starting above the strongest of the rest, the lines."""
+    threshold = otsu(residual)
+    if not rare or np.count_nonzero(residual > threshold) <= RARE_SHARE * residual.size:
+        try:
+            return _coverage_split(residual, size, threshold)
+        except ImageError:
+            if not rare:
+                raise
+    return _coverage_split(residual, size, RARE_INK * quantile(residual, 1.0), above_rest=True)
 
 
-def _coverage_split(residual: np.ndarray, size: int, threshold: float) -> np.ndarray:
-    """Ink coverage from `residual`, the ink being what lies above `threshold`; ImageError if it does not stand out."""
+def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_rest: bool = False) -> np.ndarray:
+    """Ink coverage from `residual`, the ink being what lies above `threshold` (`above_rest`: its coverage starting
+    above the strongest of the rest, printed lines); ImageError if it does not stand out."""
     ink_mask = residual > threshold
     background = residual[~ink_mask]
     ink = residual[ink_mask]
@@ -189,6 +199,8 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float) -> np.nda
     noise = 1.4826 * median(np.abs(background - level))
     full_ink = median(ink)
     floor = max(level + NOISE_SIGMAS * noise, 0.1 * full_ink)
+    if above_rest:
+        floor = max(floor, quantile(background, LINES_QUANTILE))
     if full_ink < MIN_CONTRAST or full_ink <= floor:
         raise ImageError("no digit found: the image looks empty")
     coverage = (residual - floor) * (1.0 / (full_ink - floor))
