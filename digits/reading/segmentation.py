@@ -39,6 +39,9 @@ JOIN_STROKES = 0.5
 JOIN_OVERLAP = 0.5
 JOIN_PART_HEIGHT = 0.75
 JOIN_SMALL_PART_HEIGHT = 0.5
+# Ink in at most this many stroke groups, no wider than tall, may be one digit whose strokes came apart (a pen
+# skip): its digit height is its tallest part's, not the median's (`_digit_height`).
+FEW_GROUPS = 3
 # A digit is written in at most this many parts that are not specks (a 4 or a 5 in two, a broken 0 in three): a
 # picture with more than MAX_DIGITS times as many is refused before they are compared.
 MAX_PARTS = 4
@@ -210,7 +213,7 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
             if not specks[index] and not (at_edge[index] and masses[index] < EDGE_REMNANT_SHARE * masses.max())]
     if len(kept) > MAX_DIGITS:
         raise too_many_digits(len(kept))
-    digit_height = float(np.median(heights[kept]))
+    digit_height = _digit_height([boxes[index] for index in kept])
     slant = _slant(coverage, strokes)
     middle = height / 2
     # Left to right by the groups' centres of mass, upright.
@@ -230,6 +233,29 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
         pieces += group_pieces
         crossings += group_crossings
     return Segmentation(tuple(pieces), tuple(crossings), digit_height, coverage if len(boxes) == 1 else None)
+
+
+def _digit_height(boxes: Sequence[tuple[slice, slice]]) -> float:
+    """The height of a number's digits, in pixels, from its stroke groups' boxes (rows, columns): the median group's.
+
+    But ink in at most FEW_GROUPS groups, together no wider than tall, may be one digit whose strokes came apart (a
+    pen skip: a 6's stem apart from its loop, a 4's bar from its stem, a 1 in two halves one above the other). Its
+    parts would pull the median down to a part's height, so that each part looked like a whole digit and the digit
+    whole like two side by side. Its digit height is then its tallest part's, with the parts above or below it
+    (sharing at least JOIN_OVERLAP of the narrower's columns) counted in.
+    """
+    heights = [rows.stop - rows.start for rows, _ in boxes]
+    top, bottom = min(rows.start for rows, _ in boxes), max(rows.stop for rows, _ in boxes)
+    left, right = min(columns.start for _, columns in boxes), max(columns.stop for _, columns in boxes)
+    if len(boxes) > FEW_GROUPS or right - left > CUT_ASPECT_ALONE * (bottom - top):
+        return float(np.median(heights))
+
+    def stacked(a: slice, b: slice) -> bool:
+        """Whether groups spanning columns a and b are above one another."""
+        return min(a.stop, b.stop) - max(a.start, b.start) >= JOIN_OVERLAP * min(a.stop - a.start, b.stop - b.start)
+
+    return float(max(max(rows.stop for rows, columns in boxes if stacked(columns, part))
+                     - min(rows.start for rows, columns in boxes if stacked(columns, part)) for _, part in boxes))
 
 
 def _without_fragments(ink: np.ndarray) -> np.ndarray:

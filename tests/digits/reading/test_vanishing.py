@@ -200,3 +200,20 @@ def test_a_1_beside_a_whole_digit_read_as_that_digit_is_unexplained_even_when_th
     digits, confidences = np.array([1, 9, 9]), np.array([0.99, 0.99, 0.95])
     assert not unexplained_one(stem_and_loop, (0, 2), index, digits, confidences)
     assert unexplained_one(pair, (0, 2), index, digits, confidences)
+
+
+def test_a_digit_whose_stroke_came_apart_is_measured_as_one_digit(test_digits) -> None:
+    # A pen skip breaks a digit into two stroke groups: a 4's bar apart from its stem, a 6's stem apart from its loop,
+    # a 1 in two halves. The median of two groups' heights is a part's, so the taller part looked taller than a digit
+    # (1.08 to 1.36 digit heights before), the whole digit too wide or too tall, and the digit was read as two ("4" as
+    # "14", "6" as "10", "1" as "11").
+    images, labels = test_digits
+    rows, columns = np.mgrid[0:28, 0:28]
+    for label, nth, (row, column) in ((4, 0, (17, 15)), (4, 2, (15, 14)), (6, 5, (18, 9)), (1, 4, (14, 14))):
+        digit = images[int(np.flatnonzero(labels == label)[nth])].copy()
+        digit[(rows - row) ** 2 + (columns - column) ** 2 <= 1.6 ** 2] = 0  # the pen skipped
+        segmentation = segment_ink(styles.upscale(digit, 200))
+        parts = len(segmentation.pieces)
+        assert parts == 2 and segmentation.crossings == (0.0,), f"the {label} did not come apart"
+        tallest = max(segmentation.height(part, part + 1) for part in range(parts))
+        assert tallest <= 1.0, f"a part of the {label} is {tallest:.2f} digit heights tall"
