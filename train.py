@@ -3,7 +3,7 @@
     python train.py                      # the tutorial: 784 → 64 relu → 64 relu → 10 softmax, Adam, 5 epochs
     python train.py --epochs 3 --layers 64,64,64,64 --activation sigmoid --dropout 0.5
     python train.py --json               # one JSON object per line (the bot's !retrain reads these)
-    python train.py --recipe robust      # the same network trained to read real posts (augmented, 20 epochs, calibrated)
+    python train.py --recipe robust      # the same network trained to read real posts (augmented, 40 epochs, calibrated)
     python train.py --community data/digitbot.sqlite3   # also learn from the bot's accepted community corrections
     python train.py --store postgresql://digitbot@db.example/digitbot   # a store in PostgreSQL (or MODEL_STORE=…)
 

@@ -205,7 +205,7 @@ class TrainingOptions:
 # A recipe is a named set of defaults; options given explicitly win. The tutorial is every field's own default.
 RECIPES: dict[str, dict[str, Any]] = {
     "tutorial": {},
-    "robust": {"epochs": 20, "augment": True, "ema": False, "fonts": 0.03, "outliers": 0.1, "schedule": "cosine", "validation": 5000},
+    "robust": {"epochs": 40, "augment": True, "ema": False, "fonts": 0.03, "outliers": 0.1, "schedule": "cosine", "validation": 5000},
 }
 
 
