@@ -19,11 +19,27 @@ import { DefaultRestOptions, REST } from '@discordjs/rest';
 // most at that pace, never in a burst). Discord counts a call when it arrives, not when it left: calls delayed on
 // the way (the network, a busy machine) arrive closer together. Ten calls of room under 50 keep any one-second window
 // of Discord's within the limit while the calls' delays vary by up to a quarter of a second (46 left 87 ms: a
-// loaded machine's twin once counted 6 calls over).
+// loaded machine's twin once counted 6 calls over). Longer delays (a stalled network, or a twin on a machine so busy
+// that its loop stops for 300 ms: it then counts the calls that waited as if they came together) are kept in bounds
+// by sending a call only while fewer than MAX_IN_FLIGHT are unanswered: any second of Discord's counts at most the
+// PER_SECOND calls sent in it and the MAX_IN_FLIGHT sent before, 50 in all. Ten in flight carry 40 calls a second
+// while Discord answers within a quarter of a second.
 const PER_SECOND = 40;
 const SPACING_MS = 20;
+const MAX_IN_FLIGHT = 10;
 const sent = []; // when the calls of the last second left
 let queue = Promise.resolve();
+let inFlight = 0;
+const waitingForRoom = []; // resolvers of the call waiting for one of the MAX_IN_FLIGHT to be answered
+
+async function room() {
+  while (inFlight >= MAX_IN_FLIGHT) await new Promise((resolve) => waitingForRoom.push(resolve));
+}
+
+function answered() {
+  inFlight -= 1;
+  waitingForRoom.shift()?.();
+}
 
 async function turn() {
   for (;;) {
@@ -40,12 +56,23 @@ async function turn() {
 }
 
 async function paced(url, init) {
+  let counted = false;
   if (!/\/(interactions|webhooks)\//.test(url)) {
     // A call its bot gave up on while it waited is not sent, and takes no turn.
-    queue = queue.then(() => (init.signal?.aborted ? undefined : turn()));
+    queue = queue.then(async () => {
+      if (init.signal?.aborted) return;
+      await room();
+      await turn();
+      inFlight += 1;
+      counted = true;
+    });
     await queue;
   }
-  return DefaultRestOptions.makeRequest(url, init);
+  try {
+    return await DefaultRestOptions.makeRequest(url, init);
+  } finally {
+    if (counted) answered();
+  }
 }
 
 const { values } = parseArgs({
