@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import ArrayLike
 from scipy import ndimage
 
 from digits.reading.clutter import EDGE_REMNANT_SHARE, EIGHT_NEIGHBOURS, SPECK_SHARE, STROKE_COVERAGE
@@ -244,18 +245,23 @@ def _digit_height(boxes: Sequence[tuple[slice, slice]]) -> float:
     whole like two side by side. Its digit height is then its tallest part's, with the parts above or below it
     (sharing at least JOIN_OVERLAP of the narrower's columns) counted in.
     """
-    heights = [rows.stop - rows.start for rows, _ in boxes]
     top, bottom = min(rows.start for rows, _ in boxes), max(rows.stop for rows, _ in boxes)
     left, right = min(columns.start for _, columns in boxes), max(columns.stop for _, columns in boxes)
     if len(boxes) > FEW_GROUPS or right - left > CUT_ASPECT_ALONE * (bottom - top):
-        return float(np.median(heights))
+        return float(np.median([rows.stop - rows.start for rows, _ in boxes]))
 
-    def stacked(a: slice, b: slice) -> bool:
-        """Whether groups spanning columns a and b are above one another."""
-        return min(a.stop, b.stop) - max(a.start, b.start) >= JOIN_OVERLAP * min(a.stop - a.start, b.stop - b.start)
+    def height_with_parts_above_or_below(part: slice) -> int:
+        spans = [rows for rows, columns in boxes if _stacked(columns.start, columns.stop, part.start, part.stop)]
+        return max(rows.stop for rows in spans) - min(rows.start for rows in spans)
 
-    return float(max(max(rows.stop for rows, columns in boxes if stacked(columns, part))
-                     - min(rows.start for rows, columns in boxes if stacked(columns, part)) for _, part in boxes))
+    return float(max(height_with_parts_above_or_below(columns) for _, columns in boxes))
+
+
+def _stacked(left_a: ArrayLike, right_a: ArrayLike, left_b: ArrayLike, right_b: ArrayLike) -> np.ndarray:
+    """Whether groups spanning columns [left_a, right_a) and [left_b, right_b) (broadcast) share at least JOIN_OVERLAP
+    of the narrower one's columns, as parts of one digit above one another do."""
+    overlap = np.minimum(right_a, right_b) - np.maximum(left_a, left_b)
+    return np.asarray(overlap >= JOIN_OVERLAP * np.minimum(np.subtract(right_a, left_a), np.subtract(right_b, left_b)))
 
 
 def _without_fragments(ink: np.ndarray) -> np.ndarray:
@@ -455,8 +461,7 @@ def _join_strokes(coverage: np.ndarray, strokes: np.ndarray, stroke_width: float
         overlap = np.minimum(right[a], right[b]) - np.maximum(left[a], left[b])
         shorter = np.minimum(bottom[a] - top[a], bottom[b] - top[b])
         taller = np.maximum(bottom[a] - top[a], bottom[b] - top[b])
-        narrower = np.minimum(right[a] - left[a], right[b] - left[b])
-        return ((overlap >= JOIN_OVERLAP * narrower) & (shorter < JOIN_PART_HEIGHT * taller)
+        return (_stacked(left[a], right[a], left[b], right[b]) & (shorter < JOIN_PART_HEIGHT * taller)
                 | (overlap > 0) & (shorter < JOIN_SMALL_PART_HEIGHT * taller))
 
     # ...and so do parts above one another, and a speck with the parts above or below it (which it links); two
