@@ -150,6 +150,27 @@ def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> N
     assert all(failure["read"] != failure["label"] and len(failure["label"]) == failure["length"] for failure in failures)
 
 
+def test_single_accuracy_reports_each_category_and_radius(trained_store: Path) -> None:
+    """Both single-digit sets at 2 pictures a category and 2 pen-skip digits: a row for each, each adding up."""
+    from samples.pen_skip import RADII
+    from samples.userlike import CATEGORIES
+
+    result = subprocess.run([sys.executable, str(SCRIPT.parent / "single_accuracy.py"), "--store", str(trained_store),
+                             "--count", "2", "--json"],
+                            capture_output=True, text=True, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (figures["seed"], figures["count"]) == (7, 2)
+    userlike, pen_skip = figures["userlike"], figures["pen_skip"]["rows"]
+    assert [row["name"] for row in userlike["rows"]] == list(CATEGORIES)
+    assert [row["name"] for row in pen_skip] == [f"radius {radius}" for radius in RADII[:-1]] + ["none"]
+    for row in [*userlike["rows"], *pen_skip]:
+        assert row["pictures"] == 2 and row["right"] + row["more_than_one"] + row["refused"] <= 2
+    assert userlike["all"]["pictures"] == 14 and userlike["all"]["right"] == sum(r["right"] for r in userlike["rows"])
+    assert sum(row["right"] for row in pen_skip) >= 6  # MNIST test digits 0 and 1 (a 7 and a 2), read by a ~97 % model
+    assert "paper_photo" in result.stdout and "radius 1.6" in result.stdout
+
+
 def test_shared_store_benchmark_follows_every_promotion_and_loses_no_vote(postgres_server) -> None:
     """`benchmarks/shared_store.py` at a small size on the session's server: every process follows every promotion,
     every acknowledged vote is stored."""
