@@ -8,7 +8,7 @@ to the right), photographed on paper as a PNG.
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from samples import pictures
 
@@ -19,7 +19,7 @@ def community_picture(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     """One MNIST digit (uint8 28×28) as the community writes it: a PNG photo of a thick, slanted digit."""
     width = int(rng.choice([5, 7]))
     shear = float(rng.uniform(0.35, 0.55))
-    ink = Image.fromarray((pictures.upscale(digit, SIZE) * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(width))
+    ink = Image.fromarray(pictures.extreme_filter((pictures.upscale(digit, SIZE) * 255).astype(np.uint8), width, smallest=False))
     pad = Image.new("L", (SIZE * 2, SIZE))
     pad.paste(ink, (SIZE // 2, 0))
     sheared = pad.transform(pad.size, Image.Transform.AFFINE, (1, shear, -shear * SIZE / 2, 0, 1, 0),

@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter
 
 
@@ -35,16 +36,34 @@ def upscale(digit: np.ndarray, size: int) -> np.ndarray:
 def on_paper(
     ink: np.ndarray, rng: np.random.Generator, ink_colour=(25, 25, 35), paper=(235, 230, 220), gradient: float = 0.35, noise: float = 6.0
 ) -> np.ndarray:
-    """Ink coverage as an RGB photo of ink on paper: lit unevenly from one corner, with sensor noise."""
+    """Ink coverage as an RGB photo of ink on paper: lit unevenly from one corner, with sensor noise.
+
+    Made a band of rows at a time, in place, which keeps the float64 arithmetic in the cache (a 1000×750 photo in 50 ms,
+    not 85): the same pixels, bit for bit, as computing each array whole, the noise drawn in the same order."""
     height, width = ink.shape
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(angle) * x / width + np.sin(angle) * y / height)
-    light = 1.0 - gradient * (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
-    cover = ink[..., np.newaxis]
-    colour = np.asarray(paper, np.float32) * (1 - cover) + np.asarray(ink_colour, np.float32) * cover
-    photo = colour * light[..., np.newaxis] + rng.normal(0, noise, colour.shape).astype(np.float32)
-    return photo.clip(0, 255).astype(np.uint8)
+    across = np.cos(angle) * np.arange(width, dtype=np.float32) / width
+    down = np.sin(angle) * np.arange(height, dtype=np.float32)[:, np.newaxis] / height
+    # The light's ramp is across + down; rounding keeps order, so its least and greatest are the ends' sums.
+    low, high = across.min() + down.min(), across.max() + down.max()
+    spread = max(float(high - low), 1e-6)
+    paper, ink_colour = np.asarray(paper, np.float32), np.asarray(ink_colour, np.float32)
+    photo = np.empty((height, width, 3), np.uint8)
+    rows = max(1, 32768 // width)
+    for top in range(0, height, rows):
+        band = slice(top, top + rows)
+        light = across + down[band]
+        light -= low
+        light *= gradient
+        light /= spread
+        np.subtract(1.0, light, out=light)
+        cover = ink[band, :, np.newaxis]
+        colour = (paper[band] if paper.ndim == 3 else paper) * (1 - cover)  # a colour, or a surface (printed paper)
+        colour += (ink_colour[band] if ink_colour.ndim == 3 else ink_colour) * cover
+        lit = np.multiply(colour, light[..., np.newaxis])
+        lit += rng.normal(0, noise, colour.shape).astype(np.float32)
+        photo[band] = lit.clip(0, 255, out=lit)
+    return photo
 
 
 def place(ink: np.ndarray, canvas: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -54,6 +73,15 @@ def place(ink: np.ndarray, canvas: tuple[int, int], rng: np.random.Generator) ->
     left = int(rng.integers(0, canvas[1] - ink.shape[1] + 1))
     out[top : top + ink.shape[0], left : left + ink.shape[1]] = ink
     return out
+
+
+def extreme_filter(image: np.ndarray, size: int, smallest: bool) -> np.ndarray:
+    """PIL's MinFilter (`smallest`) or MaxFilter of an odd `size`, bit for bit (edges repeated outward), as a row then a
+    column pass: PIL compares every pixel's whole size×size square (on a 280 px digit, MaxFilter(11) 25 times slower)."""
+    reduce = np.min if smallest else np.max
+    padded = np.pad(image, size // 2, mode="edge")
+    rows = reduce(sliding_window_view(padded, size, axis=0), axis=-1)
+    return reduce(sliding_window_view(rows, size, axis=1), axis=-1)
 
 
 def black_on_white(ink: np.ndarray) -> Image.Image:
@@ -96,13 +124,13 @@ def coloured_ink(digit: np.ndarray, rng: np.random.Generator) -> bytes:
 
 
 def thin_strokes(digit: np.ndarray, rng: np.random.Generator) -> bytes:
-    ink = Image.fromarray((upscale(digit, 280) * 255).astype(np.uint8)).filter(ImageFilter.MinFilter(7))
-    return encode(black_on_white(np.asarray(ink, np.float32) / 255), "PNG")
+    ink = extreme_filter((upscale(digit, 280) * 255).astype(np.uint8), 7, smallest=True)
+    return encode(black_on_white(ink.astype(np.float32) / 255), "PNG")
 
 
 def thick_strokes(digit: np.ndarray, rng: np.random.Generator) -> bytes:
-    ink = Image.fromarray((upscale(digit, 280) * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(11))
-    return encode(black_on_white(np.asarray(ink, np.float32) / 255), "PNG")
+    ink = extreme_filter((upscale(digit, 280) * 255).astype(np.uint8), 11, smallest=False)
+    return encode(black_on_white(ink.astype(np.float32) / 255), "PNG")
 
 
 def tiny_mnist(digit: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -185,7 +213,7 @@ def shadowed_corner(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     """A phone photo with the phone's hard-edged shadow across one corner."""
     ink = place(upscale(digit, 300), (420, 360), rng)
     photo = on_paper(ink, rng).astype(np.float32)
-    y, x = np.mgrid[0:420, 0:360]
+    y, x = np.ogrid[0:420, 0:360]
     x = 359 - x if rng.integers(2) else x
     y = 419 - y if rng.integers(2) else y
     photo[x + y < rng.uniform(100, 180)] *= 0.45
@@ -221,7 +249,9 @@ def snapshot(ink: np.ndarray, rng: np.random.Generator, paper: np.ndarray | None
 
 
 def grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    y, x = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    """Each pixel's row and column (float32), as `np.mgrid` gives them, in a tenth of the time."""
+    y = np.repeat(np.arange(shape[0], dtype=np.float32)[:, np.newaxis], shape[1], axis=1)
+    x = np.repeat(np.arange(shape[1], dtype=np.float32)[np.newaxis, :], shape[0], axis=0)
     return y, x
 
 
@@ -364,7 +394,7 @@ def pencil(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     shape, size = (400, 360), int(rng.integers(160, 320))
     ink = place(upscale(digit, size), shape, rng)
     if rng.random() < 0.5:
-        ink = np.asarray(Image.fromarray(ink).filter(ImageFilter.MinFilter(5)))  # a finer lead
+        ink = extreme_filter(ink, 5, smallest=True)  # a finer lead
     ink = ink * np.clip(rng.normal(0.75, 0.25, shape), 0, 1).astype(np.float32)  # graphite on the paper's grain
     paper = paper_colour(rng)
     lead = float(paper.mean()) - rng.uniform(55, 130)
@@ -503,7 +533,7 @@ def number_ink(digits: list[np.ndarray], rng: np.random.Generator, height: int =
         size = int(height * rng.uniform(*sizes))
         ink = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)
         if reach := round(abs(pen) * size / 40):
-            ink = ink.filter((ImageFilter.MinFilter if pen < 0 else ImageFilter.MaxFilter)(2 * reach + 1))
+            ink = Image.fromarray(extreme_filter(np.asarray(ink), 2 * reach + 1, smallest=pen < 0))
         shear = slant + rng.uniform(-0.05, 0.05)
         ink = ink.transform(ink.size, Image.Transform.AFFINE, (1, shear, -shear * size / 2, 0, 1, 0), Image.Resampling.BILINEAR)
         coverage = np.asarray(ink, np.float32) / 255.0

@@ -36,8 +36,8 @@ def low_res_scan(digit: np.ndarray, rng: np.random.Generator) -> bytes:
 
 def _thick_marker(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     width = int(rng.choice([11, 15, 19]))
-    ink = Image.fromarray((pictures.upscale(digit, 280) * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(width))
-    photo = pictures.on_paper(np.asarray(ink, np.float32) / 255, rng, gradient=0.15, noise=3)
+    ink = pictures.extreme_filter((pictures.upscale(digit, 280) * 255).astype(np.uint8), width, smallest=False)
+    photo = pictures.on_paper(ink.astype(np.float32) / 255, rng, gradient=0.15, noise=3)
     return pictures.encode(Image.fromarray(photo), "PNG")
 
 

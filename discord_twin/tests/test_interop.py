@@ -13,7 +13,6 @@ from typing import Any
 
 import aiohttp
 import discord
-import hikari
 import pytest
 
 from discord_twin import DiscordTwin, World
@@ -122,6 +121,8 @@ async def test_hikari_does_the_basics_against_the_twin_unchanged(
     """A second library, hikari (PyPI, pinned in the test extra), pointed at the twin only by its REST URL: it reads
     /gateway/bot, connects with zlib-stream and binary frames and a Discord-shaped token, hears a message, replies,
     answers a slash command, fetches the channel over REST, and logs no error doing it."""
+    import hikari  # here, not at import: every xdist worker collects this module, and one test uses hikari
+
     caplog.set_level(logging.WARNING, logger="hikari")
     bot = hikari.GatewayBot(discord_twin.token, rest_url=discord_twin.api_base, banner=None,
                             intents=hikari.Intents.ALL_UNPRIVILEGED | hikari.Intents.MESSAGE_CONTENT)

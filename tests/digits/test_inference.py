@@ -20,7 +20,6 @@ from PIL import Image
 from digits.inference import InferenceService, Prediction
 from digits.mnist import load_mnist
 from digits.reading import ImageError
-from digits.training import build_keras_model
 from model_store import ModelStore
 from model_store.files import sha256_file
 from network.architecture import ArchitectureSpec, normalize, softmax
@@ -40,7 +39,10 @@ ARCHITECTURES = {
 @pytest.fixture(scope="module")
 def architecture_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
     """A store with one briefly trained Keras version per architecture (not promoted, except the first)."""
+    # TensorFlow loads here, not at import: every xdist worker collects this module (3-4 CPU s each).
     import keras
+
+    from digits.training import build_keras_model
 
     root = tmp_path_factory.mktemp("architectures") / "models"
     store = ModelStore(root)
@@ -60,6 +62,8 @@ def architecture_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
 
 def keras_model(store: ModelStore, version: int):
     """The version's weights loaded into a Keras model built from its spec."""
+    from digits.training import build_keras_model
+
     loaded = store.load(version)
     model = build_keras_model(loaded.spec)
     model.load_weights(store.root / str(version) / "model.weights.h5")
