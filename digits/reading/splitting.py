@@ -35,11 +35,15 @@ CROSSING_WEIGHT = 1.0
 # while the rest reads as the run's own digit, leaves the 1 unexplained (the network reads a 6 with a stroke beside
 # it as a 6 as surely as the 6 alone): it costs UNEXPLAINED_ONE. The rest must read so at least REST_CONFIDENCE
 # sure, and be a whole digit: at least REST_HEIGHT of the run's height (a 4's or a 9's own stem cut off leaves a
-# part of the digit much shorter than it).
+# part of the digit much shorter than it). A run that reads as its digit much more surely than the rest does, by more
+# than WHOLE_SURER in log-odds (33 times the odds), is explained by the stroke: it is the digit's own (a 4's left
+# stroke cut off at its bar leaves a 4 read less surely), where a 1 beside a digit makes the pair read no more surely
+# than the digit alone, or a little more (an 8).
 ONE_CONFIDENCE = 0.9
 ONE_WIDTH, ONE_HEIGHT = 0.4, 0.8
 ONE_CROSSINGS = 1.0
 REST_CONFIDENCE, REST_HEIGHT = 0.6, 0.8
+WHOLE_SURER = 3.5
 UNEXPLAINED_ONE = 2.0
 # Keras clips probabilities to [1e-7, 1 - 1e-7] in categorical cross-entropy; so does a run's score.
 EPSILON = 1e-7
@@ -105,8 +109,8 @@ def choose_runs(candidates: Candidates, probabilities: np.ndarray) -> list[int]:
 def unexplained_one(candidates: Candidates, run: tuple[int, int], index: dict[tuple[int, int], int],
                     digits: np.ndarray, confidences: np.ndarray) -> bool:
     """Whether the run's first or last piece is a thin upright 1 that the run's reading does not explain: without it,
-    the rest, a whole digit, reads as the same digit (`index`: each candidate run's place in `candidates`, `digits`
-    and `confidences`)."""
+    the rest, a whole digit, reads as the same digit, and not much less surely (`index`: each candidate run's place
+    in `candidates`, `digits` and `confidences`)."""
     start, stop = run
     if stop - start < 2:
         return False
@@ -117,9 +121,16 @@ def unexplained_one(candidates: Candidates, run: tuple[int, int], index: dict[tu
         o, r = index[one], index[rest]
         if (digits[o] == 1 and confidences[o] >= ONE_CONFIDENCE and digits[r] == digit and confidences[r] >= REST_CONFIDENCE
                 and candidates.widths[o] <= ONE_WIDTH and candidates.heights[o] >= ONE_HEIGHT
-                and candidates.heights[r] >= REST_HEIGHT * candidates.heights[index[run]]):
+                and candidates.heights[r] >= REST_HEIGHT * candidates.heights[index[run]]
+                and log_odds(confidences[index[run]]) - log_odds(confidences[r]) <= WHOLE_SURER):
             return True
     return False
+
+
+def log_odds(confidence: float) -> float:
+    """The log-odds of a confidence, clipped as a run's score is (EPSILON)."""
+    p = min(max(float(confidence), EPSILON), 1.0 - EPSILON)
+    return math.log(p / (1.0 - p))
 
 
 def best_cover(pieces: int, runs: Sequence[tuple[int, int]], scores: Sequence[float], crossings: Sequence[float]) -> list[int]:
