@@ -34,7 +34,7 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from digits.reading import MAX_DIGITS, ImageError, ImageLimits, segment, too_many_digits
-from digits.reading.splitting import Candidates, candidates, choose_runs
+from digits.reading.splitting import ONE_GROUP_WHOLE, Candidates, candidates, choose_runs
 from model_store import ModelStore, StoreError
 from network.architecture import NumpyNetwork, normalize, softmax
 from network.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
@@ -135,12 +135,12 @@ class ReloadResult:
     error: str | None = None
 
 
-def prepare(image: bytes, limits: ImageLimits) -> Candidates | ImageError:
+def prepare(image: bytes, limits: ImageLimits, cut_one_group: bool = False) -> Candidates | ImageError:
     """The CPU-heavy part of reading a picture: its candidate runs, framed and measured. An unexpected error is that
     image's ImageError: it must not cost other images their answers. A module-level function, so that reading workers
-    can run it."""
+    can run it. `cut_one_group`: cut a picture's only stroke group no wider than tall too (`segment`)."""
     try:
-        segmentation = segment(image, limits)
+        segmentation = segment(image, limits, cut_one_group)
     except ImageError as error:
         return error
     except Exception:
@@ -306,11 +306,30 @@ class InferenceService:
         Each picture's ink comes cut into pieces; every run of pieces that could be a digit is read, and the
         digits are the runs that read best together (`digits.reading.splitting`).
         """
-        return self._read([prepare(image, self.limits) for image in images])
+        return self._read([prepare(image, self.limits) for image in images], images)
 
-    def _read(self, prepared: Sequence[Candidates | ImageError]) -> list[Prediction | ImageError]:
+    def _read(self, prepared: Sequence[Candidates | ImageError],
+              images: Sequence[bytes] | None = None) -> list[Prediction | ImageError]:
         """Each prepared picture's digits: its runs chosen with one forward pass over the candidate runs of all the
-        pictures that have a choice, then the chosen runs read steadily (`read_steadily`) in one more."""
+        pictures that have a choice, then the chosen runs read steadily (`read_steadily`) in one more.
+
+        A picture whose only stroke group may be two touching digits (`Candidates.one_group`) is read whole first,
+        as a single digit is; only if that reading is less than ONE_GROUP_WHOLE sure is it prepared again from
+        `images`, cut (`prepare(..., cut_one_group=True)`), and read again: sure single digits are not cut up, nor
+        slower."""
+        results = self._read_prepared(prepared)
+        if images is None:
+            return results
+        again = [i for i, (picture, result) in enumerate(zip(prepared, results))
+                 if isinstance(picture, Candidates) and picture.one_group and isinstance(result, Prediction)
+                 and result.digits[0].confidence < ONE_GROUP_WHOLE]
+        if again:
+            for i, result in zip(again, self._read_prepared([prepare(images[i], self.limits, cut_one_group=True)
+                                                             for i in again])):
+                results[i] = result
+        return results
+
+    def _read_prepared(self, prepared: Sequence[Candidates | ImageError]) -> list[Prediction | ImageError]:
         served = self._current()
         # The splitting's weights were chosen on one reading of each run, so the runs are chosen on that. A picture of
         # one piece (most pictures: one digit) has one way to be read: nothing to choose.
@@ -358,7 +377,7 @@ class InferenceService:
         prepared = await asyncio.gather(*(self._prepare_in_pool(image) if pooled
                                           else loop.run_in_executor(self._executor, prepare, image, self.limits)
                                           for image, pooled in zip(images, in_pool)))
-        return await loop.run_in_executor(self._executor, self._read, prepared)
+        return await loop.run_in_executor(self._executor, self._read, prepared, images)
 
     async def _prepare_in_pool(self, image: bytes) -> Candidates | ImageError:
         from digits.pool import OverBudget
