@@ -306,30 +306,17 @@ class InferenceService:
         Each picture's ink comes cut into pieces; every run of pieces that could be a digit is read, and the
         digits are the runs that read best together (`digits.reading.splitting`).
         """
-        return self._read([prepare(image, self.limits) for image in images], images)
-
-    def _read(self, prepared: Sequence[Candidates | ImageError],
-              images: Sequence[bytes] | None = None) -> list[Prediction | ImageError]:
-        """Each prepared picture's digits: its runs chosen with one forward pass over the candidate runs of all the
-        pictures that have a choice, then the chosen runs read steadily (`read_steadily`) in one more.
-
-        A picture whose only stroke group may be two touching digits (`Candidates.one_group`) is read whole first,
-        as a single digit is; only if that reading is less than ONE_GROUP_WHOLE sure is it prepared again from
-        `images`, cut (`prepare(..., cut_one_group=True)`), and read again: sure single digits are not cut up, nor
-        slower."""
-        results = self._read_prepared(prepared)
-        if images is None:
-            return results
-        again = [i for i, (picture, result) in enumerate(zip(prepared, results))
-                 if isinstance(picture, Candidates) and picture.one_group and isinstance(result, Prediction)
-                 and result.digits[0].confidence < ONE_GROUP_WHOLE]
-        if again:
-            for i, result in zip(again, self._read_prepared([prepare(images[i], self.limits, cut_one_group=True)
-                                                             for i in again])):
+        prepared = [prepare(image, self.limits) for image in images]
+        results = self._read(prepared)
+        if again := worth_cutting(prepared, results):
+            cut = self._read([prepare(images[i], self.limits, cut_one_group=True) for i in again])
+            for i, result in zip(again, cut):
                 results[i] = result
         return results
 
-    def _read_prepared(self, prepared: Sequence[Candidates | ImageError]) -> list[Prediction | ImageError]:
+    def _read(self, prepared: Sequence[Candidates | ImageError]) -> list[Prediction | ImageError]:
+        """Each prepared picture's digits: its runs chosen with one forward pass over the candidate runs of all the
+        pictures that have a choice, then the chosen runs read steadily (`read_steadily`) in one more."""
         served = self._current()
         # The splitting's weights were chosen on one reading of each run, so the runs are chosen on that. A picture of
         # one piece (most pictures: one digit) has one way to be read: nothing to choose.
@@ -377,14 +364,21 @@ class InferenceService:
         prepared = await asyncio.gather(*(self._prepare_in_pool(image) if pooled
                                           else loop.run_in_executor(self._executor, prepare, image, self.limits)
                                           for image, pooled in zip(images, in_pool)))
-        return await loop.run_in_executor(self._executor, self._read, prepared, images)
+        results = await loop.run_in_executor(self._executor, self._read, prepared)
+        if again := worth_cutting(prepared, results):  # prepared again where they were, within the same budget
+            cut = await asyncio.gather(*(self._prepare_in_pool(images[i], cut_one_group=True) if in_pool[i]
+                                         else loop.run_in_executor(self._executor, prepare, images[i], self.limits, True)
+                                         for i in again))
+            for i, result in zip(again, await loop.run_in_executor(self._executor, self._read, cut)):
+                results[i] = result
+        return results
 
-    async def _prepare_in_pool(self, image: bytes) -> Candidates | ImageError:
+    async def _prepare_in_pool(self, image: bytes, cut_one_group: bool = False) -> Candidates | ImageError:
         from digits.pool import OverBudget
 
         assert self._pool is not None
         try:
-            return await self._pool.run(image, self.limits)
+            return await self._pool.run(image, self.limits, cut_one_group)
         except OverBudget:
             log.warning("inference: refused an image of %d bytes: it took more than %g s of CPU to read",
                         len(image), self._pool.cpu_seconds)
@@ -440,6 +434,15 @@ class InferenceService:
         self._executor.shutdown(wait=True)
         if self._pool is not None:
             self._pool.close()
+
+
+def worth_cutting(prepared: Sequence[Candidates | ImageError], results: Sequence[Prediction | ImageError]) -> list[int]:
+    """The pictures to prepare again with their only stroke group cut (`prepare(..., cut_one_group=True)`): those
+    whose group may be two touching digits (`Candidates.one_group`) and read less than ONE_GROUP_WHOLE sure whole.
+    A sure single digit is neither cut up nor slower."""
+    return [i for i, (picture, result) in enumerate(zip(prepared, results))
+            if isinstance(picture, Candidates) and picture.one_group and isinstance(result, Prediction)
+            and result.digits[0].confidence < ONE_GROUP_WHOLE]
 
 
 def read_steadily(network: NumpyNetwork, digits: np.ndarray, temperature: float = 1.0,
