@@ -34,7 +34,7 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 
 from digits.reading import MAX_DIGITS, ImageError, ImageLimits, segment, too_many_digits
-from digits.reading.splitting import Candidates, candidates, choose_runs
+from digits.reading.splitting import ONE_GROUP_WHOLE, Candidates, candidates, choose_runs
 from model_store import ModelStore, StoreError
 from network.architecture import NumpyNetwork, normalize, softmax
 from network.calibration import ReliabilityBin, expected_calibration_error, is_unsure, reliability
@@ -135,12 +135,12 @@ class ReloadResult:
     error: str | None = None
 
 
-def prepare(image: bytes, limits: ImageLimits) -> Candidates | ImageError:
+def prepare(image: bytes, limits: ImageLimits, cut_one_group: bool = False) -> Candidates | ImageError:
     """The CPU-heavy part of reading a picture: its candidate runs, framed and measured. An unexpected error is that
     image's ImageError: it must not cost other images their answers. A module-level function, so that reading workers
-    can run it."""
+    can run it. `cut_one_group`: cut a picture's only stroke group no wider than tall too (`segment`)."""
     try:
-        segmentation = segment(image, limits)
+        segmentation = segment(image, limits, cut_one_group)
     except ImageError as error:
         return error
     except Exception:
@@ -306,7 +306,13 @@ class InferenceService:
         Each picture's ink comes cut into pieces; every run of pieces that could be a digit is read, and the
         digits are the runs that read best together (`digits.reading.splitting`).
         """
-        return self._read([prepare(image, self.limits) for image in images])
+        prepared = [prepare(image, self.limits) for image in images]
+        results = self._read(prepared)
+        if again := worth_cutting(prepared, results):
+            cut = self._read([prepare(images[i], self.limits, cut_one_group=True) for i in again])
+            for i, result in zip(again, cut):
+                results[i] = result
+        return results
 
     def _read(self, prepared: Sequence[Candidates | ImageError]) -> list[Prediction | ImageError]:
         """Each prepared picture's digits: its runs chosen with one forward pass over the candidate runs of all the
@@ -358,14 +364,21 @@ class InferenceService:
         prepared = await asyncio.gather(*(self._prepare_in_pool(image) if pooled
                                           else loop.run_in_executor(self._executor, prepare, image, self.limits)
                                           for image, pooled in zip(images, in_pool)))
-        return await loop.run_in_executor(self._executor, self._read, prepared)
+        results = await loop.run_in_executor(self._executor, self._read, prepared)
+        if again := worth_cutting(prepared, results):  # prepared again where they were, within the same budget
+            cut = await asyncio.gather(*(self._prepare_in_pool(images[i], cut_one_group=True) if in_pool[i]
+                                         else loop.run_in_executor(self._executor, prepare, images[i], self.limits, True)
+                                         for i in again))
+            for i, result in zip(again, await loop.run_in_executor(self._executor, self._read, cut)):
+                results[i] = result
+        return results
 
-    async def _prepare_in_pool(self, image: bytes) -> Candidates | ImageError:
+    async def _prepare_in_pool(self, image: bytes, cut_one_group: bool = False) -> Candidates | ImageError:
         from digits.pool import OverBudget
 
         assert self._pool is not None
         try:
-            return await self._pool.run(image, self.limits)
+            return await self._pool.run(image, self.limits, cut_one_group)
         except OverBudget:
             log.warning("inference: refused an image of %d bytes: it took more than %g s of CPU to read",
                         len(image), self._pool.cpu_seconds)
@@ -421,6 +434,15 @@ class InferenceService:
         self._executor.shutdown(wait=True)
         if self._pool is not None:
             self._pool.close()
+
+
+def worth_cutting(prepared: Sequence[Candidates | ImageError], results: Sequence[Prediction | ImageError]) -> list[int]:
+    """The pictures to prepare again with their only stroke group cut (`prepare(..., cut_one_group=True)`): those
+    whose group may be two touching digits (`Candidates.one_group`) and read less than ONE_GROUP_WHOLE sure whole.
+    A sure single digit is neither cut up nor slower."""
+    return [i for i, (picture, result) in enumerate(zip(prepared, results))
+            if isinstance(picture, Candidates) and picture.one_group and isinstance(result, Prediction)
+            and result.digits[0].confidence < ONE_GROUP_WHOLE]
 
 
 def read_steadily(network: NumpyNetwork, digits: np.ndarray, temperature: float = 1.0,

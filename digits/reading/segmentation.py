@@ -53,6 +53,11 @@ MAX_PARTS = 4
 CUT_ASPECT = 0.5
 CUT_ASPECT_ALONE = 1.0
 CUT_ASPECT_ALONE_JOINED = 0.6
+# A picture's only stroke group at least CUT_ASPECT_ONE_GROUP as wide as tall, but no wider, may still be two
+# touching digits ("19", "81"): it is read whole, as a single digit is, and only if that reading is unsure is it cut
+# from this width too (`segment(..., cut_one_group=True)`), its whole kept as the answer unless the split reads
+# surely (`digits.reading.splitting.ONE_GROUP_PARTS`).
+CUT_ASPECT_ONE_GROUP = 0.6
 # Cut pieces are at least this many digit heights wide (a 1 is about 0.1 to 0.2: a cut closer to the ink's end
 # than 0.15 is where a thin 1 touches its neighbour).
 MIN_PIECE = 0.1
@@ -85,9 +90,10 @@ def to_mnist(data: bytes, limits: ImageLimits = ImageLimits()) -> np.ndarray:
     return frame(isolate_ink(decode(data, limits)))
 
 
-def segment(data: bytes, limits: ImageLimits = ImageLimits()) -> Segmentation:
-    """The ink of an encoded image cut into pieces for reading it as a number; ImageError if there is none."""
-    return segment_ink(isolate_ink(decode(data, limits)))
+def segment(data: bytes, limits: ImageLimits = ImageLimits(), cut_one_group: bool = False) -> Segmentation:
+    """The ink of an encoded image cut into pieces for reading it as a number; ImageError if there is none. With
+    `cut_one_group`, a picture's only stroke group no wider than tall is cut too (`CUT_ASPECT_ONE_GROUP`)."""
+    return segment_ink(isolate_ink(decode(data, limits)), cut_one_group)
 
 
 def frame(coverage: np.ndarray) -> np.ndarray:
@@ -144,12 +150,17 @@ class Segmentation:
     cut between pieces i and i + 1 goes through (0 where they do not touch); `digit_height` is the height of the
     number's digits in pixels. When the ink is one stroke group, `whole` is the picture's whole coverage, and all
     the pieces together are read from it: a picture of one digit reads exactly as `to_mnist` reads it.
+
+    `one_group`: the ink is one stroke group at least CUT_ASPECT_ONE_GROUP as wide as tall and no wider, which may be
+    two touching digits. Read whole (one piece), it is worth cutting if that reading is unsure; cut (with
+    `cut_one_group`), its whole is the answer unless the split reads surely.
     """
 
     pieces: tuple[Piece, ...]
     crossings: tuple[float, ...]
     digit_height: float
     whole: np.ndarray | None = None
+    one_group: bool = False
 
     def digit(self, start: int, stop: int) -> np.ndarray:
         """Pieces `start` to `stop` (exclusive) framed as one MNIST digit (28×28 uint8)."""
@@ -188,16 +199,21 @@ def too_many_digits(count: int) -> ImageError:
     return ImageError(f"I can read up to {MAX_DIGITS} digits; this picture seems to hold {count}")
 
 
-def segment_ink(coverage: np.ndarray) -> Segmentation:
-    """Stroke groups (strokes of one digit joined, specks and edge clutter dropped), wide ones cut again at ink minima."""
+def segment_ink(coverage: np.ndarray, cut_one_group: bool = False) -> Segmentation:
+    """Stroke groups (strokes of one digit joined, specks and edge clutter dropped), wide ones cut again at ink minima.
+    With `cut_one_group`, a picture's only group no wider than tall is cut from CUT_ASPECT_ONE_GROUP of its height."""
     strokes = coverage > STROKE_COVERAGE
     labels, count = ndimage.label(strokes, structure=EIGHT_NEIGHBOURS)
     if count == 0:
         return _whole(coverage)
+    one_group = False
     if count == 1:  # the common case, settled without measuring the groups
         rows, columns = ndimage.find_objects(labels)[0]
-        if columns.stop - columns.start <= CUT_ASPECT_ALONE * (rows.stop - rows.start):
-            return _whole(coverage)
+        width, height = columns.stop - columns.start, rows.stop - rows.start
+        if width <= CUT_ASPECT_ALONE * height:
+            one_group = width >= CUT_ASPECT_ONE_GROUP * height
+            if not (one_group and cut_one_group):
+                return _whole(coverage, one_group)
     stroke_width = _stroke_width(strokes)
     groups = _join_strokes(coverage, strokes, stroke_width) if count > 1 else labels
     boxes = ndimage.find_objects(groups)
@@ -220,7 +236,8 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
     # Left to right by the groups' centres of mass, upright.
     centres = ndimage.center_of_mass(coverage, groups, [i + 1 for i in kept])
     upright = {i: x - slant * (y - middle) for i, (y, x) in zip(kept, centres)}
-    cut_width = (CUT_ASPECT if len(kept) > 1 else CUT_ASPECT_ALONE if count == 1 else CUT_ASPECT_ALONE_JOINED) * digit_height
+    cut_width = (CUT_ASPECT if len(kept) > 1 else CUT_ASPECT_ONE_GROUP if one_group
+                 else CUT_ASPECT_ALONE if count == 1 else CUT_ASPECT_ALONE_JOINED) * digit_height
     pieces: list[Piece] = []
     crossings: list[float] = []
     for index in sorted(kept, key=upright.__getitem__):
@@ -233,7 +250,8 @@ def segment_ink(coverage: np.ndarray) -> Segmentation:
                                              stroke_width, MAX_RUN * MAX_DIGITS - len(pieces))
         pieces += group_pieces
         crossings += group_crossings
-    return Segmentation(tuple(pieces), tuple(crossings), digit_height, coverage if len(boxes) == 1 else None)
+    return Segmentation(tuple(pieces), tuple(crossings), digit_height, coverage if len(boxes) == 1 else None,
+                        one_group and len(kept) == 1)
 
 
 def _digit_height(boxes: Sequence[tuple[slice, slice]]) -> float:
@@ -276,10 +294,11 @@ def _without_fragments(ink: np.ndarray) -> np.ndarray:
     return ink * ~small[labels] if np.any(small) else ink
 
 
-def _whole(coverage: np.ndarray) -> Segmentation:
-    """One piece: the whole coverage (a single digit)."""
+def _whole(coverage: np.ndarray, one_group: bool = False) -> Segmentation:
+    """One piece: the whole coverage (a single digit; `one_group`: perhaps two touching digits, `Segmentation`)."""
     height, width = coverage.shape
-    return Segmentation((Piece(0, 0, coverage, (0, height), (0.0, float(width))),), (), float(height), coverage)
+    return Segmentation((Piece(0, 0, coverage, (0, height), (0.0, float(width))),), (), float(height), coverage,
+                        one_group)
 
 
 def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:

@@ -167,10 +167,10 @@ def test_a_network_trained_on_moved_digits_reads_each_chosen_digit_moved_a_pixel
 def test_an_unexpected_error_costs_only_its_own_image(trained_store: Path, test_digits, monkeypatch, caplog) -> None:
     import digits.inference
 
-    def segment(data: bytes, limits):
+    def segment(data: bytes, limits, cut_one_group: bool = False):
         if data == b"poison":
             raise RuntimeError("a bug met a picture")
-        return real_segment(data, limits)
+        return real_segment(data, limits, cut_one_group)
 
     real_segment = digits.inference.segment
     monkeypatch.setattr(digits.inference, "segment", segment)
