@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 from samples import pictures
 
@@ -19,7 +20,7 @@ def community_picture(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     """One MNIST digit (uint8 28×28) as the community writes it: a PNG photo of a thick, slanted digit."""
     width = int(rng.choice([5, 7]))
     shear = float(rng.uniform(0.35, 0.55))
-    ink = Image.fromarray(pictures.extreme_filter((pictures.upscale(digit, SIZE) * 255).astype(np.uint8), width, smallest=False))
+    ink = Image.fromarray(ndimage.maximum_filter((pictures.upscale(digit, SIZE) * 255).astype(np.uint8), size=width, mode="nearest"))
     pad = Image.new("L", (SIZE * 2, SIZE))
     pad.paste(ink, (SIZE // 2, 0))
     sheared = pad.transform(pad.size, Image.Transform.AFFINE, (1, shear, -shear * SIZE / 2, 0, 1, 0),

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageFont
+from scipy import ndimage
 
 from digits.typed import HELD_OUT_FONTS, find_fonts, glyph
 from samples import pictures
@@ -36,7 +37,7 @@ def low_res_scan(digit: np.ndarray, rng: np.random.Generator) -> bytes:
 
 def _thick_marker(digit: np.ndarray, rng: np.random.Generator) -> bytes:
     width = int(rng.choice([11, 15, 19]))
-    ink = pictures.extreme_filter((pictures.upscale(digit, 280) * 255).astype(np.uint8), width, smallest=False)
+    ink = ndimage.maximum_filter((pictures.upscale(digit, 280) * 255).astype(np.uint8), size=width, mode="nearest")
     photo = pictures.on_paper(ink.astype(np.float32) / 255, rng, gradient=0.15, noise=3)
     return pictures.encode(Image.fromarray(photo), "PNG")
 

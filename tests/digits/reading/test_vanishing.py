@@ -154,7 +154,7 @@ def test_a_number_small_in_a_big_photo_of_squared_paper_is_not_read_with_the_lin
         canvas = np.zeros((800, 1800), np.float32)
         canvas[300:390, 1000:1000 + 90 * len(number)] = written(
             *(digit_ink(test_digits, int(c), 80, index) for c in number), gap=13, size=(90, 90 * len(number)), margin=5)
-        y, x = styles.grid(canvas.shape)
+        y, x = np.indices(canvas.shape, dtype=np.float32)
         lines = np.maximum(styles.line_coverage(y, 28.0, 2.0, rng), styles.line_coverage(x, 28.0, 2.0, rng))[..., None]
         paper = np.array([235, 232, 222], np.float32) * (1 - lines) + np.array([150, 180, 230], np.float32) * lines
         photo = styles.snapshot(canvas, rng, paper=paper, ink_colour=(20, 30, 110))
