@@ -150,6 +150,26 @@ def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> N
     assert all(failure["read"] != failure["label"] and len(failure["label"]) == failure["length"] for failure in failures)
 
 
+def test_number_accuracy_measures_the_third_generator_when_asked(trained_store: Path) -> None:
+    """`--generators third_hands` alone: a row for each of its styles and lengths, never tuned on, issue 24's targets
+    shown, its misread numbers listed."""
+    from samples.third_hands import STYLES
+
+    script = SCRIPT.parent / "number_accuracy.py"
+    result = subprocess.run([sys.executable, str(script), "--store", str(trained_store), "--count", "2", "--lengths", "2,3",
+                             "--generators", "third_hands", "--json"],
+                            capture_output=True, text=True, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    table = figures["generators"]["third_hands"]
+    assert list(figures["generators"]) == ["third_hands"] and table["tuned_on"] is False and "targets_met" in table
+    assert "tuned on: no" in result.stdout and "issue 24's targets here" in result.stdout
+    assert [(row["style"], row["length"]) for row in table["rows"]] == [(style, length) for style in STYLES for length in (2, 3)]
+    assert all(row["numbers"] == 2 for row in table["rows"])
+    failures = figures["third_hands_failures"]
+    assert len(failures) == sum(round(row["numbers"] * (1 - row["whole"])) for row in table["rows"])
+
+
 def test_single_accuracy_reports_each_category_and_radius(trained_store: Path) -> None:
     """Both single-digit sets at 2 pictures a category and 2 pen-skip digits: a row for each, each adding up."""
     from samples.pen_skip import RADII
