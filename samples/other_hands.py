@@ -1,4 +1,5 @@
-"""Numbers in other hands: issue 24's independent yardstick, used only to *measure* reading, never to tune on.
+"""Numbers in other hands: issue 24's independent yardstick until 2026-12-07, used only to *measure* reading until
+then; since, a tuning generator (its failures looked at), and `samples.third_hands` the yardstick.
 
 Written without looking at the first number generator (`samples.numbers`, `samples.pictures`) or at the reader's
 thresholds, from what people post: paper photos, drawing-app exports, light on dark, a number small in a big

@@ -1,4 +1,4 @@
-"""`samples.other_hands`, issue 24's independent yardstick: deterministic from its seed, and it draws what it claims."""
+"""`samples.other_hands`, numbers in other hands (issue 24's yardstick until 2026-12-07): deterministic from its seed, and it draws what it claims."""
 
 from __future__ import annotations
 
