@@ -102,16 +102,12 @@ def clutter_mask(coverage: np.ndarray) -> np.ndarray:
     # A bar lying flat is never a digit on its own; a 7's or a 5's detached bar is shorter, and near the rest.
     flat = var_x >= FLAT * var_y
     factor = np.where(flat, LONG_FLAT_BAR, np.where(cut, LONG_BAR_AT_EDGE, LONG_BAR))
-    if np.any(digits):
-        # Beside the digits, in their line and no farther from them than digits are apart, a bar is a 1 written
-        # tall, unless it is far longer still.
-        tops = np.array([box[0].start if box is not None else 0 for box in boxes])
-        lefts = np.array([box[1].start if box is not None else 0 for box in boxes])
-        line_top, line_bottom = tops[digits].min(), (tops + tall)[digits].max()
-        number_left, number_right = lefts[digits].min(), (lefts + wide)[digits].max()
-        in_line = np.minimum(tops + tall, line_bottom) - np.maximum(tops, line_top) >= IN_LINE * tall
-        near = np.maximum(number_left - (lefts + wide), lefts - number_right) <= DIGIT_GAP * reference
-        factor = np.where(~flat & ~cut & in_line & near, LONG_BAR_IN_NUMBER, factor)
+    # Beside the digits, in their line and no farther from them than digits are apart, a bar is a 1 written tall,
+    # unless it is far longer still.
+    tops = np.array([box[0].start if box is not None else 0 for box in boxes])
+    lefts = np.array([box[1].start if box is not None else 0 for box in boxes])
+    in_number = ~flat & beside_digits(tops, tops + tall, lefts, lefts + wide, digits, reference)
+    factor = np.where(in_number & ~cut, LONG_BAR_IN_NUMBER, factor)
     long = bar & (length >= factor * reference)
     # A coin or a thumb: a compact region, mostly filled in, whose strokes are far thicker than the others'.
     blob = fair & ~bar & (pixels >= BLOB_FILL * tall * wide)
@@ -128,6 +124,9 @@ def clutter_mask(coverage: np.ndarray) -> np.ndarray:
     # A whole digit has no part cut by the picture's edge: a lighter region cut by it is a pen's or a coin's remnant.
     heaviest = int(np.argmax(mass))
     remnant = cut & ~cut[heaviest] & (mass < EDGE_REMNANT_SHARE * mass[heaviest])
+    # ...unless it is in the line of a number's digits, beside them: a number written up to the picture's edge. (A
+    # single digit is not a number: beside it, a pen's remnant is as likely as a 1.)
+    remnant &= ~(in_number & (np.count_nonzero(digits & ~remnant) > 1))
 
     candidates = along_edge | long | blob | remnant
     candidates[0] = False
@@ -143,6 +142,20 @@ def clutter_mask(coverage: np.ndarray) -> np.ndarray:
     if np.count_nonzero(ink_mask & ~clutter) < MIN_DIGIT_SHARE * np.count_nonzero(ink_mask):
         return np.zeros_like(ink_mask)
     return ndimage.binary_dilation(clutter, iterations=CLUTTER_MARGIN)
+
+
+def beside_digits(tops: np.ndarray, bottoms: np.ndarray, lefts: np.ndarray, rights: np.ndarray, digits: np.ndarray,
+                  reference: float) -> np.ndarray:
+    """Which regions (by their boxes) are in the line of the `digits` regions, IN_LINE of their own height within it,
+    and no farther from them than DIGIT_GAP × `reference` (the digits' height): where a number's next digit would
+    be."""
+    if not np.any(digits):
+        return np.zeros(len(tops), bool)
+    line_top, line_bottom = tops[digits].min(), bottoms[digits].max()
+    number_left, number_right = lefts[digits].min(), rights[digits].max()
+    in_line = np.minimum(bottoms, line_bottom) - np.maximum(tops, line_top) >= IN_LINE * (bottoms - tops)
+    near = np.maximum(number_left - rights, lefts - number_right) <= DIGIT_GAP * reference
+    return in_line & near
 
 
 def edge(values: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 from scipy import ndimage
 
-from digits.reading.clutter import EDGE_REMNANT_SHARE, EIGHT_NEIGHBOURS, SPECK_SHARE, STROKE_COVERAGE
+from digits.reading.clutter import EDGE_REMNANT_SHARE, EIGHT_NEIGHBOURS, SPECK_SHARE, STROKE_COVERAGE, beside_digits
 from digits.reading.decode import ImageError, ImageLimits, decode
 from digits.reading.ink import isolate_ink, resize, span
 
@@ -226,8 +226,15 @@ def segment_ink(coverage: np.ndarray, cut_one_group: bool = False) -> Segmentati
     height, width = coverage.shape
     at_edge = [box[0].start == 0 or box[1].start == 0 or box[0].stop == height or box[1].stop == width for box in boxes]
     specks = _specks(masses, heights)
-    kept = [index for index in range(len(boxes))
-            if not specks[index] and not (at_edge[index] and masses[index] < EDGE_REMNANT_SHARE * masses.max())]
+    remnant = np.array(at_edge) & (masses < EDGE_REMNANT_SHARE * masses.max())
+    # ...but not a digit of a number written up to the edge: in the line of its other digits (two or more), beside
+    # them (`clutter.beside_digits`).
+    others = ~specks & ~remnant
+    if np.count_nonzero(others) > 1:
+        tops, bottoms = np.array([box[0].start for box in boxes]), np.array([box[0].stop for box in boxes])
+        lefts, rights = np.array([box[1].start for box in boxes]), np.array([box[1].stop for box in boxes])
+        remnant &= ~beside_digits(tops, bottoms, lefts, rights, others, float(heights[others].max()))
+    kept = [index for index in range(len(boxes)) if not specks[index] and not remnant[index]]
     if len(kept) > MAX_DIGITS:
         raise too_many_digits(len(kept))
     digit_height = _digit_height([boxes[index] for index in kept])

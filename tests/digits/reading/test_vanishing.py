@@ -217,3 +217,21 @@ def test_a_digit_whose_stroke_came_apart_is_measured_as_one_digit(test_digits) -
         assert parts == 2 and segmentation.crossings == (0.0,), f"the {label} did not come apart"
         tallest = max(segmentation.height(part, part + 1) for part in range(parts))
         assert tallest <= 1.0, f"a part of the {label} is {tallest:.2f} digit heights tall"
+
+
+def test_a_1_written_against_the_pictures_edge_is_kept(service: InferenceService, test_digits) -> None:
+    # A number written up to the picture's edge: its 1, with less ink than the other digits and touching the edge,
+    # was set aside as the remnant of a pen or a table cut by the edge (before: 0 of 8).
+    rng = np.random.default_rng(5)
+    wrong = []
+    for index, (a, b) in enumerate(((8, 0), (6, 9))):
+        one, first, second = (digit_ink(test_digits, label, 120, index) for label in (1, a, b))
+        for number, inks in ((f"{a}{b}1", (first, second, one)), (f"1{a}{b}", (one, first, second))):
+            canvas = written(*inks, gap=30, size=(200, 40 + sum(ink.shape[1] for ink in inks) + 60 + 1))
+            if number.startswith("1"):
+                canvas = np.roll(canvas, -39, axis=1)  # the 1 a pixel from the left edge instead of the right
+            photo = Image.fromarray(styles.on_paper(canvas, rng, noise=4))
+            for picture in (drawing(canvas), styles.encode(photo, "JPEG", quality=90)):
+                if (got := read(service, picture)) != number:
+                    wrong.append(f"{number} read as {got or 'nothing'}")
+    assert not wrong, wrong
