@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 from scipy import ndimage
 
-from digits.reading.clutter import clutter_mask, clutter_regions, edge
+from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_mask, clutter_regions, edge
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
 
 
@@ -83,7 +83,8 @@ def isolate_ink(picture: Picture) -> np.ndarray:
         if closer and box[1] - box[0] >= SMALL_INK:
             # Ink along the edge kept (setting it aside would leave too little, `clutter_mask`): a digit cropped
             # tight, or a shadow across the picture beside a number small in it. A closer look tells.
-            beside_clutter = closer = bool(np.any(clutter_regions(coverage)))
+            along_edge = int(np.count_nonzero(edge(coverage))) >= CLUTTER_EDGE_SHARE * 2 * sum(coverage.shape)
+            beside_clutter = closer = along_edge and bool(np.any(clutter_regions(coverage)))
     except ImageError:
         if not closer:
             raise
