@@ -56,6 +56,17 @@ def clutter_mask(coverage: np.ndarray) -> np.ndarray:
     shadow) or cut by it beside a whole digit, straight bars much longer than the digits are tall (a pen, the
     paper's edge), blobs far thicker than the strokes (a coin); all of the digits of a number stay. Nothing is set
     aside when that leaves too little ink."""
+    clutter = clutter_regions(coverage)
+    if not np.any(clutter):
+        return clutter
+    ink_mask = coverage > 0.0
+    if np.count_nonzero(ink_mask & ~clutter) < MIN_DIGIT_SHARE * np.count_nonzero(ink_mask):
+        return np.zeros_like(ink_mask)
+    return ndimage.binary_dilation(clutter, iterations=CLUTTER_MARGIN)
+
+
+def clutter_regions(coverage: np.ndarray) -> np.ndarray:
+    """The regions of ink `clutter_mask` sets aside, without their fringe, however little ink they leave."""
     ink_mask = coverage > 0.0
     height, width = ink_mask.shape
     if (np.count_nonzero(edge(ink_mask)) < CLUTTER_EDGE_SHARE * 2 * (height + width)
@@ -138,10 +149,7 @@ def clutter_mask(coverage: np.ndarray) -> np.ndarray:
             aside[region] = False
     if not np.any(aside):
         return np.zeros_like(ink_mask)
-    clutter = aside[labels]
-    if np.count_nonzero(ink_mask & ~clutter) < MIN_DIGIT_SHARE * np.count_nonzero(ink_mask):
-        return np.zeros_like(ink_mask)
-    return ndimage.binary_dilation(clutter, iterations=CLUTTER_MARGIN)
+    return aside[labels]
 
 
 def beside_digits(tops: np.ndarray, bottoms: np.ndarray, lefts: np.ndarray, rights: np.ndarray, digits: np.ndarray,

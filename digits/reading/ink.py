@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 from scipy import ndimage
 
-from digits.reading.clutter import clutter_mask, edge
+from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_mask, clutter_regions, edge
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
 
 
@@ -25,6 +25,9 @@ from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
 FIRST_LOOK = 64
 CLOSER_LOOK = 256
 SMALL_INK = 6
+# (The first look's ink along the picture's edge, kept, is a shadow beside such a number when the closer look finds
+# the ink at most this share of its extent.)
+FAR_SMALLER = 0.5
 # ...then the ink is read on its own: its region, with room around it for the background, at the scale that makes it
 # about this many pixels high (MNIST frames a digit in 20), at most ANALYSIS_SIZE a side and the picture's own pixels.
 DIGIT_HEIGHT = 64
@@ -73,16 +76,32 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     """Ink coverage in [0, 1] (1 = full stroke, 0 = background), lighting and polarity removed, of the region of the
     picture that holds the ink, read at the ink's own scale (about DIGIT_HEIGHT pixels high)."""
     closer = max(picture.size) > FIRST_LOOK
+    beside_clutter = False
     try:
         look, level, polarity, coverage, cut = _look(picture, FIRST_LOOK)
         box = _ink_box(coverage)
-        closer &= box[1] - box[0] < SMALL_INK
+        if closer and box[1] - box[0] >= SMALL_INK:
+            # Ink along the edge kept (setting it aside would leave too little, `clutter_mask`): a digit cropped
+            # tight, or a shadow across the picture beside a number small in it. A closer look tells.
+            along_edge = int(np.count_nonzero(edge(coverage))) >= CLUTTER_EDGE_SHARE * 2 * sum(coverage.shape)
+            beside_clutter = closer = along_edge and bool(np.any(clutter_regions(coverage)))
     except ImageError:
         if not closer:
             raise
     if closer:
         # Little or nothing seen: perhaps a number small in a big picture. A closer look finds it.
-        look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK, rare=True)
+        first = (look, level, polarity, coverage, cut) if beside_clutter else None
+        try:
+            look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK, rare=True)
+            closer_box = _ink_box(coverage)
+        except ImageError:
+            if not beside_clutter:
+                raise
+            closer_box = (0, look.shape[0], 0, look.shape[1])
+        if first is not None and _extent(closer_box) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0]:
+            # Not far smaller seen closer: the ink along the edge is the digit.
+            look, level, polarity, coverage, cut = first
+            closer = False
     # Where the ink is, in the picture's pixels, with room around it for the background.
     x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
     top, bottom, left, right = box if not closer else _ink_box(coverage)
@@ -128,6 +147,11 @@ def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray,
                 raise
             # Ink rare in the picture is no digit cut by its edge: what reaches the edge is the paper's lines.
     return look, level, polarity, coverage, False
+
+
+def _extent(box: tuple[int, int, int, int]) -> int:
+    """The longer side of an ink box."""
+    return max(box[1] - box[0], box[3] - box[2])
 
 
 def _clean_level(signal: np.ndarray) -> float | None:

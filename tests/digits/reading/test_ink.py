@@ -1,0 +1,45 @@
+"""Finding the ink: where it is in the picture, and how closely to look at it."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from digits.reading.decode import ImageLimits, decode
+from digits.reading.ink import isolate_ink
+from digits.reading.segmentation import segment
+from samples import pictures as styles
+
+
+def digit_of(test_digits: tuple[np.ndarray, np.ndarray], label: int, nth: int = 0) -> np.ndarray:
+    images, labels = test_digits
+    return images[np.flatnonzero(labels == label)[nth]]
+
+
+def small_number_beside_a_shadow(digits: list[np.ndarray], shape: tuple[int, int], shadow: tuple[float, float],
+                                 rng: np.random.Generator) -> bytes:
+    """A number about 50 pixels high in a photo `shape` (height, width) large, whose columns from `shadow[0]` to
+    `shadow[1]` of its width lie in a shadow (a quarter darker, with soft edges): a band reaching across the picture."""
+    ink = styles.number_ink(digits, rng, height=50, gaps=(0.2, 0.3), sizes=(0.95, 1.05))
+    canvas = np.zeros(shape, np.float32)
+    top, left = round(shape[0] * 0.3), round(shape[1] * 0.55)
+    canvas[top:top + ink.shape[0], left:left + ink.shape[1]] = ink[:, : shape[1] - left]
+    photo = styles.on_paper(canvas, rng, gradient=0.1, noise=3.0).astype(np.float32)
+    x = np.arange(shape[1], dtype=np.float32) / shape[1]
+    inside = 1 / (1 + np.exp((x - shadow[1]) / 0.02)) / (1 + np.exp((shadow[0] - x) / 0.02))
+    photo *= (1 - 0.25 * inside)[np.newaxis, :, np.newaxis]
+    return styles.encode(Image.fromarray(photo.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
+
+
+def test_a_number_small_in_a_big_photo_is_found_beside_a_shadow_across_it(test_digits) -> None:
+    rng = np.random.default_rng(11)
+    digits = [digit_of(test_digits, d) for d in (2, 4, 7, 1)]
+    for shape, shadow in (((1700, 600), (0.2, 0.5)), ((1500, 1000), (0.3, 0.5)), ((700, 1800), (0.2, 0.45))):
+        data = small_number_beside_a_shadow(digits, shape, shadow, rng)
+        # The shadow is narrower than the background's window, and darker than the paper beside it: the first look
+        # takes it for ink, reaching from edge to edge, and keeps it (setting it aside would leave too little).
+        coverage = isolate_ink(decode(data, ImageLimits()))
+        rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
+        # Read at the number's own scale: a row of digits, wider than tall, not the tall shadow.
+        assert columns[-1] - columns[0] > 2 * (rows[-1] - rows[0]), (shape, shadow)
+        assert len(segment(data).pieces) >= 4, (shape, shadow)
