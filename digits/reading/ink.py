@@ -93,13 +93,14 @@ def isolate_ink(picture: Picture) -> np.ndarray:
         first = (look, level, polarity, coverage, cut) if beside_clutter else None
         try:
             look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK, rare=True)
-            closer_box = _ink_box(coverage)
+            # Beside kept clutter, not far smaller seen closer (or nothing seen): the ink along the edge is the digit.
+            first_stands = first is not None and (
+                _extent(_ink_box(coverage)) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0])
         except ImageError:
-            if not beside_clutter:
+            if first is None:
                 raise
-            closer_box = (0, look.shape[0], 0, look.shape[1])
-        if first is not None and _extent(closer_box) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0]:
-            # Not far smaller seen closer: the ink along the edge is the digit.
+            first_stands = True
+        if first is not None and first_stands:
             look, level, polarity, coverage, cut = first
             closer = False
     # Where the ink is, in the picture's pixels, with room around it for the background.
