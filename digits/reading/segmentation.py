@@ -317,10 +317,9 @@ def _slant(coverage: np.ndarray, strokes: np.ndarray) -> float:
     """The number's slant (columns moved per row down): how its upright strokes lean, the median lean of the edges of
     its strokes that run within STEEP_EDGE of upright (weighted by how sharp each edge is), to the nearest of SLANTS.
 
-    Not the shear under which the strokes stack up sharpest on a column profile (what it was until 2026-12-07): the
-    sum of the profile's squares is ruled by a number's longest straight stroke (a 7's stem: four upright 0s and a 7
-    came out leaning as the 7's stem does), and on digits traced again along their centre line and written until
-    they touch the cuts between them leaned through the digits (5 points fewer such numbers read whole)."""
+    Not the shear under which the strokes stack up sharpest on a column profile: the sum of the profile's squares is
+    ruled by a number's longest straight stroke (four upright 0s and a 7 came out leaning as the 7's stem does), and
+    the cuts between crowded digits leaned through them."""
     rows, columns = np.nonzero(strokes)
     box = coverage[max(0, rows.min() - 4):rows.max() + 5, max(0, columns.min() - 4):columns.max() + 5]
     # Smoothed first: a hard-edged stroke's pixel steps would make most of a leaning edge's normals level.
