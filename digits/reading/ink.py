@@ -90,6 +90,8 @@ RULE_BEND = 4
 RULE_LIGHTER = 0.5
 RULE_DARKER = 1.5
 RULE_MIN_LENGTH = 16
+# Rules lie at least this many of their widths apart, and a lone one runs on beyond the ink by as much.
+RULE_APART = 3.0
 
 
 def isolate_ink(picture: Picture) -> np.ndarray:
@@ -376,9 +378,12 @@ def _lines(ink: np.ndarray, upright: bool) -> np.ndarray | None:
     rest = ink & ~ruling
     if not np.any(rest):
         return None
-    if upright or np.count_nonzero(printed) < 2:
+    # Rules lie several of their own widths apart: lines closer than that are one thick stroke (a 7's bar).
+    centres = np.sort(starts[lines][printed])
+    ruled = centres.size >= 2 and float(np.diff(centres).min()) >= RULE_APART * float(thickness[printed].max())
+    if upright or not ruled:
         first, last = span(rest.sum(axis=0))
-        if min(first, width - last) < RULE_BEYOND * width:
+        if min(first, width - last) < max(RULE_BEYOND * width, RULE_APART * float(thickness[printed].max())):
             return None
     return ruling
 
