@@ -293,8 +293,12 @@ def _lines(ink: np.ndarray, upright: bool) -> np.ndarray | None:
         return None
     # Where lines cross two strips near the sides: most pairs of crossings a line apart share the lines' slope.
     near, far = round(RULE_STRIPS[0] * (width - 1)), round(RULE_STRIPS[1] * (width - 1))
-    left, right = _run_centres(np.any(ink[:, near - 1:near + 2], axis=1)), _run_centres(np.any(ink[:, far - 1:far + 2], axis=1))
-    if not left.size or not right.size or left.size > RULE_ENDS or right.size > RULE_ENDS:
+    # (One strip first: most pictures, a digit alone among them, have no line through it and end here.)
+    left = _run_centres(np.any(ink[:, near - 1:near + 2], axis=1))
+    if not left.size or left.size > RULE_ENDS:
+        return None
+    right = _run_centres(np.any(ink[:, far - 1:far + 2], axis=1))
+    if not right.size or right.size > RULE_ENDS:
         return None
     rises = (right[None, :] - left[:, None]).ravel()
     most = RULE_SLOPE * (far - near)
