@@ -125,7 +125,7 @@ def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> N
 
     script = SCRIPT.parent / "number_accuracy.py"
     result = subprocess.run([sys.executable, str(script), "--store", str(trained_store), "--count", "4", "--lengths", "2,3", "--json"],
-                            capture_output=True, text=True, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, timeout=150)
+                            capture_output=True, text=True, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, timeout=400)
     assert result.returncode in (0, 1), result.stderr  # 1: some target missed on so few numbers
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     rows = figures["rows"]
