@@ -117,6 +117,7 @@ def test_community_kill_phase_on_postgresql_loses_no_acknowledged_vote(trained_s
     assert figures["lost_rows"] == 0 and figures["integrity_ok"] is True
 
 
+@pytest.mark.timeout(420)
 def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> None:
     """The first generator's rows and targets, then the four generators side by side (issue 24), each row adding up;
     only the third hands never tuned on."""
@@ -125,7 +126,7 @@ def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> N
 
     script = SCRIPT.parent / "number_accuracy.py"
     result = subprocess.run([sys.executable, str(script), "--store", str(trained_store), "--count", "4", "--lengths", "2,3", "--json"],
-                            capture_output=True, text=True, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, timeout=400)
+                            capture_output=True, text=True, env={**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, timeout=390)
     assert result.returncode in (0, 1), result.stderr  # 1: some target missed on so few numbers
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     rows = figures["rows"]
