@@ -83,13 +83,15 @@ RULE_STRIPS = (0.1, 0.9)
 RULE_SIDES = 0.05
 RULE_THIN = 0.06
 # (Their slope is found where they cross two strips at RULE_STRIPS of the width; more crossings than RULE_ENDS at
-# either is a texture, not ruling; narrower than RULE_MIN_LENGTH, no line to see.)
+# either is a texture, not ruling; narrower than RULE_MIN_LENGTH, no line to see; a picture or region no larger
+# than RULE_MIN_PICTURE a side, MNIST's 28×28 among them, shows no paper's ruling: not looked for.)
 RULE_ENDS = 40
 RULE_SLOPES = 3
 RULE_BEND = 4
 RULE_LIGHTER = 0.5
 RULE_DARKER = 1.5
 RULE_MIN_LENGTH = 16
+RULE_MIN_PICTURE = 32
 # Rules lie at least this many of their widths apart, and a lone one runs on beyond the ink by as much.
 RULE_APART = 3.0
 
@@ -274,6 +276,8 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_res
 def _ruling(ink: np.ndarray) -> np.ndarray | None:
     """The pixels of ruled or squared paper's lines among the `ink` (None if there are none): straight lines across
     it from edge to edge, where no stroke crosses or touches them (see RULE_SLOPE)."""
+    if max(ink.shape) <= RULE_MIN_PICTURE:
+        return None
     across = _lines(ink, upright=False)
     if across is None:
         return None
