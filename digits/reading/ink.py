@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 from scipy import ndimage
 
-from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_mask, clutter_regions, edge
+from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_mask, clutter_regions, edge, within_reach
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
 
 
@@ -268,7 +268,7 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_res
     # Faint ink counts only beside strong ink (a stroke's soft edge, pencil's grain): alone, it is the lines of
     # ruled or squared paper, the paper's grain or a smudge.
     reach = 2 * max(1, round(FAINT_REACH * size)) + 1
-    coverage[~ndimage.maximum_filter(coverage >= STRONG_INK, size=reach)] = 0.0
+    coverage[~within_reach(coverage >= STRONG_INK, reach)] = 0.0
     coverage[clutter_mask(coverage)] = 0.0
     return coverage
 
