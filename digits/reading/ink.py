@@ -12,7 +12,7 @@ level); faint ink counts only beside strong ink (not ruled or squared paper's li
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 from PIL import Image
 from scipy import ndimage
 
@@ -440,12 +440,15 @@ def _polarity(signal: np.ndarray) -> float:
 
 
 def _median_filter(values: np.ndarray, window: int, axis: int) -> np.ndarray:
-    """SciPy's `median_filter` along one axis with an odd `window` (its default, mirrored edges), three times faster:
-    the median of each window by one partition of all the windows at once."""
+    """SciPy's `median_filter` along one axis of a 2-D array with an odd `window` no longer than the axis (its default,
+    mirrored edges), three times faster: the median of each window by one partition of all the windows at once."""
     half = window // 2
-    padding = [(0, 0), (0, 0)]
-    padding[axis] = (half, half)
-    windows = sliding_window_view(np.pad(values, padding, mode="symmetric"), window, axis=axis)
+    if axis == 0:
+        padded = np.concatenate((values[half - 1::-1], values, values[:-half - 1:-1]), axis=0)
+    else:
+        padded = np.concatenate((values[:, half - 1::-1], values, values[:, :-half - 1:-1]), axis=1)
+    # (The windows as a view, as `sliding_window_view` makes it, without its checks: a third of this filter's cost.)
+    windows = as_strided(padded, values.shape + (window,), padded.strides + (padded.strides[axis],), writeable=False)
     return np.partition(windows, half, axis=-1)[..., half]
 
 
