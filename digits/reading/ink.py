@@ -474,7 +474,9 @@ def otsu(values: np.ndarray, bins: int = 64) -> float:
     # In float64: a float32 range of subnormals (a float picture's ink at -1e-36 beside a pixel at 1e5) has a
     # step whose inverse overflows float32, and inf × 0 would index nowhere.
     scaled = np.subtract(values, low, dtype=np.float64) if step < 1e-30 else values - low
-    indices = np.minimum((scaled * (1.0 / step)).astype(np.intp), bins - 1)
+    scaled *= 1.0 / step  # (in place: the same products, one array fewer)
+    indices = scaled.astype(np.intp)
+    np.minimum(indices, bins - 1, out=indices)
     counts = np.bincount(indices.ravel(), minlength=bins).astype(np.float64)
     centres = low + step * (np.arange(bins) + 0.5)
     below = np.cumsum(counts)[:-1]
