@@ -74,7 +74,7 @@ def clutter_regions(coverage: np.ndarray) -> np.ndarray:
         return np.zeros_like(ink_mask)  # the usual case: one region away from the edge, settled without measuring it
     # Regions a few pixels apart are one: a dashed line, a table's grain, a stroke broken by noise.
     gap = max(1, round(max(height, width) / GROUP_GRID))
-    grouped, count = ndimage.label(ndimage.maximum_filter(ink_mask, size=2 * gap + 1), structure=EIGHT_NEIGHBOURS)
+    grouped, count = ndimage.label(within_reach(ink_mask, 2 * gap + 1), structure=EIGHT_NEIGHBOURS)
     labels = np.where(ink_mask, grouped, 0)
     index = np.arange(count + 1)
     rows, columns = np.nonzero(ink_mask)
@@ -171,3 +171,18 @@ def beside_digits(tops: np.ndarray, bottoms: np.ndarray, lefts: np.ndarray, righ
 def edge(values: np.ndarray) -> np.ndarray:
     """The values along the border of a 2-D array."""
     return np.concatenate([values[0], values[-1], values[1:-1, 0], values[1:-1, -1]])
+
+
+def within_reach(mask: np.ndarray, reach: int) -> np.ndarray:
+    """Where `mask` has a True within a square `reach` (odd) a side around: SciPy's `maximum_filter(mask, size=reach)`,
+    bit for bit (its mirrored edges add nothing beyond the square), by shifted ORs at a fraction of its cost."""
+    half = reach // 2
+    rows = mask.copy()
+    for step in range(1, half + 1):
+        rows[step:] |= mask[:-step]
+        rows[:-step] |= mask[step:]
+    near = rows.copy()
+    for step in range(1, half + 1):
+        near[:, step:] |= rows[:, :-step]
+        near[:, :-step] |= rows[:, step:]
+    return near

@@ -1,15 +1,17 @@
-"""The measures reading is built on, against their definitions: a colour channel's variance, Otsu's split, and framing a
-digit in 28×28."""
+"""The measures reading is built on, against their definitions: a colour channel's variance, Otsu's split, framing a
+digit in 28×28, and the filters done by hand for speed against SciPy's."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from PIL import Image, ImageStat
+from scipy import ndimage
 
 from digits.reading import frame
+from digits.reading.clutter import within_reach
 from digits.reading.decode import _variances
-from digits.reading.ink import otsu, span
+from digits.reading.ink import _median_filter, otsu, span
 from digits.reading.segmentation import MNIST_SIZE
 
 
@@ -85,3 +87,24 @@ def test_a_digit_whose_mass_sits_at_its_edge_is_framed_and_clipped_as_pillow_pas
     left, top = round(14.0 - centre_x), round(14.0 - centre_y)
     assert top < 0 or top + box.shape[0] > MNIST_SIZE  # the box runs off the canvas: the case being tested
     np.testing.assert_array_equal(digit, pasted_by_pillow(box, left, top))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_within_reach_is_scipys_maximum_filter_bit_for_bit(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(300):
+        mask = rng.random(tuple(rng.integers(1, 40, 2))) < rng.random()
+        reach = 2 * int(rng.integers(1, 12)) + 1  # wider than the mask too
+        np.testing.assert_array_equal(within_reach(mask, reach), ndimage.maximum_filter(mask, size=reach))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_median_filter_is_scipys_bit_for_bit(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(100):
+        values = (rng.random(tuple(rng.integers(3, 50, 2))) * 255).astype(np.float32)
+        values[rng.random(values.shape) < 0.3] = 128.0  # ties
+        axis = int(rng.integers(0, 2))
+        window = 2 * int(rng.integers(1, (values.shape[axis] - 1) // 2 + 1)) + 1
+        size = (window, 1) if axis == 0 else (1, window)
+        np.testing.assert_array_equal(_median_filter(values, window, axis), ndimage.median_filter(values, size=size))
