@@ -66,6 +66,18 @@ MIN_CONTRAST = 8.0
 RARE_INK = 0.5
 RARE_SHARE = 0.1
 LINES_QUANTILE = 0.99
+# A region of what a look takes for ink that fills at least SURFACE_FILL of its box and is at least SURFACE_DEPTH of
+# its longer side (and SURFACE_PIXELS pixels) deep is no stroke but a surface (a sticky note, a card, a page seen
+# from afar, standing out of the desk or wall around it): the writing is on it, too small to see in that look. It is
+# looked at on its own, CLOSER_LOOK large; what that finds stands when it is at most SURFACE_SHARE of the surface's
+# height (a digit written bold, seen as a blob, fills its own box: the first look stands).
+SURFACE_FILL = 0.6
+SURFACES = 2  # at most this many surfaces are looked at, the largest first
+SURFACE_DEPTH = 0.3
+SURFACE_PIXELS = 3.0
+SURFACE_SHARE = 0.75
+# What lies beyond the surface (the desk), and this many pixels of its edge, are evened out to the surface's level.
+SURFACE_FRINGE = 2
 # Background pixels count as ink only beyond this many standard deviations of their noise.
 NOISE_SIGMAS = 4.0
 # The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
@@ -105,24 +117,39 @@ def isolate_ink(picture: Picture) -> np.ndarray:
             closer = False
     # Where the ink is, in the picture's pixels, with room around it for the background.
     x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
-    top, bottom, left, right = box if not closer else _ink_box(coverage)
-    top, bottom, left, right = (top - 1) * y_scale, (bottom + 1) * y_scale, (left - 1) * x_scale, (right + 1) * x_scale
+    found = box if not closer else _ink_box(coverage)
+    top, bottom, left, right = ((found[0] - 1) * y_scale, (found[1] + 1) * y_scale, (found[2] - 1) * x_scale,
+                                (found[3] + 1) * x_scale)
+    bounds = (0.0, 0.0, float(picture.width), float(picture.height))
+    judge, rare = closer, closer
+    written = surface = None
+    for surface in _surfaces(coverage):
+        written = _on_surface(picture, surface)
+        if written is not None:
+            break
+    if written is not None:
+        # A note or a page seen from afar, taken for ink: the writing on it is read instead, within the surface,
+        # with the polarity it has there, what lies beyond the surface evened out (the desk is no ink).
+        bounds, (top, bottom, left, right), polarity = written
+        level, cut, judge, rare = None, False, False, True
     window = min(BACKGROUND_SHARE * max(picture.size), STROKE_ROOM * max(bottom - top, right - left))
-    region = (max(0.0, left - window), max(0.0, top - window), min(float(picture.width), right + window),
-              min(float(picture.height), bottom + window))
+    region = (max(bounds[0], left - window), max(bounds[1], top - window), min(bounds[2], right + window),
+              min(bounds[3], bottom + window))
     scale = min(1.0, DIGIT_HEIGHT / (bottom - top), ANALYSIS_SIZE / max(region[2] - region[0], region[3] - region[1]))
     size = (max(1, round((region[2] - region[0]) * scale)), max(1, round((region[3] - region[1]) * scale)))
     if size == (look.shape[1], look.shape[0]) and region == (0.0, 0.0, float(picture.width), float(picture.height)):
         return coverage  # read at the size it was looked at
     detail = picture.signal(region, size)
+    if written is not None and surface is not None:
+        detail = _on_it(detail, region, surface, (x_scale, y_scale))
     window_pixels = max(3, round(window * scale))
     if level is not None:
         return _coverage(polarity * (detail - level), window_pixels)
-    if closer:
+    if judge:
         # Ink small in the whole picture is judged where it is: its stand-out there is no longer lost in the paper.
         polarity = _polarity(detail)
     # Around a number found small, the printed lines may still outnumber its ink.
-    return _ink(detail, polarity, window_pixels, cut, rare=closer)
+    return _ink(detail, polarity, window_pixels, cut, rare=rare)
 
 
 def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray, float | None, float, np.ndarray, bool]:
@@ -148,6 +175,84 @@ def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray,
                 raise
             # Ink rare in the picture is no digit cut by its edge: what reaches the edge is the paper's lines.
     return look, level, polarity, coverage, False
+
+
+def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
+    """The regions of `coverage` that are surfaces, not strokes (a note, a page: see SURFACE_FILL), largest first,
+    those not cut by the picture's edge before those cut, holes filled (the writing on them): masks."""
+    solid = coverage > 0.0
+    if np.count_nonzero(solid) < 4 * SURFACE_PIXELS * SURFACE_PIXELS:
+        return []
+    labels, count = ndimage.label(solid, structure=np.ones((3, 3)))
+    pixels = np.bincount(labels.ravel(), minlength=count + 1)
+    boxes = ndimage.find_objects(labels)
+    tall = np.array([0, *(down.stop - down.start for down, _ in boxes)])
+    wide = np.array([0, *(across.stop - across.start for _, across in boxes)])
+    candidates = (pixels >= SURFACE_FILL * tall * wide) & (np.minimum(tall, wide) >= 2 * SURFACE_PIXELS)
+    candidates[0] = False
+    if not np.any(candidates):
+        return []  # strokes (the usual case), settled without measuring depths
+    depth = ndimage.distance_transform_edt(np.pad(solid, 1))[1:-1, 1:-1]
+    deepest = np.zeros(count + 1)
+    deepest[1:] = ndimage.maximum(depth, labels, np.arange(1, count + 1))
+    candidates &= (deepest >= SURFACE_PIXELS) & (deepest >= SURFACE_DEPTH * np.maximum(tall, wide))
+    cut = np.zeros(count + 1, bool)
+    cut[edge(labels)] = True
+    order = sorted(np.flatnonzero(candidates), key=lambda index: (cut[index], -pixels[index]))
+    return [ndimage.binary_fill_holes(labels == index) for index in order[:SURFACES]]
+
+
+def _on_surface(picture: Picture, surface: np.ndarray
+                ) -> tuple[tuple[float, float, float, float], tuple[float, float, float, float], float] | None:
+    """The writing on a surface (`surface`: its mask in a look at the whole picture), looked at on its own, what lies
+    beyond the surface evened out: the surface's box (left, top, right, bottom, in the picture's pixels), the
+    writing's box (top, bottom, left, right, with a look's pixel of room), and which side is ink there; None when
+    nothing small enough on it is found."""
+    x_scale, y_scale = picture.width / surface.shape[1], picture.height / surface.shape[0]
+    rows, columns = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
+    region = (columns[0] * x_scale, rows[0] * y_scale, (columns[-1] + 1) * x_scale, (rows[-1] + 1) * y_scale)
+    size = fit((region[2] - region[0], region[3] - region[1]), CLOSER_LOOK)
+    signal = _on_it(picture.signal(region, size), region, surface, (x_scale, y_scale))
+    window = max(3, round(BACKGROUND_SHARE * max(signal.shape)))
+    polarity = _polarity(signal)
+    try:
+        coverage = _ink(signal, polarity, window, cut=False, rare=True)
+        top, bottom, left, right = _ink_box(coverage)
+    except ImageError:
+        return None
+    if bottom - top > SURFACE_SHARE * signal.shape[0]:
+        return None
+    x_step, y_step = (region[2] - region[0]) / signal.shape[1], (region[3] - region[1]) / signal.shape[0]
+    return region, (region[1] + (top - 1) * y_step, region[1] + (bottom + 1) * y_step,
+                    region[0] + (left - 1) * x_step, region[0] + (right + 1) * x_step), polarity
+
+
+def _on_it(signal: np.ndarray, region: tuple[float, float, float, float], surface: np.ndarray,
+           scales: tuple[float, float]) -> np.ndarray:
+    """`signal` of `region` (left, top, right, bottom in the picture's pixels) with what lies beyond the surface set to
+    the surface's own level. The surface (`surface`, its mask in a look `scales` picture pixels a pixel) is found
+    again at the signal's finer scale: the pixels on its side of the level halfway to what lies beyond, joined to it,
+    with what they enclose (the writing), less SURFACE_FRINGE pixels at its edge."""
+    height, width = signal.shape
+    x = (region[0] + (np.arange(width) + 0.5) * ((region[2] - region[0]) / width)) / scales[0] - 0.5
+    y = (region[1] + (np.arange(height) + 0.5) * ((region[3] - region[1]) / height)) / scales[1] - 0.5
+    coarse = ndimage.map_coordinates(surface.astype(np.float32), np.meshgrid(y, x, indexing="ij"), order=1,
+                                     mode="constant", cval=0.0) >= 0.5
+    if np.all(coarse) or not np.any(coarse):
+        return signal
+    level = median(signal[coarse])
+    beyond = median(signal[~coarse])
+    like = (signal - (level + beyond) / 2) * (1.0 if level > beyond else -1.0) > 0
+    labels, _ = ndimage.label(like)
+    overlap = np.bincount(labels[coarse], minlength=labels.max() + 1)
+    overlap[0] = 0
+    inside = ndimage.binary_fill_holes(labels == int(overlap.argmax()))
+    inside = ndimage.binary_erosion(inside, iterations=SURFACE_FRINGE)
+    if not np.any(inside):
+        return signal
+    out = signal.copy()
+    out[~inside] = level
+    return out
 
 
 def _extent(box: tuple[int, int, int, int]) -> int:

@@ -43,3 +43,37 @@ def test_a_number_small_in_a_big_photo_is_found_beside_a_shadow_across_it(test_d
         # Read at the number's own scale: a row of digits, wider than tall, not the tall shadow.
         assert columns[-1] - columns[0] > 2 * (rows[-1] - rows[0]), (shape, shadow)
         assert len(segment(data).pieces) >= 4, (shape, shadow)
+
+
+def number_on_a_note(digits: list[np.ndarray], note: tuple[int, int, int], desk: tuple[int, int, int], turn: float,
+                     rng: np.random.Generator) -> bytes:
+    """A photo (1200 × 900) of a desk with a sticky note of colour `note` on it, 200 pixels a side, turned by `turn`
+    degrees, and a number about 22 pixels high written on the note in dark blue: seen from afar."""
+    ink = styles.number_ink(digits, rng, height=22, gaps=(0.2, 0.3), sizes=(0.95, 1.05))
+    note_ink = np.zeros((200, 200), np.float32)
+    top, left = (200 - ink.shape[0]) // 2, (200 - ink.shape[1]) // 2
+    note_ink[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    layer = np.empty((200, 200, 4), np.uint8)
+    layer[..., :3] = (np.asarray(note, np.float32) * (1 - note_ink[..., None])
+                      + np.asarray((30, 45, 130), np.float32) * note_ink[..., None]).round().astype(np.uint8)
+    layer[..., 3] = 255
+    paper = Image.fromarray(layer, "RGBA").rotate(turn, Image.Resampling.BILINEAR, expand=True)
+    photo = Image.new("RGB", (1200, 900), desk)
+    photo.paste(paper, (420, 280), paper)
+    pixels = np.asarray(photo, np.float32) + rng.normal(0, 3, (900, 1200, 3)).astype(np.float32)
+    return styles.encode(Image.fromarray(pixels.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
+
+
+def test_a_number_on_a_sticky_note_seen_from_afar_is_read_not_the_note(test_digits) -> None:
+    rng = np.random.default_rng(5)
+    digits = [digit_of(test_digits, d) for d in (3, 5, 0, 8)]
+    for note, desk, turn in (((250, 160, 195), (150, 105, 70), 4.0),  # pink on wood: lighter than the desk
+                             ((250, 232, 110), (235, 235, 230), -6.0),  # yellow on a white wall: darker (in blue)
+                             ((140, 205, 240), (60, 60, 65), 0.0)):  # blue on a dark desk
+        data = number_on_a_note(digits, note, desk, turn, rng)
+        # At the first look the note is a solid square standing out of the desk, the number too small to see: it
+        # was taken for the ink, one digit. The writing on it is read instead.
+        coverage = isolate_ink(decode(data, ImageLimits()))
+        rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
+        assert columns[-1] - columns[0] > 2.5 * (rows[-1] - rows[0]), (note, desk)
+        assert len(segment(data).pieces) >= 4, (note, desk)
