@@ -123,10 +123,14 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     bounds = (0.0, 0.0, float(picture.width), float(picture.height))
     judge, rare = closer, closer
     written = surface = None
-    for surface in _surfaces(coverage):
+    surfaces = _surfaces(coverage)
+    decoded = picture.decoded() if surfaces else None
+    for surface in surfaces:
         written = _on_surface(picture, surface)
         if written is not None:
             break
+    if written is None and decoded is not None:
+        picture.read_as_decoded(decoded)  # nothing written on them: read exactly as if they had not been looked at
     if written is not None:
         # A note or a page seen from afar, taken for ink: the writing on it is read instead, within the surface,
         # with the polarity it has there, what lies beyond the surface evened out (the desk is no ink).
@@ -178,8 +182,8 @@ def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray,
 
 
 def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
-    """The regions of `coverage` that are surfaces, not strokes (a note, a page: see SURFACE_FILL), largest first,
-    those not cut by the picture's edge before those cut, holes filled (the writing on them): masks."""
+    """The regions of `coverage` that are surfaces, not strokes (a note, a page: see SURFACE_FILL), whole in the
+    picture, largest first, holes filled (the writing on them): masks."""
     solid = coverage > 0.0
     if np.count_nonzero(solid) < 4 * SURFACE_PIXELS * SURFACE_PIXELS:
         return []
@@ -196,9 +200,8 @@ def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
     deepest = np.zeros(count + 1)
     deepest[1:] = ndimage.maximum(depth, labels, np.arange(1, count + 1))
     candidates &= (deepest >= SURFACE_PIXELS) & (deepest >= SURFACE_DEPTH * np.maximum(tall, wide))
-    cut = np.zeros(count + 1, bool)
-    cut[edge(labels)] = True
-    order = sorted(np.flatnonzero(candidates), key=lambda index: (cut[index], -pixels[index]))
+    candidates[edge(labels)] = False  # a note or a page seen from afar lies whole in the picture (not light or shade)
+    order = sorted(np.flatnonzero(candidates), key=lambda index: -pixels[index])
     return [ndimage.binary_fill_holes(labels == index) for index in order[:SURFACES]]
 
 
