@@ -185,7 +185,7 @@ def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
     """The regions of `coverage` that are surfaces, not strokes (a note, a page: see SURFACE_FILL), whole in the
     picture, largest first, holes filled (the writing on them): masks."""
     solid = coverage > 0.0
-    if np.count_nonzero(solid) < 4 * SURFACE_PIXELS * SURFACE_PIXELS:
+    if np.count_nonzero(solid) < SURFACE_FILL * (2 * SURFACE_PIXELS) ** 2:
         return []
     labels, count = ndimage.label(solid, structure=np.ones((3, 3)))
     pixels = np.bincount(labels.ravel(), minlength=count + 1)
@@ -194,15 +194,20 @@ def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
     wide = np.array([0, *(across.stop - across.start for _, across in boxes)])
     candidates = (pixels >= SURFACE_FILL * tall * wide) & (np.minimum(tall, wide) >= 2 * SURFACE_PIXELS)
     candidates[0] = False
-    if not np.any(candidates):
-        return []  # strokes (the usual case), settled without measuring depths
-    depth = ndimage.distance_transform_edt(np.pad(solid, 1))[1:-1, 1:-1]
-    deepest = np.zeros(count + 1)
-    deepest[1:] = ndimage.maximum(depth, labels, np.arange(1, count + 1))
-    candidates &= (deepest >= SURFACE_PIXELS) & (deepest >= SURFACE_DEPTH * np.maximum(tall, wide))
     candidates[edge(labels)] = False  # a note or a page seen from afar lies whole in the picture (not light or shade)
-    order = sorted(np.flatnonzero(candidates), key=lambda index: -pixels[index])
-    return [ndimage.binary_fill_holes(labels == index) for index in order[:SURFACES]]
+    found = []
+    for index in sorted(np.flatnonzero(candidates), key=lambda index: -pixels[index]):
+        down, across = boxes[index - 1]
+        # How deep it is, the writing on it filled in (a row of digits across a note leaves it shallow otherwise).
+        filled = ndimage.binary_fill_holes(labels[down, across] == index)
+        deepest = float(ndimage.distance_transform_edt(np.pad(filled, 1)).max())
+        if deepest >= SURFACE_PIXELS and deepest >= SURFACE_DEPTH * max(tall[index], wide[index]):
+            mask = np.zeros_like(solid)
+            mask[down, across] = filled
+            found.append(mask)
+            if len(found) == SURFACES:
+                break
+    return found
 
 
 def _on_surface(picture: Picture, surface: np.ndarray
