@@ -66,12 +66,16 @@ MIN_CONTRAST = 8.0
 RARE_INK = 0.5
 RARE_SHARE = 0.1
 LINES_QUANTILE = 0.99
-# A region of what a look takes for ink that fills at least SURFACE_FILL of its box and is at least SURFACE_DEPTH of
-# its longer side (and SURFACE_PIXELS pixels) deep is no stroke but a surface (a sticky note, a card, a page seen
-# from afar, standing out of the desk or wall around it): the writing is on it, too small to see in that look. It is
-# looked at on its own, CLOSER_LOOK large; what that finds stands when it is at most SURFACE_SHARE of the surface's
-# height (a digit written bold, seen as a blob, fills its own box: the first look stands).
+# A region of what a look takes for ink that fills at least SURFACE_FILL of its box, is at least SURFACE_DEPTH of
+# its longer side (and SURFACE_PIXELS pixels) deep, the writing on it filled in, lies whole in the picture and holds
+# at least SURFACE_MASS of the ink is no stroke but a surface (a sticky note, a card, a page seen from afar, standing
+# out of the desk or wall around it): the writing is on it, too small to see in that look. It is looked at on its
+# own, CLOSER_LOOK large; what that finds stands when it is at most SURFACE_SHARE of the surface's height and covers
+# at most SURFACE_WRITING of it (a digit written bold, seen as a blob, fills its own box; the paper between its
+# strokes is far more of it than writing on a note: the first look stands).
 SURFACE_FILL = 0.6
+SURFACE_MASS = 0.6
+SURFACE_WRITING = 0.12
 SURFACES = 2  # at most this many surfaces are looked at, the largest first
 SURFACE_DEPTH = 0.3
 SURFACE_PIXELS = 3.0
@@ -194,6 +198,9 @@ def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
     wide = np.array([0, *(across.stop - across.start for _, across in boxes)])
     candidates = (pixels >= SURFACE_FILL * tall * wide) & (np.minimum(tall, wide) >= 2 * SURFACE_PIXELS)
     candidates[0] = False
+    # The surface is what the look sees (a note alone on a desk), not one of a row of digits seen coarsely.
+    mass = np.bincount(labels.ravel(), coverage.ravel(), minlength=count + 1)
+    candidates &= mass >= SURFACE_MASS * float(coverage.sum())
     candidates[edge(labels)] = False  # a note or a page seen from afar lies whole in the picture (not light or shade)
     found = []
     for index in sorted(np.flatnonzero(candidates), key=lambda index: -pixels[index]):
@@ -228,7 +235,7 @@ def _on_surface(picture: Picture, surface: np.ndarray
         top, bottom, left, right = _ink_box(coverage)
     except ImageError:
         return None
-    if bottom - top > SURFACE_SHARE * signal.shape[0]:
+    if bottom - top > SURFACE_SHARE * signal.shape[0] or float(coverage.mean()) > SURFACE_WRITING:
         return None
     x_step, y_step = (region[2] - region[0]) / signal.shape[1], (region[3] - region[1]) / signal.shape[0]
     return region, (region[1] + (top - 1) * y_step, region[1] + (bottom + 1) * y_step,
