@@ -71,11 +71,13 @@ LINES_QUANTILE = 0.99
 # at least SURFACE_MASS of the ink is no stroke but a surface (a sticky note, a card, a page seen from afar, standing
 # out of the desk or wall around it): the writing is on it, too small to see in that look. It is looked at on its
 # own, CLOSER_LOOK large; what that finds stands when it is at most SURFACE_SHARE of the surface's height and covers
-# at most SURFACE_WRITING of it (a digit written bold, seen as a blob, fills its own box; the paper between its
-# strokes is far more of it than writing on a note: the first look stands).
+# at most SURFACE_WRITING of it, in strokes at most 2 * SURFACE_STROKE of its size thick (a digit written bold,
+# seen as a blob, fills its own box; the paper inside its loops, found instead, is thick and more of it than writing
+# on a note: the first look stands).
 SURFACE_FILL = 0.6
 SURFACE_MASS = 0.6
 SURFACE_WRITING = 0.12
+SURFACE_STROKE = 0.09
 SURFACES = 2  # at most this many surfaces are looked at, the largest first
 SURFACE_DEPTH = 0.3
 SURFACE_PIXELS = 3.0
@@ -217,6 +219,11 @@ def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
     return found
 
 
+def _thickness(coverage: np.ndarray) -> float:
+    """Half the thickest stroke of `coverage`, in pixels: how far its inmost ink lies from paper."""
+    return float(ndimage.distance_transform_edt(np.pad(coverage >= STRONG_INK, 1)).max())
+
+
 def _on_surface(picture: Picture, surface: np.ndarray
                 ) -> tuple[tuple[float, float, float, float], tuple[float, float, float, float], float] | None:
     """The writing on a surface (`surface`: its mask in a look at the whole picture), looked at on its own, what lies
@@ -235,7 +242,8 @@ def _on_surface(picture: Picture, surface: np.ndarray
         top, bottom, left, right = _ink_box(coverage)
     except ImageError:
         return None
-    if bottom - top > SURFACE_SHARE * signal.shape[0] or float(coverage.mean()) > SURFACE_WRITING:
+    if (bottom - top > SURFACE_SHARE * signal.shape[0] or float(coverage.mean()) > SURFACE_WRITING
+            or _thickness(coverage) > SURFACE_STROKE * max(signal.shape)):
         return None
     x_step, y_step = (region[2] - region[0]) / signal.shape[1], (region[3] - region[1]) / signal.shape[0]
     return region, (region[1] + (top - 1) * y_step, region[1] + (bottom + 1) * y_step,
