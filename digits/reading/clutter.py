@@ -136,8 +136,10 @@ def clutter_regions(coverage: np.ndarray) -> np.ndarray:
     heaviest = int(np.argmax(mass))
     remnant = cut & ~cut[heaviest] & (mass < EDGE_REMNANT_SHARE * mass[heaviest])
     # ...unless it is in the line of a number's digits, beside them: a number written up to the picture's edge. (A
-    # single digit is not a number: beside it, a pen's remnant is as likely as a 1.)
-    remnant &= ~(in_number & (np.count_nonzero(digits & ~remnant) > 1))
+    # single digit is not a number: beside it, a pen's remnant is as likely as a 1. Digits a few pixels apart are one
+    # region, wider than tall.)
+    standing = digits & ~remnant
+    remnant &= ~(in_number & (np.count_nonzero(standing) > 1 or bool(np.any(wide[standing] > tall[standing]))))
 
     candidates = along_edge | long | blob | remnant
     candidates[0] = False

@@ -235,3 +235,21 @@ def test_a_1_written_against_the_pictures_edge_is_kept(service: InferenceService
                 if (got := read(service, picture)) != number:
                     wrong.append(f"{number} read as {got or 'nothing'}")
     assert not wrong, wrong
+
+
+def test_a_1_at_the_edge_beside_digits_written_close_is_kept(service: InferenceService, test_digits) -> None:
+    # Digits a few pixels apart are one region when clutter is looked for, so the number counted as a single digit
+    # and its 1 against the picture's edge was still set aside as a pen's remnant ("18645" read as "8645").
+    wrong = []
+    for index, labels in enumerate(((8, 6, 4), (6, 9, 0))):
+        one, *rest = (digit_ink(test_digits, label, 120, index) for label in (1, *labels))
+        close = written(*rest, gap=4, size=(200, sum(ink.shape[1] + 4 for ink in rest) + 70))[:, 10:-4]
+        at_left, at_right = (np.zeros((200, one.shape[1] + 1), np.float32) for _ in range(2))
+        at_left[160 - one.shape[0]:160, 1:] = one  # a pixel from the picture's edge, 30 from the next digit
+        at_right[160 - one.shape[0]:160, :-1] = one
+        digits = "".join(map(str, labels))
+        for number, canvas in ((f"1{digits}", np.hstack([at_left, close])),
+                               (f"{digits}1", np.hstack([close, at_right]))):
+            if (got := read(service, drawing(canvas))) != number:
+                wrong.append(f"{number} read as {got or 'nothing'}")
+    assert not wrong, wrong
