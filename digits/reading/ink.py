@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image
 from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
 
 from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_mask, clutter_regions, edge
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
@@ -82,6 +83,13 @@ SURFACES = 2  # at most this many surfaces are looked at, the largest first
 SURFACE_DEPTH = 0.3
 SURFACE_PIXELS = 3.0
 SURFACE_SHARE = 0.75
+# A surface is a quadrilateral (a note, a card, a page, at any turn and in perspective): the largest quadrilateral
+# within its convex hull (its corners among SQUARE_VERTICES of the hull's) covers at least SURFACE_SQUARE of its
+# pixels (a bold 0 or 8 seen as a blob, its loops filled, is an oval: 2 / pi; a blob of another digit less).
+SURFACE_SQUARE = 0.9
+SQUARE_VERTICES = 48
+# The surface looked at alone is seen at least this many times as sharp (pixels across it) as in the look that found it.
+SURFACE_SHARPER = 2.0
 # What lies beyond the surface (the desk), and this many pixels of its edge, are evened out to the surface's level.
 SURFACE_FRINGE = 2
 # Background pixels count as ink only beyond this many standard deviations of their noise.
@@ -210,13 +218,36 @@ def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
         # How deep it is, the writing on it filled in (a row of digits across a note leaves it shallow otherwise).
         filled = ndimage.binary_fill_holes(labels[down, across] == index)
         deepest = float(ndimage.distance_transform_edt(np.pad(filled, 1)).max())
-        if deepest >= SURFACE_PIXELS and deepest >= SURFACE_DEPTH * max(tall[index], wide[index]):
+        if (deepest >= SURFACE_PIXELS and deepest >= SURFACE_DEPTH * max(tall[index], wide[index])
+                and _squareness(filled) >= SURFACE_SQUARE):
             mask = np.zeros_like(solid)
             mask[down, across] = filled
             found.append(mask)
             if len(found) == SURFACES:
                 break
     return found
+
+
+def _squareness(mask: np.ndarray) -> float:
+    """How much of `mask`'s pixels the largest quadrilateral within their convex hull covers: about 1 for a note or
+    a page, at any turn and in any perspective; 2 / pi for an oval (a bold 0 or 8, its loops filled)."""
+    rim = mask & ~ndimage.binary_erosion(mask)
+    down, across = np.nonzero(rim)
+    # The corners of the rim's pixels: the hull of a rectangle of pixels is that rectangle.
+    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])
+    points = (np.column_stack([across, down])[:, None, :] + corners[None, :, :]).reshape(-1, 2)
+    try:
+        hull = points[ConvexHull(points).vertices]
+    except QhullError:
+        return 0.0
+    if len(hull) > SQUARE_VERTICES:
+        hull = hull[np.linspace(0, len(hull), SQUARE_VERTICES, endpoint=False).astype(int)]
+    # Each diagonal (i, j): the quadrilateral's area is the two largest triangles on it, one on each side.
+    side = hull[None, :, :] - hull[:, None, :]  # [i, j] = p_j - p_i
+    triangles = side[:, :, None, 0] * side[:, None, :, 1] - side[:, :, None, 1] * side[:, None, :, 0]
+    quad = float((triangles.max(axis=2) - triangles.min(axis=2)).max()) / 2
+    return quad / float(np.count_nonzero(mask))
+
 
 
 def _thickness(coverage: np.ndarray) -> float:
@@ -234,6 +265,11 @@ def _on_surface(picture: Picture, surface: np.ndarray
     rows, columns = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
     region = (columns[0] * x_scale, rows[0] * y_scale, (columns[-1] + 1) * x_scale, (rows[-1] + 1) * y_scale)
     size = fit((region[2] - region[0], region[3] - region[1]), CLOSER_LOOK)
+    # Looked at alone, the surface must be seen SURFACE_SHARPER times as sharp, or there is nothing more to see on it
+    # (a bold digit in a low-resolution scan, seen whole in the first look).
+    across = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
+    if min(max(size), max(region[2] - region[0], region[3] - region[1])) < SURFACE_SHARPER * across:
+        return None
     signal = _on_it(picture.signal(region, size), region, surface, (x_scale, y_scale))
     window = max(3, round(BACKGROUND_SHARE * max(signal.shape)))
     polarity = _polarity(signal)
