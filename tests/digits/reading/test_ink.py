@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from digits.reading.decode import ImageLimits, decode
-from digits.reading.ink import isolate_ink
+from digits.reading.ink import SURFACE_SQUARE, _squareness, isolate_ink
 from digits.reading.segmentation import segment
 from samples import pictures as styles
 
@@ -77,3 +77,15 @@ def test_a_number_on_a_sticky_note_seen_from_afar_is_read_not_the_note(test_digi
         rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
         assert columns[-1] - columns[0] > 2.5 * (rows[-1] - rows[0]), (note, desk)
         assert len(segment(data).pieces) >= 4, (note, desk)
+
+
+def test_a_surface_is_a_quadrilateral_a_bold_oval_is_not() -> None:
+    """A note at a turn and in perspective passes as a surface; a bold 0 seen as a blob (an oval) does not."""
+    y, x = np.mgrid[:60, :60].astype(np.float64)
+    oval = ((x - 30) / 14) ** 2 + ((y - 30) / 20) ** 2 <= 1
+    corners = np.array([[8, 12], [50, 6], [54, 48], [12, 52]], dtype=np.float64)  # a trapezoid, turned
+    inside = np.ones_like(oval)
+    for (x0, y0), (x1, y1) in zip(corners, np.roll(corners, -1, axis=0)):
+        inside &= (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0
+    assert _squareness(inside) >= SURFACE_SQUARE
+    assert _squareness(oval) < 0.75
