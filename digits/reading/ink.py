@@ -96,6 +96,28 @@ SURFACE_FRINGE = 2
 NOISE_SIGMAS = 4.0
 # The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
 SPECK_MASS = 0.003
+# Ruled paper's lines dark enough to be ink: a straight line of ink across the whole picture or region, edge to edge
+# (at most RULE_SLOPE off the horizontal), inked along at least RULE_INKED of its length, is the paper's ruling when
+# it has a parallel one, or runs on beyond the rest of the ink at both ends by RULE_BEYOND of its length (a 7's bar
+# in a tight crop is one line, and ends where the digit does). It is set aside where it is no thicker than its own
+# width; where a stroke crosses or touches it (the ink runs on beyond the line's width) the ink stays.
+RULE_SLOPE = 0.25
+RULE_INKED = 0.5
+RULE_BEYOND = 0.1
+RULE_THICKER = 1.5
+RULE_STRIPS = (0.1, 0.9)
+RULE_SIDES = 0.05
+RULE_THIN = 0.06
+# (Their slope is found where they cross two strips at RULE_STRIPS of the width; more crossings than RULE_ENDS at
+# either is a texture, not ruling; narrower than RULE_MIN_LENGTH, no line to see.)
+RULE_ENDS = 40
+RULE_SLOPES = 3
+RULE_BEND = 4
+RULE_LIGHTER = 0.5
+RULE_DARKER = 1.5
+RULE_MIN_LENGTH = 16
+# Rules lie at least this many of their widths apart, and a lone one runs on beyond the ink by as much.
+RULE_APART = 3.0
 
 
 def isolate_ink(picture: Picture) -> np.ndarray:
@@ -366,6 +388,17 @@ def _coverage(residual: np.ndarray, size: int, rare: bool = False) -> np.ndarray
     taking the lines for ink (more than RARE_SHARE of the pixels); the ink is then the pixels at least half as strong
     as the strongest (RARE_INK), its coverage starting above the strongest of the rest, the lines."""
     threshold = otsu(residual)
+    lined = residual > RULE_LIGHTER * threshold
+    ruling = _ruling(lined)
+    if ruling is not None and (not rare or median(residual[ruling & lined]) > threshold):
+        # Ruled paper's lines as dark as ink (Otsu's split takes them for ink): seen as the paper they are printed
+        # on, the ink is split from the paper without them (thin or faint strokes may be lighter than the lines).
+        # Ink far darker than the lines stays (a number a few pixels high, its strokes no longer than the lines are
+        # thick).
+        ruling &= residual <= RULE_DARKER * quantile(residual[ruling & lined], 0.9)
+        residual = residual.copy()
+        residual[ruling] = median(residual[residual <= threshold])
+        threshold = otsu(residual)
     if not rare or np.count_nonzero(residual > threshold) <= RARE_SHARE * residual.size:
         try:
             return _coverage_split(residual, size, threshold)
@@ -400,6 +433,134 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_res
     coverage[~ndimage.maximum_filter(coverage >= STRONG_INK, size=reach)] = 0.0
     coverage[clutter_mask(coverage)] = 0.0
     return coverage
+
+
+def _ruling(ink: np.ndarray) -> np.ndarray | None:
+    """The pixels of ruled or squared paper's lines among the `ink` (None if there are none): straight lines across
+    it from edge to edge, where no stroke crosses or touches them (see RULE_SLOPE)."""
+    across = _lines(ink, upright=False)
+    if across is None:
+        return None
+    # Lines across and two or more upright are squared paper, left as it was read (the grid's crossings cut every
+    # stroke's runs short); one upright line beside ruled ones is the margin.
+    along = _lines(ink.T, upright=True)
+    if along is None:
+        return across
+    upright = np.count_nonzero(np.diff(np.concatenate(([0], along.any(axis=1).astype(np.int8), [0]))) == 1)
+    return None if upright >= 2 else across | along.T
+
+
+def _lines(ink: np.ndarray, upright: bool) -> np.ndarray | None:
+    """`_ruling`'s lines running along the rows of `ink` (its columns when `upright`: the picture transposed)."""
+    height, width = ink.shape
+    if width < RULE_MIN_LENGTH or height < 3:
+        return None
+    # Where lines cross two strips near the sides: most pairs of crossings a line apart share the lines' slope.
+    near, far = round(RULE_STRIPS[0] * (width - 1)), round(RULE_STRIPS[1] * (width - 1))
+    # (One strip first: most pictures, a digit alone among them, have no line through it and end here.)
+    left = _run_centres(np.any(ink[:, near - 1:near + 2], axis=1))
+    if not left.size or left.size > RULE_ENDS:
+        return None
+    right = _run_centres(np.any(ink[:, far - 1:far + 2], axis=1))
+    if not right.size or right.size > RULE_ENDS:
+        return None
+    rises = (right[None, :] - left[:, None]).ravel()
+    most = RULE_SLOPE * (far - near)
+    rises = rises[np.abs(rises) <= most]
+    if not rises.size:
+        return None
+    counts = np.bincount(rises + int(most) + 1, minlength=2 * int(most) + 3)
+    near_counts = counts[:-2] + counts[1:-1] + counts[2:]
+    # Pairs a line or two apart share a slope too: of the most shared slopes (and level), the lines' is the one under
+    # which the ink stacks up into the sharpest rows.
+    ys, xs = np.nonzero(ink)
+    best = -1.0
+    for rise in {*(np.argsort(-near_counts, kind="stable")[:RULE_SLOPES] - int(most)).tolist(), 0}:
+        slope = rise / (far - near)
+        offsets = np.rint(ys - slope * xs).astype(np.intp)
+        low = int(offsets.min())
+        # (A thin line's pixels fall into two neighbouring rows where it steps from one to the next: counted together.)
+        sharpest = np.convolve(np.bincount(offsets - low), np.ones(3), mode="same")
+        if sharpest.max() > best:
+            best, profile, lines_slope, lines_low = float(sharpest.max()), sharpest, slope, low
+    slope, low = lines_slope, lines_low
+    peaks = (profile >= RULE_INKED * width) & (profile >= np.maximum(np.roll(profile, 1), np.roll(profile, -1)))
+    starts = np.flatnonzero(peaks) + low
+    if not starts.size:
+        return None
+    # Each such row as a path through the picture at that slope, a little steeper or flatter (perspective), and
+    # the share of its columns inked within a pixel of it. (Rows of paper added above and below: no path or run
+    # leaves the array.)
+    reach = max(3, round(RULE_THIN * height))
+    pad = reach + 2
+    padded = np.pad(ink, ((pad, pad), (0, 0)))
+    near_ink = padded.copy()
+    near_ink[1:] |= padded[:-1]
+    near_ink[:-1] |= padded[1:]
+    columns = np.arange(width)
+    tilts = np.arange(-RULE_BEND, RULE_BEND + 1) / width
+    bends = (slope + tilts)[None, :, None] * columns + (starts[:, None, None] - (tilts[None, :, None] * (width - 1) / 2))
+    paths = np.clip(np.rint(bends).astype(np.intp), 0, height - 1) + pad
+    inked = near_ink[paths, columns]
+    share = inked.mean(axis=2)
+    # (A line runs on to both sides of the picture or region: digits' strokes in a row, the 2's base and the 4's bar
+    # of a "24", end short of them.)
+    side = max(1, round(RULE_SIDES * width))
+    share[~(inked[..., :side].any(axis=2) & inked[..., -side:].any(axis=2))] = 0.0
+    tilt = share.argmax(axis=1)
+    share, paths = share[np.arange(starts.size), tilt], paths[np.arange(starts.size), tilt]
+    # (The profile's peaks a pixel or two apart are one line: the better inked is kept.)
+    lines: list[int] = []
+    for candidate, at in sorted(zip(np.flatnonzero(share >= RULE_INKED).tolist(), starts[share >= RULE_INKED].tolist()),
+                                key=lambda pair: -share[pair[0]]):
+        if all(abs(at - int(starts[line])) > 2 for line in lines):
+            lines.append(candidate)
+    if not lines:
+        return None
+    # The line's centre in each column (the inked row nearest the path), and how far the ink runs up and down.
+    path = paths[lines]
+    centre = np.where(padded[path, columns], path, np.where(padded[path + 1, columns], path + 1, path - 1))
+    on = padded[centre, columns]
+    up, down = np.zeros(path.shape, np.intp), np.zeros(path.shape, np.intp)
+    going_up, going_down = on.copy(), on.copy()
+    for step in range(1, reach + 1):
+        going_up &= padded[centre - step, columns]
+        going_down &= padded[centre + step, columns]
+        up += going_up
+        down += going_down
+    run = up + down + 1
+    # A band (a shadow's edge, a thick stroke) is no printed line: thicker than RULE_THIN of the picture.
+    thickness = np.array([np.median(run[line][on[line]]) for line in range(len(lines))])
+    printed = thickness <= reach
+    if not np.any(printed):
+        return None
+    # Where the ink is the line alone, the line goes, with its soft edges (a pixel on either side); where a stroke
+    # crosses or touches it, the ink stays.
+    alone = on & printed[:, None] & (run <= RULE_THICKER * thickness[:, None] + 1)
+    tops, lengths = (centre - up - 1)[alone], (up + down + 3)[alone]
+    firsts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    ruling = np.zeros_like(padded)
+    ruling[np.repeat(tops, lengths) + np.arange(firsts.size) - firsts,
+           np.repeat(np.broadcast_to(columns, alone.shape)[alone], lengths)] = True
+    ruling = ruling[pad:-pad]
+    rest = ink & ~ruling
+    if not np.any(rest):
+        return None
+    # Rules lie several of their own widths apart: lines closer than that are one thick stroke (a 7's bar).
+    centres = np.sort(starts[lines][printed])
+    ruled = centres.size >= 2 and float(np.diff(centres).min()) >= RULE_APART * float(thickness[printed].max())
+    if upright or not ruled:
+        first, last = span(rest.sum(axis=0))
+        if min(first, width - last) < max(RULE_BEYOND * width, RULE_APART * float(thickness[printed].max())):
+            return None
+    return ruling
+
+
+def _run_centres(values: np.ndarray | np.bool_) -> np.ndarray:
+    """The middle index of each run of True in a 1-D boolean array."""
+    padded = np.concatenate(([False], values, [False]))
+    changes = np.flatnonzero(padded[1:] != padded[:-1])
+    return (changes[0::2] + changes[1::2] - 1) // 2
 
 
 def _polarity(signal: np.ndarray) -> float:

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from digits.settings import Paths
-from samples.other_hands import LONG_SIDE, ROUND, STYLES, NumberPicture, Writers, number_pictures
-from tests.fixtures.mnist import verified_mnist_dir
+from samples.other_hands import LONG_SIDE, ROUND, STYLES, Writers, number_pictures
+from tests.fixtures.mnist import verified_paths
+from tests.fixtures.pictures import decoded
 
 
 @pytest.fixture(scope="module")
 def writers(tmp_path_factory: pytest.TempPathFactory) -> Writers:
-    return Writers.from_mnist(Paths(Path("unused"), verified_mnist_dir(), tmp_path_factory.mktemp("mnist-cache")))
-
-
-def decoded(picture: NumberPicture) -> Image.Image:
-    image = Image.open(io.BytesIO(picture.data))
-    assert (image.format, image.size) == (picture.format, picture.size)
-    return image
+    return Writers.from_mnist(verified_paths(tmp_path_factory))
 
 
 def test_pictures_depend_only_on_the_seed_and_their_place(writers: Writers) -> None:

@@ -3,30 +3,21 @@ digits, each style a picture of a sensible size."""
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from digits.mnist import load_mnist
-from digits.settings import Paths
-from samples.third_hands import ROUND, STYLES, NumberPicture, Writers, number_labels, number_pictures
-from tests.fixtures.mnist import verified_mnist_dir
+from samples.third_hands import ROUND, STYLES, Writers, number_labels, number_pictures
+from tests.fixtures.mnist import verified_mnist_dir, verified_paths
+from tests.fixtures.pictures import decoded
 
 
 @pytest.fixture(scope="module")
 def writers(tmp_path_factory: pytest.TempPathFactory) -> Writers:
-    return Writers.from_mnist(Paths(Path("unused"), verified_mnist_dir(), tmp_path_factory.mktemp("mnist-cache")))
-
-
-def decoded(picture: NumberPicture) -> Image.Image:
-    image = Image.open(io.BytesIO(picture.data))
-    assert (image.format, image.size) == (picture.format, picture.size)
-    image.load()
-    return image
+    return Writers.from_mnist(verified_paths(tmp_path_factory))
 
 
 def test_the_same_seed_gives_the_same_bytes(writers: Writers) -> None:

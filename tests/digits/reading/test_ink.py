@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from digits.reading.decode import ImageLimits, decode
-from digits.reading.ink import SURFACE_SQUARE, _squareness, isolate_ink
+from digits.reading.ink import SURFACE_SQUARE, _ruling, _squareness, isolate_ink
 from digits.reading.segmentation import segment
 from samples import pictures as styles
 
@@ -89,3 +89,46 @@ def test_a_surface_is_a_quadrilateral_a_bold_oval_is_not() -> None:
         inside &= (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0
     assert _squareness(inside) >= SURFACE_SQUARE
     assert _squareness(oval) < 0.75
+
+
+def number_on_ruled_paper(digits: list[np.ndarray], spacing: float, grey: float, width: float, tilt: float,
+                          rng: np.random.Generator) -> bytes:
+    """A number about 60 pixels high in a 520 × 360 photo of ruled paper whose lines are dark grey (`grey`, about as
+    dark as the ink), `width` pixels thick, `spacing` apart, tilted by `tilt`, one of them about the number's
+    baseline."""
+    ink = styles.number_ink(digits, rng, height=60, gaps=(0.15, 0.3), sizes=(0.95, 1.05))
+    canvas = np.zeros((360, 520), np.float32)
+    top, left = 140, 100
+    canvas[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    y, x = np.indices(canvas.shape, dtype=np.float32)
+    offset = (y + tilt * (x - left) - (top + ink.shape[0] - 4)) % spacing
+    lines = np.clip(width / 2 + 0.5 - np.minimum(offset, spacing - offset), 0.0, 1.0)[..., np.newaxis]
+    paper = np.array([232, 230, 225], np.float32) * (1 - lines) + np.array([grey] * 3, np.float32) * lines
+    photo = styles.snapshot(canvas, rng, paper=paper, ink_colour=(30, 35, 60))
+    return styles.encode(Image.fromarray(photo.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
+
+
+def test_the_dark_lines_of_ruled_paper_are_set_aside_and_the_number_read_at_its_own_scale(test_digits) -> None:
+    # Lines about as dark as the ink run through the whole picture: they were ink, the ink's box was the whole
+    # picture (the number read a few pixels high) or its region, crossed from edge to edge by the lines (0 of 3 before).
+    rng = np.random.default_rng(5)
+    for index, (number, spacing, grey, width, tilt) in enumerate(
+            (("4172", 70, 90, 3.0, 0.03), ("385", 45, 110, 2.0, -0.05), ("2069", 80, 80, 4.0, 0.0))):
+        data = number_on_ruled_paper([digit_of(test_digits, int(c), index) for c in number], spacing, grey, width,
+                                     tilt, rng)
+        coverage = isolate_ink(decode(data, ImageLimits()))
+        rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
+        # The number alone, with room around it: a row of digits, not lines across the region.
+        assert columns[-1] - columns[0] < 0.8 * coverage.shape[1], number
+        assert columns[-1] - columns[0] > 2.5 * (rows[-1] - rows[0]), number
+
+
+def test_a_digits_own_bar_reaching_a_tight_crops_sides_is_not_a_printed_line(test_digits) -> None:
+    # A 7's bar (or a 5's, a 4's) in a crop as tight as the digit reaches from side to side as a ruled line does;
+    # it is one line, and the digit's other strokes reach as far as it does: no line of the paper.
+    for label in (7, 5, 4, 2):
+        for nth in range(5):
+            ink = styles.upscale(digit_of(test_digits, label, nth), 112) > 0.3
+            rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+            tight = ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+            assert _ruling(tight) is None, (label, nth)
