@@ -92,6 +92,10 @@ SQUARE_VERTICES = 48
 SURFACE_SHARPER = 2.0
 # What lies beyond the surface (the desk), and this many pixels of its edge, are evened out to the surface's level.
 SURFACE_FRINGE = 2
+# A surface taken for ink stands out of what lies beyond it as a whole, as strongly as ink: its mean coverage is at
+# least SURFACE_SOLID. (A number seen closely, with the faint ink kept beside its strokes around it, is a faint
+# rectangle of its own, mostly far below that: 0.1-0.45 against 0.55-0.9 for a note in the far probe.)
+SURFACE_SOLID = 0.5
 # Background pixels count as ink only beyond this many standard deviations of their noise.
 NOISE_SIGMAS = 4.0
 # The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
@@ -233,6 +237,7 @@ def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
     # The surface is what the look sees (a note alone on a desk), not one of a row of digits seen coarsely.
     mass = np.bincount(labels.ravel(), coverage.ravel(), minlength=count + 1)
     candidates &= mass >= SURFACE_MASS * float(coverage.sum())
+    candidates &= mass >= SURFACE_SOLID * pixels  # solid ink, not a number's faint fringe
     candidates[edge(labels)] = False  # a note or a page seen from afar lies whole in the picture (not light or shade)
     found = []
     for index in sorted(np.flatnonzero(candidates), key=lambda index: -pixels[index]):
@@ -303,9 +308,26 @@ def _on_surface(picture: Picture, surface: np.ndarray
     if (bottom - top > SURFACE_SHARE * signal.shape[0] or float(coverage.mean()) > SURFACE_WRITING
             or _thickness(coverage) > SURFACE_STROKE * max(signal.shape)):
         return None
+    # Writing on a note or a page is a pen's: darker than the surface, whatever channel shows it best. Lighter
+    # "writing" on a dark blob is the paper inside a bold digit's loop (a bold 2 large in a photo): the first look stands.
+    brightness, writing = picture.brightness(region, size), coverage >= STRONG_INK
+    paper = _surface_at(surface, region, (x_scale, y_scale), brightness.shape)
+    if not np.any(writing) or median(brightness[writing]) >= median(brightness[paper]):
+        return None
     x_step, y_step = (region[2] - region[0]) / signal.shape[1], (region[3] - region[1]) / signal.shape[0]
     return region, (region[1] + (top - 1) * y_step, region[1] + (bottom + 1) * y_step,
                     region[0] + (left - 1) * x_step, region[0] + (right + 1) * x_step), polarity
+
+
+def _surface_at(surface: np.ndarray, region: tuple[float, float, float, float], scales: tuple[float, float],
+                shape: tuple[int, ...]) -> np.ndarray:
+    """The surface (`surface`, its mask in a look `scales` picture pixels a pixel) in a signal of `region` (left, top,
+    right, bottom in the picture's pixels) `shape` large, as the look saw it."""
+    height, width = shape
+    x = (region[0] + (np.arange(width) + 0.5) * ((region[2] - region[0]) / width)) / scales[0] - 0.5
+    y = (region[1] + (np.arange(height) + 0.5) * ((region[3] - region[1]) / height)) / scales[1] - 0.5
+    return ndimage.map_coordinates(surface.astype(np.float32), np.meshgrid(y, x, indexing="ij"), order=1,
+                                   mode="constant", cval=0.0) >= 0.5
 
 
 def _on_it(signal: np.ndarray, region: tuple[float, float, float, float], surface: np.ndarray,
@@ -314,11 +336,7 @@ def _on_it(signal: np.ndarray, region: tuple[float, float, float, float], surfac
     the surface's own level. The surface (`surface`, its mask in a look `scales` picture pixels a pixel) is found
     again at the signal's finer scale: the pixels on its side of the level halfway to what lies beyond, joined to it,
     with what they enclose (the writing), less SURFACE_FRINGE pixels at its edge."""
-    height, width = signal.shape
-    x = (region[0] + (np.arange(width) + 0.5) * ((region[2] - region[0]) / width)) / scales[0] - 0.5
-    y = (region[1] + (np.arange(height) + 0.5) * ((region[3] - region[1]) / height)) / scales[1] - 0.5
-    coarse = ndimage.map_coordinates(surface.astype(np.float32), np.meshgrid(y, x, indexing="ij"), order=1,
-                                     mode="constant", cval=0.0) >= 0.5
+    coarse = _surface_at(surface, region, scales, signal.shape)
     if np.all(coarse) or not np.any(coarse):
         return signal
     level = median(signal[coarse])

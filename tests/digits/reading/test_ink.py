@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from digits.reading.decode import ImageLimits, decode
-from digits.reading.ink import SURFACE_SQUARE, _ruling, _squareness, isolate_ink
+from digits.reading.ink import SURFACE_SQUARE, _ruling, _squareness, _surfaces, isolate_ink
 from digits.reading.segmentation import segment
 from samples import pictures as styles
 
@@ -77,6 +77,31 @@ def test_a_number_on_a_sticky_note_seen_from_afar_is_read_not_the_note(test_digi
         rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
         assert columns[-1] - columns[0] > 2.5 * (rows[-1] - rows[0]), (note, desk)
         assert len(segment(data).pieces) >= 4, (note, desk)
+
+
+def test_a_surface_is_solid_ink_a_numbers_faint_fringe_is_not() -> None:
+    """A note taken for ink is ink through and through (the writing on it left out); a number seen closely, the faint
+    ink kept beside its strokes around it (a photo's shade, noise), makes a rectangle as square, but a faint one."""
+    note, fringe = np.zeros((256, 132), np.float32), np.zeros((256, 132), np.float32)
+    note[200:240, 30:90] = 0.9
+    fringe[200:240, 30:90] = 0.12
+    for left in range(36, 86, 10):
+        note[208:232, left:left + 2] = 0.0  # the writing on the note: paper to this look
+        fringe[208:232, left:left + 2] = 1.0  # the number's strokes
+    assert len(_surfaces(note)) == 1
+    assert _surfaces(fringe) == []
+
+
+def test_a_bold_digit_seen_whole_is_read_not_the_paper_inside_its_loops(test_digits) -> None:
+    # A bold 2 in a photo is a blob in the first look, as square as a note; looked at alone, the paper inside its
+    # loop stands out of it, lighter: no pen writes so, and the digit is read (it was 18 pixels high of 64 before).
+    for seed in (0, 2):
+        rng = np.random.default_rng(seed)
+        ink = styles.place(styles.upscale(digit_of(test_digits, 2, 18), 200), (400, 360), rng)
+        data = styles.camera(styles.snapshot(ink, rng), rng)
+        coverage = isolate_ink(decode(data, ImageLimits()))
+        rows = np.flatnonzero(coverage.any(axis=1))
+        assert rows[-1] - rows[0] > 48, seed
 
 
 def test_a_surface_is_a_quadrilateral_a_bold_oval_is_not() -> None:
