@@ -97,6 +97,20 @@ class Picture:
         """Width and height, upright, in the file's pixels."""
         return self.width, self.height
 
+    def decoded(self) -> Image.Image:
+        """The decoded picture as it stands (a JPEG is decoded again, sharper, when a region needs it), for
+        `read_as_decoded`."""
+        return self._image
+
+    def read_as_decoded(self, image: Image.Image) -> None:
+        """Read from `image` (what `decoded` gave) again: as if no region had been decoded sharper since."""
+        self._image = image
+
+    def brightness(self, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
+        """The region `box` box-averaged to `size` as `signal` gives it, but as its brightness (0..255), whatever
+        channel the signal is: which of two things is darker to the eye."""
+        return np.asarray(self._region_image(box, size).convert("L"), dtype=np.float32)
+
     def resolution(self) -> float:
         """The picture's decoded pixels per pixel of the file: below 1 for a JPEG decoded at a reduced scale."""
         return self._image.width / self._full_size[0]

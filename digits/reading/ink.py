@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from PIL import Image
 from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
 
 from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_mask, clutter_regions, edge, within_reach
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
@@ -66,6 +67,35 @@ MIN_CONTRAST = 8.0
 RARE_INK = 0.5
 RARE_SHARE = 0.1
 LINES_QUANTILE = 0.99
+# A region of what a look takes for ink that fills at least SURFACE_FILL of its box, is at least SURFACE_DEPTH of
+# its longer side (and SURFACE_PIXELS pixels) deep, the writing on it filled in, lies whole in the picture and holds
+# at least SURFACE_MASS of the ink is no stroke but a surface (a sticky note, a card, a page seen from afar, standing
+# out of the desk or wall around it): the writing is on it, too small to see in that look. It is looked at on its
+# own, CLOSER_LOOK large; what that finds stands when it is at most SURFACE_SHARE of the surface's height and covers
+# at most SURFACE_WRITING of it, in strokes at most 2 * SURFACE_STROKE of its size thick (a digit written bold,
+# seen as a blob, fills its own box; the paper inside its loops, found instead, is thick and more of it than writing
+# on a note: the first look stands).
+SURFACE_FILL = 0.6
+SURFACE_MASS = 0.6
+SURFACE_WRITING = 0.12
+SURFACE_STROKE = 0.09
+SURFACES = 2  # at most this many surfaces are looked at, the largest first
+SURFACE_DEPTH = 0.3
+SURFACE_PIXELS = 3.0
+SURFACE_SHARE = 0.75
+# A surface is a quadrilateral (a note, a card, a page, at any turn and in perspective): the largest quadrilateral
+# within its convex hull (its corners among SQUARE_VERTICES of the hull's) covers at least SURFACE_SQUARE of its
+# pixels (a bold 0 or 8 seen as a blob, its loops filled, is an oval: 2 / pi; a blob of another digit less).
+SURFACE_SQUARE = 0.9
+SQUARE_VERTICES = 48
+# The surface looked at alone is seen at least this many times as sharp (pixels across it) as in the look that found it.
+SURFACE_SHARPER = 2.0
+# What lies beyond the surface (the desk), and this many pixels of its edge, are evened out to the surface's level.
+SURFACE_FRINGE = 2
+# A surface taken for ink stands out of what lies beyond it as a whole, as strongly as ink: its mean coverage is at
+# least SURFACE_SOLID. (A number seen closely, with the faint ink kept beside its strokes around it, is a faint
+# rectangle of its own, mostly far below that: 0.1-0.45 against 0.55-0.9 for a note in the far probe.)
+SURFACE_SOLID = 0.5
 # Background pixels count as ink only beyond this many standard deviations of their noise.
 NOISE_SIGMAS = 4.0
 # The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
@@ -129,24 +159,43 @@ def isolate_ink(picture: Picture) -> np.ndarray:
             closer = False
     # Where the ink is, in the picture's pixels, with room around it for the background.
     x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
-    top, bottom, left, right = box if not closer else _ink_box(coverage)
-    top, bottom, left, right = (top - 1) * y_scale, (bottom + 1) * y_scale, (left - 1) * x_scale, (right + 1) * x_scale
+    found = box if not closer else _ink_box(coverage)
+    top, bottom, left, right = ((found[0] - 1) * y_scale, (found[1] + 1) * y_scale, (found[2] - 1) * x_scale,
+                                (found[3] + 1) * x_scale)
+    bounds = (0.0, 0.0, float(picture.width), float(picture.height))
+    judge, rare = closer, closer
+    written = surface = None
+    surfaces = _surfaces(coverage)
+    decoded = picture.decoded() if surfaces else None
+    for surface in surfaces:
+        written = _on_surface(picture, surface)
+        if written is not None:
+            break
+    if written is None and decoded is not None:
+        picture.read_as_decoded(decoded)  # nothing written on them: read exactly as if they had not been looked at
+    if written is not None:
+        # A note or a page seen from afar, taken for ink: the writing on it is read instead, within the surface,
+        # with the polarity it has there, what lies beyond the surface evened out (the desk is no ink).
+        bounds, (top, bottom, left, right), polarity = written
+        level, cut, judge, rare = None, False, False, True
     window = min(BACKGROUND_SHARE * max(picture.size), STROKE_ROOM * max(bottom - top, right - left))
-    region = (max(0.0, left - window), max(0.0, top - window), min(float(picture.width), right + window),
-              min(float(picture.height), bottom + window))
+    region = (max(bounds[0], left - window), max(bounds[1], top - window), min(bounds[2], right + window),
+              min(bounds[3], bottom + window))
     scale = min(1.0, DIGIT_HEIGHT / (bottom - top), ANALYSIS_SIZE / max(region[2] - region[0], region[3] - region[1]))
     size = (max(1, round((region[2] - region[0]) * scale)), max(1, round((region[3] - region[1]) * scale)))
     if size == (look.shape[1], look.shape[0]) and region == (0.0, 0.0, float(picture.width), float(picture.height)):
         return coverage  # read at the size it was looked at
     detail = picture.signal(region, size)
+    if written is not None and surface is not None:
+        detail = _on_it(detail, region, surface, (x_scale, y_scale))
     window_pixels = max(3, round(window * scale))
     if level is not None:
         return _coverage(polarity * (detail - level), window_pixels)
-    if closer:
+    if judge:
         # Ink small in the whole picture is judged where it is: its stand-out there is no longer lost in the paper.
         polarity = _polarity(detail)
     # Around a number found small, the printed lines may still outnumber its ink.
-    return _ink(detail, polarity, window_pixels, cut, rare=closer)
+    return _ink(detail, polarity, window_pixels, cut, rare=rare)
 
 
 def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray, float | None, float, np.ndarray, bool]:
@@ -172,6 +221,139 @@ def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray,
                 raise
             # Ink rare in the picture is no digit cut by its edge: what reaches the edge is the paper's lines.
     return look, level, polarity, coverage, False
+
+
+def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
+    """The regions of `coverage` that are surfaces, not strokes (a note, a page: see SURFACE_FILL), whole in the
+    picture, largest first, holes filled (the writing on them): masks."""
+    solid = coverage > 0.0
+    if np.count_nonzero(solid) < SURFACE_FILL * (2 * SURFACE_PIXELS) ** 2:
+        return []
+    labels, count = ndimage.label(solid, structure=np.ones((3, 3)))
+    pixels = np.bincount(labels.ravel(), minlength=count + 1)
+    boxes = ndimage.find_objects(labels)
+    tall = np.array([0, *(down.stop - down.start for down, _ in boxes)])
+    wide = np.array([0, *(across.stop - across.start for _, across in boxes)])
+    candidates = (pixels >= SURFACE_FILL * tall * wide) & (np.minimum(tall, wide) >= 2 * SURFACE_PIXELS)
+    candidates[0] = False
+    # The surface is what the look sees (a note alone on a desk), not one of a row of digits seen coarsely.
+    mass = np.bincount(labels.ravel(), coverage.ravel(), minlength=count + 1)
+    candidates &= mass >= SURFACE_MASS * float(coverage.sum())
+    candidates &= mass >= SURFACE_SOLID * pixels  # solid ink, not a number's faint fringe
+    candidates[edge(labels)] = False  # a note or a page seen from afar lies whole in the picture (not light or shade)
+    found = []
+    for index in sorted(np.flatnonzero(candidates), key=lambda index: -pixels[index]):
+        down, across = boxes[index - 1]
+        # How deep it is, the writing on it filled in (a row of digits across a note leaves it shallow otherwise).
+        filled = ndimage.binary_fill_holes(labels[down, across] == index)
+        deepest = float(ndimage.distance_transform_edt(np.pad(filled, 1)).max())
+        if (deepest >= SURFACE_PIXELS and deepest >= SURFACE_DEPTH * max(tall[index], wide[index])
+                and _squareness(filled) >= SURFACE_SQUARE):
+            mask = np.zeros_like(solid)
+            mask[down, across] = filled
+            found.append(mask)
+            if len(found) == SURFACES:
+                break
+    return found
+
+
+def _squareness(mask: np.ndarray) -> float:
+    """How much of `mask`'s pixels the largest quadrilateral within their convex hull covers: about 1 for a note or
+    a page, at any turn and in any perspective; 2 / pi for an oval (a bold 0 or 8, its loops filled)."""
+    rim = mask & ~ndimage.binary_erosion(mask)
+    down, across = np.nonzero(rim)
+    # The corners of the rim's pixels: the hull of a rectangle of pixels is that rectangle.
+    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])
+    points = (np.column_stack([across, down])[:, None, :] + corners[None, :, :]).reshape(-1, 2)
+    try:
+        hull = points[ConvexHull(points).vertices]
+    except QhullError:
+        return 0.0
+    if len(hull) > SQUARE_VERTICES:
+        hull = hull[np.linspace(0, len(hull), SQUARE_VERTICES, endpoint=False).astype(int)]
+    # Each diagonal (i, j): the quadrilateral's area is the two largest triangles on it, one on each side.
+    side = hull[None, :, :] - hull[:, None, :]  # [i, j] = p_j - p_i
+    triangles = side[:, :, None, 0] * side[:, None, :, 1] - side[:, :, None, 1] * side[:, None, :, 0]
+    quad = float((triangles.max(axis=2) - triangles.min(axis=2)).max()) / 2
+    return quad / float(np.count_nonzero(mask))
+
+
+
+def _thickness(coverage: np.ndarray) -> float:
+    """Half the thickest stroke of `coverage`, in pixels: how far its inmost ink lies from paper."""
+    return float(ndimage.distance_transform_edt(np.pad(coverage >= STRONG_INK, 1)).max())
+
+
+def _on_surface(picture: Picture, surface: np.ndarray
+                ) -> tuple[tuple[float, float, float, float], tuple[float, float, float, float], float] | None:
+    """The writing on a surface (`surface`: its mask in a look at the whole picture), looked at on its own, what lies
+    beyond the surface evened out: the surface's box (left, top, right, bottom, in the picture's pixels), the
+    writing's box (top, bottom, left, right, with a look's pixel of room), and which side is ink there; None when
+    nothing small enough on it is found."""
+    x_scale, y_scale = picture.width / surface.shape[1], picture.height / surface.shape[0]
+    rows, columns = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
+    region = (columns[0] * x_scale, rows[0] * y_scale, (columns[-1] + 1) * x_scale, (rows[-1] + 1) * y_scale)
+    size = fit((region[2] - region[0], region[3] - region[1]), CLOSER_LOOK)
+    # Looked at alone, the surface must be seen SURFACE_SHARPER times as sharp, or there is nothing more to see on it
+    # (a bold digit in a low-resolution scan, seen whole in the first look).
+    across = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
+    if min(max(size), max(region[2] - region[0], region[3] - region[1])) < SURFACE_SHARPER * across:
+        return None
+    signal = _on_it(picture.signal(region, size), region, surface, (x_scale, y_scale))
+    window = max(3, round(BACKGROUND_SHARE * max(signal.shape)))
+    polarity = _polarity(signal)
+    try:
+        coverage = _ink(signal, polarity, window, cut=False, rare=True)
+        top, bottom, left, right = _ink_box(coverage)
+    except ImageError:
+        return None
+    if (bottom - top > SURFACE_SHARE * signal.shape[0] or float(coverage.mean()) > SURFACE_WRITING
+            or _thickness(coverage) > SURFACE_STROKE * max(signal.shape)):
+        return None
+    # Writing on a note or a page is a pen's: darker than the surface, whatever channel shows it best. Lighter
+    # "writing" on a dark blob is the paper inside a bold digit's loop (a bold 2 large in a photo): the first look stands.
+    brightness, writing = picture.brightness(region, size), coverage >= STRONG_INK
+    paper = _surface_at(surface, region, (x_scale, y_scale), brightness.shape)
+    if not np.any(writing) or median(brightness[writing]) >= median(brightness[paper]):
+        return None
+    x_step, y_step = (region[2] - region[0]) / signal.shape[1], (region[3] - region[1]) / signal.shape[0]
+    return region, (region[1] + (top - 1) * y_step, region[1] + (bottom + 1) * y_step,
+                    region[0] + (left - 1) * x_step, region[0] + (right + 1) * x_step), polarity
+
+
+def _surface_at(surface: np.ndarray, region: tuple[float, float, float, float], scales: tuple[float, float],
+                shape: tuple[int, ...]) -> np.ndarray:
+    """The surface (`surface`, its mask in a look `scales` picture pixels a pixel) in a signal of `region` (left, top,
+    right, bottom in the picture's pixels) `shape` large, as the look saw it."""
+    height, width = shape
+    x = (region[0] + (np.arange(width) + 0.5) * ((region[2] - region[0]) / width)) / scales[0] - 0.5
+    y = (region[1] + (np.arange(height) + 0.5) * ((region[3] - region[1]) / height)) / scales[1] - 0.5
+    return ndimage.map_coordinates(surface.astype(np.float32), np.meshgrid(y, x, indexing="ij"), order=1,
+                                   mode="constant", cval=0.0) >= 0.5
+
+
+def _on_it(signal: np.ndarray, region: tuple[float, float, float, float], surface: np.ndarray,
+           scales: tuple[float, float]) -> np.ndarray:
+    """`signal` of `region` (left, top, right, bottom in the picture's pixels) with what lies beyond the surface set to
+    the surface's own level. The surface (`surface`, its mask in a look `scales` picture pixels a pixel) is found
+    again at the signal's finer scale: the pixels on its side of the level halfway to what lies beyond, joined to it,
+    with what they enclose (the writing), less SURFACE_FRINGE pixels at its edge."""
+    coarse = _surface_at(surface, region, scales, signal.shape)
+    if np.all(coarse) or not np.any(coarse):
+        return signal
+    level = median(signal[coarse])
+    beyond = median(signal[~coarse])
+    like = (signal - (level + beyond) / 2) * (1.0 if level > beyond else -1.0) > 0
+    labels, _ = ndimage.label(like)
+    overlap = np.bincount(labels[coarse], minlength=labels.max() + 1)
+    overlap[0] = 0
+    inside = ndimage.binary_fill_holes(labels == int(overlap.argmax()))
+    inside = ndimage.binary_erosion(inside, iterations=SURFACE_FRINGE)
+    if not np.any(inside):
+        return signal
+    out = signal.copy()
+    out[~inside] = level
+    return out
 
 
 def _extent(box: tuple[int, int, int, int]) -> int:

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from digits.reading.decode import ImageLimits, decode
-from digits.reading.ink import _ruling, isolate_ink
+from digits.reading.ink import SURFACE_SQUARE, _ruling, _squareness, _surfaces, isolate_ink
 from digits.reading.segmentation import segment
 from samples import pictures as styles
 
@@ -43,6 +43,77 @@ def test_a_number_small_in_a_big_photo_is_found_beside_a_shadow_across_it(test_d
         # Read at the number's own scale: a row of digits, wider than tall, not the tall shadow.
         assert columns[-1] - columns[0] > 2 * (rows[-1] - rows[0]), (shape, shadow)
         assert len(segment(data).pieces) >= 4, (shape, shadow)
+
+
+def number_on_a_note(digits: list[np.ndarray], note: tuple[int, int, int], desk: tuple[int, int, int], turn: float,
+                     rng: np.random.Generator) -> bytes:
+    """A photo (1200 × 900) of a desk with a sticky note of colour `note` on it, 200 pixels a side, turned by `turn`
+    degrees, and a number about 22 pixels high written on the note in dark blue: seen from afar."""
+    ink = styles.number_ink(digits, rng, height=22, gaps=(0.2, 0.3), sizes=(0.95, 1.05))
+    note_ink = np.zeros((200, 200), np.float32)
+    top, left = (200 - ink.shape[0]) // 2, (200 - ink.shape[1]) // 2
+    note_ink[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
+    layer = np.empty((200, 200, 4), np.uint8)
+    layer[..., :3] = (np.asarray(note, np.float32) * (1 - note_ink[..., None])
+                      + np.asarray((30, 45, 130), np.float32) * note_ink[..., None]).round().astype(np.uint8)
+    layer[..., 3] = 255
+    paper = Image.fromarray(layer, "RGBA").rotate(turn, Image.Resampling.BILINEAR, expand=True)
+    photo = Image.new("RGB", (1200, 900), desk)
+    photo.paste(paper, (420, 280), paper)
+    pixels = np.asarray(photo, np.float32) + rng.normal(0, 3, (900, 1200, 3)).astype(np.float32)
+    return styles.encode(Image.fromarray(pixels.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
+
+
+def test_a_number_on_a_sticky_note_seen_from_afar_is_read_not_the_note(test_digits) -> None:
+    rng = np.random.default_rng(5)
+    digits = [digit_of(test_digits, d) for d in (3, 5, 0, 8)]
+    for note, desk, turn in (((250, 160, 195), (150, 105, 70), 4.0),  # pink on wood: lighter than the desk
+                             ((250, 232, 110), (235, 235, 230), -6.0),  # yellow on a white wall: darker (in blue)
+                             ((140, 205, 240), (60, 60, 65), 0.0)):  # blue on a dark desk
+        data = number_on_a_note(digits, note, desk, turn, rng)
+        # At the first look the note is a solid square standing out of the desk, the number too small to see: it
+        # was taken for the ink, one digit. The writing on it is read instead.
+        coverage = isolate_ink(decode(data, ImageLimits()))
+        rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
+        assert columns[-1] - columns[0] > 2.5 * (rows[-1] - rows[0]), (note, desk)
+        assert len(segment(data).pieces) >= 4, (note, desk)
+
+
+def test_a_surface_is_solid_ink_a_numbers_faint_fringe_is_not() -> None:
+    """A note taken for ink is ink through and through (the writing on it left out); a number seen closely, the faint
+    ink kept beside its strokes around it (a photo's shade, noise), makes a rectangle as square, but a faint one."""
+    note, fringe = np.zeros((256, 132), np.float32), np.zeros((256, 132), np.float32)
+    note[200:240, 30:90] = 0.9
+    fringe[200:240, 30:90] = 0.12
+    for left in range(36, 86, 10):
+        note[208:232, left:left + 2] = 0.0  # the writing on the note: paper to this look
+        fringe[208:232, left:left + 2] = 1.0  # the number's strokes
+    assert len(_surfaces(note)) == 1
+    assert _surfaces(fringe) == []
+
+
+def test_a_bold_digit_seen_whole_is_read_not_the_paper_inside_its_loops(test_digits) -> None:
+    # A bold 2 in a photo is a blob in the first look, as square as a note; looked at alone, the paper inside its
+    # loop stands out of it, lighter: no pen writes so, and the digit is read (it was 18 pixels high of 64 before).
+    for seed in (0, 2):
+        rng = np.random.default_rng(seed)
+        ink = styles.place(styles.upscale(digit_of(test_digits, 2, 18), 200), (400, 360), rng)
+        data = styles.camera(styles.snapshot(ink, rng), rng)
+        coverage = isolate_ink(decode(data, ImageLimits()))
+        rows = np.flatnonzero(coverage.any(axis=1))
+        assert rows[-1] - rows[0] > 48, seed
+
+
+def test_a_surface_is_a_quadrilateral_a_bold_oval_is_not() -> None:
+    """A note at a turn and in perspective passes as a surface; a bold 0 seen as a blob (an oval) does not."""
+    y, x = np.mgrid[:60, :60].astype(np.float64)
+    oval = ((x - 30) / 14) ** 2 + ((y - 30) / 20) ** 2 <= 1
+    corners = np.array([[8, 12], [50, 6], [54, 48], [12, 52]], dtype=np.float64)  # a trapezoid, turned
+    inside = np.ones_like(oval)
+    for (x0, y0), (x1, y1) in zip(corners, np.roll(corners, -1, axis=0)):
+        inside &= (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0
+    assert _squareness(inside) >= SURFACE_SQUARE
+    assert _squareness(oval) < 0.75
 
 
 def number_on_ruled_paper(digits: list[np.ndarray], spacing: float, grey: float, width: float, tilt: float,
