@@ -278,7 +278,6 @@ def _squareness(mask: np.ndarray) -> float:
     return quad / float(np.count_nonzero(mask))
 
 
-
 def _thickness(coverage: np.ndarray) -> float:
     """Half the thickest stroke of `coverage`, in pixels: how far its inmost ink lies from paper."""
     return float(ndimage.distance_transform_edt(np.pad(coverage >= STRONG_INK, 1)).max())
