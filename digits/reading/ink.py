@@ -102,7 +102,7 @@ NOISE_SIGMAS = 4.0
 SPECK_MASS = 0.003
 # Ruled paper's lines dark enough to be ink: a straight line of ink across the whole picture or region, edge to edge
 # (at most RULE_SLOPE off the horizontal), inked along at least RULE_INKED of its length, is the paper's ruling when
-# it has a parallel one, or runs on beyond the rest of the ink at both ends by RULE_BEYOND of its length (a 7's bar
+# it has another one (parallel, or converging in perspective), or runs on beyond the rest of the ink at both ends by RULE_BEYOND of its length (a 7's bar
 # in a tight crop is one line, and ends where the digit does). It is set aside where it is no thicker than its own
 # width; where a stroke crosses or touches it (the ink runs on beyond the line's width) the ink stays.
 RULE_SLOPE = 0.25
@@ -112,12 +112,10 @@ RULE_THICKER = 1.5
 RULE_STRIPS = (0.1, 0.9)
 RULE_SIDES = 0.05
 RULE_THIN = 0.06
-# (Their slope is found where they cross two strips at RULE_STRIPS of the width; more crossings than RULE_ENDS at
+# (Each one's slope is found where it crosses two strips at RULE_STRIPS of the width; more crossings than RULE_ENDS at
 # either is a texture, not ruling; narrower than RULE_MIN_LENGTH, no line to see; a picture or region no larger
 # than RULE_MIN_PICTURE a side, MNIST's 28×28 among them, shows no paper's ruling: not looked for.)
 RULE_ENDS = 40
-RULE_SLOPES = 3
-RULE_BEND = 4
 RULE_LIGHTER = 0.5
 RULE_DARKER = 1.5
 RULE_MIN_LENGTH = 16
@@ -476,7 +474,7 @@ def _lines(ink: np.ndarray, upright: bool) -> np.ndarray | None:
     height, width = ink.shape
     if width < RULE_MIN_LENGTH or height < 3:
         return None
-    # Where lines cross two strips near the sides: most pairs of crossings a line apart share the lines' slope.
+    # Where lines cross two strips near the sides: each line crosses both, its slope apart.
     near, far = round(RULE_STRIPS[0] * (width - 1)), round(RULE_STRIPS[1] * (width - 1))
     # (One strip first: most pictures, a digit alone among them, have no line through it and end here.)
     left = _run_centres(np.any(ink[:, near - 1:near + 2], axis=1))
@@ -485,33 +483,15 @@ def _lines(ink: np.ndarray, upright: bool) -> np.ndarray | None:
     right = _run_centres(np.any(ink[:, far - 1:far + 2], axis=1))
     if not right.size or right.size > RULE_ENDS:
         return None
-    rises = (right[None, :] - left[:, None]).ravel()
+    # Each pair of crossings at most RULE_SLOPE apart is a candidate line, with its own slope (a page seen in
+    # perspective has its rules converge: no one slope fits them all): its straight path across the picture, and the
+    # share of its columns inked within a pixel of it. (Rows of paper added above and below: no path or run leaves
+    # the array.)
     most = RULE_SLOPE * (far - near)
-    rises = rises[np.abs(rises) <= most]
-    if not rises.size:
+    from_left, to_right = np.nonzero(np.abs(right[None, :] - left[:, None]) <= most)
+    if not from_left.size:
         return None
-    counts = np.bincount(rises + int(most) + 1, minlength=2 * int(most) + 3)
-    near_counts = counts[:-2] + counts[1:-1] + counts[2:]
-    # Pairs a line or two apart share a slope too: of the most shared slopes (and level), the lines' is the one under
-    # which the ink stacks up into the sharpest rows.
-    ys, xs = np.nonzero(ink)
-    best = -1.0
-    for rise in {*(np.argsort(-near_counts, kind="stable")[:RULE_SLOPES] - int(most)).tolist(), 0}:
-        slope = rise / (far - near)
-        offsets = np.rint(ys - slope * xs).astype(np.intp)
-        low = int(offsets.min())
-        # (A thin line's pixels fall into two neighbouring rows where it steps from one to the next: counted together.)
-        sharpest = np.convolve(np.bincount(offsets - low), np.ones(3), mode="same")
-        if sharpest.max() > best:
-            best, profile, lines_slope, lines_low = float(sharpest.max()), sharpest, slope, low
-    slope, low = lines_slope, lines_low
-    peaks = (profile >= RULE_INKED * width) & (profile >= np.maximum(np.roll(profile, 1), np.roll(profile, -1)))
-    starts = np.flatnonzero(peaks) + low
-    if not starts.size:
-        return None
-    # Each such row as a path through the picture at that slope, a little steeper or flatter (perspective), and
-    # the share of its columns inked within a pixel of it. (Rows of paper added above and below: no path or run
-    # leaves the array.)
+    slopes = (right[to_right] - left[from_left]) / (far - near)
     reach = max(3, round(RULE_THIN * height))
     pad = reach + 2
     padded = np.pad(ink, ((pad, pad), (0, 0)))
@@ -519,18 +499,16 @@ def _lines(ink: np.ndarray, upright: bool) -> np.ndarray | None:
     near_ink[1:] |= padded[:-1]
     near_ink[:-1] |= padded[1:]
     columns = np.arange(width)
-    tilts = np.arange(-RULE_BEND, RULE_BEND + 1) / width
-    bends = (slope + tilts)[None, :, None] * columns + (starts[:, None, None] - (tilts[None, :, None] * (width - 1) / 2))
-    paths = np.clip(np.rint(bends).astype(np.intp), 0, height - 1) + pad
+    paths = np.clip(np.rint(left[from_left, None] + slopes[:, None] * (columns - near)).astype(np.intp), 0,
+                    height - 1) + pad
     inked = near_ink[paths, columns]
-    share = inked.mean(axis=2)
+    share = inked.mean(axis=1)
     # (A line runs on to both sides of the picture or region: digits' strokes in a row, the 2's base and the 4's bar
     # of a "24", end short of them.)
     side = max(1, round(RULE_SIDES * width))
-    share[~(inked[..., :side].any(axis=2) & inked[..., -side:].any(axis=2))] = 0.0
-    tilt = share.argmax(axis=1)
-    share, paths = share[np.arange(starts.size), tilt], paths[np.arange(starts.size), tilt]
-    # (The profile's peaks a pixel or two apart are one line: the better inked is kept.)
+    share[~(inked[:, :side].any(axis=1) & inked[:, -side:].any(axis=1))] = 0.0
+    starts = np.rint(left[from_left] + slopes * ((width - 1) / 2 - near)).astype(np.intp)  # where each is mid-way
+    # (Candidates a pixel or two apart mid-way are one line: the better inked is kept.)
     lines: list[int] = []
     for candidate, at in sorted(zip(np.flatnonzero(share >= RULE_INKED).tolist(), starts[share >= RULE_INKED].tolist()),
                                 key=lambda pair: -share[pair[0]]):

@@ -148,6 +148,21 @@ def test_the_dark_lines_of_ruled_paper_are_set_aside_and_the_number_read_at_its_
         assert columns[-1] - columns[0] > 2.5 * (rows[-1] - rows[0]), number
 
 
+def test_ruled_lines_converging_in_perspective_are_each_found_at_their_own_slope() -> None:
+    # A page seen at an angle: its rules converge (here from level at the top to a slope of 0.12 at the bottom), and
+    # no one slope fits them all; each is a line of the ruling. Before, only the lines near the one slope found were
+    # (one of five), and one line alone with the others running to both sides was no ruling at all.
+    ink = np.zeros((200, 256), bool)
+    columns = np.arange(256)
+    for index, row in enumerate((20, 60, 100, 140, 180)):
+        ink[np.clip(np.rint(row - 0.03 * index * (columns - 128)).astype(int), 0, 199), columns] = True
+    ink[70:130, 60:64] = ink[70:74, 100:140] = ink[126:130, 100:140] = ink[70:130, 136:140] = True  # a 1 and a 0
+    ruling = _ruling(ink)
+    assert ruling is not None
+    assert np.count_nonzero(ruling & ink) >= 0.8 * 5 * 256
+    assert ruling[100, 62] == ruling[110, 62] == ruling[110, 137] == False  # noqa: E712 (the digits' strokes stay)
+
+
 def test_a_digits_own_bar_reaching_a_tight_crops_sides_is_not_a_printed_line(test_digits) -> None:
     # A 7's bar (or a 5's, a 4's) in a crop as tight as the digit reaches from side to side as a ruled line does;
     # it is one line, and the digit's other strokes reach as far as it does: no line of the paper.
