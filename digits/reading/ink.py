@@ -102,9 +102,10 @@ NOISE_SIGMAS = 4.0
 SPECK_MASS = 0.003
 # Ruled paper's lines dark enough to be ink: a straight line of ink across the whole picture or region, edge to edge
 # (at most RULE_SLOPE off the horizontal), inked along at least RULE_INKED of its length, is the paper's ruling when
-# it has another one (parallel, or converging in perspective), or runs on beyond the rest of the ink at both ends by RULE_BEYOND of its length (a 7's bar
-# in a tight crop is one line, and ends where the digit does). It is set aside where it is no thicker than its own
-# width; where a stroke crosses or touches it (the ink runs on beyond the line's width) the ink stays.
+# it has another one (parallel, or converging in perspective), or runs on beyond the rest of the ink at both ends by
+# RULE_BEYOND of its length (a 7's bar in a tight crop is one line, and ends where the digit does). It is set aside
+# where it is no thicker than its own width; where a stroke crosses or touches it (the ink runs on beyond the line's
+# width) the ink stays.
 RULE_SLOPE = 0.25
 RULE_INKED = 0.5
 RULE_BEYOND = 0.1
