@@ -108,8 +108,9 @@ class Picture:
 
     def brightness(self, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
         """The region `box` box-averaged to `size` as `signal` gives it, but as its brightness (0..255), whatever
-        channel the signal is: which of two things is darker to the eye."""
-        return np.asarray(self._region_image(box, size).convert("L"), dtype=np.float32)
+        channel the signal is: which of two things is darker to the eye. (A JPEG keeps its brightness at full
+        resolution and its colour at half: a pen's stroke is sharpest in it.)"""
+        return np.asarray(self._sharp_region(box, size).convert("L"), dtype=np.float32)
 
     def resolution(self) -> float:
         """The picture's decoded pixels per pixel of the file: below 1 for a JPEG decoded at a reduced scale."""
@@ -122,10 +123,14 @@ class Picture:
             return self._channel.signal(self._overview)
         box = box or (0.0, 0.0, float(self.width), float(self.height))
         size = size or fit((box[2] - box[0], box[3] - box[1]), ANALYSIS_SIZE)
+        return self._channel.signal(self._sharp_region(box, size))
+
+    def _sharp_region(self, box: tuple[float, float, float, float], size: tuple[int, int]) -> Image.Image:
+        """`_region_image`, a JPEG decoded again first when the region needs it sharper than it was decoded."""
         wanted = max(size[0] / (box[2] - box[0]), size[1] / (box[3] - box[1]))
         if wanted > self.resolution() * SHARPER and self._image.format in ("JPEG", "MPO"):
             self._sharpen(wanted)
-        return self._channel.signal(self._region_image(box, size))
+        return self._region_image(box, size)
 
     def _sharpen(self, wanted: float) -> None:
         """Decode the JPEG again, at the scale that gives `wanted` decoded pixels per pixel (at most its full size)."""

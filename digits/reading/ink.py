@@ -184,9 +184,10 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     size = (max(1, round((region[2] - region[0]) * scale)), max(1, round((region[3] - region[1]) * scale)))
     if size == (look.shape[1], look.shape[0]) and region == (0.0, 0.0, float(picture.width), float(picture.height)):
         return coverage  # read at the size it was looked at
-    detail = picture.signal(region, size)
     if written is not None and surface is not None:
-        detail = _on_it(detail, region, surface, (x_scale, y_scale))
+        detail = _on_it(picture.brightness(region, size), region, surface, (x_scale, y_scale))
+    else:
+        detail = picture.signal(region, size)
     window_pixels = max(3, round(window * scale))
     if level is not None:
         return _coverage(polarity * (detail - level), window_pixels)
@@ -297,7 +298,10 @@ def _on_surface(picture: Picture, surface: np.ndarray
     across = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
     if min(max(size), max(region[2] - region[0], region[3] - region[1])) < SURFACE_SHARPER * across:
         return None
-    signal = _on_it(picture.signal(region, size), region, surface, (x_scale, y_scale))
+    # The writing is read in its brightness: a pen's is darker than the note (below), while in the channel that shows
+    # the note best it may be lighter (blue ink on a yellow note, in blue) and blurred by a JPEG's coarser colour.
+    seen = picture.brightness(region, size)
+    signal = _on_it(seen, region, surface, (x_scale, y_scale))
     window = max(3, round(BACKGROUND_SHARE * max(signal.shape)))
     polarity = _polarity(signal)
     try:
@@ -308,11 +312,11 @@ def _on_surface(picture: Picture, surface: np.ndarray
     if (bottom - top > SURFACE_SHARE * signal.shape[0] or float(coverage.mean()) > SURFACE_WRITING
             or _thickness(coverage) > SURFACE_STROKE * max(signal.shape)):
         return None
-    # Writing on a note or a page is a pen's: darker than the surface, whatever channel shows it best. Lighter
-    # "writing" on a dark blob is the paper inside a bold digit's loop (a bold 2 large in a photo): the first look stands.
-    brightness, writing = picture.brightness(region, size), coverage >= STRONG_INK
-    paper = _surface_at(surface, region, (x_scale, y_scale), brightness.shape)
-    if not np.any(writing) or median(brightness[writing]) >= median(brightness[paper]):
+    # Writing on a note or a page is a pen's: darker than the surface. Lighter "writing" on a dark blob is the paper
+    # inside a bold digit's loop (a bold 2 large in a photo): the first look stands.
+    writing = coverage >= STRONG_INK
+    paper = _surface_at(surface, region, (x_scale, y_scale), seen.shape)
+    if not np.any(writing) or median(seen[writing]) >= median(seen[paper]):
         return None
     x_step, y_step = (region[2] - region[0]) / signal.shape[1], (region[3] - region[1]) / signal.shape[0]
     return region, (region[1] + (top - 1) * y_step, region[1] + (bottom + 1) * y_step,
