@@ -164,7 +164,9 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     bounds = (0.0, 0.0, float(picture.width), float(picture.height))
     judge, rare = closer, closer
     written = surface = None
-    surfaces = _surfaces(coverage)
+    # (A surface is looked at alone only when seen SURFACE_SHARPER times as sharp: never in a look at about the
+    # picture's own pixels, a 28×28 digit's among them.)
+    surfaces = _surfaces(coverage) if max(x_scale, y_scale) >= SURFACE_SHARPER else []
     decoded = picture.decoded() if surfaces else None
     for surface in surfaces:
         written = _on_surface(picture, surface)
