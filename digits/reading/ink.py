@@ -175,8 +175,8 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     if written is None and decoded is not None:
         picture.read_as_decoded(decoded)  # nothing written on them: read exactly as if they had not been looked at
     if written is not None:
-        # A note or a page seen from afar, taken for ink: the writing on it is read instead, within the surface,
-        # with the polarity it has there, what lies beyond the surface evened out (the desk is no ink).
+        # A note or a page seen from afar, taken for ink: the writing on it is read instead, within the surface, in
+        # its brightness, with the polarity it has there, what lies beyond the surface evened out (the desk is no ink).
         bounds, (top, bottom, left, right), polarity = written
         level, cut, judge, rare = None, False, False, True
     window = min(BACKGROUND_SHARE * max(picture.size), STROKE_ROOM * max(bottom - top, right - left))
