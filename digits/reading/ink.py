@@ -187,7 +187,8 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     if size == (look.shape[1], look.shape[0]) and region == (0.0, 0.0, float(picture.width), float(picture.height)):
         return coverage  # read at the size it was looked at
     if written is not None and surface is not None:
-        detail = _on_it(picture.brightness(region, size), region, surface, (x_scale, y_scale))
+        detail = picture.brightness(region, size)
+        detail = _on_it(detail, _surface_at(surface, region, (x_scale, y_scale), detail.shape))
     else:
         detail = picture.signal(region, size)
     window_pixels = max(3, round(window * scale))
@@ -248,7 +249,7 @@ def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
         down, across = boxes[index - 1]
         # How deep it is, the writing on it filled in (a row of digits across a note leaves it shallow otherwise).
         filled = ndimage.binary_fill_holes(labels[down, across] == index)
-        deepest = float(ndimage.distance_transform_edt(np.pad(filled, 1)).max())
+        deepest = _depth(filled)
         if (deepest >= SURFACE_PIXELS and deepest >= SURFACE_DEPTH * max(tall[index], wide[index])
                 and _squareness(filled) >= SURFACE_SQUARE):
             mask = np.zeros_like(solid)
@@ -280,9 +281,9 @@ def _squareness(mask: np.ndarray) -> float:
     return quad / float(np.count_nonzero(mask))
 
 
-def _thickness(coverage: np.ndarray) -> float:
-    """Half the thickest stroke of `coverage`, in pixels: how far its inmost ink lies from paper."""
-    return float(ndimage.distance_transform_edt(np.pad(coverage >= STRONG_INK, 1)).max())
+def _depth(mask: np.ndarray) -> float:
+    """How far `mask`'s inmost pixel lies from its edge (or the array's), in pixels: half its thickest part."""
+    return float(ndimage.distance_transform_edt(np.pad(mask, 1)).max())
 
 
 def _on_surface(picture: Picture, surface: np.ndarray
@@ -303,7 +304,8 @@ def _on_surface(picture: Picture, surface: np.ndarray
     # The writing is read in its brightness: a pen's is darker than the note (below), while in the channel that shows
     # the note best it may be lighter (blue ink on a yellow note, in blue) and blurred by a JPEG's coarser colour.
     seen = picture.brightness(region, size)
-    signal = _on_it(seen, region, surface, (x_scale, y_scale))
+    paper = _surface_at(surface, region, (x_scale, y_scale), seen.shape)
+    signal = _on_it(seen, paper)
     window = max(3, round(BACKGROUND_SHARE * max(signal.shape)))
     polarity = _polarity(signal)
     try:
@@ -312,12 +314,11 @@ def _on_surface(picture: Picture, surface: np.ndarray
     except ImageError:
         return None
     if (bottom - top > SURFACE_SHARE * signal.shape[0] or float(coverage.mean()) > SURFACE_WRITING
-            or _thickness(coverage) > SURFACE_STROKE * max(signal.shape)):
+            or _depth(coverage >= STRONG_INK) > SURFACE_STROKE * max(signal.shape)):
         return None
     # Writing on a note or a page is a pen's: darker than the surface. Lighter "writing" on a dark blob is the paper
     # inside a bold digit's loop (a bold 2 large in a photo): the first look stands.
     writing = coverage >= STRONG_INK
-    paper = _surface_at(surface, region, (x_scale, y_scale), seen.shape)
     if not np.any(writing) or median(seen[writing]) >= median(seen[paper]):
         return None
     x_step, y_step = (region[2] - region[0]) / signal.shape[1], (region[3] - region[1]) / signal.shape[0]
@@ -336,13 +337,11 @@ def _surface_at(surface: np.ndarray, region: tuple[float, float, float, float], 
                                    mode="constant", cval=0.0) >= 0.5
 
 
-def _on_it(signal: np.ndarray, region: tuple[float, float, float, float], surface: np.ndarray,
-           scales: tuple[float, float]) -> np.ndarray:
-    """`signal` of `region` (left, top, right, bottom in the picture's pixels) with what lies beyond the surface set to
-    the surface's own level. The surface (`surface`, its mask in a look `scales` picture pixels a pixel) is found
-    again at the signal's finer scale: the pixels on its side of the level halfway to what lies beyond, joined to it,
-    with what they enclose (the writing), less SURFACE_FRINGE pixels at its edge."""
-    coarse = _surface_at(surface, region, scales, signal.shape)
+def _on_it(signal: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+    """`signal` with what lies beyond the surface set to the surface's own level. The surface (`coarse`: as the look
+    saw it, `_surface_at` the signal's pixels) is found again at the signal's finer scale: the pixels on its side of
+    the level halfway to what lies beyond, joined to it, with what they enclose (the writing), less SURFACE_FRINGE
+    pixels at its edge."""
     if np.all(coarse) or not np.any(coarse):
         return signal
     level = median(signal[coarse])
