@@ -96,6 +96,15 @@ SURFACE_FRINGE = 2
 # least SURFACE_SOLID. (A number seen closely, with the faint ink kept beside its strokes around it, is a faint
 # rectangle of its own, mostly far below that: 0.1-0.45 against 0.55-0.9 for a note in the far probe.)
 SURFACE_SOLID = 0.5
+# The writing on a surface is read DIGIT_HEIGHT high even when that is sharper than the picture (digits a few pixels
+# high on a note seen from afar): its region is read at the picture's own pixels and resampled up (bicubic), so that
+# the split of ink from paper and the cuts between digits see strokes, not a few blurred pixels each. And when it
+# rises or falls across the surface (a note turned, seen in perspective) by more than WRITING_TILT a pixel along it,
+# and is at least WRITING_WIDE times as wide as high (a number, not one digit, whose own shape would tilt the fit),
+# it is turned level: touching or blurred together, its digits make one stroke group, measured as a digit as tall as
+# the whole tilted number.
+WRITING_TILT = 0.05
+WRITING_WIDE = 1.5
 # Background pixels count as ink only beyond this many standard deviations of their noise.
 NOISE_SIGMAS = 4.0
 # The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
@@ -189,6 +198,11 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     if written is not None and surface is not None:
         detail = picture.brightness(region, size)
         detail = _on_it(detail, _surface_at(surface, region, (x_scale, y_scale), detail.shape))
+        sharper = min(DIGIT_HEIGHT / (bottom - top), ANALYSIS_SIZE / max(detail.shape))
+        if sharper > 1.0:
+            detail = resize(detail, (round(detail.shape[1] * sharper), round(detail.shape[0] * sharper)),
+                            Image.Resampling.BICUBIC)
+            scale *= detail.shape[0] / size[1]
     else:
         detail = picture.signal(region, size)
     window_pixels = max(3, round(window * scale))
@@ -198,7 +212,25 @@ def isolate_ink(picture: Picture) -> np.ndarray:
         # Ink small in the whole picture is judged where it is: its stand-out there is no longer lost in the paper.
         polarity = _polarity(detail)
     # Around a number found small, the printed lines may still outnumber its ink.
-    return _ink(detail, polarity, window_pixels, cut, rare=rare)
+    coverage = _ink(detail, polarity, window_pixels, cut, rare=rare)
+    return _level(coverage) if written is not None else coverage
+
+
+def _level(coverage: np.ndarray) -> np.ndarray:
+    """The writing on a surface turned level (see WRITING_TILT): the line fitted through the centre of its ink's rows
+    in each column, made flat."""
+    top, bottom, left, right = _ink_box(coverage)
+    mass = coverage.sum(axis=0)
+    columns = np.flatnonzero(mass > 0.0)
+    if right - left < WRITING_WIDE * (bottom - top) or columns.size < 3:
+        return coverage
+    rows = np.arange(coverage.shape[0], dtype=np.float64)
+    centres = (coverage[:, columns] * rows[:, None]).sum(axis=0) / mass[columns]
+    tilt = float(np.polyfit(columns.astype(np.float64), centres, 1, w=np.sqrt(mass[columns]))[0])
+    if abs(tilt) < WRITING_TILT:
+        return coverage
+    turned = ndimage.rotate(coverage, np.degrees(np.arctan(tilt)), order=1, mode="constant", cval=0.0)
+    return np.clip(turned, 0.0, 1.0, out=turned)
 
 
 def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray, float | None, float, np.ndarray, bool]:

@@ -46,10 +46,10 @@ def test_a_number_small_in_a_big_photo_is_found_beside_a_shadow_across_it(test_d
 
 
 def number_on_a_note(digits: list[np.ndarray], note: tuple[int, int, int], desk: tuple[int, int, int], turn: float,
-                     rng: np.random.Generator) -> bytes:
+                     rng: np.random.Generator, height: int = 22, gaps: tuple[float, float] = (0.2, 0.3)) -> bytes:
     """A photo (1200 × 900) of a desk with a sticky note of colour `note` on it, 200 pixels a side, turned by `turn`
-    degrees, and a number about 22 pixels high written on the note in dark blue: seen from afar."""
-    ink = styles.number_ink(digits, rng, height=22, gaps=(0.2, 0.3), sizes=(0.95, 1.05))
+    degrees, and a number about `height` pixels high written on the note in dark blue: seen from afar."""
+    ink = styles.number_ink(digits, rng, height=height, gaps=gaps, sizes=(0.95, 1.05))
     note_ink = np.zeros((200, 200), np.float32)
     top, left = (200 - ink.shape[0]) // 2, (200 - ink.shape[1]) // 2
     note_ink[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
@@ -79,6 +79,19 @@ def test_a_number_on_a_sticky_note_seen_from_afar_is_read_not_the_note(test_digi
         # Read in its brightness, the blue writing on the yellow note is dark, not lighter than the note (as in the
         # blue channel, which shows the note on the wall best): four strokes, not their halos in pieces.
         assert len(segment(data).pieces) == 4, (note, desk)
+
+
+def test_a_number_written_small_on_a_turned_note_is_read_level_its_digits_a_digit_high(test_digits) -> None:
+    # Five digits 10-14 pixels high, close together, on a note turned by 8-12 degrees: blurred together, they are one
+    # stroke group, which was measured as a digit as tall as the whole number rising across the note (the number 2.4
+    # to 3.1 digit heights wide, its digits read as too few). Turned level, each digit is a digit high.
+    digits = [digit_of(test_digits, d) for d in (5, 2, 8, 0, 6)]
+    for turn, height in ((12.0, 10), (-12.0, 14), (8.0, 14)):
+        rng = np.random.default_rng(3)
+        data = number_on_a_note(digits, (250, 232, 110), (60, 60, 65), turn, rng, height=height, gaps=(0.0, 0.1))
+        segmentation = segment(data)
+        columns = np.flatnonzero(isolate_ink(decode(data, ImageLimits())).any(axis=0))
+        assert (columns[-1] - columns[0]) / segmentation.digit_height > 3.5, (turn, height)
 
 
 def test_a_surface_is_solid_ink_a_numbers_faint_fringe_is_not() -> None:
