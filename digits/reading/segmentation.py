@@ -227,11 +227,15 @@ def segment_ink(coverage: np.ndarray, cut_one_group: bool = False) -> Segmentati
     if len(boxes) == 1 and boxes[0][1].stop - boxes[0][1].start <= CUT_ASPECT_ALONE_JOINED * heights[0]:
         return _whole(coverage)  # the strokes of one digit
     # Specks and dirt: little ink, and much shorter than the biggest group; and the remnants of clutter at the
-    # picture's edge (a table, a shadow): groups cut by the edge with far less ink than the biggest.
+    # picture's edge (a table, a shadow): groups cut by the edge with far less ink than the biggest, when the biggest
+    # is whole in the picture (as `clutter.clutter_regions` has it). When the edge cuts the biggest too, the picture
+    # is cropped tight around the writing (a drawing app's canvas, a screenshot cut to the number): the lighter
+    # groups it cuts are digits as well ("27" with the 7 a pixel from the edge, a thin 3 beside a bold "1177").
     height, width = coverage.shape
-    at_edge = [box[0].start == 0 or box[1].start == 0 or box[0].stop == height or box[1].stop == width for box in boxes]
+    at_edge = np.array([box[0].start == 0 or box[1].start == 0 or box[0].stop == height or box[1].stop == width
+                        for box in boxes])
     specks = _specks(masses, heights)
-    remnant = np.array(at_edge) & (masses < EDGE_REMNANT_SHARE * masses.max())
+    remnant = at_edge & ~at_edge[int(np.argmax(masses))] & (masses < EDGE_REMNANT_SHARE * masses.max())
     # ...but not a digit of a number written up to the edge: in the line of its other digits (two or more), beside
     # them (`clutter.beside_digits`).
     others = ~specks & ~remnant

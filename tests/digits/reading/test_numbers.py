@@ -131,6 +131,22 @@ def test_a_four_and_a_five_written_in_two_strokes_are_one_digit_each(service: In
     assert len(read(service, canvas_with((lifted, 50, 60), (parts, 50, 330), size=(300, 600)))) == 2
 
 
+def test_a_number_cropped_tight_keeps_the_digits_the_pictures_edge_cuts(test_digits) -> None:
+    # A drawing app's canvas or a screenshot cut to the number: "01" with the 0 cut by the left edge and the 1 by
+    # the right. A lighter group cut by the edge was dropped as clutter's remnant (a pen's end) even when the edge
+    # cuts the heaviest digit too, which no whole digit beside a pen's end is.
+    zero, one = (digit_of(test_digits, d) for d in (0, 1))
+    zero, one = zero[:, np.flatnonzero(zero.max(axis=0) > 0)], one[:, np.flatnonzero(one.max(axis=0) > 0)]
+    zero, one = zero[:, 4:], one[:, :-4]  # cut by the edges
+    coverage = np.zeros((200, zero.shape[1] + 40 + one.shape[1]), np.float32)
+    coverage[:, :zero.shape[1]] = zero
+    coverage[:, -one.shape[1]:] = one
+    assert max(p.left + p.ink.shape[1] for p in segment_ink(coverage).pieces) == coverage.shape[1]
+    # Beside a whole 0 (paper all around it), a lighter group the edge cuts is still a remnant.
+    whole = np.pad(coverage, ((0, 0), (20, 0)))
+    assert max(p.left + p.ink.shape[1] for p in segment_ink(whole).pieces) < whole.shape[1] - one.shape[1]
+
+
 def test_a_pen_and_a_coin_beside_a_number_are_set_aside_and_every_digit_stays(service: InferenceService, test_digits) -> None:
     number = tuple((digit_of(test_digits, d), 60, left) for d, left in ((2, 120), (1, 330), (6, 520)))
     plain = [d.input_image for d in service.predict(canvas_with(*number, size=(420, 950))).digits]
