@@ -147,8 +147,11 @@ def isolate_ink(picture: Picture) -> np.ndarray:
         try:
             look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK, rare=True)
             # Beside kept clutter, not far smaller seen closer (or nothing seen): the ink along the edge is the digit.
+            # (Ink the first look saw cut by the edge and the closer one, sharper, sees whole within the picture: what
+            # the first took for a digit cut by the edge was a shadow or light falling off along it, read as ink.)
             first_stands = first is not None and (
-                _extent(_ink_box(coverage)) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0])
+                _extent(_ink_box(coverage)) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0]) and (
+                cut or not first[4])
         except ImageError:
             if first is None:
                 raise
