@@ -130,6 +130,9 @@ RULE_LIGHTER = 0.5
 RULE_DARKER = 1.5
 RULE_MIN_LENGTH = 16
 RULE_MIN_PICTURE = 32
+# A ruled line and its soft edges are at most this many pixels thick where they are set aside (RULE_THIN of a region
+# DIGIT_HEIGHT high and then some; a thicker run is seen through only partly).
+RULE_MAX_RUN = 8
 # Rules lie at least this many of their widths apart, and a lone one runs on beyond the ink by as much.
 RULE_APART = 3.0
 
@@ -156,8 +159,11 @@ def isolate_ink(picture: Picture) -> np.ndarray:
         try:
             look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK, rare=True)
             # Beside kept clutter, not far smaller seen closer (or nothing seen): the ink along the edge is the digit.
+            # (Ink the first look saw cut by the edge and the closer one, sharper, sees whole within the picture: what
+            # the first took for a digit cut by the edge was a shadow or light falling off along it, read as ink.)
             first_stands = first is not None and (
-                _extent(_ink_box(coverage)) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0])
+                _extent(_ink_box(coverage)) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0]) and (
+                cut or not first[4])
         except ImageError:
             if first is None:
                 raise
@@ -452,7 +458,7 @@ def _coverage(residual: np.ndarray, size: int, rare: bool = False) -> np.ndarray
         # thick).
         ruling &= residual <= RULE_DARKER * quantile(residual[ruling & lined], 0.9)
         residual = residual.copy()
-        residual[ruling] = median(residual[residual <= threshold])
+        residual[ruling] = _beyond_lines(residual, ruling, median(residual[residual <= threshold]))
         threshold = otsu(residual)
     if not rare or np.count_nonzero(residual > threshold) <= RARE_SHARE * residual.size:
         try:
@@ -461,6 +467,23 @@ def _coverage(residual: np.ndarray, size: int, rare: bool = False) -> np.ndarray
             if not rare:
                 raise
     return _coverage_split(residual, size, RARE_INK * quantile(residual, 1.0), above_rest=True)
+
+
+def _beyond_lines(residual: np.ndarray, ruling: np.ndarray, paper: float) -> np.ndarray:
+    """What the ruled lines (`ruling`, running along the rows) hide, for each of their pixels: the weaker of what lies
+    just above and just below the line (a stroke crossing it, lighter than the line, runs on across it; paper, on one
+    side, is paper), never less than the `paper` level; the `paper` level where the line runs on further than
+    RULE_MAX_RUN up or down (an upright line: the margin)."""
+    above, below = residual.copy(), residual.copy()
+    seen_above, seen_below = ~ruling, ~ruling
+    for _ in range(RULE_MAX_RUN):
+        # (Each pass carries what lies beyond the line one pixel further into it.)
+        above[1:] = np.where(ruling[1:], above[:-1], residual[1:])
+        below[:-1] = np.where(ruling[:-1], below[1:], residual[:-1])
+        seen_above[1:] |= ruling[1:] & seen_above[:-1]
+        seen_below[:-1] |= ruling[:-1] & seen_below[1:]
+    beyond = np.where(seen_above & seen_below, np.minimum(above, below), paper)
+    return np.maximum(beyond[ruling], paper)
 
 
 def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_rest: bool = False) -> np.ndarray:

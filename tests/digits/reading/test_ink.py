@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from digits.reading.decode import ImageLimits, decode
-from digits.reading.ink import SURFACE_SQUARE, _ruling, _squareness, _surfaces, isolate_ink
+from digits.reading.ink import SURFACE_SQUARE, _beyond_lines, _ruling, _squareness, _surfaces, isolate_ink
 from digits.reading.segmentation import segment
 from samples import pictures as styles
 
@@ -187,3 +187,25 @@ def test_a_digits_own_bar_reaching_a_tight_crops_sides_is_not_a_printed_line(tes
             rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
             tight = ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
             assert _ruling(tight) is None, (label, nth)
+
+
+
+
+def test_a_pencil_stroke_lighter_than_a_ruled_line_runs_on_across_it() -> None:
+    # Pencil lighter than the dark lines crossing it: a line set aside was paper, with the stroke where it crossed,
+    # and a digit came apart at each line (its parts stretched, or read as other digits; on the ruled-paper probe,
+    # pencil lighter than the rules: 5 of 40 numbers whole). A line set aside is seen through: what lies beyond its
+    # two edges.
+    residual = np.zeros((40, 60), np.float32)
+    residual[18:21] = 110.0  # a line across, 3 pixels thick
+    residual[5:35, 10:13] = 20.0  # a faint stroke across it
+    residual[5:19, 40:43] = 20.0  # a stroke ending on it
+    residual[:, 55:57] = 90.0  # an upright line (a margin) crossing it
+    ruling = np.zeros(residual.shape, bool)
+    ruling[17:22, :] = True  # the line with its soft edges
+    ruling[:, 54:58] = True
+    seen = np.zeros_like(residual)
+    seen[ruling] = _beyond_lines(residual, ruling, paper=1.0)
+    assert np.all(seen[17:22, 10:13] == 20.0)  # the stroke runs on across the line
+    assert np.all(seen[17:22, 40:43] == 1.0) and np.all(seen[17:22, :8] == 1.0)  # paper beyond one edge is paper
+    assert np.all(seen[:, 54:58] == 1.0)  # the margin is paper: nothing beyond it within reach
