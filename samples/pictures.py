@@ -57,11 +57,23 @@ def on_paper(
         light *= gradient
         light /= spread
         np.subtract(1.0, light, out=light)
-        cover = ink[band, :, np.newaxis]
-        colour = (paper[band] if paper.ndim == 3 else paper) * (1 - cover)  # a colour, or a surface (printed paper)
-        colour += (ink_colour[band] if ink_colour.ndim == 3 else ink_colour) * cover
-        lit = np.multiply(colour, light[..., np.newaxis])
-        lit += rng.normal(0, noise, colour.shape).astype(np.float32)
+        if paper.ndim == ink_colour.ndim == 1:
+            # Two colours: mixed a channel at a time in whole rows (numpy's loops over a last axis of 3 beside one of 1
+            # are slow), with the same float32 products and sums, lit in float64 as below: the same pixels, a
+            # 420×360 photo in 0.76 of the time.
+            cover = ink[band]
+            uncovered = 1 - cover
+            lit = np.empty((*cover.shape, 3), light.dtype)
+            for channel in range(3):
+                mixed = paper[channel] * uncovered
+                mixed += ink_colour[channel] * cover
+                np.multiply(mixed, light, out=lit[..., channel])
+        else:
+            cover = ink[band, :, np.newaxis]
+            colour = (paper[band] if paper.ndim == 3 else paper) * (1 - cover)  # a colour, or a surface (printed paper)
+            colour += (ink_colour[band] if ink_colour.ndim == 3 else ink_colour) * cover
+            lit = np.multiply(colour, light[..., np.newaxis])
+        lit += rng.normal(0, noise, (*ink[band].shape, 3)).astype(np.float32)
         photo[band] = lit.clip(0, 255, out=lit)
     return photo
 
