@@ -88,16 +88,13 @@ def test_no_promote_and_another_seed(small_run: tuple[Path, list[dict]], tmp_pat
     assert not all(np.array_equal(a, b) for a, b in zip(weights_of(copy, 1), weights_of(copy, 2)))
 
 
-def test_no_promote_into_an_empty_store_serves_nothing(tmp_path: Path) -> None:
+def test_extension_flags_train_a_matching_version_and_no_promote_into_an_empty_store_serves_nothing(tmp_path: Path) -> None:
+    """The extension flags with --no-promote into an empty store: version 1 has the asked shape and nothing is served."""
     store = tmp_path / "models"
-    json_events(run_train(store, "--epochs", "1", "--train-limit", "500", "--batch-size", "100", "--json", "--no-promote"))
-    assert ModelStore(store).versions() == [1] and ModelStore(store).current() is None
-
-
-def test_extension_flags_train_a_matching_version(tmp_path: Path) -> None:
-    store = tmp_path / "models"
-    flags = ["--layers", "64,64,64,64", "--activation", "sigmoid", "--dropout", "0.5", *SMALL, "--json"]
+    flags = ["--layers", "64,64,64,64", "--activation", "sigmoid", "--dropout", "0.5", *SMALL, "--json", "--no-promote"]
     done = json_events(run_train(store, *flags))[-1]
+    assert done["version"] == 1 and done["promoted"] is False
+    assert ModelStore(store).versions() == [1] and ModelStore(store).current() is None
     loaded = ModelStore(store).load(done["version"])
     assert loaded.spec == ArchitectureSpec(hidden_units=(64, 64, 64, 64), activation="sigmoid", dropout=0.5)
     assert [k.shape for k, _ in loaded.weights] == [(784, 64), (64, 64), (64, 64), (64, 64), (64, 10)]
