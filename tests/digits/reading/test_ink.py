@@ -91,7 +91,7 @@ def test_a_note_lighter_than_the_desk_beside_a_black_phone_is_found_and_its_numb
     # twice as wide as high). The note stands out on the other side, away from the phone: its writing is read.
     digits = [digit_of(test_digits, d) for d in (3, 5, 0, 8)]
     for note, desk, turn in (((250, 160, 195), (150, 105, 70), 4.0),  # pink on wood
-                             ((245, 245, 242), (180, 140, 100), -7.0)):  # a white card on light wood
+                             ((250, 232, 110), (150, 105, 70), -7.0)):  # yellow on wood
         data = number_on_a_note(digits, note, desk, turn, np.random.default_rng(5), phone=True)
         coverage = isolate_ink(decode(data, ImageLimits()))
         rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
