@@ -11,6 +11,8 @@ level); faint ink counts only beside strong ink (not ruled or squared paper's li
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from PIL import Image
@@ -96,6 +98,21 @@ SURFACE_FRINGE = 2
 # least SURFACE_SOLID. (A number seen closely, with the faint ink kept beside its strokes around it, is a faint
 # rectangle of its own, mostly far below that: 0.1-0.45 against 0.55-0.9 for a note in the far probe.)
 SURFACE_SOLID = 0.5
+# A surface standing out on the other side than the look's ink (a light note among dark objects) is looked at when at
+# most this share of that ink lies on it: the ink is the objects beyond it, not writing on it.
+SURFACE_APART = 0.05
+# It is looked for only where what stands out of the look on that side is at least SURFACE_OTHER of what does on the
+# ink's side (a note beside a phone in the far probe: 0.15-3.6; a digit on paper, in the speed benchmark's photo mix:
+# median 0.02, 1 photo in 11 from 0.2): on other photos it costs nothing.
+SURFACE_OTHER = 0.2
+# It stands out of what lies around it (within SURFACE_RING of the look's longer side, the ink aside) by at least
+# SURFACE_STANDS of the ink's contrast against it: a note on a desk by 0.2-1, a stretch of a page beside a digit,
+# bounded by the digit, by at most 0.07 (it is the page).
+SURFACE_RING = 1 / 32
+SURFACE_STANDS = 0.1
+# A region of the first look's ink that may be a surface (solid, filling its box, whole, holding most of the ink) but
+# is at most SMALL_SURFACE pixels across is too small there to tell its shape: a closer look tells.
+SMALL_SURFACE = 9
 # The writing on a surface is read DIGIT_HEIGHT high even when that is sharper than the picture (digits a few pixels
 # high on a note seen from afar): its region is read at the picture's own pixels and resampled up (bicubic), so that
 # the split of ink from paper and the cuts between digits see strokes, not a few blurred pixels each. And when it
@@ -143,7 +160,7 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     closer = max(picture.size) > FIRST_LOOK
     beside_clutter = False
     try:
-        look, level, polarity, coverage, cut = _look(picture, FIRST_LOOK)
+        look, level, polarity, coverage, cut, other = _look(picture, FIRST_LOOK)
         box = _ink_box(coverage)
         if closer and box[1] - box[0] >= SMALL_INK:
             # Ink along the edge kept (setting it aside would leave too little, `clutter_mask`): a digit cropped
@@ -155,9 +172,9 @@ def isolate_ink(picture: Picture) -> np.ndarray:
             raise
     if closer:
         # Little or nothing seen: perhaps a number small in a big picture. A closer look finds it.
-        first = (look, level, polarity, coverage, cut) if beside_clutter else None
+        first = (look, level, polarity, coverage, cut, other) if beside_clutter else None
         try:
-            look, level, polarity, coverage, cut = _look(picture, CLOSER_LOOK, rare=True)
+            look, level, polarity, coverage, cut, other = _look(picture, CLOSER_LOOK, rare=True)
             # Beside kept clutter, not far smaller seen closer (or nothing seen): the ink along the edge is the digit.
             # (Ink the first look saw cut by the edge and the closer one, sharper, sees whole within the picture: what
             # the first took for a digit cut by the edge was a shadow or light falling off along it, read as ink.)
@@ -169,7 +186,7 @@ def isolate_ink(picture: Picture) -> np.ndarray:
                 raise
             first_stands = True
         if first is not None and first_stands:
-            look, level, polarity, coverage, cut = first
+            look, level, polarity, coverage, cut, other = first
             closer = False
     # Where the ink is, in the picture's pixels, with room around it for the background.
     x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
@@ -181,13 +198,27 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     written = surface = None
     # (A surface is looked at alone only when seen SURFACE_SHARPER times as sharp: never in a look at about the
     # picture's own pixels, a 28×28 digit's among them.)
-    surfaces = _surfaces(coverage) if max(x_scale, y_scale) >= SURFACE_SHARPER else []
-    decoded = picture.decoded() if surfaces else None
+    sharp = max(x_scale, y_scale) >= SURFACE_SHARPER
+    small: list[np.ndarray] = []
+    surfaces = _surfaces(coverage, small=small) if sharp else []
+    decoded = picture.decoded()
+    if not surfaces and level is None and sharp:
+        # A note lighter than the desk beside darker objects (a keyboard, a phone, a mug): the objects won the
+        # polarity and are the ink; the note stands out on the other side, away from that ink.
+        surfaces = _surfaces_beyond(look, polarity, coverage, closer) if other >= SURFACE_OTHER else []
+        if not surfaces and not closer and small:
+            # A note or a page a few pixels across in the first look: too few to tell its shape. A closer look tells.
+            try:
+                seen, _, side, seen_coverage, _, seen_other = _look(picture, CLOSER_LOOK, rare=True)
+                surfaces = _surfaces(seen_coverage) or (
+                    _surfaces_beyond(seen, side, seen_coverage, True) if seen_other >= SURFACE_OTHER else [])
+            except ImageError:
+                pass
     for surface in surfaces:
         written = _on_surface(picture, surface)
         if written is not None:
             break
-    if written is None and decoded is not None:
+    if written is None:
         picture.read_as_decoded(decoded)  # nothing written on them: read exactly as if they had not been looked at
     if written is not None:
         # A note or a page seen from afar, taken for ink: the writing on it is read instead, within the surface, in
@@ -203,7 +234,8 @@ def isolate_ink(picture: Picture) -> np.ndarray:
         return coverage  # read at the size it was looked at
     if written is not None and surface is not None:
         detail = picture.brightness(region, size)
-        detail = _on_it(detail, _surface_at(surface, region, (x_scale, y_scale), detail.shape))
+        seen_at = (picture.width / surface.shape[1], picture.height / surface.shape[0])
+        detail = _on_it(detail, _surface_at(surface, region, seen_at, detail.shape))
         sharper = min(DIGIT_HEIGHT / (bottom - top), ANALYSIS_SIZE / max(detail.shape))
         if sharper > 1.0:
             detail = resize(detail, (round(detail.shape[1] * sharper), round(detail.shape[0] * sharper)),
@@ -239,62 +271,110 @@ def _level(coverage: np.ndarray) -> np.ndarray:
     return np.clip(turned, 0.0, 1.0, out=turned)
 
 
-def _look(picture: Picture, limit: int, rare: bool = False) -> tuple[np.ndarray, float | None, float, np.ndarray, bool]:
+def _look(picture: Picture, limit: int, rare: bool = False
+          ) -> tuple[np.ndarray, float | None, float, np.ndarray, bool, float]:
     """A look at the whole picture at most `limit` a side: its signal, a clean picture's background level (else
-    None), which side is ink, the ink's coverage, and whether the picture's edge cuts the ink (`rare`: the ink may
-    be a few pixels of it, see `_coverage`)."""
+    None), which side is ink, the ink's coverage, whether the picture's edge cuts the ink (`rare`: the ink may be a
+    few pixels of it, see `_coverage`), and how much stands out on the other side, to what the ink's side does."""
     look = picture.signal(size=fit(picture.size, limit))
     level = _clean_level(look)
     window = max(3, round(BACKGROUND_SHARE * max(look.shape)))
     if level is not None:
         # A clean picture (a drawing app's export, MNIST itself): the background is its edge's one level, exactly.
         polarity = -1.0 if level == float(look.max()) else 1.0
-        return look, level, polarity, _coverage(polarity * (look - level), window, rare), False
-    polarity = _polarity(look)
+        return look, level, polarity, _coverage(polarity * (look - level), window, rare), False, 0.0
+    sides: list[float] = []
+    polarity = _polarity(look, sides)
+    dark, light = sides
+    other = (light if polarity < 0 else dark) / max(dark if polarity < 0 else light, 1e-9)
     # Fill in what is thinner than a good share of the picture.
     coverage = _ink(look, polarity, window, cut=False, rare=rare)
     if np.any(edge(coverage)):
         # The digit runs off the picture (a tight crop): what the edge cuts is a stroke, with paper beyond.
         try:
-            return look, level, polarity, _ink(look, polarity, window, cut=True, rare=rare), True
+            return look, level, polarity, _ink(look, polarity, window, cut=True, rare=rare), True, other
         except ImageError:
             if not rare:
                 raise
             # Ink rare in the picture is no digit cut by its edge: what reaches the edge is the paper's lines.
-    return look, level, polarity, coverage, False
+    return look, level, polarity, coverage, False, other
 
 
-def _surfaces(coverage: np.ndarray) -> list[np.ndarray]:
+def _surfaces_beyond(look: np.ndarray, polarity: float, coverage: np.ndarray, rare: bool) -> list[np.ndarray]:
+    """Surfaces standing out of `look` on the other side than its ink (`coverage`, with `polarity`), away from that
+    ink (at most SURFACE_APART of it on them) and standing out of what lies around them: a light note among dark
+    objects on a desk."""
+    strong = coverage >= STRONG_INK
+    if not np.any(strong):
+        return []
+    window = max(3, round(BACKGROUND_SHARE * max(look.shape)))
+    try:
+        # (What would be clutter among strokes, a blob, is what is looked for here.)
+        other = _ink(look, -polarity, window, cut=False, rare=rare, clutter=False)
+    except ImageError:
+        return []
+    total = float(coverage.sum())
+    ink_level = median(look[strong])
+    reach = max(1, round(SURFACE_RING * max(look.shape)))
+
+    def apart(mask: np.ndarray) -> bool:
+        if float(coverage[mask].sum()) > SURFACE_APART * total:
+            return False
+        # It stands out of what lies around it (the ink aside), not only of the ink: a stretch of the paper beside a
+        # digit, bounded by it, is as light as the paper beyond.
+        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        near = (slice(max(0, rows[0] - reach), rows[-1] + reach + 1),
+                slice(max(0, columns[0] - reach), columns[-1] + reach + 1))
+        around = ndimage.binary_dilation(mask[near], iterations=reach) & ~mask[near] & (coverage[near] == 0.0)
+        if not np.any(around):
+            return False
+        level = median(look[mask])
+        return abs(level - median(look[near][around])) >= SURFACE_STANDS * abs(level - ink_level)
+
+    return _surfaces(other, mass_share=0.0, keep=apart)
+
+
+def _surfaces(coverage: np.ndarray, mass_share: float = SURFACE_MASS, keep: Callable[[np.ndarray], bool] | None = None,
+              small: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """The regions of `coverage` that are surfaces, not strokes (a note, a page: see SURFACE_FILL), whole in the
-    picture, largest first, holes filled (the writing on them): masks."""
+    picture, largest first, holes filled (the writing on them): masks. (`keep`: a further test of each one's mask,
+    before its shape is judged. `small`, if given, gets the one that may be a surface too few pixels across to tell
+    its shape, SMALL_SURFACE: its size, depth and squareness not judged.)"""
     solid = coverage > 0.0
-    if np.count_nonzero(solid) < SURFACE_FILL * (2 * SURFACE_PIXELS) ** 2:
+    if np.count_nonzero(solid) < SURFACE_FILL * (SURFACE_PIXELS if small is not None else 2 * SURFACE_PIXELS) ** 2:
         return []
     labels, count = ndimage.label(solid, structure=np.ones((3, 3)))
     pixels = np.bincount(labels.ravel(), minlength=count + 1)
     boxes = ndimage.find_objects(labels)
     tall = np.array([0, *(down.stop - down.start for down, _ in boxes)])
     wide = np.array([0, *(across.stop - across.start for _, across in boxes)])
-    candidates = (pixels >= SURFACE_FILL * tall * wide) & (np.minimum(tall, wide) >= 2 * SURFACE_PIXELS)
+    candidates = (pixels >= SURFACE_FILL * tall * wide) & (np.minimum(tall, wide) >= SURFACE_PIXELS)
     candidates[0] = False
     # The surface is what the look sees (a note alone on a desk), not one of a row of digits seen coarsely.
     mass = np.bincount(labels.ravel(), coverage.ravel(), minlength=count + 1)
-    candidates &= mass >= SURFACE_MASS * float(coverage.sum())
+    candidates &= mass >= mass_share * float(coverage.sum())
     candidates &= mass >= SURFACE_SOLID * pixels  # solid ink, not a number's faint fringe
     candidates[edge(labels)] = False  # a note or a page seen from afar lies whole in the picture (not light or shade)
-    found = []
-    for index in sorted(np.flatnonzero(candidates), key=lambda index: -pixels[index]):
+    found: list[np.ndarray] = []
+    largest = sorted(np.flatnonzero(candidates), key=lambda index: -pixels[index])
+    for index in largest:
+        if min(tall[index], wide[index]) < 2 * SURFACE_PIXELS:
+            continue
         down, across = boxes[index - 1]
         # How deep it is, the writing on it filled in (a row of digits across a note leaves it shallow otherwise).
         filled = ndimage.binary_fill_holes(labels[down, across] == index)
+        mask = np.zeros_like(solid)
+        mask[down, across] = filled
+        if keep is not None and not keep(mask):
+            continue
         deepest = _depth(filled)
         if (deepest >= SURFACE_PIXELS and deepest >= SURFACE_DEPTH * max(tall[index], wide[index])
                 and _squareness(filled) >= SURFACE_SQUARE):
-            mask = np.zeros_like(solid)
-            mask[down, across] = filled
             found.append(mask)
             if len(found) == SURFACES:
                 break
+    if small is not None and not found and largest and max(tall[largest[0]], wide[largest[0]]) <= SMALL_SURFACE:
+        small.append(labels == largest[0])
     return found
 
 
@@ -419,7 +499,8 @@ def _ink_box(coverage: np.ndarray) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
-def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool, rare: bool = False) -> np.ndarray:
+def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool, rare: bool = False, clutter: bool = True
+         ) -> np.ndarray:
     """The ink's coverage against the background left when everything thinner than `size` is filled in.
 
     What the picture's edge cuts continues outwards (a table or shadow stays as wide as it is), unless the digit is
@@ -438,10 +519,10 @@ def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool, rare: bool =
     else:
         paper = ndimage.grey_opening(padded, size=(size, size), mode="nearest")[pad:-pad, pad:-pad]
         residual = signal - paper
-    return _coverage(residual, size, rare)
+    return _coverage(residual, size, rare, clutter)
 
 
-def _coverage(residual: np.ndarray, size: int, rare: bool = False) -> np.ndarray:
+def _coverage(residual: np.ndarray, size: int, rare: bool = False, clutter: bool = True) -> np.ndarray:
     """Ink coverage from the ink's contrast against the background (`residual`) found with a window of `size`.
 
     With `rare`, the ink may be a few pixels of a big picture (a number small in it, looked at closely, and the detail
@@ -462,11 +543,11 @@ def _coverage(residual: np.ndarray, size: int, rare: bool = False) -> np.ndarray
         threshold = otsu(residual)
     if not rare or np.count_nonzero(residual > threshold) <= RARE_SHARE * residual.size:
         try:
-            return _coverage_split(residual, size, threshold)
+            return _coverage_split(residual, size, threshold, clutter=clutter)
         except ImageError:
             if not rare:
                 raise
-    return _coverage_split(residual, size, RARE_INK * quantile(residual, 1.0), above_rest=True)
+    return _coverage_split(residual, size, RARE_INK * quantile(residual, 1.0), above_rest=True, clutter=clutter)
 
 
 def _beyond_lines(residual: np.ndarray, ruling: np.ndarray, paper: float) -> np.ndarray:
@@ -486,9 +567,11 @@ def _beyond_lines(residual: np.ndarray, ruling: np.ndarray, paper: float) -> np.
     return np.maximum(beyond[ruling], paper)
 
 
-def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_rest: bool = False) -> np.ndarray:
+def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_rest: bool = False, clutter: bool = True
+                    ) -> np.ndarray:
     """Ink coverage from `residual`, the ink being what lies above `threshold` (`above_rest`: its coverage starting
-    above the strongest of the rest, printed lines); ImageError if it does not stand out."""
+    above the strongest of the rest, printed lines); ImageError if it does not stand out. (Without `clutter`, what
+    looks like clutter stays.)"""
     ink_mask = residual > threshold
     background = residual[~ink_mask]
     ink = residual[ink_mask]
@@ -509,7 +592,8 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_res
     # ruled or squared paper, the paper's grain or a smudge.
     reach = 2 * max(1, round(FAINT_REACH * size)) + 1
     coverage[~within_reach(coverage >= STRONG_INK, reach)] = 0.0
-    coverage[clutter_mask(coverage)] = 0.0
+    if clutter:
+        coverage[clutter_mask(coverage)] = 0.0
     return coverage
 
 
@@ -623,8 +707,9 @@ def _run_centres(values: np.ndarray | np.bool_) -> np.ndarray:
     return (changes[0::2] + changes[1::2] - 1) // 2
 
 
-def _polarity(signal: np.ndarray) -> float:
-    """-1.0 for dark ink on a lighter background, 1.0 for light ink on a darker one."""
+def _polarity(signal: np.ndarray, sides: list[float] | None = None) -> float:
+    """-1.0 for dark ink on a lighter background, 1.0 for light ink on a darker one. (`sides`, if given, gets how much
+    stands out on the dark side and on the light.)"""
     small = reduce_to(signal, POLARITY_SIZE)
     # A median over a wide window keeps what is large (paper, table, shadow, with their edges) and drops thin strokes.
     # (In an elongated picture, at most half its width: a number small in a wide photo stands out of it too.)
@@ -642,6 +727,8 @@ def _polarity(signal: np.ndarray) -> float:
     tau = max(TAIL_SIGMAS * 1.4826 * median(np.abs(residual)) + 1.0, TAIL_SHARE * contrast)
     dark = float(np.maximum(-residual - tau, 0.0).sum())
     light = float(np.maximum(residual - tau, 0.0).sum())
+    if sides is not None:
+        sides.extend((dark, light))
     # The picture's edge is mostly background, even where a tight crop cuts the digit.
     darker = small <= otsu(small)
     edge_share = np.count_nonzero(edge(darker)) / edge(darker).size

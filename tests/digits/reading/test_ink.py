@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from digits.reading.decode import ImageLimits, decode
 from digits.reading.ink import SURFACE_SQUARE, _beyond_lines, _ruling, _squareness, _surfaces, isolate_ink
@@ -46,20 +46,24 @@ def test_a_number_small_in_a_big_photo_is_found_beside_a_shadow_across_it(test_d
 
 
 def number_on_a_note(digits: list[np.ndarray], note: tuple[int, int, int], desk: tuple[int, int, int], turn: float,
-                     rng: np.random.Generator, height: int = 22, gaps: tuple[float, float] = (0.2, 0.3)) -> bytes:
-    """A photo (1200 × 900) of a desk with a sticky note of colour `note` on it, 200 pixels a side, turned by `turn`
-    degrees, and a number about `height` pixels high written on the note in dark blue: seen from afar."""
+                     rng: np.random.Generator, height: int = 22, gaps: tuple[float, float] = (0.2, 0.3),
+                     side: int = 200, phone: bool = False) -> bytes:
+    """A photo (1200 × 900) of a desk with a sticky note of colour `note` on it, `side` pixels a side, turned by `turn`
+    degrees, and a number about `height` pixels high written on the note in dark blue: seen from afar. (`phone`: a
+    black phone lies on the desk beside the note.)"""
     ink = styles.number_ink(digits, rng, height=height, gaps=gaps, sizes=(0.95, 1.05))
-    note_ink = np.zeros((200, 200), np.float32)
-    top, left = (200 - ink.shape[0]) // 2, (200 - ink.shape[1]) // 2
+    note_ink = np.zeros((side, side), np.float32)
+    top, left = (side - ink.shape[0]) // 2, (side - ink.shape[1]) // 2
     note_ink[top:top + ink.shape[0], left:left + ink.shape[1]] = ink
-    layer = np.empty((200, 200, 4), np.uint8)
+    layer = np.empty((side, side, 4), np.uint8)
     layer[..., :3] = (np.asarray(note, np.float32) * (1 - note_ink[..., None])
                       + np.asarray((30, 45, 130), np.float32) * note_ink[..., None]).round().astype(np.uint8)
     layer[..., 3] = 255
     paper = Image.fromarray(layer, "RGBA").rotate(turn, Image.Resampling.BILINEAR, expand=True)
     photo = Image.new("RGB", (1200, 900), desk)
-    photo.paste(paper, (420, 280), paper)
+    photo.paste(paper, (520 - side // 2, 380 - side // 2), paper)
+    if phone:
+        ImageDraw.Draw(photo).rounded_rectangle((820, 500, 1120, 650), radius=20, fill=(22, 22, 26))
     pixels = np.asarray(photo, np.float32) + rng.normal(0, 3, (900, 1200, 3)).astype(np.float32)
     return styles.encode(Image.fromarray(pixels.clip(0, 255).astype(np.uint8)), "JPEG", quality=85)
 
@@ -78,6 +82,20 @@ def test_a_number_on_a_sticky_note_seen_from_afar_is_read_not_the_note(test_digi
         assert columns[-1] - columns[0] > 2.5 * (rows[-1] - rows[0]), (note, desk)
         # Read in its brightness, the blue writing on the yellow note is dark, not lighter than the note (as in the
         # blue channel, which shows the note on the wall best): four strokes, not their halos in pieces.
+        assert len(segment(data).pieces) == 4, (note, desk)
+
+
+def test_a_note_lighter_than_the_desk_beside_a_black_phone_is_found_and_its_number_read(test_digits) -> None:
+    # The phone stands out of the desk more than the note does: the first look took it for the ink (dark on the
+    # desk) and the note for desk; the phone was read, or the note's outline with it (main: 5 or 6 pieces, the ink
+    # twice as wide as high). The note stands out on the other side, away from the phone: its writing is read.
+    digits = [digit_of(test_digits, d) for d in (3, 5, 0, 8)]
+    for note, desk, turn in (((250, 160, 195), (150, 105, 70), 4.0),  # pink on wood
+                             ((250, 232, 110), (150, 105, 70), -7.0)):  # yellow on wood
+        data = number_on_a_note(digits, note, desk, turn, np.random.default_rng(5), phone=True)
+        coverage = isolate_ink(decode(data, ImageLimits()))
+        rows, columns = np.flatnonzero(coverage.any(axis=1)), np.flatnonzero(coverage.any(axis=0))
+        assert columns[-1] - columns[0] > 3 * (rows[-1] - rows[0]), (note, desk)
         assert len(segment(data).pieces) == 4, (note, desk)
 
 
