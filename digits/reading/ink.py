@@ -283,9 +283,7 @@ def _look(picture: Picture, limit: int, rare: bool = False
         # A clean picture (a drawing app's export, MNIST itself): the background is its edge's one level, exactly.
         polarity = -1.0 if level == float(look.max()) else 1.0
         return look, level, polarity, _coverage(polarity * (look - level), window, rare), False, 0.0
-    sides: list[float] = []
-    polarity = _polarity(look, sides)
-    dark, light = sides
+    polarity, dark, light = _sides(look)
     other = (light if polarity < 0 else dark) / max(dark if polarity < 0 else light, 1e-9)
     # Fill in what is thinner than a good share of the picture.
     coverage = _ink(look, polarity, window, cut=False, rare=rare)
@@ -707,9 +705,13 @@ def _run_centres(values: np.ndarray | np.bool_) -> np.ndarray:
     return (changes[0::2] + changes[1::2] - 1) // 2
 
 
-def _polarity(signal: np.ndarray, sides: list[float] | None = None) -> float:
-    """-1.0 for dark ink on a lighter background, 1.0 for light ink on a darker one. (`sides`, if given, gets how much
-    stands out on the dark side and on the light.)"""
+def _polarity(signal: np.ndarray) -> float:
+    """-1.0 for dark ink on a lighter background, 1.0 for light ink on a darker one."""
+    return _sides(signal)[0]
+
+
+def _sides(signal: np.ndarray) -> tuple[float, float, float]:
+    """Which side is ink (`_polarity`), and how much stands out of the signal on the dark side and on the light."""
     small = reduce_to(signal, POLARITY_SIZE)
     # A median over a wide window keeps what is large (paper, table, shadow, with their edges) and drops thin strokes.
     # (In an elongated picture, at most half its width: a number small in a wide photo stands out of it too.)
@@ -727,8 +729,6 @@ def _polarity(signal: np.ndarray, sides: list[float] | None = None) -> float:
     tau = max(TAIL_SIGMAS * 1.4826 * median(np.abs(residual)) + 1.0, TAIL_SHARE * contrast)
     dark = float(np.maximum(-residual - tau, 0.0).sum())
     light = float(np.maximum(residual - tau, 0.0).sum())
-    if sides is not None:
-        sides.extend((dark, light))
     # The picture's edge is mostly background, even where a tight crop cuts the digit.
     darker = small <= otsu(small)
     edge_share = np.count_nonzero(edge(darker)) / edge(darker).size
@@ -739,11 +739,11 @@ def _polarity(signal: np.ndarray, sides: list[float] | None = None) -> float:
     if 2 * window <= min(small.shape):
         for side, ours, theirs in ((-1.0, dark, light), (1.0, light, dark)):
             if ours > (POLARITY_DECISIVE if uniform_edge and side != edge_ink else POLARITY_MARGIN) * theirs:
-                return side
+                return side, dark, light
     # ...else (a digit filling the frame) the edge decides; and if the edge is split too, the ink is the minority.
     if abs(edge_share - 0.5) >= EDGE_MARGIN:
-        return edge_ink
-    return -1.0 if np.count_nonzero(darker) * 2 < darker.size else 1.0
+        return edge_ink, dark, light
+    return -1.0 if np.count_nonzero(darker) * 2 < darker.size else 1.0, dark, light
 
 
 def _median_filter(values: np.ndarray, window: int, axis: int) -> np.ndarray:
