@@ -26,9 +26,10 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
-from scipy import ndimage, sparse
+from scipy import sparse
 
-from digits.reading import frame
+# scipy.ndimage and digits.reading (the reading's framing) are imported where they are used: train.py imports this
+# module for `soft_targets` on every run, and a run that neither augments nor adds outliers needs neither.
 
 SIZE = 28
 BANK = 512  # warps drawn per epoch
@@ -85,6 +86,8 @@ def warp_bank(rng: np.random.Generator, count: int = BANK) -> tuple[np.ndarray, 
     # The inverse map: where each output pixel reads from.
     src_x = (cos * xx - sin * yy) / (scale * aspect) + shear * yy
     src_y = (sin * xx + cos * yy) * aspect / scale
+    from scipy import ndimage
+
     field = rng.normal(0.0, 1.0, (count, 2, SIZE, SIZE)).astype(np.float32)
     field = ndimage.gaussian_filter(field, sigma=(0, 0, ELASTIC_SIGMA, ELASTIC_SIGMA), mode="constant")
     field *= ELASTIC_ALPHA / np.maximum(field.std(axis=(2, 3), keepdims=True), 1e-6)
@@ -196,6 +199,8 @@ def could_be_a_one(image: np.ndarray) -> bool:
 def not_digits(images: np.ndarray, labels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """`count` pictures that are not one digit, made from `images` (uint8 (n, 28, 28), white on black, with their
     `labels`) and framed as the reading frames a run of pieces: (count, 28, 28) uint8. See NOT_A_DIGIT."""
+    from digits.reading import frame
+
     ones, rounds = np.flatnonzero(labels == 1), np.flatnonzero(np.isin(labels, ROUND))
     out = np.empty((count, SIZE, SIZE), np.uint8)
     for index in range(count):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import sys
 import threading
@@ -29,6 +30,7 @@ from digits.options import TrainingOptions
 from digits.retraining import RetrainJob
 from model_store import ModelStore
 from tests.fixtures.mnist import REPO, verified_mnist_dir
+from tests.fixtures.models import shared_folder
 from tests.fixtures.processes import free_port
 
 
@@ -72,13 +74,29 @@ def waits_for_version(store: ModelStore, version: int, seconds: float) -> list[s
     return [sys.executable, "-c", script]
 
 
+@pytest.fixture(scope="session")
+def first_start_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What a first start's foreground training leaves (the tutorial's network, small), made once per session and
+    shared by every xdist worker; read-only: each test takes a copy (`first_store`)."""
+    folder, lock = shared_folder(tmp_path_factory, "first-start")
+    with lock:
+        if not (folder / "made").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            store = ModelStore(folder / "models")
+            assert needs_first_model(store)
+            lines: list[str] = []
+            assert train_tutorial(store, {**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, SMALL, say=lines.append)
+            assert "training the tutorial's network first" in lines[0]
+            store.close()
+            (folder / "made").touch()
+    return folder / "models"
+
+
 @pytest.fixture
-def first_store(tmp_path: Path) -> ModelStore:
+def first_store(first_start_store: Path, tmp_path: Path) -> ModelStore:
+    """A private copy of the first start's store."""
+    shutil.copytree(first_start_store, tmp_path / "models")
     store = ModelStore(tmp_path / "models")
-    assert needs_first_model(store)
-    lines: list[str] = []
-    assert train_tutorial(store, {**os.environ, "MNIST_DIR": str(verified_mnist_dir())}, SMALL, say=lines.append)
-    assert "training the tutorial's network first" in lines[0]
     assert not needs_first_model(store) and store.current() == 1
     assert store.card(1).hyperparameters.recipe == "tutorial" and wants_robust_upgrade(store)
     return store
