@@ -40,10 +40,12 @@ run: install fonts
 # Types, the layers (pyproject's import-linter contracts), then the suite on every core (pytest-xdist): one worker
 # more than the cores, since a third of the suite's time is spent waiting on servers and subprocesses (two cores:
 # 265 s against 309 s with one worker a core), tests handed out as workers free up (worksteal).
+# The suite starts a few hundred Python processes (bots, train.py, benchmarks): bytecode is cached even where the
+# environment says not to (PYTHONDONTWRITEBYTECODE), or each process compiles the project anew (~0.2 CPU s each).
 test: install fonts browser postgresql
 	$(PYTHON) -m mypy
 	.venv/bin/lint-imports
-	$(if $(MNIST_DIR),MNIST_DIR=$(MNIST_DIR)) $(PYTHON) -m pytest -n $$(( $$(nproc) + 1 )) --dist worksteal
+	$(if $(MNIST_DIR),MNIST_DIR=$(MNIST_DIR)) PYTHONDONTWRITEBYTECODE= $(PYTHON) -m pytest -n $$(( $$(nproc) + 1 )) --dist worksteal
 
 # The playground's browser tests drive Debian's chromium (headless, through Playwright; nothing is downloaded
 # at test time). Installed here when missing and running as root; otherwise those tests are skipped.
