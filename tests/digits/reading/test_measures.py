@@ -11,7 +11,7 @@ from scipy import ndimage
 from digits.reading import frame
 from digits.reading.clutter import within_reach
 from digits.reading.decode import _variances
-from digits.reading.ink import _median_filter, otsu, span
+from digits.reading.ink import _background, _median_filter, otsu, span
 from digits.reading.segmentation import MNIST_SIZE
 
 
@@ -108,3 +108,21 @@ def test_the_median_filter_is_scipys_bit_for_bit(seed: int) -> None:
         window = 2 * int(rng.integers(1, (values.shape[axis] - 1) // 2 + 1)) + 1
         size = (window, 1) if axis == 0 else (1, window)
         np.testing.assert_array_equal(_median_filter(values, window, axis), ndimage.median_filter(values, size=size))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_background_is_scipys_grey_closing_and_opening_bit_for_bit(seed: int) -> None:
+    """What `_ink` fills in, against the padded SciPy filters it stands for: even and odd windows, windows wider than
+    the picture, the edge's pixels or a level beyond it."""
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        values = (rng.random(tuple(rng.integers(1, 60, 2))) * 255).astype(np.float32)
+        values[rng.random(values.shape) < 0.3] = 128.0  # ties
+        size, closing, cut = int(rng.integers(3, 50)), bool(rng.integers(2)), bool(rng.integers(2))
+        level = float(values.max()) if closing else float(values.min())
+        pad = size // 2 + 1
+        padded = np.pad(values, pad, mode="constant", constant_values=level) if cut else np.pad(values, pad, mode="edge")
+        scipys = (ndimage.grey_closing if closing else ndimage.grey_opening)(padded, size=(size, size), mode="nearest")
+        ours = _background(values, size, closing, level if cut else None)
+        assert ours.dtype == values.dtype
+        np.testing.assert_array_equal(ours, scipys[pad:-pad, pad:-pad])
