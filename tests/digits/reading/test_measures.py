@@ -12,7 +12,7 @@ from digits.reading import frame
 from digits.reading.clutter import within_reach
 from digits.reading.decode import _variances
 from digits.reading.ink import _background, _median_filter, otsu, span
-from digits.reading.segmentation import MNIST_SIZE
+from digits.reading.segmentation import MNIST_SIZE, _stroke_width
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -126,3 +126,15 @@ def test_the_background_is_scipys_grey_closing_and_opening_bit_for_bit(seed: int
         ours = _background(values, size, closing, level if cut else None)
         assert ours.dtype == values.dtype
         np.testing.assert_array_equal(ours, scipys[pad:-pad, pad:-pad])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_stroke_width_is_the_whole_pictures_bit_for_bit(seed: int) -> None:
+    """Measured within the strokes' box and a pixel around it: the depths of the whole picture's distance transform."""
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        strokes = rng.random(tuple(rng.integers(1, 60, 2))) < rng.random() * 0.1
+        strokes = ndimage.binary_dilation(strokes, iterations=int(rng.integers(0, 4)))
+        if np.any(strokes):
+            whole = 2.0 * float(np.percentile(ndimage.distance_transform_edt(strokes)[strokes], 90))
+            assert _stroke_width(strokes) == whole
