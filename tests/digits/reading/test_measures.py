@@ -3,6 +3,8 @@ digit in 28×28, and the filters done by hand for speed against SciPy's."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image, ImageStat
@@ -10,7 +12,7 @@ from scipy import ndimage
 
 from digits.reading import frame
 from digits.reading.clutter import within_reach
-from digits.reading.decode import _variances
+from digits.reading.decode import ImageLimits, Picture, _variances
 from digits.reading.ink import _background, _median_filter, otsu, span
 from digits.reading.segmentation import MNIST_SIZE, _stroke_width
 
@@ -138,3 +140,20 @@ def test_the_stroke_width_is_the_whole_pictures_bit_for_bit(seed: int) -> None:
         if np.any(strokes):
             whole = 2.0 * float(np.percentile(ndimage.distance_transform_edt(strokes)[strokes], 90))
             assert _stroke_width(strokes) == whole
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_colour_region_is_the_colour_channel_of_the_region_shrunk_in_rgb(seed: int) -> None:
+    """A colour picture's signal, shrunk from its colour channel alone, is that channel of the region shrunk in RGB."""
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        height, width = (int(side) for side in rng.integers(8, 300, 2))
+        pixels = (rng.random((height, width, 3)) * rng.random(3) * 255).astype(np.uint8)
+        data = io.BytesIO()
+        Image.fromarray(pixels, "RGB").save(data, format="PNG")
+        picture = Picture(data.getvalue(), ImageLimits())
+        left, top = rng.uniform(0, width - 1), rng.uniform(0, height - 1)
+        box = (left, top, rng.uniform(left + 0.5, width), rng.uniform(top + 0.5, height))
+        size = (int(rng.integers(1, 200)), int(rng.integers(1, 200)))
+        in_rgb = picture._region_image(box, size).getchannel(picture._channel.index)
+        np.testing.assert_array_equal(picture.signal(box, size), np.asarray(in_rgb, dtype=np.float32))
