@@ -89,6 +89,7 @@ class Picture:
         width, height = self._full_size
         self.width, self.height = (height, width) if self._upright in SWAPS else (width, height)
         self._mode = _working_mode(self._image)
+        self._band: tuple[Image.Image, Image.Image] | None = None  # (decoded picture, its colour channel): `_colour`
         self._overview = self._region_image((0.0, 0.0, self.width, self.height), fit(self.size, OVERVIEW_SIZE))
         self._channel = _Channel.of(self._overview)
 
@@ -123,14 +124,17 @@ class Picture:
             return self._channel.signal(self._overview)
         box = box or (0.0, 0.0, float(self.width), float(self.height))
         size = size or fit((box[2] - box[0], box[3] - box[1]), ANALYSIS_SIZE)
+        if self._channel.kind == "colour":
+            return np.asarray(self._sharp_region(box, size, colour=True), dtype=np.float32)
         return self._channel.signal(self._sharp_region(box, size))
 
-    def _sharp_region(self, box: tuple[float, float, float, float], size: tuple[int, int]) -> Image.Image:
+    def _sharp_region(self, box: tuple[float, float, float, float], size: tuple[int, int],
+                      colour: bool = False) -> Image.Image:
         """`_region_image`, a JPEG decoded again first when the region needs it sharper than it was decoded."""
         wanted = max(size[0] / (box[2] - box[0]), size[1] / (box[3] - box[1]))
         if wanted > self.resolution() * SHARPER and self._image.format in ("JPEG", "MPO"):
             self._sharpen(wanted)
-        return self._region_image(box, size)
+        return self._region_image(box, size, colour)
 
     def _sharpen(self, wanted: float) -> None:
         """Decode the JPEG again, at the scale that gives `wanted` decoded pixels per pixel (at most its full size)."""
@@ -142,8 +146,20 @@ class Picture:
         if image.width > self._image.width:
             self._image = image
 
-    def _region_image(self, box: tuple[float, float, float, float], size: tuple[int, int]) -> Image.Image:
-        """The region `box` (upright, in the file's pixels) in the working mode, box-averaged to `size`, upright."""
+    def _colour(self) -> Image.Image | None:
+        """The decoded picture's colour channel (`_Channel.index`) when it is RGB and small enough to copy whole (a JPEG
+        decoded at a reduced scale): a region shrunk from it is that channel of the region shrunk in RGB, pixel for
+        pixel (Pillow shrinks each channel on its own), at a third of the work. None otherwise."""
+        if self._image.mode != "RGB" or self._image.width * self._image.height > TILE_PIXELS:
+            return None
+        if self._band is None or self._band[0] is not self._image:
+            self._band = (self._image, self._image.getchannel(self._channel.index))
+        return self._band[1]
+
+    def _region_image(self, box: tuple[float, float, float, float], size: tuple[int, int],
+                      colour: bool = False) -> Image.Image:
+        """The region `box` (upright, in the file's pixels) in the working mode, box-averaged to `size`, upright
+        (`colour`: only the signal's colour channel, `_Channel.index`, an L picture)."""
         stored = _stored_box(box, self._upright, self._full_size)
         # A JPEG decoded at 1/k is ceil(width / k) × ceil(height / k): each axis has its own scale.
         x_scale, y_scale = self._image.width / self._full_size[0], self._image.height / self._full_size[1]
@@ -151,7 +167,13 @@ class Picture:
                   min(self._image.height, stored[3] * y_scale))
         stored_size = (size[1], size[0]) if self._upright in SWAPS else size
         try:
-            region = _shrink(self._image, self._mode, stored, stored_size)
+            band = self._colour() if colour else None
+            if band is not None:
+                region = _shrink(band, "L", stored, stored_size)
+            else:
+                region = _shrink(self._image, self._mode, stored, stored_size)
+                if colour:
+                    region = region.getchannel(self._channel.index)
         except Exception:
             # Converting a decoded picture fails only on damaged data (a palette too short for its pixels, …).
             raise ImageError("the image is damaged or truncated") from None

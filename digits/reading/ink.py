@@ -505,19 +505,55 @@ def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool, rare: bool =
     `cut` by the edge: then there is paper beyond (a stroke cut by the edge stays a stroke).
     """
     bright = float(signal.max()) if polarity < 0 else float(signal.min())
-    # Padded by half the window: the filters extend the padding's own edge further, which is all they need.
-    pad = size // 2 + 1
-    padded = np.pad(signal, pad, mode="constant", constant_values=bright) if cut else np.pad(signal, pad, mode="edge")
     if polarity < 0:
         # Fill in everything dark and thinner than `size`: what is left is the paper, with its shadows and table.
-        paper = ndimage.grey_closing(padded, size=(size, size), mode="nearest")[pad:-pad, pad:-pad]
+        paper = _background(signal, size, closing=True, beyond=bright if cut else None)
         # Light falls on ink and paper alike: measured against the local paper, ink is equally dark in a shadow.
         lit = quantile(paper, 0.9)
         residual = (paper - signal) * np.minimum(lit / np.maximum(paper, 1.0), MAX_GAIN)
     else:
-        paper = ndimage.grey_opening(padded, size=(size, size), mode="nearest")[pad:-pad, pad:-pad]
+        paper = _background(signal, size, closing=False, beyond=bright if cut else None)
         residual = signal - paper
     return _coverage(residual, size, rare, clutter)
+
+
+def _background(signal: np.ndarray, size: int, closing: bool, beyond: float | None) -> np.ndarray:
+    """SciPy's `grey_closing` (`closing`) or `grey_opening` of `signal` with a `size` × `size` square, the picture
+    continued beyond its edge by its edge's own pixels (`beyond` None) or by the level `beyond`: what `_ink` had
+    as `ndimage.grey_closing(np.pad(signal, size // 2 + 1, mode="edge" or "constant"), size=(size, size),
+    mode="nearest")` cropped back, bit for bit (a minimum or maximum is exact whatever the order it is taken in), at
+    a third to a seventh of its cost: each filter's windows by doubling runs of rows (`_runs`), the picture turned
+    so that they are always rows."""
+    first, second = (np.maximum, np.minimum) if closing else (np.minimum, np.maximum)
+    # The pixels both filters reach beyond the edge: a window starts (size - 1) // 2 pixels before the pixel it is for
+    # in SciPy's grey_dilation, size // 2 in its grey_erosion.
+    room = size - 1
+    height, width = signal.shape
+    if beyond is not None:
+        extended = np.full((height + 2 * room, width + 2 * room), beyond, signal.dtype)
+        extended[room:room + height, room:room + width] = signal
+    else:
+        extended = np.empty((height + 2 * room, width + 2 * room), signal.dtype)
+        middle = extended[room:room + height]
+        middle[:, room:room + width] = signal
+        middle[:, :room] = signal[:, :1]
+        middle[:, room + width:] = signal[:, -1:]
+        extended[:room] = middle[0]
+        extended[room + height:] = middle[-1]
+    filtered = _runs(np.ascontiguousarray(_runs(extended, size, first).T), size, first)
+    return _runs(np.ascontiguousarray(_runs(filtered, size, second).T), size, second)
+
+
+def _runs(values: np.ndarray, size: int, operation: np.ufunc) -> np.ndarray:
+    """`operation` (np.maximum or np.minimum) over each run of `size` consecutive rows: len(values) - size + 1 rows,
+    by runs of 2, 4, 8, ... rows, then two overlapping ones."""
+    step = 1
+    while 2 * step <= size:
+        values = operation(values[:-step], values[step:])
+        step *= 2
+    if step < size:
+        values = operation(values[:len(values) - (size - step)], values[size - step:])
+    return values
 
 
 def _coverage(residual: np.ndarray, size: int, rare: bool = False, clutter: bool = True) -> np.ndarray:

@@ -460,13 +460,14 @@ def _least_ink_path(ink: np.ndarray, line: np.ndarray, reach: int, through: int 
     cost = ink[np.arange(rows)[:, None], columns] + PATH_DRIFT * np.abs(offsets)
     if through is not None:
         cost[through, np.arange(offsets.size) != reach] = np.inf
-    totals = np.empty_like(cost)  # the least ink of a path from the top to each place
+    # The least ink of a path from the top to each place, each row walled in by inf on both sides.
+    walled = np.full((rows, offsets.size + 2), np.inf, cost.dtype)
+    totals = walled[:, 1:-1]
     totals[0] = cost[0]
-    reachable = np.full(offsets.size + 2, np.inf, cost.dtype)  # a row's totals, walled in by inf
-    for row in range(1, rows):
-        reachable[1:-1] = totals[row - 1]
-        np.minimum(np.minimum(reachable[:-2], reachable[1:-1]), reachable[2:], out=totals[row])
-        totals[row] += cost[row]
+    for above, here, row_cost in zip(walled, totals[1:], cost[1:]):
+        np.minimum(above[:-2], above[2:], out=here)
+        np.minimum(here, above[1:-1], out=here)
+        here += row_cost
     path = np.empty(rows, np.intp)
     step = int(totals[-1].argmin())
     for row in range(rows - 1, -1, -1):
@@ -484,6 +485,11 @@ def _path_ink(ink: np.ndarray, path: np.ndarray) -> float:
 
 def _stroke_width(strokes: np.ndarray) -> float:
     """How wide the strokes are, in pixels (twice the depth of their thickest parts)."""
+    # Measured within the strokes' box and a pixel of paper around it (where the picture has one): the paper nearest
+    # each stroke pixel lies within it, so the depths are the whole picture's, at a fraction of the cost.
+    rows, columns = np.flatnonzero(strokes.any(axis=1)), np.flatnonzero(strokes.any(axis=0))
+    if rows.size:
+        strokes = strokes[max(0, rows[0] - 1):rows[-1] + 2, max(0, columns[0] - 1):columns[-1] + 2]
     return 2.0 * float(np.percentile(ndimage.distance_transform_edt(strokes)[strokes], 90))
 
 

@@ -3,6 +3,8 @@ digit in 28×28, and the filters done by hand for speed against SciPy's."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image, ImageStat
@@ -10,9 +12,9 @@ from scipy import ndimage
 
 from digits.reading import frame
 from digits.reading.clutter import within_reach
-from digits.reading.decode import _variances
-from digits.reading.ink import _median_filter, otsu, span
-from digits.reading.segmentation import MNIST_SIZE
+from digits.reading.decode import ImageLimits, Picture, _variances
+from digits.reading.ink import _background, _median_filter, otsu, span
+from digits.reading.segmentation import MNIST_SIZE, _stroke_width
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -108,3 +110,50 @@ def test_the_median_filter_is_scipys_bit_for_bit(seed: int) -> None:
         window = 2 * int(rng.integers(1, (values.shape[axis] - 1) // 2 + 1)) + 1
         size = (window, 1) if axis == 0 else (1, window)
         np.testing.assert_array_equal(_median_filter(values, window, axis), ndimage.median_filter(values, size=size))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_background_is_scipys_grey_closing_and_opening_bit_for_bit(seed: int) -> None:
+    """What `_ink` fills in, against the padded SciPy filters it stands for: even and odd windows, windows wider than
+    the picture, the edge's pixels or a level beyond it."""
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        values = (rng.random(tuple(rng.integers(1, 60, 2))) * 255).astype(np.float32)
+        values[rng.random(values.shape) < 0.3] = 128.0  # ties
+        size, closing, cut = int(rng.integers(3, 50)), bool(rng.integers(2)), bool(rng.integers(2))
+        level = float(values.max()) if closing else float(values.min())
+        pad = size // 2 + 1
+        padded = np.pad(values, pad, mode="constant", constant_values=level) if cut else np.pad(values, pad, mode="edge")
+        scipys = (ndimage.grey_closing if closing else ndimage.grey_opening)(padded, size=(size, size), mode="nearest")
+        ours = _background(values, size, closing, level if cut else None)
+        assert ours.dtype == values.dtype
+        np.testing.assert_array_equal(ours, scipys[pad:-pad, pad:-pad])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_stroke_width_is_the_whole_pictures_bit_for_bit(seed: int) -> None:
+    """Measured within the strokes' box and a pixel around it: the depths of the whole picture's distance transform."""
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        strokes = rng.random(tuple(rng.integers(1, 60, 2))) < rng.random() * 0.1
+        strokes = ndimage.binary_dilation(strokes, iterations=int(rng.integers(0, 4)))
+        if np.any(strokes):
+            whole = 2.0 * float(np.percentile(ndimage.distance_transform_edt(strokes)[strokes], 90))
+            assert _stroke_width(strokes) == whole
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_colour_region_is_the_colour_channel_of_the_region_shrunk_in_rgb(seed: int) -> None:
+    """A colour picture's signal, shrunk from its colour channel alone, is that channel of the region shrunk in RGB."""
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        height, width = (int(side) for side in rng.integers(8, 300, 2))
+        pixels = (rng.random((height, width, 3)) * rng.random(3) * 255).astype(np.uint8)
+        data = io.BytesIO()
+        Image.fromarray(pixels, "RGB").save(data, format="PNG")
+        picture = Picture(data.getvalue(), ImageLimits())
+        left, top = rng.uniform(0, width - 1), rng.uniform(0, height - 1)
+        box = (left, top, rng.uniform(left + 0.5, width), rng.uniform(top + 0.5, height))
+        size = (int(rng.integers(1, 200)), int(rng.integers(1, 200)))
+        in_rgb = picture._region_image(box, size).getchannel(picture._channel.index)
+        np.testing.assert_array_equal(picture.signal(box, size), np.asarray(in_rgb, dtype=np.float32))
