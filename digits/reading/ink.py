@@ -17,7 +17,6 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 from PIL import Image
 from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
 
 from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_mask, clutter_regions, edge, within_reach
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
@@ -379,6 +378,10 @@ def _surfaces(coverage: np.ndarray, mass_share: float = SURFACE_MASS, keep: Call
 def _squareness(mask: np.ndarray) -> float:
     """How much of `mask`'s pixels the largest quadrilateral within their convex hull covers: about 1 for a note or
     a page, at any turn and in any perspective; 2 / pi for an oval (a bold 0 or 8, its loops filled)."""
+    # Imported here: scipy.spatial takes a tenth of a second to import, a one-image `python -m bot predict` start's
+    # sixth, and a picture seldom holds a region that may be a surface.
+    from scipy.spatial import ConvexHull, QhullError
+
     rim = mask & ~ndimage.binary_erosion(mask)
     down, across = np.nonzero(rim)
     # The corners of the rim's pixels: the hull of a rectangle of pixels is that rectangle.
