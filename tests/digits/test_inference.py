@@ -344,7 +344,7 @@ print(json.dumps({
     "digit": prediction.digit,
     "seconds": ready,
     "rss_mb": psutil.Process().memory_info().rss / 2**20,
-    "heavy": sorted(m for m in ("tensorflow", "keras", "discord", "torch") if m in sys.modules),
+    "heavy": sorted(m for m in ("tensorflow", "keras", "discord", "torch", "scipy.spatial") if m in sys.modules),
 }))
 """
 
