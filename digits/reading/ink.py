@@ -808,6 +808,10 @@ def quantile(values: np.ndarray, share: float) -> float:
     return float(np.partition(values, index, axis=None)[index])
 
 
+# The bins' centres, in bins from the lowest value (`otsu`).
+_HALVES = np.arange(64) + 0.5
+
+
 def otsu(values: np.ndarray, bins: int = 64) -> float:
     """Otsu's threshold: the split of the values into two classes with the largest between-class variance."""
     low, high = float(values.min()), float(values.max())
@@ -821,13 +825,15 @@ def otsu(values: np.ndarray, bins: int = 64) -> float:
     indices = scaled.astype(np.intp)
     np.minimum(indices, bins - 1, out=indices)
     counts = np.bincount(indices.ravel(), minlength=bins).astype(np.float64)
-    centres = low + step * (np.arange(bins) + 0.5)
-    below = np.cumsum(counts)[:-1]
-    below_sum = np.cumsum(counts * centres)[:-1]
+    centres = low + step * (_HALVES[:bins] if bins <= len(_HALVES) else np.arange(bins) + 0.5)
+    below = counts.cumsum()[:-1]
+    below_sum = (counts * centres).cumsum()[:-1]
     total, total_sum = below[-1] + counts[-1], below_sum[-1] + counts[-1] * centres[-1]
-    # Splits with an empty side score 0 (np.errstate and np.nanargmax cost a small picture's split twice over).
-    weights = below * (total - below)
-    between = np.divide((below_sum * total - total_sum * below) ** 2, weights, out=np.zeros_like(weights), where=weights > 0)
+    # Splits with an empty side score 0: their numerator is exactly 0 (an empty side's sums are 0, or the whole's),
+    # and a split's weight is a product of whole counts, so at least 1 when not 0 (np.errstate and np.nanargmax, or
+    # np.divide's `where`, cost a small picture's split a good share over).
+    between = (below_sum * total - total_sum * below) ** 2
+    between /= np.maximum(below * (total - below), 1.0)
     best = int(between.argmax())
     return low + step * (best + 1) if between[best] > 0 else high
 
