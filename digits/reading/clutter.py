@@ -57,7 +57,7 @@ def clutter_mask(coverage: np.ndarray) -> np.ndarray:
     paper's edge), blobs far thicker than the strokes (a coin); all of the digits of a number stay. Nothing is set
     aside when that leaves too little ink."""
     clutter = clutter_regions(coverage)
-    if not np.any(clutter):
+    if not clutter.any():  # (the array's own method: NumPy's function costs twice as much on a small picture)
         return clutter
     ink_mask = coverage > 0.0
     if np.count_nonzero(ink_mask & ~clutter) < MIN_DIGIT_SHARE * np.count_nonzero(ink_mask):
