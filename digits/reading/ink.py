@@ -19,7 +19,7 @@ from PIL import Image
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
-from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_mask, clutter_regions, edge, within_reach
+from digits.reading.clutter import CLUTTER_EDGE_SHARE, STROKE_COVERAGE, clutter_mask, clutter_regions, edge, within_reach
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
 
 
@@ -60,6 +60,8 @@ MAX_GAIN = 3.0
 # Ink fainter than this share of full ink counts only within this share of the background window of stronger ink.
 STRONG_INK = 0.5
 FAINT_REACH = 0.1
+# (Strong ink is stroke: `clutter.clutter_mask` counts on it for pictures whose ink is one stroke group.)
+assert STRONG_INK > STROKE_COVERAGE
 # Below this contrast (on a 0..255 scale) between ink and background there is no digit to see.
 MIN_CONTRAST = 8.0
 # Ink rare in a closer look (and in the detail of what it found) is the pixels at least this share of the strongest
@@ -627,7 +629,7 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_res
     reach = 2 * max(1, round(FAINT_REACH * size)) + 1
     coverage[~within_reach(coverage >= STRONG_INK, reach)] = 0.0
     if clutter:
-        coverage[clutter_mask(coverage)] = 0.0
+        coverage[clutter_mask(coverage, faint_reach=reach)] = 0.0
     return coverage
 
 
