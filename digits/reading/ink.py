@@ -632,7 +632,7 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_res
     # Faint ink counts only beside strong ink (a stroke's soft edge, pencil's grain): alone, it is the lines of
     # ruled or squared paper, the paper's grain or a smudge.
     reach = 2 * max(1, round(FAINT_REACH * size)) + 1
-    coverage[~within_reach(coverage >= STRONG_INK, reach)] = 0.0
+    coverage *= within_reach(coverage >= STRONG_INK, reach)  # (0 where none is near: no mask to invert and index by)
     if clutter:
         coverage[clutter_mask(coverage, faint_reach=reach)] = 0.0
     return coverage
