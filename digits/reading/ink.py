@@ -18,7 +18,7 @@ from numpy.lib.stride_tricks import as_strided
 from PIL import Image
 from scipy import ndimage
 
-from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_mask, clutter_regions, edge, within_reach
+from digits.reading.clutter import CLUTTER_EDGE_SHARE, STROKE_COVERAGE, clutter_mask, clutter_regions, edge, within_reach
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
 
 
@@ -59,6 +59,8 @@ MAX_GAIN = 3.0
 # Ink fainter than this share of full ink counts only within this share of the background window of stronger ink.
 STRONG_INK = 0.5
 FAINT_REACH = 0.1
+# (Strong ink is stroke: `clutter.clutter_mask` counts on it for pictures whose ink is one stroke group.)
+assert STRONG_INK > STROKE_COVERAGE
 # Below this contrast (on a 0..255 scale) between ink and background there is no digit to see.
 MIN_CONTRAST = 8.0
 # Ink rare in a closer look (and in the detail of what it found) is the pixels at least this share of the strongest
@@ -487,7 +489,7 @@ def _clean_level(signal: np.ndarray) -> float | None:
     """A clean picture's background (a drawing app's export, MNIST itself): its edge's one level, at an extreme."""
     border = edge(signal)
     level = float(border[0])
-    if not np.all(border == level):
+    if not (border == level).all():  # (the array's own method: NumPy's function costs a small picture's test twice)
         return None  # a photo's edge: settled before measuring the whole picture
     low, high = float(signal.min()), float(signal.max())
     return level if low < high and level in (low, high) else None
@@ -615,8 +617,13 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_res
     if ink.size == 0 or background.size == 0:
         raise ImageError("no digit found: the image looks empty")
     # The filled-in paper sits a little above its noise: measure the noise around the background's own level.
-    level = median(background)
-    noise = 1.4826 * median(np.abs(background - level))
+    if 2 * np.count_nonzero(background) < background.size and float(background.min()) >= 0.0:
+        # Most of it exactly 0 and none below (a clean picture's background is its edge's one level): its median
+        # and its deviations' are 0, found without sorting it (two sorts were a fifth of a 28×28 digit's split).
+        level = noise = 0.0
+    else:
+        level = median(background)
+        noise = 1.4826 * median(np.abs(background - level))
     full_ink = median(ink)
     floor = max(level + NOISE_SIGMAS * noise, 0.1 * full_ink)
     if above_rest:
@@ -628,9 +635,9 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_res
     # Faint ink counts only beside strong ink (a stroke's soft edge, pencil's grain): alone, it is the lines of
     # ruled or squared paper, the paper's grain or a smudge.
     reach = 2 * max(1, round(FAINT_REACH * size)) + 1
-    coverage[~within_reach(coverage >= STRONG_INK, reach)] = 0.0
+    coverage *= within_reach(coverage >= STRONG_INK, reach)  # (0 where none is near: no mask to invert and index by)
     if clutter:
-        coverage[clutter_mask(coverage)] = 0.0
+        coverage[clutter_mask(coverage, faint_reach=reach)] = 0.0
     return coverage
 
 
@@ -811,6 +818,10 @@ def quantile(values: np.ndarray, share: float) -> float:
     return float(np.partition(values, index, axis=None)[index])
 
 
+# The bins' centres, in bins from the lowest value (`otsu`).
+_HALVES = np.arange(64) + 0.5
+
+
 def otsu(values: np.ndarray, bins: int = 64) -> float:
     """Otsu's threshold: the split of the values into two classes with the largest between-class variance."""
     low, high = float(values.min()), float(values.max())
@@ -824,20 +835,22 @@ def otsu(values: np.ndarray, bins: int = 64) -> float:
     indices = scaled.astype(np.intp)
     np.minimum(indices, bins - 1, out=indices)
     counts = np.bincount(indices.ravel(), minlength=bins).astype(np.float64)
-    centres = low + step * (np.arange(bins) + 0.5)
-    below = np.cumsum(counts)[:-1]
-    below_sum = np.cumsum(counts * centres)[:-1]
+    centres = low + step * (_HALVES[:bins] if bins <= len(_HALVES) else np.arange(bins) + 0.5)
+    below = counts.cumsum()[:-1]
+    below_sum = (counts * centres).cumsum()[:-1]
     total, total_sum = below[-1] + counts[-1], below_sum[-1] + counts[-1] * centres[-1]
-    # Splits with an empty side score 0 (np.errstate and np.nanargmax cost a small picture's split twice over).
-    weights = below * (total - below)
-    between = np.divide((below_sum * total - total_sum * below) ** 2, weights, out=np.zeros_like(weights), where=weights > 0)
+    # Splits with an empty side score 0: their numerator is exactly 0 (an empty side's sums are 0, or the whole's),
+    # and a split's weight is a product of whole counts, so at least 1 when not 0 (np.errstate and np.nanargmax, or
+    # np.divide's `where`, cost a small picture's split a good share over).
+    between = (below_sum * total - total_sum * below) ** 2
+    between /= np.maximum(below * (total - below), 1.0)
     best = int(between.argmax())
     return low + step * (best + 1) if between[best] > 0 else high
 
 
 def span(profile: np.ndarray) -> tuple[int, int]:
     """Start and end of the ink along one axis, less a sliver of its mass at each end (stray specks of noise)."""
-    cumulative = np.cumsum(profile, dtype=np.float64)
+    cumulative = profile.cumsum(dtype=np.float64)  # (the method: NumPy's function adds a third to a short profile's sum)
     total = float(cumulative[-1])
     if total <= 0.0:
         raise ImageError("no digit found: the image looks empty")

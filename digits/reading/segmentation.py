@@ -19,7 +19,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import ArrayLike
 from scipy import ndimage
 
-from digits.reading.clutter import EDGE_REMNANT_SHARE, EIGHT_NEIGHBOURS, SPECK_SHARE, STROKE_COVERAGE, beside_digits
+from digits.reading.clutter import (EDGE_REMNANT_SHARE, EIGHT_NEIGHBOURS, SPECK_SHARE, STROKE_COVERAGE, beside_digits,
+                                    stroke_groups)
 from digits.reading.decode import ImageError, ImageLimits, decode
 from digits.reading.ink import isolate_ink, resize, span
 
@@ -208,7 +209,7 @@ def segment_ink(coverage: np.ndarray, cut_one_group: bool = False) -> Segmentati
     """Stroke groups (strokes of one digit joined, specks and edge clutter dropped), wide ones cut again at ink minima.
     With `cut_one_group`, a picture's only group no wider than tall is cut from CUT_ASPECT_ONE_GROUP of its height."""
     strokes = coverage > STROKE_COVERAGE
-    labels, count = ndimage.label(strokes, structure=EIGHT_NEIGHBOURS)
+    labels, count = stroke_groups(coverage)
     if count == 0:
         return _whole(coverage)
     one_group = False

@@ -11,9 +11,9 @@ from PIL import Image, ImageStat
 from scipy import ndimage
 
 from digits.reading import frame
-from digits.reading.clutter import within_reach
-from digits.reading.decode import ImageLimits, Picture, _variances
-from digits.reading.ink import _background, _median_filter, otsu, span
+from digits.reading.clutter import EIGHT_NEIGHBOURS, STROKE_COVERAGE, clutter_mask, stroke_groups, within_reach
+from digits.reading.decode import ImageError, ImageLimits, Picture, _variances
+from digits.reading.ink import FAINT_REACH, NOISE_SIGMAS, STRONG_INK, _background, _coverage_split, _median_filter, median, otsu, span
 from digits.reading.segmentation import MNIST_SIZE, _stroke_width
 
 
@@ -98,6 +98,64 @@ def test_within_reach_is_scipys_maximum_filter_bit_for_bit(seed: int) -> None:
         mask = rng.random(tuple(rng.integers(1, 40, 2))) < rng.random()
         reach = 2 * int(rng.integers(1, 12)) + 1  # wider than the mask too
         np.testing.assert_array_equal(within_reach(mask, reach), ndimage.maximum_filter(mask, size=reach))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_clutter_after_the_faint_ink_rule_is_the_same_known_or_not(seed: int) -> None:
+    """`clutter_mask(..., faint_reach)` skips looking for clutter among one stroke group: the same masks as without."""
+    rng = np.random.default_rng(seed)
+    shortcuts = 0
+    for _ in range(400):
+        shape = tuple(rng.integers(3, 70, 2))
+        # Strokes, bars and specks of strong ink, with faint ink around (a soft edge) and scattered (grain).
+        coverage = np.zeros(shape, np.float32)
+        for _ in range(int(rng.integers(1, 4))):
+            top, left = rng.integers(0, shape[0]), rng.integers(0, shape[1])
+            coverage[top:top + rng.integers(1, 30), left:left + rng.integers(1, 30)] = rng.uniform(0.5, 1.0)
+        faint = ndimage.uniform_filter(coverage, 3) * rng.random(shape).astype(np.float32)
+        coverage = np.maximum(coverage, np.where(rng.random(shape) < 0.3, faint, rng.random(shape) * 0.3 * (rng.random(shape) < 0.05)))
+        reach = 2 * int(rng.integers(1, 5)) + 1
+        coverage[~within_reach(coverage >= STRONG_INK, reach)] = 0.0  # the faint ink rule
+        shortcuts += ndimage.label(coverage > STROKE_COVERAGE, structure=EIGHT_NEIGHBOURS)[1] <= 1
+        np.testing.assert_array_equal(clutter_mask(coverage, faint_reach=reach), clutter_mask(coverage))
+    assert shortcuts > 50
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_background_mostly_zero_has_level_and_noise_zero_as_its_medians(seed: int) -> None:
+    """`_coverage_split` skips sorting a background mostly exactly 0 and none below: the same coverage as measured."""
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        shape = tuple(rng.integers(4, 40, 2))
+        residual = np.where(rng.random(shape) < rng.uniform(0.3, 0.9), 0.0, rng.random(shape) * 20).astype(np.float32)
+        residual[rng.random(shape) < 0.1] = rng.uniform(30, 255)
+        if rng.random() < 0.3:
+            residual[rng.random(shape) < 0.05] = -1.0  # some of it below: measured
+        threshold = otsu(residual)
+        background, ink = residual[residual <= threshold], residual[residual > threshold]
+        if not ink.size or not background.size:
+            continue
+        level = median(background)
+        floor = max(level + NOISE_SIGMAS * 1.4826 * median(np.abs(background - level)), 0.1 * median(ink))
+        try:
+            measured = np.clip((residual - floor) * (1.0 / (median(ink) - floor)), 0.0, 1.0)
+            got = _coverage_split(residual, 5, threshold, clutter=False)
+        except ImageError:
+            continue
+        expected = measured * within_reach(measured >= STRONG_INK, 2 * max(1, round(FAINT_REACH * 5)) + 1)
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_stroke_groups_are_labelled_anew_for_other_strokes() -> None:
+    coverage = np.zeros((20, 30), np.float32)
+    coverage[2:8, 3:5] = 1.0
+    first, count = stroke_groups(coverage)
+    assert count == 1 and not first.flags.writeable
+    coverage[12:18, 20:25] = 0.6
+    labels, count = stroke_groups(coverage)
+    assert count == 2
+    np.testing.assert_array_equal(labels, ndimage.label(coverage > STROKE_COVERAGE, structure=EIGHT_NEIGHBOURS)[0])
+    assert stroke_groups(coverage.copy())[0] is labels  # the same strokes: labelled once
 
 
 @pytest.mark.parametrize("seed", range(3))
