@@ -3,8 +3,6 @@ coin), found in the ink's coverage so that it can be set aside; every digit of a
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from scipy import ndimage
 
@@ -65,7 +63,7 @@ def clutter_mask(coverage: np.ndarray, faint_reach: int = 0) -> np.ndarray:
     if faint_reach and faint_reach // 2 <= 2 * gap + 1 and stroke_groups(coverage)[1] <= 1:
         # One stroke group (or none) is one region of ink to `clutter_regions`, which joins ink 2 × gap + 1 pixels
         # apart: each pixel of ink is that close to a stroke (STRONG_INK is stroke). Whatever that region is, setting
-        # it aside would leave no ink. (The strokes are labelled once for this and `segmentation.segment_ink`.)
+        # it aside would leave no ink.
         return np.zeros(coverage.shape, bool)
     clutter = clutter_regions(coverage)
     if not clutter.any():  # (the array's own method: NumPy's function costs twice as much on a small picture)
@@ -165,23 +163,10 @@ def clutter_regions(coverage: np.ndarray) -> np.ndarray:
     return aside[labels]
 
 
-# The strokes a thread labelled last, with their labels and count (`stroke_groups`).
-_labelled = threading.local()
-
-
 def stroke_groups(coverage: np.ndarray) -> tuple[np.ndarray, int]:
-    """The stroke groups of `coverage`: its pixels over STROKE_COVERAGE, eight-connected, as `ndimage.label` numbers
-    them, and their count (the labels are read only). Reading a picture labels the same strokes twice, looking for
-    clutter (`clutter_mask`) and segmenting them (`segmentation.segment_ink`): the last strokes each thread labelled
-    are kept, and strokes equal to them are not labelled again (a label's fixed cost is ~20 us; comparing ~2)."""
-    strokes = coverage > STROKE_COVERAGE
-    last = getattr(_labelled, "last", None)
-    if last is not None and last[0].shape == strokes.shape and bool((last[0] == strokes).all()):
-        return last[1], last[2]
-    labels, count = ndimage.label(strokes, structure=EIGHT_NEIGHBOURS)
-    labels.flags.writeable = False
-    _labelled.last = (strokes, labels, count)
-    return labels, count
+    """The stroke groups of `coverage`: its pixels over STROKE_COVERAGE, eight-connected, labelled as `ndimage.label`
+    numbers them, and their count."""
+    return ndimage.label(coverage > STROKE_COVERAGE, structure=EIGHT_NEIGHBOURS)
 
 
 def beside_digits(tops: np.ndarray, bottoms: np.ndarray, lefts: np.ndarray, rights: np.ndarray, digits: np.ndarray,

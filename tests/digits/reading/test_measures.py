@@ -11,7 +11,7 @@ from PIL import Image, ImageStat
 from scipy import ndimage
 
 from digits.reading import frame
-from digits.reading.clutter import EIGHT_NEIGHBOURS, STROKE_COVERAGE, clutter_mask, stroke_groups, within_reach
+from digits.reading.clutter import EIGHT_NEIGHBOURS, STROKE_COVERAGE, clutter_mask, within_reach
 from digits.reading.decode import ImageError, ImageLimits, Picture, _variances
 from digits.reading.ink import FAINT_REACH, NOISE_SIGMAS, STRONG_INK, _background, _coverage_split, _median_filter, median, otsu, span
 from digits.reading.segmentation import MNIST_SIZE, _stroke_width
@@ -144,18 +144,6 @@ def test_a_background_mostly_zero_has_level_and_noise_zero_as_its_medians(seed: 
             continue
         expected = measured * within_reach(measured >= STRONG_INK, 2 * max(1, round(FAINT_REACH * 5)) + 1)
         np.testing.assert_array_equal(got, expected)
-
-
-def test_stroke_groups_are_labelled_anew_for_other_strokes() -> None:
-    coverage = np.zeros((20, 30), np.float32)
-    coverage[2:8, 3:5] = 1.0
-    first, count = stroke_groups(coverage)
-    assert count == 1 and not first.flags.writeable
-    coverage[12:18, 20:25] = 0.6
-    labels, count = stroke_groups(coverage)
-    assert count == 2
-    np.testing.assert_array_equal(labels, ndimage.label(coverage > STROKE_COVERAGE, structure=EIGHT_NEIGHBOURS)[0])
-    assert stroke_groups(coverage.copy())[0] is labels  # the same strokes: labelled once
 
 
 @pytest.mark.parametrize("seed", range(3))
