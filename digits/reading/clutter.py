@@ -59,9 +59,8 @@ def clutter_mask(coverage: np.ndarray, faint_reach: int = 0) -> np.ndarray:
 
     `faint_reach` (odd), if given: every pixel of ink lies within a square that many pixels a side around a pixel of
     at least STRONG_INK (the faint ink rule, `ink._coverage_split`)."""
-    gap = max(1, round(max(coverage.shape) / GROUP_GRID))
-    if faint_reach and faint_reach // 2 <= 2 * gap + 1 and stroke_groups(coverage)[1] <= 1:
-        # One stroke group (or none) is one region of ink to `clutter_regions`, which joins ink 2 × gap + 1 pixels
+    if faint_reach and faint_reach // 2 <= 2 * _gap(coverage.shape) + 1 and stroke_groups(coverage)[1] <= 1:
+        # One stroke group (or none) is one region of ink to `clutter_regions`, which joins ink 2 × `_gap` + 1 pixels
         # apart: each pixel of ink is that close to a stroke (STRONG_INK is stroke). Whatever that region is, setting
         # it aside would leave no ink.
         return np.zeros(coverage.shape, bool)
@@ -81,8 +80,7 @@ def clutter_regions(coverage: np.ndarray) -> np.ndarray:
     if (np.count_nonzero(edge(ink_mask)) < CLUTTER_EDGE_SHARE * 2 * (height + width)
             and ndimage.label(ink_mask, FOUR_NEIGHBOURS)[1] <= 1):
         return np.zeros_like(ink_mask)  # the usual case: one region away from the edge, settled without measuring it
-    # Regions a few pixels apart are one: a dashed line, a table's grain, a stroke broken by noise.
-    gap = max(1, round(max(height, width) / GROUP_GRID))
+    gap = _gap(ink_mask.shape)
     grouped, count = ndimage.label(within_reach(ink_mask, 2 * gap + 1), structure=EIGHT_NEIGHBOURS)
     labels = np.where(ink_mask, grouped, 0)
     index = np.arange(count + 1)
@@ -161,6 +159,12 @@ def clutter_regions(coverage: np.ndarray) -> np.ndarray:
     if not np.any(aside):
         return np.zeros_like(ink_mask)
     return aside[labels]
+
+
+def _gap(shape: tuple[int, ...]) -> int:
+    """How many pixels apart `clutter_regions` still takes regions of ink for one (a dashed line, a table's grain, a
+    stroke broken by noise), and how near the edge a region is cut by it: a GROUP_GRID-th of the picture."""
+    return max(1, round(max(shape) / GROUP_GRID))
 
 
 def stroke_groups(coverage: np.ndarray) -> tuple[np.ndarray, int]:

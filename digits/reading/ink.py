@@ -279,7 +279,7 @@ def _look(picture: Picture, limit: int, rare: bool = False
     few pixels of it, see `_coverage`), and how much stands out on the other side, to what the ink's side does."""
     look = picture.signal(size=fit(picture.size, limit))
     level = _clean_level(look)
-    window = max(3, round(BACKGROUND_SHARE * max(look.shape)))
+    window = _whole_window(look.shape)
     if level is not None:
         # A clean picture (a drawing app's export, MNIST itself): the background is its edge's one level, exactly.
         polarity = -1.0 if level == float(look.max()) else 1.0
@@ -299,6 +299,12 @@ def _look(picture: Picture, limit: int, rare: bool = False
     return look, level, polarity, coverage, False, other
 
 
+def _whole_window(shape: tuple[int, ...]) -> int:
+    """The background's window in a look at a whole picture (or surface) `shape` large: BACKGROUND_SHARE of its
+    longer side, at least 3 pixels."""
+    return max(3, round(BACKGROUND_SHARE * max(shape)))
+
+
 def _surfaces_beyond(look: np.ndarray, polarity: float, coverage: np.ndarray, rare: bool) -> list[np.ndarray]:
     """Surfaces standing out of `look` on the other side than its ink (`coverage`, with `polarity`), away from that
     ink (at most SURFACE_APART of it on them) and standing out of what lies around them: a light note among dark
@@ -306,7 +312,7 @@ def _surfaces_beyond(look: np.ndarray, polarity: float, coverage: np.ndarray, ra
     strong = coverage >= STRONG_INK
     if not np.any(strong):
         return []
-    window = max(3, round(BACKGROUND_SHARE * max(look.shape)))
+    window = _whole_window(look.shape)
     try:
         # (What would be clutter among strokes, a blob, is what is looked for here.)
         other = _ink(look, -polarity, window, cut=False, rare=rare, clutter=False)
@@ -427,7 +433,7 @@ def _on_surface(picture: Picture, surface: np.ndarray
     seen = picture.brightness(region, size)
     paper = _surface_at(surface, region, (x_scale, y_scale), seen.shape)
     signal = _on_it(seen, paper)
-    window = max(3, round(BACKGROUND_SHARE * max(signal.shape)))
+    window = _whole_window(signal.shape)
     polarity = _polarity(signal)
     try:
         coverage = _ink(signal, polarity, window, cut=False, rare=True)

@@ -208,8 +208,8 @@ def too_many_digits(count: int) -> ImageError:
 def segment_ink(coverage: np.ndarray, cut_one_group: bool = False) -> Segmentation:
     """Stroke groups (strokes of one digit joined, specks and edge clutter dropped), wide ones cut again at ink minima.
     With `cut_one_group`, a picture's only group no wider than tall is cut from CUT_ASPECT_ONE_GROUP of its height."""
-    strokes = coverage > STROKE_COVERAGE
     labels, count = stroke_groups(coverage)
+    strokes = labels > 0
     if count == 0:
         return _whole(coverage)
     one_group = False
