@@ -126,6 +126,13 @@ def number_accuracy(trained_store: Path, generators: str) -> tuple[dict, str]:
     return json.loads(result.stdout.strip().splitlines()[-1]), result.stdout
 
 
+def assert_rows_add_up(rows: list[dict]) -> None:
+    """Each side-by-side row: 4 numbers, the wrong counts within what is not whole, digits right at least as often."""
+    for row in rows:
+        assert row["numbers"] == 4 and 0 <= row["too_few"] + row["too_many"] <= 1 - row["whole"]
+        assert row["digits_when_count_right"] is None or row["whole"] <= row["digits_when_count_right"] <= 1
+
+
 # The generators in two runs, so that pytest-xdist can give them to two workers (one run of all four was the suite's
 # longest test); each run checks its own tables, the first run the first generator's two tables side by side.
 @pytest.mark.timeout(420)
@@ -149,9 +156,7 @@ def test_number_accuracy_reports_each_style_and_length(trained_store: Path) -> N
     assert [(row["style"], row["length"]) for row in first] == [(style, length) for style in NUMBER_STYLES for length in (2, 3)]
     for row, scored in zip(first, rows):  # the same numbers as the first table: a count is right exactly as often
         assert row["whole"] == scored["whole"] and 1 - row["too_few"] - row["too_many"] == pytest.approx(scored["segmented"])
-    for row in first + hard:
-        assert row["numbers"] == 4 and 0 <= row["too_few"] + row["too_many"] <= 1 - row["whole"]
-        assert row["digits_when_count_right"] is None or row["whole"] <= row["digits_when_count_right"] <= 1
+    assert_rows_add_up(first + hard)
 
 
 @pytest.mark.timeout(420)
@@ -169,9 +174,7 @@ def test_number_accuracy_reports_the_generators_of_other_hands(trained_store: Pa
     other, third = generators["other_hands"]["rows"], generators["third_hands"]["rows"]
     assert [(row["style"], row["length"]) for row in other] == [(style, length) for style in other_hands.STYLES for length in (2, 3)]
     assert [(row["style"], row["length"]) for row in third] == [(style, length) for style in third_hands.STYLES for length in (2, 3)]
-    for row in other + third:
-        assert row["numbers"] == 4 and 0 <= row["too_few"] + row["too_many"] <= 1 - row["whole"]
-        assert row["digits_when_count_right"] is None or row["whole"] <= row["digits_when_count_right"] <= 1
+    assert_rows_add_up(other + third)
     for failures, rows in ((figures["failures"], other), (figures["third_hands_failures"], third)):
         assert len(failures) == sum(round(row["numbers"] * (1 - row["whole"])) for row in rows)
         assert all(failure["read"] != failure["label"] and len(failure["label"]) == failure["length"] for failure in failures)
