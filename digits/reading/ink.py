@@ -20,6 +20,7 @@ from scipy import ndimage
 
 from digits.reading.clutter import CLUTTER_EDGE_SHARE, STROKE_COVERAGE, clutter_mask, clutter_regions, edge, within_reach
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
+from digits.reading.measures import ink_box, median, otsu, quantile, reduce_to, resize, span
 
 
 # The whole picture is first looked at this large (which side is ink, where the ink is and how large), and again
@@ -125,8 +126,6 @@ WRITING_TILT = 0.05
 WRITING_WIDE = 1.5
 # Background pixels count as ink only beyond this many standard deviations of their noise.
 NOISE_SIGMAS = 4.0
-# The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
-SPECK_MASS = 0.003
 # Ruled paper's lines dark enough to be ink: a straight line of ink across the whole picture or region, edge to edge
 # (at most RULE_SLOPE off the horizontal), inked along at least RULE_INKED of its length, is the paper's ruling when
 # it has another one (parallel, or converging in perspective), or runs on beyond the rest of the ink at both ends by
@@ -162,7 +161,7 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     beside_clutter = False
     try:
         look, level, polarity, coverage, cut, other = _look(picture, FIRST_LOOK)
-        box = _ink_box(coverage)
+        box = ink_box(coverage)
         if closer and box[1] - box[0] >= SMALL_INK:
             # Ink along the edge kept (setting it aside would leave too little, `clutter_mask`): a digit cropped
             # tight, or a shadow across the picture beside a number small in it. A closer look tells.
@@ -180,7 +179,7 @@ def isolate_ink(picture: Picture) -> np.ndarray:
             # (Ink the first look saw cut by the edge and the closer one, sharper, sees whole within the picture: what
             # the first took for a digit cut by the edge was a shadow or light falling off along it, read as ink.)
             first_stands = first is not None and (
-                _extent(_ink_box(coverage)) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0]) and (
+                _extent(ink_box(coverage)) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0]) and (
                 cut or not first[4])
         except ImageError:
             if first is None:
@@ -191,7 +190,7 @@ def isolate_ink(picture: Picture) -> np.ndarray:
             closer = False
     # Where the ink is, in the picture's pixels, with room around it for the background.
     x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
-    found = box if not closer else _ink_box(coverage)
+    found = box if not closer else ink_box(coverage)
     top, bottom, left, right = ((found[0] - 1) * y_scale, (found[1] + 1) * y_scale, (found[2] - 1) * x_scale,
                                 (found[3] + 1) * x_scale)
     bounds = (0.0, 0.0, float(picture.width), float(picture.height))
@@ -258,7 +257,7 @@ def isolate_ink(picture: Picture) -> np.ndarray:
 def _level(coverage: np.ndarray) -> np.ndarray:
     """The writing on a surface turned level (see WRITING_TILT): the line fitted through the centre of its ink's rows
     in each column, made flat."""
-    top, bottom, left, right = _ink_box(coverage)
+    top, bottom, left, right = ink_box(coverage)
     mass = coverage.sum(axis=0)
     columns = np.flatnonzero(mass > 0.0)
     if right - left < WRITING_WIDE * (bottom - top) or columns.size < 3:
@@ -437,7 +436,7 @@ def _on_surface(picture: Picture, surface: np.ndarray
     polarity = _polarity(signal)
     try:
         coverage = _ink(signal, polarity, window, cut=False, rare=True)
-        top, bottom, left, right = _ink_box(coverage)
+        top, bottom, left, right = ink_box(coverage)
     except ImageError:
         return None
     if (bottom - top > SURFACE_SHARE * signal.shape[0] or float(coverage.mean()) > SURFACE_WRITING
@@ -499,13 +498,6 @@ def _clean_level(signal: np.ndarray) -> float | None:
         return None  # a photo's edge: settled before measuring the whole picture
     low, high = float(signal.min()), float(signal.max())
     return level if low < high and level in (low, high) else None
-
-
-def _ink_box(coverage: np.ndarray) -> tuple[int, int, int, int]:
-    """Top, bottom, left, right of the ink (less stray specks)."""
-    top, bottom = span(coverage.sum(axis=1))
-    left, right = span(coverage.sum(axis=0))
-    return top, bottom, left, right
 
 
 def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool, rare: bool = False, clutter: bool = True
@@ -809,72 +801,3 @@ def _median_filter(values: np.ndarray, window: int, axis: int) -> np.ndarray:
     # (The windows as a view, as `sliding_window_view` makes it, without its checks: a third of this filter's cost.)
     windows = as_strided(padded, values.shape + (window,), padded.strides + (padded.strides[axis],), writeable=False)
     return np.partition(windows, half, axis=-1)[..., half]
-
-
-# -- measuring arrays (also used to frame a digit) ---------------------------------------------
-
-
-def median(values: np.ndarray) -> float:
-    return quantile(values, 0.5)
-
-
-def quantile(values: np.ndarray, share: float) -> float:
-    """The value below which about `share` of `values` lie (np.percentile is several times slower)."""
-    index = min(values.size - 1, int(share * values.size))
-    return float(np.partition(values, index, axis=None)[index])
-
-
-# The bins' centres, in bins from the lowest value (`otsu`).
-_HALVES = np.arange(64) + 0.5
-
-
-def otsu(values: np.ndarray, bins: int = 64) -> float:
-    """Otsu's threshold: the split of the values into two classes with the largest between-class variance."""
-    low, high = float(values.min()), float(values.max())
-    if high <= low:
-        return high
-    step = (high - low) / bins
-    # In float64: a float32 range of subnormals (a float picture's ink at -1e-36 beside a pixel at 1e5) has a
-    # step whose inverse overflows float32, and inf × 0 would index nowhere.
-    scaled = np.subtract(values, low, dtype=np.float64) if step < 1e-30 else values - low
-    scaled *= 1.0 / step  # (in place: the same products, one array fewer)
-    indices = scaled.astype(np.intp)
-    np.minimum(indices, bins - 1, out=indices)
-    counts = np.bincount(indices.ravel(), minlength=bins).astype(np.float64)
-    centres = low + step * (_HALVES[:bins] if bins <= len(_HALVES) else np.arange(bins) + 0.5)
-    below = counts.cumsum()[:-1]
-    below_sum = (counts * centres).cumsum()[:-1]
-    total, total_sum = below[-1] + counts[-1], below_sum[-1] + counts[-1] * centres[-1]
-    # Splits with an empty side score 0: their numerator is exactly 0 (an empty side's sums are 0, or the whole's),
-    # and a split's weight is a product of whole counts, so at least 1 when not 0 (np.errstate and np.nanargmax, or
-    # np.divide's `where`, cost a small picture's split a good share over).
-    between = (below_sum * total - total_sum * below) ** 2
-    between /= np.maximum(below * (total - below), 1.0)
-    best = int(between.argmax())
-    return low + step * (best + 1) if between[best] > 0 else high
-
-
-def span(profile: np.ndarray) -> tuple[int, int]:
-    """Start and end of the ink along one axis, less a sliver of its mass at each end (stray specks of noise)."""
-    cumulative = profile.cumsum(dtype=np.float64)  # (the method: NumPy's function adds a third to a short profile's sum)
-    total = float(cumulative[-1])
-    if total <= 0.0:
-        raise ImageError("no digit found: the image looks empty")
-    start = int(cumulative.searchsorted(SPECK_MASS * total, side="right"))
-    end = int(cumulative.searchsorted((1.0 - SPECK_MASS) * total, side="left")) + 1
-    return start, max(end, start + 1)
-
-
-def resize(values: np.ndarray, size: tuple[int, int], method: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
-    """Resize a float32 array to (width, height) with Pillow, which antialiases when shrinking."""
-    if values.shape == (size[1], size[0]):
-        return values
-    return np.asarray(Image.fromarray(values).resize(size, method))
-
-
-def reduce_to(values: np.ndarray, limit: int) -> np.ndarray:
-    """`values` box-averaged to at most `limit` a side (as is when already that small)."""
-    if max(values.shape) <= limit:
-        return values
-    scale = limit / max(values.shape)
-    return resize(values, (max(1, round(values.shape[1] * scale)), max(1, round(values.shape[0] * scale))))
