@@ -6,7 +6,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digits.reading.decode import ImageLimits, decode
-from digits.reading.ink import SURFACE_SQUARE, _beyond_lines, _ruling, _squareness, _surfaces, isolate_ink
+from digits.reading.coverage import _beyond_lines, _ruling
+from digits.reading.ink import SURFACE_SQUARE, _squareness, _surfaces, isolate_ink
 from digits.reading.segmentation import segment
 from samples import pictures as styles
 

@@ -13,7 +13,7 @@ from scipy import ndimage
 from digits.reading import frame
 from digits.reading.clutter import EIGHT_NEIGHBOURS, STROKE_COVERAGE, clutter_mask, within_reach
 from digits.reading.decode import ImageError, ImageLimits, Picture, _variances
-from digits.reading.ink import FAINT_REACH, NOISE_SIGMAS, STRONG_INK, _background, _coverage_split, _median_filter
+from digits.reading.coverage import FAINT_REACH, NOISE_SIGMAS, STRONG_INK, _background, _coverage_split, _median_filter
 from digits.reading.measures import median, otsu, span
 from digits.reading.segmentation import MNIST_SIZE, _stroke_width
 
