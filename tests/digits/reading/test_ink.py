@@ -7,8 +7,9 @@ from PIL import Image, ImageDraw
 
 from digits.reading.decode import ImageLimits, decode
 from digits.reading.coverage import _beyond_lines, _ruling
-from digits.reading.ink import SURFACE_SQUARE, _squareness, _surfaces, isolate_ink
+from digits.reading.ink import isolate_ink
 from digits.reading.segmentation import segment
+from digits.reading.surfaces import SURFACE_SQUARE, _squareness, surfaces_in
 from samples import pictures as styles
 
 
@@ -122,8 +123,8 @@ def test_a_surface_is_solid_ink_a_numbers_faint_fringe_is_not() -> None:
     for left in range(36, 86, 10):
         note[208:232, left:left + 2] = 0.0  # the writing on the note: paper to this look
         fringe[208:232, left:left + 2] = 1.0  # the number's strokes
-    assert len(_surfaces(note)) == 1
-    assert _surfaces(fringe) == []
+    assert len(surfaces_in(note)[0]) == 1
+    assert surfaces_in(fringe)[0] == []
 
 
 def test_a_bold_digit_seen_whole_is_read_not_the_paper_inside_its_loops(test_digits) -> None:
