@@ -10,6 +10,8 @@ looked at on its own (`digits.reading.surfaces`) and the writing on it read inst
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -55,37 +57,39 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     closer = max(picture.size) > FIRST_LOOK
     beside_clutter = False
     try:
-        look, level, polarity, coverage, cut, other = _look(picture, FIRST_LOOK)
-        box = ink_box(coverage)
+        look = _look(picture, FIRST_LOOK)
+        box = ink_box(look.coverage)
         if closer and box[1] - box[0] >= SMALL_INK:
             # Ink along the edge kept (setting it aside would leave too little, `clutter_mask`): a digit cropped
             # tight, or a shadow across the picture beside a number small in it. A closer look tells.
-            along_edge = int(np.count_nonzero(edge(coverage))) >= CLUTTER_EDGE_SHARE * 2 * sum(coverage.shape)
-            beside_clutter = closer = along_edge and bool(np.any(clutter_regions(coverage)))
+            along_edge = int(np.count_nonzero(edge(look.coverage))) >= CLUTTER_EDGE_SHARE * 2 * sum(look.coverage.shape)
+            beside_clutter = closer = along_edge and bool(np.any(clutter_regions(look.coverage)))
     except ImageError:
         if not closer:
             raise
     if closer:
         # Little or nothing seen: perhaps a number small in a big picture. A closer look finds it.
-        first = (look, level, polarity, coverage, cut, other) if beside_clutter else None
+        first = look if beside_clutter else None
         try:
-            look, level, polarity, coverage, cut, other = _look(picture, CLOSER_LOOK, rare=True)
+            look = _look(picture, CLOSER_LOOK, rare=True)
             # Beside kept clutter, not far smaller seen closer (or nothing seen): the ink along the edge is the digit.
             # (Ink the first look saw cut by the edge and the closer one, sharper, sees whole within the picture: what
             # the first took for a digit cut by the edge was a shadow or light falling off along it, read as ink.)
             first_stands = first is not None and (
-                _extent(ink_box(coverage)) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0]) and (
-                cut or not first[4])
+                _extent(ink_box(look.coverage)) * first.signal.shape[0]
+                >= FAR_SMALLER * _extent(box) * look.signal.shape[0]) and (look.cut or not first.cut)
         except ImageError:
             if first is None:
                 raise
             first_stands = True
         if first is not None and first_stands:
-            look, level, polarity, coverage, cut, other = first
+            look = first
             closer = False
+    # (What the writing on a surface is read with instead, below.)
+    level, polarity, cut = look.level, look.polarity, look.cut
     # Where the ink is, in the picture's pixels, with room around it for the background.
-    x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
-    found = box if not closer else ink_box(coverage)
+    x_scale, y_scale = picture.width / look.signal.shape[1], picture.height / look.signal.shape[0]
+    found = box if not closer else ink_box(look.coverage)
     top, bottom, left, right = ((found[0] - 1) * y_scale, (found[1] + 1) * y_scale, (found[2] - 1) * x_scale,
                                 (found[3] + 1) * x_scale)
     bounds = (0.0, 0.0, float(picture.width), float(picture.height))
@@ -94,18 +98,19 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     # (A surface is looked at alone only when seen SURFACE_SHARPER times as sharp: never in a look at about the
     # picture's own pixels, a 28×28 digit's among them.)
     sharp = max(x_scale, y_scale) >= SURFACE_SHARPER
-    surfaces, small = surfaces_in(coverage, small=True) if sharp else ([], None)
+    surfaces, small = surfaces_in(look.coverage, small=True) if sharp else ([], None)
     decoded = picture.decoded()
     if not surfaces and level is None and sharp:
         # A note lighter than the desk beside darker objects (a keyboard, a phone, a mug): the objects won the
         # polarity and are the ink; the note stands out on the other side, away from that ink.
-        surfaces = surfaces_beyond(look, polarity, coverage, closer) if other >= SURFACE_OTHER else []
+        surfaces = surfaces_beyond(look.signal, polarity, look.coverage, closer) if look.other >= SURFACE_OTHER else []
         if not surfaces and not closer and small is not None:
             # A note or a page a few pixels across in the first look: too few to tell its shape. A closer look tells.
             try:
-                seen, _, side, seen_coverage, _, seen_other = _look(picture, CLOSER_LOOK, rare=True)
-                surfaces = surfaces_in(seen_coverage)[0] or (
-                    surfaces_beyond(seen, side, seen_coverage, True) if seen_other >= SURFACE_OTHER else [])
+                seen = _look(picture, CLOSER_LOOK, rare=True)
+                surfaces = surfaces_in(seen.coverage)[0] or (
+                    surfaces_beyond(seen.signal, seen.polarity, seen.coverage, True) if seen.other >= SURFACE_OTHER
+                    else [])
             except ImageError:
                 pass
     for surface in surfaces:
@@ -124,8 +129,9 @@ def isolate_ink(picture: Picture) -> np.ndarray:
               min(bounds[3], bottom + window))
     scale = min(1.0, DIGIT_HEIGHT / (bottom - top), ANALYSIS_SIZE / max(region[2] - region[0], region[3] - region[1]))
     size = (max(1, round((region[2] - region[0]) * scale)), max(1, round((region[3] - region[1]) * scale)))
-    if size == (look.shape[1], look.shape[0]) and region == (0.0, 0.0, float(picture.width), float(picture.height)):
-        return coverage  # read at the size it was looked at
+    if size == (look.signal.shape[1], look.signal.shape[0]) and region == (0.0, 0.0, float(picture.width),
+                                                                            float(picture.height)):
+        return look.coverage  # read at the size it was looked at
     if written is not None and surface is not None:
         detail = picture.brightness(region, size)
         seen_at = (picture.width / surface.shape[1], picture.height / surface.shape[0])
@@ -165,18 +171,28 @@ def _level(coverage: np.ndarray) -> np.ndarray:
     return np.clip(turned, 0.0, 1.0, out=turned)
 
 
-def _look(picture: Picture, limit: int, rare: bool = False
-          ) -> tuple[np.ndarray, float | None, float, np.ndarray, bool, float]:
-    """A look at the whole picture at most `limit` a side: its signal, a clean picture's background level (else
-    None), which side is ink, the ink's coverage, whether the picture's edge cuts the ink (`rare`: the ink may be a
-    few pixels of it, see `coverage_of`), and how much stands out on the other side, to what the ink's side does."""
+@dataclass(frozen=True)
+class Look:
+    """A look at the whole picture (`_look`)."""
+
+    signal: np.ndarray  # the picture, at most the look's size a side, in the channel the digit stands out in
+    level: float | None  # a clean picture's background level (a drawing app's export, MNIST itself), else None
+    polarity: float  # which side is ink: -1.0 dark ink on lighter paper, 1.0 light ink on darker
+    coverage: np.ndarray  # the ink's coverage
+    cut: bool  # whether the picture's edge cuts the ink (a tight crop)
+    other: float  # how much stands out of the signal on the other side, to what does on the ink's side
+
+
+def _look(picture: Picture, limit: int, rare: bool = False) -> Look:
+    """A look at the whole picture at most `limit` a side (`rare`: the ink may be a few pixels of it, see
+    `coverage_of`)."""
     look = picture.signal(size=fit(picture.size, limit))
     level = clean_level(look)
     window = whole_window(look.shape)
     if level is not None:
         # A clean picture (a drawing app's export, MNIST itself): the background is its edge's one level, exactly.
         polarity = -1.0 if level == float(look.max()) else 1.0
-        return look, level, polarity, coverage_of(polarity * (look - level), window, rare), False, 0.0
+        return Look(look, level, polarity, coverage_of(polarity * (look - level), window, rare), False, 0.0)
     polarity, dark, light = sides(look)
     other = (light if polarity < 0 else dark) / max(dark if polarity < 0 else light, 1e-9)
     # Fill in what is thinner than a good share of the picture.
@@ -184,12 +200,12 @@ def _look(picture: Picture, limit: int, rare: bool = False
     if np.any(edge(coverage)):
         # The digit runs off the picture (a tight crop): what the edge cuts is a stroke, with paper beyond.
         try:
-            return look, level, polarity, ink_of(look, polarity, window, cut=True, rare=rare), True, other
+            return Look(look, level, polarity, ink_of(look, polarity, window, cut=True, rare=rare), True, other)
         except ImageError:
             if not rare:
                 raise
             # Ink rare in the picture is no digit cut by its edge: what reaches the edge is the paper's lines.
-    return look, level, polarity, coverage, False, other
+    return Look(look, level, polarity, coverage, False, other)
 
 
 def _extent(box: tuple[int, int, int, int]) -> int:
