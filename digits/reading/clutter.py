@@ -58,7 +58,7 @@ def clutter_mask(coverage: np.ndarray, faint_reach: int = 0) -> np.ndarray:
     aside when that leaves too little ink.
 
     `faint_reach` (odd), if given: every pixel of ink lies within a square that many pixels a side around a pixel of
-    at least STRONG_INK (the faint ink rule, `ink._coverage_split`)."""
+    at least STRONG_INK (the faint ink rule, `coverage._coverage_split`)."""
     if faint_reach and faint_reach // 2 <= 2 * _gap(coverage.shape) + 1 and stroke_groups(coverage)[1] <= 1:
         # One stroke group (or none) is one region of ink to `clutter_regions`, which joins ink 2 × `_gap` + 1 pixels
         # apart: each pixel of ink is that close to a stroke (STRONG_INK is stroke). Whatever that region is, setting

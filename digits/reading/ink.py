@@ -1,25 +1,28 @@
 """Ink: a picture → ink coverage in [0, 1] of the region that holds the ink, read at its own scale; lighting,
 polarity and clutter removed.
 
-The whole picture is looked at small first (where the ink is and how large; closer when it is small), then the
-ink's region is read with the ink about DIGIT_HEIGHT pixels high. Which side is ink is the side that stands out of
-its surroundings; the background is what is left when everything thinner than the strokes is filled in (uneven
-light, hard shadows, the table, the paper's edge stay background; a clean picture's background is its edge's one
-level); faint ink counts only beside strong ink (not ruled or squared paper's lines); clutter is set aside
+The whole picture is looked at small first (`_look`: which side is ink, where the ink is and how large; closer when it
+is small), then the ink's region is read with the ink about DIGIT_HEIGHT pixels high. How the ink is split from the
+paper in each look is `digits.reading.coverage`'s; a sticky note or a page seen from afar, taken for ink in a look, is
+looked at on its own (`digits.reading.surfaces`) and the writing on it read instead; clutter is set aside
 (`digits.reading.clutter`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from PIL import Image
 from scipy import ndimage
 
-from digits.reading.clutter import CLUTTER_EDGE_SHARE, STROKE_COVERAGE, clutter_mask, clutter_regions, edge, within_reach
+from digits.reading.clutter import CLUTTER_EDGE_SHARE, clutter_regions, edge
+from digits.reading.coverage import (BACKGROUND_SHARE, clean_level, coverage_of, ink_of, polarity_of, sides,
+                                     whole_window)
 from digits.reading.decode import ANALYSIS_SIZE, ImageError, Picture, fit
+from digits.reading.measures import ink_box, resize
+from digits.reading.surfaces import (SURFACE_OTHER, SURFACE_SHARPER, on_it, on_surface, surface_at, surfaces_beyond,
+                                     surfaces_in)
 
 
 # The whole picture is first looked at this large (which side is ink, where the ink is and how large), and again
@@ -33,87 +36,10 @@ FAR_SMALLER = 0.5
 # ...then the ink is read on its own: its region, with room around it for the background, at the scale that makes it
 # about this many pixels high (MNIST frames a digit in 20), at most ANALYSIS_SIZE a side and the picture's own pixels.
 DIGIT_HEIGHT = 64
-# Polarity is judged on a copy at most this large, against a median over this share of its longer side...
-POLARITY_SIZE = 64
-HALVED_MEDIAN_FROM = 32
-POLARITY_WINDOW = 0.3
-# ...counting what stands out beyond this many standard deviations of the noise and this share of the picture's
-# contrast (ink stands out by nearly all of it, a table's grain by little)...
-TAIL_SIGMAS = 3.0
-TAIL_SHARE = 0.1
-# ...from the side that stands out this many times more than the other; failing that, the picture's edge is
-# background when at least 0.5 + EDGE_MARGIN of it is on one side; failing that, the ink is the minority.
-POLARITY_MARGIN = 1.6
-EDGE_MARGIN = 0.15
-# A picture's edge with at most this share on one side is all background: against it the other side must stand
-# out this many times more.
-UNIFORM_EDGE = 0.05
-POLARITY_DECISIVE = 30.0
-# The background is what is left when everything thinner than this share of the picture's longer side is filled
-# in (in a look at the whole picture)...
-BACKGROUND_SHARE = 0.35
-# ...then, reading the ink, than this share of the ink's size: room for its thickest strokes and blobs, and no more.
+# Reading the ink's region, the background is what is left when everything thinner than this share of the ink's size
+# is filled in (and than BACKGROUND_SHARE of the picture's longer side): room for its thickest strokes and blobs, and
+# no more.
 STROKE_ROOM = 0.45
-# Ink in a shadow is measured against the shadowed paper, up to this gain (darker is not lit paper: a table).
-MAX_GAIN = 3.0
-# Ink fainter than this share of full ink counts only within this share of the background window of stronger ink.
-STRONG_INK = 0.5
-FAINT_REACH = 0.1
-# (Strong ink is stroke: `clutter.clutter_mask` counts on it for pictures whose ink is one stroke group.)
-assert STRONG_INK > STROKE_COVERAGE
-# Below this contrast (on a 0..255 scale) between ink and background there is no digit to see.
-MIN_CONTRAST = 8.0
-# Ink rare in a closer look (and in the detail of what it found) is the pixels at least this share of the strongest
-# one's contrast, when Otsu's split finds no ink or finds more than RARE_SHARE of the pixels: a number small enough
-# to need a closer look is a few hundredths of them at most, the lines of ruled or squared paper are far more. The
-# ink's coverage then starts above the strongest of the rest (its LINES_QUANTILE): the lines beside the strokes.
-RARE_INK = 0.5
-RARE_SHARE = 0.1
-LINES_QUANTILE = 0.99
-# A region of what a look takes for ink that fills at least SURFACE_FILL of its box, is at least SURFACE_DEPTH of
-# its longer side (and SURFACE_PIXELS pixels) deep, the writing on it filled in, lies whole in the picture and holds
-# at least SURFACE_MASS of the ink is no stroke but a surface (a sticky note, a card, a page seen from afar, standing
-# out of the desk or wall around it): the writing is on it, too small to see in that look. It is looked at on its
-# own, CLOSER_LOOK large; what that finds stands when it is at most SURFACE_SHARE of the surface's height and covers
-# at most SURFACE_WRITING of it, in strokes at most 2 * SURFACE_STROKE of its size thick (a digit written bold,
-# seen as a blob, fills its own box; the paper inside its loops, found instead, is thick and more of it than writing
-# on a note: the first look stands).
-SURFACE_FILL = 0.6
-SURFACE_MASS = 0.6
-SURFACE_WRITING = 0.12
-SURFACE_STROKE = 0.09
-SURFACES = 2  # at most this many surfaces are looked at, the largest first
-SURFACE_DEPTH = 0.3
-SURFACE_PIXELS = 3.0
-SURFACE_SHARE = 0.75
-# A surface is a quadrilateral (a note, a card, a page, at any turn and in perspective): the largest quadrilateral
-# within its convex hull (its corners among SQUARE_VERTICES of the hull's) covers at least SURFACE_SQUARE of its
-# pixels (a bold 0 or 8 seen as a blob, its loops filled, is an oval: 2 / pi; a blob of another digit less).
-SURFACE_SQUARE = 0.9
-SQUARE_VERTICES = 48
-# The surface looked at alone is seen at least this many times as sharp (pixels across it) as in the look that found it.
-SURFACE_SHARPER = 2.0
-# What lies beyond the surface (the desk), and this many pixels of its edge, are evened out to the surface's level.
-SURFACE_FRINGE = 2
-# A surface taken for ink stands out of what lies beyond it as a whole, as strongly as ink: its mean coverage is at
-# least SURFACE_SOLID. (A number seen closely, with the faint ink kept beside its strokes around it, is a faint
-# rectangle of its own, mostly far below that: 0.1-0.45 against 0.55-0.9 for a note in the far probe.)
-SURFACE_SOLID = 0.5
-# A surface standing out on the other side than the look's ink (a light note among dark objects) is looked at when at
-# most this share of that ink lies on it: the ink is the objects beyond it, not writing on it.
-SURFACE_APART = 0.05
-# It is looked for only where what stands out of the look on that side is at least SURFACE_OTHER of what does on the
-# ink's side (a note beside a phone in the far probe: 0.15-3.6; a digit on paper, in the speed benchmark's photo mix:
-# median 0.02, 1 photo in 11 from 0.2): on other photos it costs nothing.
-SURFACE_OTHER = 0.2
-# It stands out of what lies around it (within SURFACE_RING of the look's longer side, the ink aside) by at least
-# SURFACE_STANDS of the ink's contrast against it: a note on a desk by 0.2-1, a stretch of a page beside a digit,
-# bounded by the digit, by at most 0.07 (it is the page).
-SURFACE_RING = 1 / 32
-SURFACE_STANDS = 0.1
-# A region of the first look's ink that may be a surface (solid, filling its box, whole, holding most of the ink) but
-# is at most SMALL_SURFACE pixels across is too small there to tell its shape: a closer look tells.
-SMALL_SURFACE = 9
 # The writing on a surface is read DIGIT_HEIGHT high even when that is sharper than the picture (digits a few pixels
 # high on a note seen from afar): its region is read at the picture's own pixels and resampled up (bicubic), so that
 # the split of ink from paper and the cuts between digits see strokes, not a few blurred pixels each. And when it
@@ -123,36 +49,6 @@ SMALL_SURFACE = 9
 # the whole tilted number.
 WRITING_TILT = 0.05
 WRITING_WIDE = 1.5
-# Background pixels count as ink only beyond this many standard deviations of their noise.
-NOISE_SIGMAS = 4.0
-# The ink's extent leaves out this share of its mass at each end: specks of noise far from it.
-SPECK_MASS = 0.003
-# Ruled paper's lines dark enough to be ink: a straight line of ink across the whole picture or region, edge to edge
-# (at most RULE_SLOPE off the horizontal), inked along at least RULE_INKED of its length, is the paper's ruling when
-# it has another one (parallel, or converging in perspective), or runs on beyond the rest of the ink at both ends by
-# RULE_BEYOND of its length (a 7's bar in a tight crop is one line, and ends where the digit does). It is set aside
-# where it is no thicker than its own width; where a stroke crosses or touches it (the ink runs on beyond the line's
-# width) the ink stays.
-RULE_SLOPE = 0.25
-RULE_INKED = 0.5
-RULE_BEYOND = 0.1
-RULE_THICKER = 1.5
-RULE_STRIPS = (0.1, 0.9)
-RULE_SIDES = 0.05
-RULE_THIN = 0.06
-# (Each one's slope is found where it crosses two strips at RULE_STRIPS of the width; more crossings than RULE_ENDS at
-# either is a texture, not ruling; narrower than RULE_MIN_LENGTH, no line to see; a picture or region no larger
-# than RULE_MIN_PICTURE a side, MNIST's 28×28 among them, shows no paper's ruling: not looked for.)
-RULE_ENDS = 40
-RULE_LIGHTER = 0.5
-RULE_DARKER = 1.5
-RULE_MIN_LENGTH = 16
-RULE_MIN_PICTURE = 32
-# A ruled line and its soft edges are at most this many pixels thick where they are set aside (RULE_THIN of a region
-# DIGIT_HEIGHT high and then some; a thicker run is seen through only partly).
-RULE_MAX_RUN = 8
-# Rules lie at least this many of their widths apart, and a lone one runs on beyond the ink by as much.
-RULE_APART = 3.0
 
 
 def isolate_ink(picture: Picture) -> np.ndarray:
@@ -161,37 +57,39 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     closer = max(picture.size) > FIRST_LOOK
     beside_clutter = False
     try:
-        look, level, polarity, coverage, cut, other = _look(picture, FIRST_LOOK)
-        box = _ink_box(coverage)
+        look = _look(picture, FIRST_LOOK)
+        box = ink_box(look.coverage)
         if closer and box[1] - box[0] >= SMALL_INK:
             # Ink along the edge kept (setting it aside would leave too little, `clutter_mask`): a digit cropped
             # tight, or a shadow across the picture beside a number small in it. A closer look tells.
-            along_edge = int(np.count_nonzero(edge(coverage))) >= CLUTTER_EDGE_SHARE * 2 * sum(coverage.shape)
-            beside_clutter = closer = along_edge and bool(np.any(clutter_regions(coverage)))
+            along_edge = int(np.count_nonzero(edge(look.coverage))) >= CLUTTER_EDGE_SHARE * 2 * sum(look.coverage.shape)
+            beside_clutter = closer = along_edge and bool(np.any(clutter_regions(look.coverage)))
     except ImageError:
         if not closer:
             raise
     if closer:
         # Little or nothing seen: perhaps a number small in a big picture. A closer look finds it.
-        first = (look, level, polarity, coverage, cut, other) if beside_clutter else None
+        first = look if beside_clutter else None
         try:
-            look, level, polarity, coverage, cut, other = _look(picture, CLOSER_LOOK, rare=True)
+            look = _look(picture, CLOSER_LOOK, rare=True)
             # Beside kept clutter, not far smaller seen closer (or nothing seen): the ink along the edge is the digit.
             # (Ink the first look saw cut by the edge and the closer one, sharper, sees whole within the picture: what
             # the first took for a digit cut by the edge was a shadow or light falling off along it, read as ink.)
             first_stands = first is not None and (
-                _extent(_ink_box(coverage)) * first[0].shape[0] >= FAR_SMALLER * _extent(box) * look.shape[0]) and (
-                cut or not first[4])
+                _extent(ink_box(look.coverage)) * first.signal.shape[0]
+                >= FAR_SMALLER * _extent(box) * look.signal.shape[0]) and (look.cut or not first.cut)
         except ImageError:
             if first is None:
                 raise
             first_stands = True
         if first is not None and first_stands:
-            look, level, polarity, coverage, cut, other = first
+            look = first
             closer = False
+    # (What the writing on a surface is read with instead, below.)
+    level, polarity, cut = look.level, look.polarity, look.cut
     # Where the ink is, in the picture's pixels, with room around it for the background.
-    x_scale, y_scale = picture.width / look.shape[1], picture.height / look.shape[0]
-    found = box if not closer else _ink_box(coverage)
+    x_scale, y_scale = picture.width / look.signal.shape[1], picture.height / look.signal.shape[0]
+    found = box if not closer else ink_box(look.coverage)
     top, bottom, left, right = ((found[0] - 1) * y_scale, (found[1] + 1) * y_scale, (found[2] - 1) * x_scale,
                                 (found[3] + 1) * x_scale)
     bounds = (0.0, 0.0, float(picture.width), float(picture.height))
@@ -200,23 +98,23 @@ def isolate_ink(picture: Picture) -> np.ndarray:
     # (A surface is looked at alone only when seen SURFACE_SHARPER times as sharp: never in a look at about the
     # picture's own pixels, a 28×28 digit's among them.)
     sharp = max(x_scale, y_scale) >= SURFACE_SHARPER
-    small: list[np.ndarray] = []
-    surfaces = _surfaces(coverage, small=small) if sharp else []
+    surfaces, small = surfaces_in(look.coverage, small=True) if sharp else ([], None)
     decoded = picture.decoded()
     if not surfaces and level is None and sharp:
         # A note lighter than the desk beside darker objects (a keyboard, a phone, a mug): the objects won the
         # polarity and are the ink; the note stands out on the other side, away from that ink.
-        surfaces = _surfaces_beyond(look, polarity, coverage, closer) if other >= SURFACE_OTHER else []
-        if not surfaces and not closer and small:
+        surfaces = surfaces_beyond(look.signal, polarity, look.coverage, closer) if look.other >= SURFACE_OTHER else []
+        if not surfaces and not closer and small is not None:
             # A note or a page a few pixels across in the first look: too few to tell its shape. A closer look tells.
             try:
-                seen, _, side, seen_coverage, _, seen_other = _look(picture, CLOSER_LOOK, rare=True)
-                surfaces = _surfaces(seen_coverage) or (
-                    _surfaces_beyond(seen, side, seen_coverage, True) if seen_other >= SURFACE_OTHER else [])
+                seen = _look(picture, CLOSER_LOOK, rare=True)
+                surfaces = surfaces_in(seen.coverage)[0] or (
+                    surfaces_beyond(seen.signal, seen.polarity, seen.coverage, True) if seen.other >= SURFACE_OTHER
+                    else [])
             except ImageError:
                 pass
     for surface in surfaces:
-        written = _on_surface(picture, surface)
+        written = on_surface(picture, surface, CLOSER_LOOK)
         if written is not None:
             break
     if written is None:
@@ -231,12 +129,13 @@ def isolate_ink(picture: Picture) -> np.ndarray:
               min(bounds[3], bottom + window))
     scale = min(1.0, DIGIT_HEIGHT / (bottom - top), ANALYSIS_SIZE / max(region[2] - region[0], region[3] - region[1]))
     size = (max(1, round((region[2] - region[0]) * scale)), max(1, round((region[3] - region[1]) * scale)))
-    if size == (look.shape[1], look.shape[0]) and region == (0.0, 0.0, float(picture.width), float(picture.height)):
-        return coverage  # read at the size it was looked at
+    if size == (look.signal.shape[1], look.signal.shape[0]) and region == (0.0, 0.0, float(picture.width),
+                                                                            float(picture.height)):
+        return look.coverage  # read at the size it was looked at
     if written is not None and surface is not None:
         detail = picture.brightness(region, size)
         seen_at = (picture.width / surface.shape[1], picture.height / surface.shape[0])
-        detail = _on_it(detail, _surface_at(surface, region, seen_at, detail.shape))
+        detail = on_it(detail, surface_at(surface, region, seen_at, detail.shape))
         sharper = min(DIGIT_HEIGHT / (bottom - top), ANALYSIS_SIZE / max(detail.shape))
         if sharper > 1.0:
             detail = resize(detail, (round(detail.shape[1] * sharper), round(detail.shape[0] * sharper)),
@@ -246,19 +145,19 @@ def isolate_ink(picture: Picture) -> np.ndarray:
         detail = picture.signal(region, size)
     window_pixels = max(3, round(window * scale))
     if level is not None:
-        return _coverage(polarity * (detail - level), window_pixels)
+        return coverage_of(polarity * (detail - level), window_pixels)
     if judge:
         # Ink small in the whole picture is judged where it is: its stand-out there is no longer lost in the paper.
-        polarity = _polarity(detail)
+        polarity = polarity_of(detail)
     # Around a number found small, the printed lines may still outnumber its ink.
-    coverage = _ink(detail, polarity, window_pixels, cut, rare=rare)
+    coverage = ink_of(detail, polarity, window_pixels, cut, rare=rare)
     return _level(coverage) if written is not None else coverage
 
 
 def _level(coverage: np.ndarray) -> np.ndarray:
     """The writing on a surface turned level (see WRITING_TILT): the line fitted through the centre of its ink's rows
     in each column, made flat."""
-    top, bottom, left, right = _ink_box(coverage)
+    top, bottom, left, right = ink_box(coverage)
     mass = coverage.sum(axis=0)
     columns = np.flatnonzero(mass > 0.0)
     if right - left < WRITING_WIDE * (bottom - top) or columns.size < 3:
@@ -272,609 +171,43 @@ def _level(coverage: np.ndarray) -> np.ndarray:
     return np.clip(turned, 0.0, 1.0, out=turned)
 
 
-def _look(picture: Picture, limit: int, rare: bool = False
-          ) -> tuple[np.ndarray, float | None, float, np.ndarray, bool, float]:
-    """A look at the whole picture at most `limit` a side: its signal, a clean picture's background level (else
-    None), which side is ink, the ink's coverage, whether the picture's edge cuts the ink (`rare`: the ink may be a
-    few pixels of it, see `_coverage`), and how much stands out on the other side, to what the ink's side does."""
+@dataclass(frozen=True)
+class Look:
+    """A look at the whole picture (`_look`)."""
+
+    signal: np.ndarray  # the picture, at most the look's size a side, in the channel the digit stands out in
+    level: float | None  # a clean picture's background level (a drawing app's export, MNIST itself), else None
+    polarity: float  # which side is ink: -1.0 dark ink on lighter paper, 1.0 light ink on darker
+    coverage: np.ndarray  # the ink's coverage
+    cut: bool  # whether the picture's edge cuts the ink (a tight crop)
+    other: float  # how much stands out of the signal on the other side, to what does on the ink's side
+
+
+def _look(picture: Picture, limit: int, rare: bool = False) -> Look:
+    """A look at the whole picture at most `limit` a side (`rare`: the ink may be a few pixels of it, see
+    `coverage_of`)."""
     look = picture.signal(size=fit(picture.size, limit))
-    level = _clean_level(look)
-    window = _whole_window(look.shape)
+    level = clean_level(look)
+    window = whole_window(look.shape)
     if level is not None:
         # A clean picture (a drawing app's export, MNIST itself): the background is its edge's one level, exactly.
         polarity = -1.0 if level == float(look.max()) else 1.0
-        return look, level, polarity, _coverage(polarity * (look - level), window, rare), False, 0.0
-    polarity, dark, light = _sides(look)
+        return Look(look, level, polarity, coverage_of(polarity * (look - level), window, rare), False, 0.0)
+    polarity, dark, light = sides(look)
     other = (light if polarity < 0 else dark) / max(dark if polarity < 0 else light, 1e-9)
     # Fill in what is thinner than a good share of the picture.
-    coverage = _ink(look, polarity, window, cut=False, rare=rare)
+    coverage = ink_of(look, polarity, window, cut=False, rare=rare)
     if np.any(edge(coverage)):
         # The digit runs off the picture (a tight crop): what the edge cuts is a stroke, with paper beyond.
         try:
-            return look, level, polarity, _ink(look, polarity, window, cut=True, rare=rare), True, other
+            return Look(look, level, polarity, ink_of(look, polarity, window, cut=True, rare=rare), True, other)
         except ImageError:
             if not rare:
                 raise
             # Ink rare in the picture is no digit cut by its edge: what reaches the edge is the paper's lines.
-    return look, level, polarity, coverage, False, other
-
-
-def _whole_window(shape: tuple[int, ...]) -> int:
-    """The background's window in a look at a whole picture (or surface) `shape` large: BACKGROUND_SHARE of its
-    longer side, at least 3 pixels."""
-    return max(3, round(BACKGROUND_SHARE * max(shape)))
-
-
-def _surfaces_beyond(look: np.ndarray, polarity: float, coverage: np.ndarray, rare: bool) -> list[np.ndarray]:
-    """Surfaces standing out of `look` on the other side than its ink (`coverage`, with `polarity`), away from that
-    ink (at most SURFACE_APART of it on them) and standing out of what lies around them: a light note among dark
-    objects on a desk."""
-    strong = coverage >= STRONG_INK
-    if not np.any(strong):
-        return []
-    window = _whole_window(look.shape)
-    try:
-        # (What would be clutter among strokes, a blob, is what is looked for here.)
-        other = _ink(look, -polarity, window, cut=False, rare=rare, clutter=False)
-    except ImageError:
-        return []
-    total = float(coverage.sum())
-    ink_level = median(look[strong])
-    reach = max(1, round(SURFACE_RING * max(look.shape)))
-
-    def apart(mask: np.ndarray) -> bool:
-        if float(coverage[mask].sum()) > SURFACE_APART * total:
-            return False
-        # It stands out of what lies around it (the ink aside), not only of the ink: a stretch of the paper beside a
-        # digit, bounded by it, is as light as the paper beyond.
-        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        near = (slice(max(0, rows[0] - reach), rows[-1] + reach + 1),
-                slice(max(0, columns[0] - reach), columns[-1] + reach + 1))
-        around = ndimage.binary_dilation(mask[near], iterations=reach) & ~mask[near] & (coverage[near] == 0.0)
-        if not np.any(around):
-            return False
-        level = median(look[mask])
-        return abs(level - median(look[near][around])) >= SURFACE_STANDS * abs(level - ink_level)
-
-    return _surfaces(other, mass_share=0.0, keep=apart)
-
-
-def _surfaces(coverage: np.ndarray, mass_share: float = SURFACE_MASS, keep: Callable[[np.ndarray], bool] | None = None,
-              small: list[np.ndarray] | None = None) -> list[np.ndarray]:
-    """The regions of `coverage` that are surfaces, not strokes (a note, a page: see SURFACE_FILL), whole in the
-    picture, largest first, holes filled (the writing on them): masks. (`keep`: a further test of each one's mask,
-    before its shape is judged. `small`, if given, gets the one that may be a surface too few pixels across to tell
-    its shape, SMALL_SURFACE: its size, depth and squareness not judged.)"""
-    solid = coverage > 0.0
-    if np.count_nonzero(solid) < SURFACE_FILL * (SURFACE_PIXELS if small is not None else 2 * SURFACE_PIXELS) ** 2:
-        return []
-    labels, count = ndimage.label(solid, structure=np.ones((3, 3)))
-    pixels = np.bincount(labels.ravel(), minlength=count + 1)
-    boxes = ndimage.find_objects(labels)
-    tall = np.array([0, *(down.stop - down.start for down, _ in boxes)])
-    wide = np.array([0, *(across.stop - across.start for _, across in boxes)])
-    candidates = (pixels >= SURFACE_FILL * tall * wide) & (np.minimum(tall, wide) >= SURFACE_PIXELS)
-    candidates[0] = False
-    # The surface is what the look sees (a note alone on a desk), not one of a row of digits seen coarsely.
-    mass = np.bincount(labels.ravel(), coverage.ravel(), minlength=count + 1)
-    candidates &= mass >= mass_share * float(coverage.sum())
-    candidates &= mass >= SURFACE_SOLID * pixels  # solid ink, not a number's faint fringe
-    candidates[edge(labels)] = False  # a note or a page seen from afar lies whole in the picture (not light or shade)
-    found: list[np.ndarray] = []
-    largest = sorted(np.flatnonzero(candidates), key=lambda index: -pixels[index])
-    for index in largest:
-        if min(tall[index], wide[index]) < 2 * SURFACE_PIXELS:
-            continue
-        down, across = boxes[index - 1]
-        # How deep it is, the writing on it filled in (a row of digits across a note leaves it shallow otherwise).
-        filled = ndimage.binary_fill_holes(labels[down, across] == index)
-        mask = np.zeros_like(solid)
-        mask[down, across] = filled
-        if keep is not None and not keep(mask):
-            continue
-        deepest = _depth(filled)
-        if (deepest >= SURFACE_PIXELS and deepest >= SURFACE_DEPTH * max(tall[index], wide[index])
-                and _squareness(filled) >= SURFACE_SQUARE):
-            found.append(mask)
-            if len(found) == SURFACES:
-                break
-    if small is not None and not found and largest and max(tall[largest[0]], wide[largest[0]]) <= SMALL_SURFACE:
-        small.append(labels == largest[0])
-    return found
-
-
-def _squareness(mask: np.ndarray) -> float:
-    """How much of `mask`'s pixels the largest quadrilateral within their convex hull covers: about 1 for a note or
-    a page, at any turn and in any perspective; 2 / pi for an oval (a bold 0 or 8, its loops filled)."""
-    # Imported here: scipy.spatial takes a tenth of a second to import, a one-image `python -m bot predict` start's
-    # sixth, and a picture seldom holds a region that may be a surface.
-    from scipy.spatial import ConvexHull, QhullError
-
-    rim = mask & ~ndimage.binary_erosion(mask)
-    down, across = np.nonzero(rim)
-    # The corners of the rim's pixels: the hull of a rectangle of pixels is that rectangle.
-    corners = np.array([[-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5], [0.5, 0.5]])
-    points = (np.column_stack([across, down])[:, None, :] + corners[None, :, :]).reshape(-1, 2)
-    try:
-        hull = points[ConvexHull(points).vertices]
-    except QhullError:
-        return 0.0
-    if len(hull) > SQUARE_VERTICES:
-        hull = hull[np.linspace(0, len(hull), SQUARE_VERTICES, endpoint=False).astype(int)]
-    # Each diagonal (i, j): the quadrilateral's area is the two largest triangles on it, one on each side.
-    side = hull[None, :, :] - hull[:, None, :]  # [i, j] = p_j - p_i
-    triangles = side[:, :, None, 0] * side[:, None, :, 1] - side[:, :, None, 1] * side[:, None, :, 0]
-    quad = float((triangles.max(axis=2) - triangles.min(axis=2)).max()) / 2
-    return quad / float(np.count_nonzero(mask))
-
-
-def _depth(mask: np.ndarray) -> float:
-    """How far `mask`'s inmost pixel lies from its edge (or the array's), in pixels: half its thickest part."""
-    return float(ndimage.distance_transform_edt(np.pad(mask, 1)).max())
-
-
-def _on_surface(picture: Picture, surface: np.ndarray
-                ) -> tuple[tuple[float, float, float, float], tuple[float, float, float, float], float] | None:
-    """The writing on a surface (`surface`: its mask in a look at the whole picture), looked at on its own, what lies
-    beyond the surface evened out: the surface's box (left, top, right, bottom, in the picture's pixels), the
-    writing's box (top, bottom, left, right, with a look's pixel of room), and which side is ink there; None when
-    nothing small enough on it is found."""
-    x_scale, y_scale = picture.width / surface.shape[1], picture.height / surface.shape[0]
-    rows, columns = np.flatnonzero(surface.any(axis=1)), np.flatnonzero(surface.any(axis=0))
-    region = (columns[0] * x_scale, rows[0] * y_scale, (columns[-1] + 1) * x_scale, (rows[-1] + 1) * y_scale)
-    size = fit((region[2] - region[0], region[3] - region[1]), CLOSER_LOOK)
-    # Looked at alone, the surface must be seen SURFACE_SHARPER times as sharp, or there is nothing more to see on it
-    # (a bold digit in a low-resolution scan, seen whole in the first look).
-    across = max(rows[-1] - rows[0], columns[-1] - columns[0]) + 1
-    if min(max(size), max(region[2] - region[0], region[3] - region[1])) < SURFACE_SHARPER * across:
-        return None
-    # The writing is read in its brightness: a pen's is darker than the note (below), while in the channel that shows
-    # the note best it may be lighter (blue ink on a yellow note, in blue) and blurred by a JPEG's coarser colour.
-    seen = picture.brightness(region, size)
-    paper = _surface_at(surface, region, (x_scale, y_scale), seen.shape)
-    signal = _on_it(seen, paper)
-    window = _whole_window(signal.shape)
-    polarity = _polarity(signal)
-    try:
-        coverage = _ink(signal, polarity, window, cut=False, rare=True)
-        top, bottom, left, right = _ink_box(coverage)
-    except ImageError:
-        return None
-    if (bottom - top > SURFACE_SHARE * signal.shape[0] or float(coverage.mean()) > SURFACE_WRITING
-            or _depth(coverage >= STRONG_INK) > SURFACE_STROKE * max(signal.shape)):
-        return None
-    # Writing on a note or a page is a pen's: darker than the surface. Lighter "writing" on a dark blob is the paper
-    # inside a bold digit's loop (a bold 2 large in a photo): the first look stands.
-    writing = coverage >= STRONG_INK
-    if not np.any(writing) or median(seen[writing]) >= median(seen[paper]):
-        return None
-    x_step, y_step = (region[2] - region[0]) / signal.shape[1], (region[3] - region[1]) / signal.shape[0]
-    return region, (region[1] + (top - 1) * y_step, region[1] + (bottom + 1) * y_step,
-                    region[0] + (left - 1) * x_step, region[0] + (right + 1) * x_step), polarity
-
-
-def _surface_at(surface: np.ndarray, region: tuple[float, float, float, float], scales: tuple[float, float],
-                shape: tuple[int, ...]) -> np.ndarray:
-    """The surface (`surface`, its mask in a look `scales` picture pixels a pixel) in a signal of `region` (left, top,
-    right, bottom in the picture's pixels) `shape` large, as the look saw it."""
-    height, width = shape
-    x = (region[0] + (np.arange(width) + 0.5) * ((region[2] - region[0]) / width)) / scales[0] - 0.5
-    y = (region[1] + (np.arange(height) + 0.5) * ((region[3] - region[1]) / height)) / scales[1] - 0.5
-    return ndimage.map_coordinates(surface.astype(np.float32), np.meshgrid(y, x, indexing="ij"), order=1,
-                                   mode="constant", cval=0.0) >= 0.5
-
-
-def _on_it(signal: np.ndarray, coarse: np.ndarray) -> np.ndarray:
-    """`signal` with what lies beyond the surface set to the surface's own level. The surface (`coarse`: as the look
-    saw it, `_surface_at` the signal's pixels) is found again at the signal's finer scale: the pixels on its side of
-    the level halfway to what lies beyond, joined to it, with what they enclose (the writing), less SURFACE_FRINGE
-    pixels at its edge."""
-    if np.all(coarse) or not np.any(coarse):
-        return signal
-    level = median(signal[coarse])
-    beyond = median(signal[~coarse])
-    like = (signal - (level + beyond) / 2) * (1.0 if level > beyond else -1.0) > 0
-    labels, _ = ndimage.label(like)
-    overlap = np.bincount(labels[coarse], minlength=labels.max() + 1)
-    overlap[0] = 0
-    inside = ndimage.binary_fill_holes(labels == int(overlap.argmax()))
-    inside = ndimage.binary_erosion(inside, iterations=SURFACE_FRINGE)
-    if not np.any(inside):
-        return signal
-    out = signal.copy()
-    out[~inside] = level
-    return out
+    return Look(look, level, polarity, coverage, False, other)
 
 
 def _extent(box: tuple[int, int, int, int]) -> int:
     """The longer side of an ink box."""
     return max(box[1] - box[0], box[3] - box[2])
-
-
-def _clean_level(signal: np.ndarray) -> float | None:
-    """A clean picture's background (a drawing app's export, MNIST itself): its edge's one level, at an extreme."""
-    border = edge(signal)
-    level = float(border[0])
-    if not (border == level).all():  # (the array's own method: NumPy's function costs a small picture's test twice)
-        return None  # a photo's edge: settled before measuring the whole picture
-    low, high = float(signal.min()), float(signal.max())
-    return level if low < high and level in (low, high) else None
-
-
-def _ink_box(coverage: np.ndarray) -> tuple[int, int, int, int]:
-    """Top, bottom, left, right of the ink (less stray specks)."""
-    top, bottom = span(coverage.sum(axis=1))
-    left, right = span(coverage.sum(axis=0))
-    return top, bottom, left, right
-
-
-def _ink(signal: np.ndarray, polarity: float, size: int, cut: bool, rare: bool = False, clutter: bool = True
-         ) -> np.ndarray:
-    """The ink's coverage against the background left when everything thinner than `size` is filled in.
-
-    What the picture's edge cuts continues outwards (a table or shadow stays as wide as it is), unless the digit is
-    `cut` by the edge: then there is paper beyond (a stroke cut by the edge stays a stroke).
-    """
-    bright = float(signal.max()) if polarity < 0 else float(signal.min())
-    if polarity < 0:
-        # Fill in everything dark and thinner than `size`: what is left is the paper, with its shadows and table.
-        paper = _background(signal, size, closing=True, beyond=bright if cut else None)
-        # Light falls on ink and paper alike: measured against the local paper, ink is equally dark in a shadow.
-        lit = quantile(paper, 0.9)
-        residual = (paper - signal) * np.minimum(lit / np.maximum(paper, 1.0), MAX_GAIN)
-    else:
-        paper = _background(signal, size, closing=False, beyond=bright if cut else None)
-        residual = signal - paper
-    return _coverage(residual, size, rare, clutter)
-
-
-def _background(signal: np.ndarray, size: int, closing: bool, beyond: float | None) -> np.ndarray:
-    """SciPy's `grey_closing` (`closing`) or `grey_opening` of `signal` with a `size` × `size` square, the picture
-    continued beyond its edge by its edge's own pixels (`beyond` None) or by the level `beyond`: what `_ink` had
-    as `ndimage.grey_closing(np.pad(signal, size // 2 + 1, mode="edge" or "constant"), size=(size, size),
-    mode="nearest")` cropped back, bit for bit (a minimum or maximum is exact whatever the order it is taken in), at
-    a third to a seventh of its cost: each filter's windows by doubling runs of rows (`_runs`), the picture turned
-    so that they are always rows."""
-    first, second = (np.maximum, np.minimum) if closing else (np.minimum, np.maximum)
-    # The pixels both filters reach beyond the edge: a window starts (size - 1) // 2 pixels before the pixel it is for
-    # in SciPy's grey_dilation, size // 2 in its grey_erosion.
-    room = size - 1
-    height, width = signal.shape
-    if beyond is not None:
-        extended = np.full((height + 2 * room, width + 2 * room), beyond, signal.dtype)
-        extended[room:room + height, room:room + width] = signal
-    else:
-        extended = np.empty((height + 2 * room, width + 2 * room), signal.dtype)
-        middle = extended[room:room + height]
-        middle[:, room:room + width] = signal
-        middle[:, :room] = signal[:, :1]
-        middle[:, room + width:] = signal[:, -1:]
-        extended[:room] = middle[0]
-        extended[room + height:] = middle[-1]
-    filtered = _runs(np.ascontiguousarray(_runs(extended, size, first).T), size, first)
-    return _runs(np.ascontiguousarray(_runs(filtered, size, second).T), size, second)
-
-
-def _runs(values: np.ndarray, size: int, operation: np.ufunc) -> np.ndarray:
-    """`operation` (np.maximum or np.minimum) over each run of `size` consecutive rows: len(values) - size + 1 rows,
-    by runs of 2, 4, 8, ... rows, then two overlapping ones."""
-    step = 1
-    while 2 * step <= size:
-        values = operation(values[:-step], values[step:])
-        step *= 2
-    if step < size:
-        values = operation(values[:len(values) - (size - step)], values[size - step:])
-    return values
-
-
-def _coverage(residual: np.ndarray, size: int, rare: bool = False, clutter: bool = True) -> np.ndarray:
-    """Ink coverage from the ink's contrast against the background (`residual`) found with a window of `size`.
-
-    With `rare`, the ink may be a few pixels of a big picture (a number small in it, looked at closely, and the detail
-    around it): Otsu's split may then be the paper's grain against its printed lines, seeing no ink beyond them or
-    taking the lines for ink (more than RARE_SHARE of the pixels); the ink is then the pixels at least half as strong
-    as the strongest (RARE_INK), its coverage starting above the strongest of the rest, the lines."""
-    threshold = otsu(residual)
-    lined = residual > RULE_LIGHTER * threshold
-    ruling = _ruling(lined)
-    if ruling is not None and (not rare or median(residual[ruling & lined]) > threshold):
-        # Ruled paper's lines as dark as ink (Otsu's split takes them for ink): seen as the paper they are printed
-        # on, the ink is split from the paper without them (thin or faint strokes may be lighter than the lines).
-        # Ink far darker than the lines stays (a number a few pixels high, its strokes no longer than the lines are
-        # thick).
-        ruling &= residual <= RULE_DARKER * quantile(residual[ruling & lined], 0.9)
-        residual = residual.copy()
-        residual[ruling] = _beyond_lines(residual, ruling, median(residual[residual <= threshold]))
-        threshold = otsu(residual)
-    if not rare or np.count_nonzero(residual > threshold) <= RARE_SHARE * residual.size:
-        try:
-            return _coverage_split(residual, size, threshold, clutter=clutter)
-        except ImageError:
-            if not rare:
-                raise
-    return _coverage_split(residual, size, RARE_INK * quantile(residual, 1.0), above_rest=True, clutter=clutter)
-
-
-def _beyond_lines(residual: np.ndarray, ruling: np.ndarray, paper: float) -> np.ndarray:
-    """What the ruled lines (`ruling`, running along the rows) hide, for each of their pixels: the weaker of what lies
-    just above and just below the line (a stroke crossing it, lighter than the line, runs on across it; paper, on one
-    side, is paper), never less than the `paper` level; the `paper` level where the line runs on further than
-    RULE_MAX_RUN up or down (an upright line: the margin)."""
-    above, below = residual.copy(), residual.copy()
-    seen_above, seen_below = ~ruling, ~ruling
-    for _ in range(RULE_MAX_RUN):
-        # (Each pass carries what lies beyond the line one pixel further into it.)
-        above[1:] = np.where(ruling[1:], above[:-1], residual[1:])
-        below[:-1] = np.where(ruling[:-1], below[1:], residual[:-1])
-        seen_above[1:] |= ruling[1:] & seen_above[:-1]
-        seen_below[:-1] |= ruling[:-1] & seen_below[1:]
-    beyond = np.where(seen_above & seen_below, np.minimum(above, below), paper)
-    return np.maximum(beyond[ruling], paper)
-
-
-def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_rest: bool = False, clutter: bool = True
-                    ) -> np.ndarray:
-    """Ink coverage from `residual`, the ink being what lies above `threshold` (`above_rest`: its coverage starting
-    above the strongest of the rest, printed lines); ImageError if it does not stand out. (Without `clutter`, what
-    looks like clutter stays.)"""
-    ink_mask = residual > threshold
-    background = residual[~ink_mask]
-    ink = residual[ink_mask]
-    if ink.size == 0 or background.size == 0:
-        raise ImageError("no digit found: the image looks empty")
-    # The filled-in paper sits a little above its noise: measure the noise around the background's own level.
-    if 2 * np.count_nonzero(background) < background.size and float(background.min()) >= 0.0:
-        # Most of it exactly 0 and none below (a clean picture's background is its edge's one level): its median
-        # and its deviations' are 0, found without sorting it (two sorts were a fifth of a 28×28 digit's split).
-        level = noise = 0.0
-    else:
-        level = median(background)
-        noise = 1.4826 * median(np.abs(background - level))
-    full_ink = median(ink)
-    floor = max(level + NOISE_SIGMAS * noise, 0.1 * full_ink)
-    if above_rest:
-        floor = max(floor, quantile(background, LINES_QUANTILE))
-    if full_ink < MIN_CONTRAST or full_ink <= floor:
-        raise ImageError("no digit found: the image looks empty")
-    coverage = (residual - floor) * (1.0 / (full_ink - floor))
-    np.clip(coverage, 0.0, 1.0, out=coverage)
-    # Faint ink counts only beside strong ink (a stroke's soft edge, pencil's grain): alone, it is the lines of
-    # ruled or squared paper, the paper's grain or a smudge.
-    reach = 2 * max(1, round(FAINT_REACH * size)) + 1
-    coverage *= within_reach(coverage >= STRONG_INK, reach)  # (0 where none is near: no mask to invert and index by)
-    if clutter:
-        coverage[clutter_mask(coverage, faint_reach=reach)] = 0.0
-    return coverage
-
-
-def _ruling(ink: np.ndarray) -> np.ndarray | None:
-    """The pixels of ruled or squared paper's lines among the `ink` (None if there are none): straight lines across
-    it from edge to edge, where no stroke crosses or touches them (see RULE_SLOPE)."""
-    if max(ink.shape) <= RULE_MIN_PICTURE:
-        return None
-    across = _lines(ink, upright=False)
-    if across is None:
-        return None
-    # Lines across and two or more upright are squared paper, left as it was read (the grid's crossings cut every
-    # stroke's runs short); one upright line beside ruled ones is the margin.
-    along = _lines(ink.T, upright=True)
-    if along is None:
-        return across
-    upright = np.count_nonzero(np.diff(np.concatenate(([0], along.any(axis=1).astype(np.int8), [0]))) == 1)
-    return None if upright >= 2 else across | along.T
-
-
-def _lines(ink: np.ndarray, upright: bool) -> np.ndarray | None:
-    """`_ruling`'s lines running along the rows of `ink` (its columns when `upright`: the picture transposed)."""
-    height, width = ink.shape
-    if width < RULE_MIN_LENGTH or height < 3:
-        return None
-    # Where lines cross two strips near the sides: each line crosses both, its slope apart.
-    near, far = round(RULE_STRIPS[0] * (width - 1)), round(RULE_STRIPS[1] * (width - 1))
-    # (One strip first: most pictures, a digit alone among them, have no line through it and end here.)
-    left = _run_centres(np.any(ink[:, near - 1:near + 2], axis=1))
-    if not left.size or left.size > RULE_ENDS:
-        return None
-    right = _run_centres(np.any(ink[:, far - 1:far + 2], axis=1))
-    if not right.size or right.size > RULE_ENDS:
-        return None
-    # Each pair of crossings at most RULE_SLOPE apart is a candidate line, with its own slope (a page seen in
-    # perspective has its rules converge: no one slope fits them all): its straight path across the picture, and the
-    # share of its columns inked within a pixel of it. (Rows of paper added above and below: no path or run leaves
-    # the array.)
-    most = RULE_SLOPE * (far - near)
-    from_left, to_right = np.nonzero(np.abs(right[None, :] - left[:, None]) <= most)
-    if not from_left.size:
-        return None
-    slopes = (right[to_right] - left[from_left]) / (far - near)
-    reach = max(3, round(RULE_THIN * height))
-    pad = reach + 2
-    padded = np.pad(ink, ((pad, pad), (0, 0)))
-    near_ink = padded.copy()
-    near_ink[1:] |= padded[:-1]
-    near_ink[:-1] |= padded[1:]
-    columns = np.arange(width)
-    paths = np.clip(np.rint(left[from_left, None] + slopes[:, None] * (columns - near)).astype(np.intp), 0,
-                    height - 1) + pad
-    inked = near_ink[paths, columns]
-    share = inked.mean(axis=1)
-    # (A line runs on to both sides of the picture or region: digits' strokes in a row, the 2's base and the 4's bar
-    # of a "24", end short of them.)
-    side = max(1, round(RULE_SIDES * width))
-    share[~(inked[:, :side].any(axis=1) & inked[:, -side:].any(axis=1))] = 0.0
-    starts = np.rint(left[from_left] + slopes * ((width - 1) / 2 - near)).astype(np.intp)  # where each is mid-way
-    # (Candidates a pixel or two apart mid-way are one line: the better inked is kept.)
-    lines: list[int] = []
-    for candidate, at in sorted(zip(np.flatnonzero(share >= RULE_INKED).tolist(), starts[share >= RULE_INKED].tolist()),
-                                key=lambda pair: -share[pair[0]]):
-        if all(abs(at - int(starts[line])) > 2 for line in lines):
-            lines.append(candidate)
-    if not lines:
-        return None
-    # The line's centre in each column (the inked row nearest the path), and how far the ink runs up and down.
-    path = paths[lines]
-    centre = np.where(padded[path, columns], path, np.where(padded[path + 1, columns], path + 1, path - 1))
-    on = padded[centre, columns]
-    up, down = np.zeros(path.shape, np.intp), np.zeros(path.shape, np.intp)
-    going_up, going_down = on.copy(), on.copy()
-    for step in range(1, reach + 1):
-        going_up &= padded[centre - step, columns]
-        going_down &= padded[centre + step, columns]
-        up += going_up
-        down += going_down
-    run = up + down + 1
-    # A band (a shadow's edge, a thick stroke) is no printed line: thicker than RULE_THIN of the picture.
-    thickness = np.array([np.median(run[line][on[line]]) for line in range(len(lines))])
-    printed = thickness <= reach
-    if not np.any(printed):
-        return None
-    # Where the ink is the line alone, the line goes, with its soft edges (a pixel on either side); where a stroke
-    # crosses or touches it, the ink stays.
-    alone = on & printed[:, None] & (run <= RULE_THICKER * thickness[:, None] + 1)
-    tops, lengths = (centre - up - 1)[alone], (up + down + 3)[alone]
-    firsts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    ruling = np.zeros_like(padded)
-    ruling[np.repeat(tops, lengths) + np.arange(firsts.size) - firsts,
-           np.repeat(np.broadcast_to(columns, alone.shape)[alone], lengths)] = True
-    ruling = ruling[pad:-pad]
-    rest = ink & ~ruling
-    if not np.any(rest):
-        return None
-    # Rules lie several of their own widths apart: lines closer than that are one thick stroke (a 7's bar).
-    centres = np.sort(starts[lines][printed])
-    ruled = centres.size >= 2 and float(np.diff(centres).min()) >= RULE_APART * float(thickness[printed].max())
-    if upright or not ruled:
-        first, last = span(rest.sum(axis=0))
-        if min(first, width - last) < max(RULE_BEYOND * width, RULE_APART * float(thickness[printed].max())):
-            return None
-    return ruling
-
-
-def _run_centres(values: np.ndarray | np.bool_) -> np.ndarray:
-    """The middle index of each run of True in a 1-D boolean array."""
-    padded = np.concatenate(([False], values, [False]))
-    changes = np.flatnonzero(padded[1:] != padded[:-1])
-    return (changes[0::2] + changes[1::2] - 1) // 2
-
-
-def _polarity(signal: np.ndarray) -> float:
-    """-1.0 for dark ink on a lighter background, 1.0 for light ink on a darker one."""
-    return _sides(signal)[0]
-
-
-def _sides(signal: np.ndarray) -> tuple[float, float, float]:
-    """Which side is ink (`_polarity`), and how much stands out of the signal on the dark side and on the light."""
-    small = reduce_to(signal, POLARITY_SIZE)
-    # A median over a wide window keeps what is large (paper, table, shadow, with their edges) and drops thin strokes.
-    # (In an elongated picture, at most half its width: a number small in a wide photo stands out of it too.)
-    window = max(3, min(round(POLARITY_WINDOW * max(small.shape)), (min(small.shape) // 2 - 1)) | 1)
-    if min(small.shape) >= HALVED_MEDIAN_FROM:
-        # On a copy half as large, a quarter of the work: what the median keeps is large anyway.
-        half, half_window = reduce_to(small, max(small.shape) // 2), max(3, (window // 2) | 1)
-        background = resize(_median_filter(_median_filter(half, half_window, axis=1), half_window, axis=0),
-                            (small.shape[1], small.shape[0]), Image.Resampling.BILINEAR)
-    else:
-        background = _median_filter(_median_filter(small, window, axis=1), window, axis=0)
-    residual = small - background
-    # What stands out beyond the noise (at least a level: flat drawings have none) and beyond texture.
-    contrast = quantile(small, 0.99) - quantile(small, 0.01)
-    tau = max(TAIL_SIGMAS * 1.4826 * median(np.abs(residual)) + 1.0, TAIL_SHARE * contrast)
-    dark = float(np.maximum(-residual - tau, 0.0).sum())
-    light = float(np.maximum(residual - tau, 0.0).sum())
-    # The picture's edge is mostly background, even where a tight crop cuts the digit.
-    darker = small <= otsu(small)
-    edge_share = np.count_nonzero(edge(darker)) / edge(darker).size
-    edge_ink = -1.0 if edge_share < 0.5 else 1.0
-    uniform_edge = abs(edge_share - 0.5) >= 0.5 - UNIFORM_EDGE
-    # The ink is the side that stands out of its surroundings the most (when the window is narrow enough to see
-    # that); against an edge all of one side, only by far (thick strokes crowd the window, and paper stands out)...
-    if 2 * window <= min(small.shape):
-        for side, ours, theirs in ((-1.0, dark, light), (1.0, light, dark)):
-            if ours > (POLARITY_DECISIVE if uniform_edge and side != edge_ink else POLARITY_MARGIN) * theirs:
-                return side, dark, light
-    # ...else (a digit filling the frame) the edge decides; and if the edge is split too, the ink is the minority.
-    if abs(edge_share - 0.5) >= EDGE_MARGIN:
-        return edge_ink, dark, light
-    return -1.0 if np.count_nonzero(darker) * 2 < darker.size else 1.0, dark, light
-
-
-def _median_filter(values: np.ndarray, window: int, axis: int) -> np.ndarray:
-    """SciPy's `median_filter` along one axis of a 2-D array with an odd `window` no longer than the axis (its default,
-    mirrored edges), three times faster: the median of each window by one partition of all the windows at once."""
-    half = window // 2
-    if axis == 0:
-        padded = np.concatenate((values[half - 1::-1], values, values[:-half - 1:-1]), axis=0)
-    else:
-        padded = np.concatenate((values[:, half - 1::-1], values, values[:, :-half - 1:-1]), axis=1)
-    # (The windows as a view, as `sliding_window_view` makes it, without its checks: a third of this filter's cost.)
-    windows = as_strided(padded, values.shape + (window,), padded.strides + (padded.strides[axis],), writeable=False)
-    return np.partition(windows, half, axis=-1)[..., half]
-
-
-# -- measuring arrays (also used to frame a digit) ---------------------------------------------
-
-
-def median(values: np.ndarray) -> float:
-    return quantile(values, 0.5)
-
-
-def quantile(values: np.ndarray, share: float) -> float:
-    """The value below which about `share` of `values` lie (np.percentile is several times slower)."""
-    index = min(values.size - 1, int(share * values.size))
-    return float(np.partition(values, index, axis=None)[index])
-
-
-# The bins' centres, in bins from the lowest value (`otsu`).
-_HALVES = np.arange(64) + 0.5
-
-
-def otsu(values: np.ndarray, bins: int = 64) -> float:
-    """Otsu's threshold: the split of the values into two classes with the largest between-class variance."""
-    low, high = float(values.min()), float(values.max())
-    if high <= low:
-        return high
-    step = (high - low) / bins
-    # In float64: a float32 range of subnormals (a float picture's ink at -1e-36 beside a pixel at 1e5) has a
-    # step whose inverse overflows float32, and inf × 0 would index nowhere.
-    scaled = np.subtract(values, low, dtype=np.float64) if step < 1e-30 else values - low
-    scaled *= 1.0 / step  # (in place: the same products, one array fewer)
-    indices = scaled.astype(np.intp)
-    np.minimum(indices, bins - 1, out=indices)
-    counts = np.bincount(indices.ravel(), minlength=bins).astype(np.float64)
-    centres = low + step * (_HALVES[:bins] if bins <= len(_HALVES) else np.arange(bins) + 0.5)
-    below = counts.cumsum()[:-1]
-    below_sum = (counts * centres).cumsum()[:-1]
-    total, total_sum = below[-1] + counts[-1], below_sum[-1] + counts[-1] * centres[-1]
-    # Splits with an empty side score 0: their numerator is exactly 0 (an empty side's sums are 0, or the whole's),
-    # and a split's weight is a product of whole counts, so at least 1 when not 0 (np.errstate and np.nanargmax, or
-    # np.divide's `where`, cost a small picture's split a good share over).
-    between = (below_sum * total - total_sum * below) ** 2
-    between /= np.maximum(below * (total - below), 1.0)
-    best = int(between.argmax())
-    return low + step * (best + 1) if between[best] > 0 else high
-
-
-def span(profile: np.ndarray) -> tuple[int, int]:
-    """Start and end of the ink along one axis, less a sliver of its mass at each end (stray specks of noise)."""
-    cumulative = profile.cumsum(dtype=np.float64)  # (the method: NumPy's function adds a third to a short profile's sum)
-    total = float(cumulative[-1])
-    if total <= 0.0:
-        raise ImageError("no digit found: the image looks empty")
-    start = int(cumulative.searchsorted(SPECK_MASS * total, side="right"))
-    end = int(cumulative.searchsorted((1.0 - SPECK_MASS) * total, side="left")) + 1
-    return start, max(end, start + 1)
-
-
-def resize(values: np.ndarray, size: tuple[int, int], method: Image.Resampling = Image.Resampling.BOX) -> np.ndarray:
-    """Resize a float32 array to (width, height) with Pillow, which antialiases when shrinking."""
-    if values.shape == (size[1], size[0]):
-        return values
-    return np.asarray(Image.fromarray(values).resize(size, method))
-
-
-def reduce_to(values: np.ndarray, limit: int) -> np.ndarray:
-    """`values` box-averaged to at most `limit` a side (as is when already that small)."""
-    if max(values.shape) <= limit:
-        return values
-    scale = limit / max(values.shape)
-    return resize(values, (max(1, round(values.shape[1] * scale)), max(1, round(values.shape[0] * scale))))

@@ -22,7 +22,8 @@ from scipy import ndimage
 from digits.reading.clutter import (EDGE_REMNANT_SHARE, EIGHT_NEIGHBOURS, SPECK_SHARE, STROKE_COVERAGE, beside_digits,
                                     stroke_groups)
 from digits.reading.decode import ImageError, ImageLimits, decode
-from digits.reading.ink import isolate_ink, resize, span
+from digits.reading.ink import isolate_ink
+from digits.reading.measures import resize, span
 
 
 MNIST_SIZE = 28

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from digits.reading.decode import ImageLimits, decode
-from digits.reading.ink import SURFACE_SQUARE, _beyond_lines, _ruling, _squareness, _surfaces, isolate_ink
+from digits.reading.ink import isolate_ink
 from digits.reading.segmentation import segment
 from samples import pictures as styles
 
@@ -112,19 +112,6 @@ def test_a_number_written_small_on_a_turned_note_is_read_level_its_digits_a_digi
         assert (columns[-1] - columns[0]) / segmentation.digit_height > 3.5, (turn, height)
 
 
-def test_a_surface_is_solid_ink_a_numbers_faint_fringe_is_not() -> None:
-    """A note taken for ink is ink through and through (the writing on it left out); a number seen closely, the faint
-    ink kept beside its strokes around it (a photo's shade, noise), makes a rectangle as square, but a faint one."""
-    note, fringe = np.zeros((256, 132), np.float32), np.zeros((256, 132), np.float32)
-    note[200:240, 30:90] = 0.9
-    fringe[200:240, 30:90] = 0.12
-    for left in range(36, 86, 10):
-        note[208:232, left:left + 2] = 0.0  # the writing on the note: paper to this look
-        fringe[208:232, left:left + 2] = 1.0  # the number's strokes
-    assert len(_surfaces(note)) == 1
-    assert _surfaces(fringe) == []
-
-
 def test_a_bold_digit_seen_whole_is_read_not_the_paper_inside_its_loops(test_digits) -> None:
     # A bold 2 in a photo is a blob in the first look, as square as a note; looked at alone, the paper inside its
     # loop stands out of it, lighter: no pen writes so, and the digit is read (it was 18 pixels high of 64 before).
@@ -135,18 +122,6 @@ def test_a_bold_digit_seen_whole_is_read_not_the_paper_inside_its_loops(test_dig
         coverage = isolate_ink(decode(data, ImageLimits()))
         rows = np.flatnonzero(coverage.any(axis=1))
         assert rows[-1] - rows[0] > 48, seed
-
-
-def test_a_surface_is_a_quadrilateral_a_bold_oval_is_not() -> None:
-    """A note at a turn and in perspective passes as a surface; a bold 0 seen as a blob (an oval) does not."""
-    y, x = np.mgrid[:60, :60].astype(np.float64)
-    oval = ((x - 30) / 14) ** 2 + ((y - 30) / 20) ** 2 <= 1
-    corners = np.array([[8, 12], [50, 6], [54, 48], [12, 52]], dtype=np.float64)  # a trapezoid, turned
-    inside = np.ones_like(oval)
-    for (x0, y0), (x1, y1) in zip(corners, np.roll(corners, -1, axis=0)):
-        inside &= (x1 - x0) * (y - y0) - (y1 - y0) * (x - x0) >= 0
-    assert _squareness(inside) >= SURFACE_SQUARE
-    assert _squareness(oval) < 0.75
 
 
 def number_on_ruled_paper(digits: list[np.ndarray], spacing: float, grey: float, width: float, tilt: float,
@@ -179,51 +154,3 @@ def test_the_dark_lines_of_ruled_paper_are_set_aside_and_the_number_read_at_its_
         # The number alone, with room around it: a row of digits, not lines across the region.
         assert columns[-1] - columns[0] < 0.8 * coverage.shape[1], number
         assert columns[-1] - columns[0] > 2.5 * (rows[-1] - rows[0]), number
-
-
-def test_ruled_lines_converging_in_perspective_are_each_found_at_their_own_slope() -> None:
-    # A page seen at an angle: its rules converge (here from level at the top to a slope of 0.12 at the bottom), and
-    # no one slope fits them all; each is a line of the ruling. Before, only the lines near the one slope found were
-    # (one of five), and one line alone with the others running to both sides was no ruling at all.
-    ink = np.zeros((200, 256), bool)
-    columns = np.arange(256)
-    for index, row in enumerate((20, 60, 100, 140, 180)):
-        ink[np.clip(np.rint(row - 0.03 * index * (columns - 128)).astype(int), 0, 199), columns] = True
-    ink[70:130, 60:64] = ink[70:74, 100:140] = ink[126:130, 100:140] = ink[70:130, 136:140] = True  # a 1 and a 0
-    ruling = _ruling(ink)
-    assert ruling is not None
-    assert np.count_nonzero(ruling & ink) >= 0.8 * 5 * 256
-    assert ruling[100, 62] == ruling[110, 62] == ruling[110, 137] == False  # noqa: E712 (the digits' strokes stay)
-
-
-def test_a_digits_own_bar_reaching_a_tight_crops_sides_is_not_a_printed_line(test_digits) -> None:
-    # A 7's bar (or a 5's, a 4's) in a crop as tight as the digit reaches from side to side as a ruled line does;
-    # it is one line, and the digit's other strokes reach as far as it does: no line of the paper.
-    for label in (7, 5, 4, 2):
-        for nth in range(5):
-            ink = styles.upscale(digit_of(test_digits, label, nth), 112) > 0.3
-            rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-            tight = ink[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
-            assert _ruling(tight) is None, (label, nth)
-
-
-
-
-def test_a_pencil_stroke_lighter_than_a_ruled_line_runs_on_across_it() -> None:
-    # Pencil lighter than the dark lines crossing it: a line set aside was paper, with the stroke where it crossed,
-    # and a digit came apart at each line (its parts stretched, or read as other digits; on the ruled-paper probe,
-    # pencil lighter than the rules: 5 of 40 numbers whole). A line set aside is seen through: what lies beyond its
-    # two edges.
-    residual = np.zeros((40, 60), np.float32)
-    residual[18:21] = 110.0  # a line across, 3 pixels thick
-    residual[5:35, 10:13] = 20.0  # a faint stroke across it
-    residual[5:19, 40:43] = 20.0  # a stroke ending on it
-    residual[:, 55:57] = 90.0  # an upright line (a margin) crossing it
-    ruling = np.zeros(residual.shape, bool)
-    ruling[17:22, :] = True  # the line with its soft edges
-    ruling[:, 54:58] = True
-    seen = np.zeros_like(residual)
-    seen[ruling] = _beyond_lines(residual, ruling, paper=1.0)
-    assert np.all(seen[17:22, 10:13] == 20.0)  # the stroke runs on across the line
-    assert np.all(seen[17:22, 40:43] == 1.0) and np.all(seen[17:22, :8] == 1.0)  # paper beyond one edge is paper
-    assert np.all(seen[:, 54:58] == 1.0)  # the margin is paper: nothing beyond it within reach

@@ -12,8 +12,9 @@ from scipy import ndimage
 
 from digits.reading import frame
 from digits.reading.clutter import EIGHT_NEIGHBOURS, STROKE_COVERAGE, clutter_mask, within_reach
-from digits.reading.decode import ImageError, ImageLimits, Picture, _variances
-from digits.reading.ink import FAINT_REACH, NOISE_SIGMAS, STRONG_INK, _background, _coverage_split, _median_filter, median, otsu, span
+from digits.reading.coverage import STRONG_INK
+from digits.reading.decode import ImageLimits, Picture, _variances
+from digits.reading.measures import otsu, span
 from digits.reading.segmentation import MNIST_SIZE, _stroke_width
 
 
@@ -119,61 +120,6 @@ def test_clutter_after_the_faint_ink_rule_is_the_same_known_or_not(seed: int) ->
         shortcuts += ndimage.label(coverage > STROKE_COVERAGE, structure=EIGHT_NEIGHBOURS)[1] <= 1
         np.testing.assert_array_equal(clutter_mask(coverage, faint_reach=reach), clutter_mask(coverage))
     assert shortcuts > 50
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_a_background_mostly_zero_has_level_and_noise_zero_as_its_medians(seed: int) -> None:
-    """`_coverage_split` skips sorting a background mostly exactly 0 and none below: the same coverage as measured."""
-    rng = np.random.default_rng(seed)
-    for _ in range(200):
-        shape = tuple(rng.integers(4, 40, 2))
-        residual = np.where(rng.random(shape) < rng.uniform(0.3, 0.9), 0.0, rng.random(shape) * 20).astype(np.float32)
-        residual[rng.random(shape) < 0.1] = rng.uniform(30, 255)
-        if rng.random() < 0.3:
-            residual[rng.random(shape) < 0.05] = -1.0  # some of it below: measured
-        threshold = otsu(residual)
-        background, ink = residual[residual <= threshold], residual[residual > threshold]
-        if not ink.size or not background.size:
-            continue
-        level = median(background)
-        floor = max(level + NOISE_SIGMAS * 1.4826 * median(np.abs(background - level)), 0.1 * median(ink))
-        try:
-            measured = np.clip((residual - floor) * (1.0 / (median(ink) - floor)), 0.0, 1.0)
-            got = _coverage_split(residual, 5, threshold, clutter=False)
-        except ImageError:
-            continue
-        expected = measured * within_reach(measured >= STRONG_INK, 2 * max(1, round(FAINT_REACH * 5)) + 1)
-        np.testing.assert_array_equal(got, expected)
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_the_median_filter_is_scipys_bit_for_bit(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    for _ in range(100):
-        values = (rng.random(tuple(rng.integers(3, 50, 2))) * 255).astype(np.float32)
-        values[rng.random(values.shape) < 0.3] = 128.0  # ties
-        axis = int(rng.integers(0, 2))
-        window = 2 * int(rng.integers(1, (values.shape[axis] - 1) // 2 + 1)) + 1
-        size = (window, 1) if axis == 0 else (1, window)
-        np.testing.assert_array_equal(_median_filter(values, window, axis), ndimage.median_filter(values, size=size))
-
-
-@pytest.mark.parametrize("seed", range(3))
-def test_the_background_is_scipys_grey_closing_and_opening_bit_for_bit(seed: int) -> None:
-    """What `_ink` fills in, against the padded SciPy filters it stands for: even and odd windows, windows wider than
-    the picture, the edge's pixels or a level beyond it."""
-    rng = np.random.default_rng(seed)
-    for _ in range(200):
-        values = (rng.random(tuple(rng.integers(1, 60, 2))) * 255).astype(np.float32)
-        values[rng.random(values.shape) < 0.3] = 128.0  # ties
-        size, closing, cut = int(rng.integers(3, 50)), bool(rng.integers(2)), bool(rng.integers(2))
-        level = float(values.max()) if closing else float(values.min())
-        pad = size // 2 + 1
-        padded = np.pad(values, pad, mode="constant", constant_values=level) if cut else np.pad(values, pad, mode="edge")
-        scipys = (ndimage.grey_closing if closing else ndimage.grey_opening)(padded, size=(size, size), mode="nearest")
-        ours = _background(values, size, closing, level if cut else None)
-        assert ours.dtype == values.dtype
-        np.testing.assert_array_equal(ours, scipys[pad:-pad, pad:-pad])
 
 
 @pytest.mark.parametrize("seed", range(3))
