@@ -291,6 +291,7 @@ async def test_an_image_reaches_its_reply_through_few_rooms(start_bot: StartBot,
         sys.setprofile(None)
     in_worker = set(entered)
     assert isinstance(prepared, Candidates) and len(prepared.runs) >= 4
-    stages = {f"digits/reading/{stage}.py" for stage in ("decode", "ink", "clutter", "segmentation", "splitting")}
+    stages = {f"digits/reading/{stage}.py" for stage in ("decode", "measures", "coverage", "clutter", "surfaces", "ink",
+                                                              "segmentation", "splitting")}
     assert stages <= in_worker <= stages | {"digits/inference.py", "digits/reading/__init__.py"}, sorted(in_worker)
-    assert len(in_bot | in_worker) <= 16, sorted(in_bot | in_worker)
+    assert len(in_bot | in_worker) <= 19, sorted(in_bot | in_worker)
