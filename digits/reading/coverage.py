@@ -240,19 +240,21 @@ def _coverage_split(residual: np.ndarray, size: int, threshold: float, above_res
 
 def _ruling(ink: np.ndarray) -> np.ndarray | None:
     """The pixels of ruled or squared paper's lines among the `ink` (None if there are none): straight lines across
-    it from edge to edge, where no stroke crosses or touches them (see RULE_SLOPE)."""
+    it from edge to edge, and the margin (one upright line, alone when the rules are lighter than the ink), where no
+    stroke crosses or touches them (see RULE_SLOPE)."""
     if max(ink.shape) <= RULE_MIN_PICTURE:
         return None
     across = _lines(ink, upright=False)
-    if across is None:
-        return None
     # Lines across and two or more upright are squared paper, left as it was read (the grid's crossings cut every
-    # stroke's runs short); one upright line beside ruled ones is the margin.
+    # stroke's runs short); one upright line beside ruled ones is the margin, and so it is alone (rules lighter than
+    # the ink, a red margin as dark as it): running on beyond the rest of the ink at both ends, no 1 of a number.
     along = _lines(ink.T, upright=True)
     if along is None:
         return across
     upright = np.count_nonzero(np.diff(np.concatenate(([0], along.any(axis=1).astype(np.int8), [0]))) == 1)
-    return None if upright >= 2 else across | along.T
+    if upright >= 2:
+        return None
+    return along.T if across is None else across | along.T
 
 
 def _lines(ink: np.ndarray, upright: bool) -> np.ndarray | None:
@@ -335,7 +337,14 @@ def _lines(ink: np.ndarray, upright: bool) -> np.ndarray | None:
     centres = np.sort(starts[lines][printed])
     ruled = centres.size >= 2 and float(np.diff(centres).min()) >= RULE_APART * float(thickness[printed].max())
     if upright or not ruled:
-        first, last = span(rest.sum(axis=0))
+        # (The rest of the ink less lone pixels, the paper's grain: a stroke's pixels have inked neighbours.)
+        stroke = np.zeros_like(rest)
+        stroke[1:] |= rest[:-1]
+        stroke[:-1] |= rest[1:]
+        stroke[:, 1:] |= rest[:, :-1]
+        stroke[:, :-1] |= rest[:, 1:]
+        stroke &= rest
+        first, last = span((stroke if np.any(stroke) else rest).sum(axis=0))
         if min(first, width - last) < max(RULE_BEYOND * width, RULE_APART * float(thickness[printed].max())):
             return None
     return ruling
